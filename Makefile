@@ -1,0 +1,36 @@
+# Two commands do all setup on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
+
+.PHONY: run test lint typecheck unit bench demo services browser clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+## make run: start the hub on http://127.0.0.1:8000 (SQLite under var/, in-process bus)
+run: $(STAMP)
+	$(BIN)/switchboard serve
+
+services:
+	@bash scripts/ensure-services.sh
+
+## make test: lint, type-check and the whole suite (SQLite, PostgreSQL, Redis, browsers)
+test: $(STAMP) services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check hub channels routing tests bench
+	$(BIN)/mypy hub channels routing
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not browser"
+
+bench: $(STAMP) services
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,153 @@
+"""Users, presence and teams."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from sqlmodel import col, select
+
+from hub.api.deps import current_actor, get_hub
+from hub.api.schemas import (
+    MembersIn,
+    PresenceIn,
+    TeamIn,
+    TeamOut,
+    TeamPatch,
+    UserCreatedOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
+from hub.context import Hub
+from hub.models import Team, TeamMember, User
+from hub.services import users as svc
+from hub.services.access import Actor
+from hub.services.errors import NotFound
+
+router = APIRouter(tags=["users"])
+
+
+async def user_out(hub: Hub, user: User) -> UserOut:
+    async with hub.db.session() as s:
+        team_ids = (await s.exec(select(TeamMember.team_id).where(TeamMember.user_id == user.id))).all()
+    return UserOut.model_validate(user, from_attributes=True).model_copy(
+        update={"team_ids": sorted(team_ids)}
+    )
+
+
+@router.get("/users", response_model=list[UserOut])
+async def list_users(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> list[UserOut]:
+    """Every signed-in staff member may list colleagues (for transfers and @mentions)."""
+    async with hub.db.session() as s:
+        users = (await s.exec(select(User).order_by(col(User.name)))).all()
+        members = (await s.exec(select(TeamMember))).all()
+    teams: dict[int, list[int]] = {}
+    for m in members:
+        teams.setdefault(m.user_id, []).append(m.team_id)
+    return [
+        UserOut.model_validate(u, from_attributes=True).model_copy(
+            update={"team_ids": sorted(teams.get(u.id or 0, []))}
+        )
+        for u in users
+    ]
+
+
+@router.post("/users", response_model=UserCreatedOut, status_code=201)
+async def create_user(
+    body: UserIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> UserCreatedOut:
+    user, generated = await svc.create_user(
+        hub,
+        actor,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        language=body.language,
+        team_ids=body.team_ids,
+        skills=body.skills,
+        languages=body.languages,
+        capacity=body.capacity,
+    )
+    return UserCreatedOut(user=await user_out(hub, user), generated_password=generated)
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+async def get_user(
+    user_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> UserOut:
+    async with hub.db.session() as s:
+        user = await s.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return await user_out(hub, user)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+async def patch_user(
+    user_id: int, body: UserPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> UserOut:
+    user = await svc.update_user(hub, actor, user_id, body.model_dump(exclude_unset=True))
+    return await user_out(hub, user)
+
+
+@router.put("/users/{user_id}/presence", response_model=UserOut)
+async def put_presence(
+    user_id: int, body: PresenceIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> UserOut:
+    user = await svc.set_presence(hub, actor, user_id, body.presence.value, reason="manual")
+    return await user_out(hub, user)
+
+
+async def team_out(hub: Hub, team: Team) -> TeamOut:
+    async with hub.db.session() as s:
+        ids = (await s.exec(select(TeamMember.user_id).where(TeamMember.team_id == team.id))).all()
+    return TeamOut.model_validate(team, from_attributes=True).model_copy(update={"member_ids": sorted(ids)})
+
+
+@router.get("/teams", response_model=list[TeamOut])
+async def list_teams(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> list[TeamOut]:
+    async with hub.db.session() as s:
+        teams = (await s.exec(select(Team).order_by(col(Team.name)))).all()
+    return [await team_out(hub, t) for t in teams]
+
+
+@router.post("/teams", response_model=TeamOut, status_code=201)
+async def create_team(
+    body: TeamIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> TeamOut:
+    team = await svc.create_team(
+        hub,
+        actor,
+        name=body.name,
+        description=body.description,
+        routing=body.routing,
+        business_hours=body.business_hours,
+    )
+    return await team_out(hub, team)
+
+
+@router.get("/teams/{team_id}", response_model=TeamOut)
+async def get_team(
+    team_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> TeamOut:
+    async with hub.db.session() as s:
+        team = await s.get(Team, team_id)
+    if team is None:
+        raise NotFound(f"team {team_id} not found")
+    return await team_out(hub, team)
+
+
+@router.patch("/teams/{team_id}", response_model=TeamOut)
+async def patch_team(
+    team_id: int, body: TeamPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> TeamOut:
+    team = await svc.update_team(hub, actor, team_id, body.model_dump(exclude_unset=True))
+    return await team_out(hub, team)
+
+
+@router.put("/teams/{team_id}/members", response_model=TeamOut)
+async def put_members(
+    team_id: int, body: MembersIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> TeamOut:
+    await svc.set_team_members(hub, actor, team_id, body.user_ids)
+    return await get_team(team_id, actor, hub)

@@ -1,0 +1,234 @@
+"""Request and response bodies. Requests forbid unknown fields (422 names them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.models import Category, Presence, Role
+
+T = TypeVar("T")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: int | None = None
+
+
+# --- auth -----------------------------------------------------------------------------
+class LoginIn(In):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenIn(In):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    token: str
+
+
+# --- users and teams --------------------------------------------------------------------
+class UserOut(Out):
+    id: int
+    email: str
+    name: str
+    role: Role
+    language: str
+    active: bool
+    presence: Presence
+    presence_changed_at: datetime
+    skills: dict[str, int]
+    languages: list[str]
+    capacity: dict[str, int]
+    team_ids: list[int] = []
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    csrf_token: str | None
+
+
+class UserIn(In):
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.agent
+    password: str | None = Field(default=None, min_length=10, max_length=1024)
+    language: str = Field(default="en", pattern="^(en|ar)$")
+    team_ids: list[int] = []
+    skills: dict[str, int] = {}
+    languages: list[str] | None = None
+    capacity: dict[str, int] | None = None
+
+
+class UserCreatedOut(BaseModel):
+    user: UserOut
+    generated_password: str | None
+
+
+class UserPatch(In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=1024)
+    language: str | None = Field(default=None, pattern="^(en|ar)$")
+    active: bool | None = None
+    team_ids: list[int] | None = None
+    skills: dict[str, int] | None = None
+    languages: list[str] | None = None
+    capacity: dict[str, int] | None = None
+
+
+class PresenceIn(In):
+    presence: Presence
+
+
+class TeamOut(Out):
+    id: int
+    name: str
+    description: str
+    routing: dict[str, Any]
+    business_hours: dict[str, Any]
+    member_ids: list[int] = []
+
+
+class TeamIn(In):
+    name: str = Field(min_length=1, max_length=120)
+    description: str = ""
+    routing: dict[str, Any] = {}
+    business_hours: dict[str, Any] = {}
+
+
+class TeamPatch(In):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = None
+    routing: dict[str, Any] | None = None
+    business_hours: dict[str, Any] | None = None
+
+
+class MembersIn(In):
+    user_ids: list[int]
+
+
+# --- contacts ---------------------------------------------------------------------------
+class IdentityOut(Out):
+    id: int
+    kind: str
+    address: str
+
+
+class ContactOut(Out):
+    id: int
+    name: str
+    language: str | None
+    vip: bool
+    tags: list[str]
+    attributes: dict[str, Any]
+    notes: str
+    created_at: datetime
+    identities: list[IdentityOut] = []
+
+
+class ContactPatch(In):
+    name: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=10)
+    vip: bool | None = None
+    tags: list[str] | None = None
+    attributes: dict[str, Any] | None = None
+    notes: str | None = Field(default=None, max_length=20_000)
+
+
+# --- conversations ----------------------------------------------------------------------
+class ConversationOut(Out):
+    id: int
+    contact_id: int
+    channel: str
+    channel_account: str
+    contact_address: str
+    thread_key: str
+    subject: str
+    status: str
+    team_id: int | None
+    priority: int
+    skills: dict[str, int]
+    language: str | None
+    assignee_id: int | None
+    category: Category | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    queued_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    sla_due_at: datetime | None
+    last_message_at: datetime | None
+    csat_score: int | None
+    csat_comment: str | None
+
+
+class MessageOut(Out):
+    id: int
+    conversation_id: int
+    channel: str
+    direction: str
+    author_type: str
+    author_id: int | None
+    kind: str
+    subject: str
+    body: str
+    attachments: list[dict[str, Any]]
+    provider_message_id: str | None
+    delivery_status: str
+    error: str | None
+    meta: dict[str, Any]
+    created_at: datetime
+
+
+class ReplyIn(In):
+    body: str = Field(max_length=65_536)
+    subject: str = Field(default="", max_length=998)
+
+
+class NoteIn(In):
+    body: str = Field(min_length=1, max_length=65_536)
+
+
+class AssignIn(In):
+    user_id: int
+
+
+class TransferIn(In):
+    team_id: int | None = None
+    user_id: int | None = None
+    note: str = Field(default="", max_length=65_536)
+
+
+class ResolveIn(In):
+    category: Category | None = None
+
+
+class PriorityIn(In):
+    priority: int = Field(ge=-100, le=100)
+
+
+class EventOut(Out):
+    id: int
+    type: str
+    ts: datetime
+    actor_id: int | None
+    conversation_id: int | None
+    team_id: int | None
+    user_id: int | None
+    payload: dict[str, Any]

@@ -1,0 +1,162 @@
+"""The application factory: everything is composed here, explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import col, func, select
+from starlette.routing import Mount, Router
+
+from channels.registry import ChannelRegistry, build_registry
+from hub import __version__
+from hub.api import errors as api_errors
+from hub.api import routes_auth, routes_contacts, routes_conversations, routes_users
+from hub.auth import LoginRateLimiter
+from hub.bus import Subscription, create_bus
+from hub.config import Settings
+from hub.context import Hub
+from hub.db import Database
+from hub.metrics import Metrics
+from hub.middleware import RequestContextMiddleware
+from hub.models import Conversation as Conv
+from hub.models import ConversationStatus, OutboxItem, OutboxStatus
+from hub.outbox import OutboxWorker
+from hub.pages import pages_router, static_app
+from hub.timeutil import Clock, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    channels: ChannelRegistry | None = None,
+    run_outbox_worker: bool = True,
+) -> FastAPI:
+    registry = channels if channels is not None else build_registry(settings.channels)
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.async_database_url)
+        bus = create_bus(settings.redis_url, settings.redis_prefix)
+        hub = Hub(settings=settings, db=db, bus=bus, channels=registry, metrics=metrics, clock=clock)
+        app.state.hub = hub
+        await bus.start()
+        wake_sub = bus.subscribe()
+        worker = OutboxWorker(hub)
+        wake_task = None
+        try:
+            for channel in registry:
+                await channel.start(hub)
+            if run_outbox_worker:
+                worker.start()
+                wake_task = _start_outbox_wakeups(hub, wake_sub)
+            app.state.outbox_worker = worker
+            log.info(
+                "hub ready: %s, bus=%s, channels=%s", _safe_db(settings), type(bus).__name__, registry.kinds()
+            )
+            yield
+        finally:
+            wake_sub.close()
+            if wake_task is not None:
+                wake_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await wake_task
+            await worker.stop()
+            for channel in registry:
+                await channel.stop()
+            await bus.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Switchboard",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.channels = registry
+    app.state.metrics = metrics
+    app.state.login_limiter = LoginRateLimiter(
+        settings.auth.login_max_attempts, settings.auth.login_window_seconds
+    )
+    api_errors.install(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (routes_auth, routes_conversations, routes_contacts, routes_users):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(_ops_router())
+    app.include_router(pages_router())
+    for channel in registry:
+        app.router.routes.append(
+            Mount(f"/channels/{channel.kind}", app=Router(routes=list(channel.routes())))
+        )
+    app.router.routes.append(Mount("/static", app=static_app(), name="static"))
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def _start_outbox_wakeups(hub: Hub, sub: Subscription) -> asyncio.Task[None]:
+    async def loop() -> None:
+        # Replies committed by another hub process wake this process's worker too.
+        async for event in sub:
+            if event.type == "outbox.enqueued":
+                hub.outbox_wakeup.set()
+
+    return asyncio.create_task(loop(), name="outbox-wakeups")
+
+
+def _safe_db(settings: Settings) -> str:
+    url = settings.database_url
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        hub: Hub = request.app.state.hub
+        try:
+            async with hub.db.session() as s:
+                await s.exec(select(1))
+        except Exception as exc:
+            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @router.get("/metrics")
+    async def metrics_endpoint(request: Request) -> Response:
+        hub: Hub = request.app.state.hub
+        async with hub.db.session() as s:
+            depth = (
+                await s.exec(
+                    select(Conv.team_id, func.count())
+                    .where(Conv.status == ConversationStatus.queued)
+                    .group_by(col(Conv.team_id))
+                )
+            ).all()
+            backlog = (
+                await s.exec(select(func.count()).where(OutboxItem.status == OutboxStatus.pending))
+            ).one()
+            dead = (await s.exec(select(func.count()).where(OutboxItem.status == OutboxStatus.dead))).one()
+        hub.metrics.queue_depth.clear()
+        for team_id, n in depth:
+            hub.metrics.queue_depth.labels(str(team_id) if team_id is not None else "none").set(n)
+        hub.metrics.outbox_backlog.set(backlog)
+        hub.metrics.outbox_dead.set(dead)
+        return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return router

@@ -1,0 +1,178 @@
+"""The ``switchboard`` command (also ``python -m hub``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from hub import __version__
+from hub.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("switchboard")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return load_settings(args.config, **overrides)
+
+
+async def _with_hub(settings: Settings, fn):  # type: ignore[no-untyped-def]
+    from channels.registry import ChannelRegistry
+    from hub.bus import InProcessEventBus
+    from hub.context import Hub
+    from hub.db import Database
+    from hub.metrics import Metrics
+
+    db = Database(settings.async_database_url)
+    hub = Hub(
+        settings=settings, db=db, bus=InProcessEventBus(), channels=ChannelRegistry(), metrics=Metrics()
+    )
+    try:
+        return await fn(hub)
+    finally:
+        await db.dispose()
+
+
+async def bootstrap_admin(settings: Settings) -> tuple[str, str] | None:
+    """On first start (no users at all) create an admin with a random password."""
+    from sqlmodel import func, select
+
+    from hub.models import Role, User
+    from hub.services import SYSTEM
+    from hub.services.users import create_user
+
+    async def run(hub):  # type: ignore[no-untyped-def]
+        async with hub.db.session() as s:
+            if (await s.exec(select(func.count()).select_from(User))).one() > 0:
+                return None
+        email = settings.auth.bootstrap_admin_email
+        _user, password = await create_user(hub, SYSTEM, email=email, name="Administrator", role=Role.admin)
+        return email, password
+
+    result: tuple[str, str] | None = await _with_hub(settings, run)
+    return result
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from hub.db import current_revision, migrate
+
+    settings = _settings(args)
+    migrate(settings.sync_database_url, args.revision)
+    print(f"database at revision {current_revision(settings.sync_database_url)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.db import migrate
+    from hub.logs import configure
+
+    settings = _settings(args)
+    configure(settings.log_format, settings.log_level)
+    migrate(settings.sync_database_url)
+    created = asyncio.run(bootstrap_admin(settings))
+    if created:
+        email, password = created
+        banner = (
+            "\n" + "=" * 72 + "\n"
+            f"  First start: created the admin account.\n"
+            f"    Sign in at {settings.base_url}/login\n"
+            f"    email:    {email}\n"
+            f"    password: {password}\n"
+            "  This password is shown once. Change it after signing in.\n" + "=" * 72 + "\n"
+        )
+        print(banner, flush=True)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # channel config errors carry their own one-line message
+        raise ConfigError(str(exc)) from None
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, ws="websockets-sansio")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from hub.db import migrate
+    from hub.models import Role
+    from hub.services import SYSTEM, ServiceError
+    from hub.services.users import create_user
+
+    settings = _settings(args)
+    migrate(settings.sync_database_url)
+    password = args.password
+    if args.prompt_password:
+        password = getpass.getpass("Password (10+ characters): ")
+
+    async def run(hub):  # type: ignore[no-untyped-def]
+        return await create_user(
+            hub,
+            SYSTEM,
+            email=args.email,
+            name=args.name or args.email,
+            role=Role(args.role),
+            password=password,
+            language=args.language,
+        )
+
+    try:
+        user, generated = asyncio.run(_with_hub(settings, run))
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"created {user.role} {user.email} (id {user.id})")
+    if generated:
+        print(f"password: {generated}  (shown once)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchboard", description="Switchboard omnichannel contact-center hub."
+    )
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
+    parser.add_argument(
+        "--config", "-c", help="TOML config file (default: $SWITCHBOARD_CONFIG, else built-in defaults)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("serve", help="run the hub (migrates the database first)")
+    p.add_argument("--host", help="bind address (overrides config)")
+    p.add_argument("--port", type=int, help="port (overrides config)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("create-user", help="create an agent, supervisor or admin")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", default="")
+    p.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
+    p.add_argument("--language", choices=["en", "ar"], default="en")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--password", help="set this password (default: generate one and print it)")
+    g.add_argument("--prompt-password", action="store_true", help="read the password from the terminal")
+    p.set_defaults(func=cmd_create_user)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,186 @@
+"""One typed settings object: defaults < TOML file < environment (``SWITCHBOARD_*``).
+
+A bad value stops start-up with :class:`ConfigError`, whose message is one line per
+problem naming the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "SWITCHBOARD_"
+CONFIG_ENV = "SWITCHBOARD_CONFIG"
+
+
+class ConfigError(Exception):
+    """Raised for any invalid or missing setting; ``str()`` is printable as is."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuthSettings(_Section):
+    session_ttl_seconds: int = Field(43_200, gt=0)
+    login_max_attempts: int = Field(10, gt=0)
+    login_window_seconds: int = Field(300, gt=0)
+    cookie_secure: bool | None = None  # None: secure when public_url is https
+    bootstrap_admin_email: str = "admin@localhost"
+
+
+class OutboxSettings(_Section):
+    max_attempts: int = Field(6, ge=1)
+    backoff_base_seconds: float = Field(2.0, gt=0)
+    backoff_max_seconds: float = Field(300.0, gt=0)
+    poll_interval_seconds: float = Field(5.0, gt=0)
+    lease_seconds: float = Field(60.0, gt=0)
+    batch_size: int = Field(50, ge=1)
+
+
+class Settings(BaseSettings):
+    """Every setting with its default. ``config.example.toml`` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str | None = None
+    data_dir: Path = Path("var")
+    database_url: str = "sqlite:///var/switchboard.db"
+    redis_url: str | None = None
+    redis_prefix: str = "switchboard:"
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    allowed_origins: list[str] = Field(default_factory=list)
+    default_phone_region: str | None = None  # e.g. "SA" for numbers written without +
+    max_body_chars: int = Field(65_536, gt=0)
+    auth: AuthSettings = Field(default_factory=AuthSettings)  # type: ignore[arg-type]
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)  # type: ignore[arg-type]
+    # Each channel validates its own table; see channels/<kind>.py.
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    _toml_path: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, v: str) -> str:
+        if not (v.startswith("sqlite") or v.startswith("postgresql")):
+            raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis:// URL, or leave unset for the in-process bus")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("expected an absolute http(s):// URL")
+        return v.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = _CURRENT_TOML.get("path")
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # -- derived values -------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.auth.cookie_secure is not None:
+            return self.auth.cookie_secure
+        return self.base_url.startswith("https://")
+
+    @property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+    @property
+    def sync_database_url(self) -> str:
+        return to_sync_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+_CURRENT_TOML: dict[str, Path | None] = {"path": None}
+
+
+def to_async_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+")[0]
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    return f"postgresql+asyncpg://{rest}"
+
+
+def to_sync_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+")[0]
+    if base == "sqlite":
+        return f"sqlite://{rest}"
+    return f"postgresql+psycopg://{rest}"
+
+
+def _describe(err: Any) -> str:
+    key = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
+    msg = err.get("msg", "invalid value")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown setting (check the spelling against config.example.toml)"
+    return f"config error: {key}: {msg}"
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from ``path`` (or ``$SWITCHBOARD_CONFIG``) and the environment."""
+    if path is None:
+        env_path = os.environ.get(CONFIG_ENV)
+        path = Path(env_path) if env_path else None
+    toml_path = Path(path) if path is not None else None
+    if toml_path is not None and not toml_path.is_file():
+        raise ConfigError(f"config error: {CONFIG_ENV}: file not found: {toml_path}")
+    _CURRENT_TOML["path"] = toml_path
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(e) for e in exc.errors())) from None
+    except ValueError as exc:  # TOML syntax errors surface here
+        raise ConfigError(f"config error: {toml_path}: {exc}") from None
+    finally:
+        _CURRENT_TOML["path"] = None

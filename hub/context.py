@@ -1,0 +1,36 @@
+"""The application context handed to every service function.
+
+Built once by :func:`hub.app.create_app` inside the lifespan; tests build it the same
+way. Nothing here is a module-level global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from hub.bus import InProcessEventBus, RedisEventBus
+from hub.config import Settings
+from hub.db import Database
+from hub.metrics import Metrics
+from hub.timeutil import Clock, utcnow
+
+if TYPE_CHECKING:
+    from channels.registry import ChannelRegistry
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    db: Database
+    bus: InProcessEventBus | RedisEventBus
+    channels: ChannelRegistry
+    metrics: Metrics
+    clock: Clock = utcnow
+    # Set when new outbox rows are committed in this process; the worker waits on it.
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,76 @@
+"""The normalized shapes every channel speaks: immutable, with the raw payload kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.timeutil import utcnow
+
+AddressKind = Literal["phone", "email", "telegram", "webchat", "loopback"]
+InboundKind = Literal["text", "media", "call", "event"]
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    filename: str = ""
+    content_type: str = "application/octet-stream"
+    size: int | None = None
+    url: str | None = None  # provider-hosted media
+    path: str | None = None  # stored under the hub's attachment directory
+
+
+class InboundMessage(BaseModel):
+    """What an adapter hands to :func:`hub.services.ingest.ingest`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: str  # channel kind: sms, whatsapp, voice, email, telegram, webchat, loopback
+    provider_message_id: str = Field(min_length=1, max_length=255)
+    address_kind: AddressKind
+    sender: str = Field(min_length=1, max_length=320)
+    sender_name: str = ""
+    channel_account: str = ""  # our number / mailbox / bot the customer wrote to
+    thread_key: str = ""  # "" = one open conversation per contact on this channel
+    subject: str = ""
+    body: str = ""
+    kind: InboundKind = "text"
+    attachments: tuple[Attachment, ...] = ()
+    team: str | None = None  # a routing hint (IVR digit, deep-link topic, mailbox)
+    language: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class OutboundMessage(BaseModel):
+    """What the outbox worker hands to a channel's ``send``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: int
+    conversation_id: int
+    channel: str
+    to: str
+    channel_account: str = ""
+    thread_key: str = ""
+    subject: str = ""
+    body: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    author_name: str = ""
+    attempt: int = 1
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeliveryUpdate(BaseModel):
+    """A provider status callback, normalized."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: str
+    provider_message_id: str
+    status: Literal["sent", "delivered", "read", "failed"]
+    error: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,330 @@
+"""Storage models (SQLModel tables).
+
+Only functions in :mod:`hub.services` write these; everything else reads them.
+JSON columns hold small, schemaless-by-nature data (skills with levels, capacity per
+channel, tags, provider metadata); anything queried by value has its own column.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Column, Field, SQLModel
+
+from hub.timeutil import ensure_utc, utcnow
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always returns aware datetimes (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = ensure_utc(value)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _now_col(index: bool = False) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=index))
+
+
+def _json(default: Any) -> Any:
+    factory = (lambda: dict(default)) if isinstance(default, dict) else (lambda: list(default))
+    return Field(default_factory=factory, sa_column=Column(sa.JSON(), nullable=False))
+
+
+class Role(StrEnum):
+    agent = "agent"
+    supervisor = "supervisor"
+    admin = "admin"
+
+
+class Presence(StrEnum):
+    available = "available"
+    busy = "busy"
+    away = "away"
+    offline = "offline"
+    wrap_up = "wrap_up"
+
+
+class ConversationStatus(StrEnum):
+    queued = "queued"
+    offered = "offered"
+    assigned = "assigned"
+    waiting_on_customer = "waiting_on_customer"
+    snoozed = "snoozed"
+    resolved = "resolved"
+    abandoned = "abandoned"
+
+
+OPEN_STATUSES = (
+    ConversationStatus.queued,
+    ConversationStatus.offered,
+    ConversationStatus.assigned,
+    ConversationStatus.waiting_on_customer,
+    ConversationStatus.snoozed,
+)
+CLOSED_STATUSES = (ConversationStatus.resolved, ConversationStatus.abandoned)
+
+
+class Category(StrEnum):
+    inquiry = "inquiry"
+    complaint = "complaint"
+    suggestion = "suggestion"
+    order = "order"
+    other = "other"
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+    internal = "internal"
+
+
+class AuthorType(StrEnum):
+    contact = "contact"
+    agent = "agent"
+    bot = "bot"
+    system = "system"
+
+
+class MessageKind(StrEnum):
+    text = "text"
+    media = "media"
+    note = "note"
+    call = "call"
+    event = "event"
+
+
+class DeliveryStatus(StrEnum):
+    received = "received"
+    pending = "pending"
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    dead = "dead"
+
+
+class OfferStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+# --- people -------------------------------------------------------------------------
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(sa.String(120), unique=True, nullable=False))
+    description: str = ""
+    # Routing policy knobs (strategy, SLA per channel, overflow, ...): see docs/routing.md.
+    routing: dict[str, Any] = _json({})
+    business_hours: dict[str, Any] = _json({})
+    created_at: datetime = _now_col()
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(sa.String(320), unique=True, nullable=False))
+    name: str
+    role: Role = Field(sa_column=Column(sa.String(20), nullable=False))
+    password_hash: str | None = None
+    language: str = "en"
+    active: bool = True
+    presence: Presence = Field(default=Presence.offline, sa_column=Column(sa.String(20), nullable=False))
+    presence_changed_at: datetime = _now_col()
+    skills: dict[str, int] = _json({})
+    languages: list[str] = _json([])
+    capacity: dict[str, int] = _json({})
+    created_at: datetime = _now_col()
+
+
+class TeamMember(SQLModel, table=True):
+    team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class AuthSession(SQLModel, table=True):
+    # The cookie carries a random token; we store only its SHA-256.
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _now_col()
+    expires_at: datetime = _now_col(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    name: str
+    token_hash: str = Field(sa_column=Column(sa.String(64), unique=True, nullable=False))
+    created_at: datetime = _now_col()
+    last_used_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+# --- customers ----------------------------------------------------------------------
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = ""
+    language: str | None = None
+    vip: bool = False
+    tags: list[str] = _json([])
+    attributes: dict[str, Any] = _json({})
+    notes: str = ""
+    merged_into_id: int | None = Field(default=None, foreign_key="contact.id")
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+
+
+class Identity(SQLModel, table=True):
+    """(kind, address) -> contact. One phone identity serves SMS, voice and WhatsApp."""
+
+    __table_args__ = (sa.UniqueConstraint("kind", "address", name="uq_identity_kind_address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=20)
+    address: str = Field(max_length=320)
+    created_at: datetime = _now_col()
+
+
+# --- conversations ------------------------------------------------------------------
+
+_OPEN_SQL = "status NOT IN ('resolved', 'abandoned')"
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (
+        # At most one open conversation per contact, channel and thread: the database,
+        # not application code, settles concurrent first messages.
+        sa.Index(
+            "uq_conversation_open_thread",
+            "contact_id",
+            "channel",
+            "thread_key",
+            unique=True,
+            sqlite_where=sa.text(_OPEN_SQL),
+            postgresql_where=sa.text(_OPEN_SQL),
+        ),
+        sa.Index("ix_conversation_status_team", "status", "team_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=20)
+    channel_account: str = ""  # the provider-side address the customer wrote to
+    contact_address: str = ""  # the customer's normalized address on this channel
+    thread_key: str = ""  # "" when the channel has one thread per contact
+    subject: str = ""
+    status: ConversationStatus = Field(
+        default=ConversationStatus.queued, sa_column=Column(sa.String(24), nullable=False)
+    )
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    priority: int = 0
+    skills: dict[str, int] = _json({})
+    language: str | None = None
+    assignee_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    category: Category | None = Field(default=None, sa_column=Column(sa.String(20), nullable=True))
+    tags: list[str] = _json([])
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+    queued_at: datetime | None = _ts(nullable=True)
+    first_response_at: datetime | None = _ts(nullable=True)
+    resolved_at: datetime | None = _ts(nullable=True)
+    sla_due_at: datetime | None = _ts(nullable=True)
+    last_message_at: datetime | None = _ts(nullable=True, index=True)
+    last_inbound_at: datetime | None = _ts(nullable=True)
+    csat_score: int | None = None
+    csat_comment: str | None = None
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        # Idempotency of provider retries: the same provider id on the same channel
+        # and direction is the same message.
+        sa.UniqueConstraint("channel", "direction", "provider_message_id", name="uq_message_provider_id"),
+        sa.Index("ix_message_conversation_id_id", "conversation_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    channel: str = Field(max_length=20)
+    direction: Direction = Field(sa_column=Column(sa.String(10), nullable=False))
+    author_type: AuthorType = Field(sa_column=Column(sa.String(10), nullable=False))
+    author_id: int | None = None
+    kind: MessageKind = Field(default=MessageKind.text, sa_column=Column(sa.String(10), nullable=False))
+    subject: str = ""
+    body: str = ""
+    attachments: list[dict[str, Any]] = _json([])
+    provider_message_id: str | None = Field(default=None, max_length=255)
+    delivery_status: DeliveryStatus = Field(sa_column=Column(sa.String(12), nullable=False))
+    error: str | None = None
+    meta: dict[str, Any] = _json({})
+    raw: dict[str, Any] = _json({})
+    created_at: datetime = _now_col()
+
+
+class Offer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    status: OfferStatus = Field(default=OfferStatus.pending, sa_column=Column(sa.String(12), nullable=False))
+    created_at: datetime = _now_col()
+    expires_at: datetime | None = _ts(nullable=True)
+    responded_at: datetime | None = _ts(nullable=True)
+
+
+class EventLog(SQLModel, table=True):
+    """Append-only audit trail; its id is the event id the bus and consoles see."""
+
+    __tablename__ = "event_log"
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=64, index=True)
+    ts: datetime = _now_col()
+    actor_id: int | None = None
+    conversation_id: int | None = Field(default=None, index=True)
+    team_id: int | None = None
+    user_id: int | None = None
+    payload: dict[str, Any] = _json({})
+
+
+class OutboxItem(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    channel: str = Field(max_length=20)
+    status: OutboxStatus = Field(
+        default=OutboxStatus.pending, sa_column=Column(sa.String(10), nullable=False)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime = _now_col()
+    locked_until: datetime | None = _ts(nullable=True)
+    last_error: str | None = None
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()

@@ -1,0 +1,256 @@
+"""The outbox worker: delivers committed replies through their channel's ``send``.
+
+Rows are claimed with a lease (``locked_until``) so several hub processes can run
+workers: PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite has one process.
+A failed attempt is retried with exponential backoff and jitter (or the provider's
+``retry_after``); after ``max_attempts`` — or a non-retryable error — the message is
+marked failed with the reason and the console is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, or_, select
+
+from channels.base import SendError, SendResult
+from hub.context import Hub
+from hub.domain import Attachment, OutboundMessage
+from hub.events import MessageStatusPayload
+from hub.models import Conversation, DeliveryStatus, Message, OutboxItem, OutboxStatus, User
+from hub.services.uow import UnitOfWork, unit_of_work
+
+log = logging.getLogger(__name__)
+SEND_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    outbox_id: int
+    attempt: int
+    message: OutboundMessage
+    team_id: int | None
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter in the upper half: base·2^(n-1), capped."""
+    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    r = (rng or random).random()
+    return delay / 2 + r * delay / 2
+
+
+class OutboxWorker:
+    def __init__(self, hub: Hub, *, rng: random.Random | None = None) -> None:
+        self.hub = hub
+        self.rng = rng or random.Random()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # -- one pass ----------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Claim what is due and send it; returns how many sends were attempted."""
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        await asyncio.gather(*(self._deliver(c) for c in claimed))
+        return len(claimed)
+
+    async def _claim(self) -> list[Claimed]:
+        hub = self.hub
+        cfg = hub.settings.outbox
+        now = hub.now()
+        async with hub.db.transaction() as s:
+            stmt = (
+                select(OutboxItem)
+                .where(
+                    OutboxItem.status == OutboxStatus.pending,
+                    col(OutboxItem.next_attempt_at) <= now,
+                    or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+                )
+                .order_by(col(OutboxItem.next_attempt_at), col(OutboxItem.id))
+                .limit(cfg.batch_size)
+            )
+            if not hub.db.is_sqlite:
+                stmt = stmt.with_for_update(skip_locked=True)
+            items = (await s.exec(stmt)).all()
+            if not items:
+                return []
+            lease = now + timedelta(seconds=cfg.lease_seconds)
+            for item in items:
+                item.locked_until = lease
+                item.attempts += 1
+                item.updated_at = now
+            rows = (
+                await s.exec(
+                    select(Message, Conversation, User)
+                    .join(Conversation, col(Conversation.id) == Message.conversation_id)
+                    .outerjoin(User, col(User.id) == Message.author_id)
+                    .where(col(Message.id).in_([i.message_id for i in items]))
+                )
+            ).all()
+            by_message = {m.id: (m, c, u) for m, c, u in rows}
+            claimed = []
+            for item in items:
+                m, c, u = by_message[item.message_id]
+                claimed.append(
+                    Claimed(
+                        outbox_id=item.id,  # type: ignore[arg-type]
+                        attempt=item.attempts,
+                        team_id=c.team_id,
+                        message=OutboundMessage(
+                            message_id=m.id,  # type: ignore[arg-type]
+                            conversation_id=c.id,  # type: ignore[arg-type]
+                            channel=m.channel,
+                            to=c.contact_address,
+                            channel_account=c.channel_account,
+                            thread_key=c.thread_key,
+                            subject=m.subject,
+                            body=m.body,
+                            attachments=tuple(Attachment.model_validate(a) for a in m.attachments),
+                            author_name=u.name if u is not None else "",
+                            attempt=item.attempts,
+                            meta=m.meta,
+                        ),
+                    )
+                )
+        return claimed
+
+    async def _deliver(self, c: Claimed) -> None:
+        hub = self.hub
+        channel_kind = c.message.channel
+        try:
+            channel = hub.channels.get(channel_kind)
+            result: SendResult | None = await asyncio.wait_for(channel.send(c.message), SEND_TIMEOUT_SECONDS)
+            error: SendError | None = None
+        except SendError as exc:
+            result, error = None, exc
+        except TimeoutError:
+            result, error = None, SendError(f"send timed out after {SEND_TIMEOUT_SECONDS:.0f}s")
+        except KeyError:
+            result, error = None, SendError(f"channel {channel_kind} is not enabled", retryable=False)
+        except Exception as exc:  # an adapter bug must not kill the worker
+            log.exception(
+                "send raised", extra={"channel": channel_kind, "conversation_id": c.message.conversation_id}
+            )
+            result, error = None, SendError(f"{type(exc).__name__}: {exc}")
+        if result is not None:
+            await self._record_success(c, result)
+        else:
+            assert error is not None
+            await self._record_failure(c, error)
+
+    async def _record_success(self, c: Claimed, result: SendResult) -> None:
+        hub = self.hub
+        async with unit_of_work(hub) as uow:
+            s = uow.session
+            item = await s.get(OutboxItem, c.outbox_id)
+            m = await s.get(Message, c.message.message_id)
+            assert item is not None and m is not None
+            now = hub.now()
+            item.status = OutboxStatus.sent
+            item.locked_until = None
+            item.last_error = None
+            item.updated_at = now
+            m.provider_message_id = result.provider_message_id
+            # A fast provider callback may already have advanced the status.
+            if m.delivery_status in (DeliveryStatus.pending, DeliveryStatus.failed):
+                m.delivery_status = DeliveryStatus(result.status)
+                m.error = None
+            self._emit_status(uow, m, c.team_id)
+        hub.metrics.sent.labels(c.message.channel).inc()
+
+    async def _record_failure(self, c: Claimed, error: SendError) -> None:
+        hub = self.hub
+        cfg = hub.settings.outbox
+        final = not error.retryable or c.attempt >= cfg.max_attempts
+        async with unit_of_work(hub) as uow:
+            s = uow.session
+            item = await s.get(OutboxItem, c.outbox_id)
+            m = await s.get(Message, c.message.message_id)
+            assert item is not None and m is not None
+            now = hub.now()
+            item.last_error = error.reason[:1000]
+            item.locked_until = None
+            item.updated_at = now
+            if final:
+                item.status = OutboxStatus.dead
+                m.delivery_status = DeliveryStatus.failed
+                m.error = f"{error.reason} (after {c.attempt} attempt{'s' if c.attempt != 1 else ''})"[:1000]
+                self._emit_status(uow, m, c.team_id)
+            else:
+                delay = backoff_seconds(
+                    c.attempt, cfg.backoff_base_seconds, cfg.backoff_max_seconds, self.rng
+                )
+                if error.retry_after is not None:
+                    delay = max(delay, error.retry_after)
+                item.next_attempt_at = now + timedelta(seconds=delay)
+        hub.metrics.send_failures.labels(c.message.channel, "true" if final else "false").inc()
+        log.warning(
+            "send failed (%s): %s",
+            "final" if final else f"attempt {c.attempt}, will retry",
+            error.reason,
+            extra={"channel": c.message.channel, "conversation_id": c.message.conversation_id},
+        )
+
+    @staticmethod
+    def _emit_status(uow: UnitOfWork, m: Message, team_id: int | None) -> None:
+        uow.emit(
+            "message.status",
+            MessageStatusPayload(
+                conversation_id=m.conversation_id,
+                message_id=m.id,  # type: ignore[arg-type]
+                delivery_status=str(m.delivery_status),
+                error=m.error,
+                provider_message_id=m.provider_message_id,
+            ),
+            conversation_id=m.conversation_id,
+            team_id=team_id,
+        )
+
+    # -- the loop ----------------------------------------------------------------------
+    async def next_due(self) -> datetime | None:
+        async with self.hub.db.session() as s:
+            return (
+                await s.exec(
+                    select(OutboxItem.next_attempt_at)
+                    .where(OutboxItem.status == OutboxStatus.pending)
+                    .order_by(col(OutboxItem.next_attempt_at))
+                    .limit(1)
+                )
+            ).first()
+
+    async def run_forever(self) -> None:
+        hub = self.hub
+        poll = hub.settings.outbox.poll_interval_seconds
+        while not self._stopping.is_set():
+            hub.outbox_wakeup.clear()
+            try:
+                while await self.run_once():
+                    pass
+                due = await self.next_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed")
+                due = None
+            timeout = poll
+            if due is not None:
+                timeout = max(0.0, min(poll, (due - hub.now()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hub.outbox_wakeup.wait(), timeout)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run_forever(), name="outbox-worker")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self.hub.outbox_wakeup.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,332 @@
+"""Agent and supervisor actions on conversations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.context import Hub
+from hub.domain import Attachment
+from hub.events import OutboxPayload
+from hub.models import (
+    OPEN_STATUSES,
+    AuthorType,
+    Category,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+    OutboxItem,
+    Team,
+    TeamMember,
+    User,
+)
+from hub.services.access import Actor, require_handler, require_role, require_view
+from hub.services.errors import Conflict, Invalid, NotFound
+from hub.services.ingest import conversation_payload, message_payload
+from hub.services.uow import UnitOfWork, unit_of_work
+
+MENTION = re.compile(r"@([\w.\-]+@[\w.\-]+|[\w.\-]+)", re.UNICODE)
+
+
+async def load_conversation(
+    s: AsyncSession, conversation_id: int, *, for_update: bool = False
+) -> Conversation:
+    stmt = select(Conversation).where(Conversation.id == conversation_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    conv = (await s.exec(stmt)).first()
+    if conv is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conv
+
+
+def _check_body(hub: Hub, body: str, attachments: Sequence[Attachment] = ()) -> str:
+    text = body.strip()
+    if not text and not attachments:
+        raise Invalid("the message is empty", code="empty_body")
+    if len(text) > hub.settings.max_body_chars:
+        raise Invalid(f"the message exceeds {hub.settings.max_body_chars} characters", code="too_long")
+    return text
+
+
+def _emit_conv(uow: UnitOfWork, event_type: str, conv: Conversation, **extra: object) -> None:
+    uow.emit(
+        event_type,
+        conversation_payload(conv, **extra),  # type: ignore[arg-type]
+        conversation_id=conv.id,
+        team_id=conv.team_id,
+        user_id=conv.assignee_id,
+    )
+
+
+async def reply(
+    hub: Hub,
+    actor: Actor,
+    conversation_id: int,
+    body: str,
+    *,
+    subject: str = "",
+    attachments: Sequence[Attachment] = (),
+) -> Message:
+    """Write an outbound message and its outbox row in one transaction."""
+    text = _check_body(hub, body, attachments)
+    async with unit_of_work(hub, actor.user_id) as uow:
+        conv = await load_conversation(uow.session, conversation_id, for_update=True)
+        require_handler(actor, conv)
+        if conv.status in (ConversationStatus.resolved, ConversationStatus.abandoned):
+            raise Conflict("the conversation is closed; reopen it to reply", code="conversation_closed")
+        if conv.channel in hub.channels:
+            channel = hub.channels.get(conv.channel)
+            if attachments and not channel.supports_attachments:
+                raise Invalid(f"the {conv.channel} channel does not take attachments", code="no_attachments")
+        else:
+            raise Conflict(f"the {conv.channel} channel is not enabled on this hub", code="channel_disabled")
+        now = hub.now()
+        message = Message(
+            conversation_id=conv.id,  # type: ignore[arg-type]
+            channel=conv.channel,
+            direction=Direction.outbound,
+            author_type=AuthorType.system if actor.is_system else AuthorType.agent,
+            author_id=actor.user_id,
+            kind=MessageKind.text,
+            subject=subject or conv.subject,
+            body=text,
+            attachments=[a.model_dump(exclude_none=True) for a in attachments],
+            delivery_status=DeliveryStatus.pending,
+            created_at=now,
+        )
+        uow.session.add(message)
+        await uow.session.flush()
+        item = OutboxItem(message_id=message.id, channel=conv.channel, next_attempt_at=now)  # type: ignore[arg-type]
+        uow.session.add(item)
+        if conv.first_response_at is None and not actor.is_system:
+            conv.first_response_at = now
+        conv.last_message_at = now
+        conv.updated_at = now
+        await uow.session.flush()
+        uow.emit("message.created", message_payload(message), conversation_id=conv.id, team_id=conv.team_id)
+        uow.emit(
+            "outbox.enqueued",
+            OutboxPayload(outbox_id=item.id, message_id=message.id, channel=conv.channel),  # type: ignore[arg-type]
+            conversation_id=conv.id,
+            team_id=conv.team_id,
+        )
+        uow.after_commit.append(hub.outbox_wakeup.set)
+    return message
+
+
+async def add_note(hub: Hub, actor: Actor, conversation_id: int, body: str) -> Message:
+    """A private note, visible to staff only; ``@name`` or ``@email`` mentions users."""
+    text = _check_body(hub, body)
+    async with unit_of_work(hub, actor.user_id) as uow:
+        conv = await load_conversation(uow.session, conversation_id)
+        require_view(actor, conv)
+        mentioned = await _mentions(uow.session, text)
+        now = hub.now()
+        message = Message(
+            conversation_id=conv.id,  # type: ignore[arg-type]
+            channel=conv.channel,
+            direction=Direction.internal,
+            author_type=AuthorType.agent if not actor.is_system else AuthorType.system,
+            author_id=actor.user_id,
+            kind=MessageKind.note,
+            body=text,
+            delivery_status=DeliveryStatus.sent,
+            meta={"mentions": mentioned} if mentioned else {},
+            created_at=now,
+        )
+        uow.session.add(message)
+        await uow.session.flush()
+        uow.emit("message.created", message_payload(message), conversation_id=conv.id, team_id=conv.team_id)
+    return message
+
+
+async def _mentions(s: AsyncSession, text: str) -> list[int]:
+    handles = {m.group(1).lower() for m in MENTION.finditer(text)}
+    if not handles:
+        return []
+    users = (await s.exec(select(User).where(User.active == True))).all()  # noqa: E712
+    found = []
+    for u in users:
+        first = u.name.split()[0].lower() if u.name else ""
+        if u.email.lower() in handles or first in handles or u.email.split("@")[0].lower() in handles:
+            found.append(u.id)
+    return sorted(i for i in found if i is not None)
+
+
+async def _active_user(s: AsyncSession, user_id: int) -> User:
+    user = await s.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(f"user {user_id} not found or inactive", code="user_not_found")
+    return user
+
+
+async def _is_member(s: AsyncSession, user_id: int, team_id: int) -> bool:
+    row = await s.exec(select(TeamMember).where(TeamMember.user_id == user_id, TeamMember.team_id == team_id))
+    return row.first() is not None
+
+
+async def assign(
+    hub: Hub, actor: Actor, conversation_id: int, user_id: int, *, reason: str = "manual"
+) -> Conversation:
+    """Give the conversation to ``user_id``. Agents may only take work for themselves."""
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        conv = await load_conversation(s, conversation_id, for_update=True)
+        require_view(actor, conv)
+        if not actor.is_supervisor:
+            if user_id != actor.user_id:
+                raise Invalid("agents may only assign conversations to themselves", code="not_self")
+            if conv.assignee_id not in (None, actor.user_id):
+                raise Conflict("the conversation is already assigned", code="already_assigned")
+        if conv.status in (ConversationStatus.resolved, ConversationStatus.abandoned):
+            raise Conflict("the conversation is closed; reopen it first", code="conversation_closed")
+        await _active_user(s, user_id)
+        if (
+            conv.team_id is not None
+            and not actor.is_supervisor
+            and not await _is_member(s, user_id, conv.team_id)
+        ):
+            raise Invalid("the agent is not a member of the conversation's team", code="not_team_member")
+        previous = conv.assignee_id
+        conv.assignee_id = user_id
+        conv.status = ConversationStatus.assigned
+        conv.updated_at = hub.now()
+        _emit_conv(uow, "conversation.assigned", conv, previous_assignee_id=previous, reason=reason)
+    return conv
+
+
+async def transfer(
+    hub: Hub,
+    actor: Actor,
+    conversation_id: int,
+    *,
+    to_team_id: int | None = None,
+    to_user_id: int | None = None,
+    note: str = "",
+) -> Conversation:
+    """Hand off to a team (back to its queue) or to a colleague, with an optional note."""
+    if (to_team_id is None) == (to_user_id is None):
+        raise Invalid("transfer needs exactly one of to_team_id or to_user_id", code="transfer_target")
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        conv = await load_conversation(s, conversation_id, for_update=True)
+        require_handler(actor, conv)
+        if conv.status not in OPEN_STATUSES:
+            raise Conflict("the conversation is closed", code="conversation_closed")
+        previous_team, previous_user = conv.team_id, conv.assignee_id
+        now = hub.now()
+        if to_team_id is not None:
+            if await s.get(Team, to_team_id) is None:
+                raise NotFound(f"team {to_team_id} not found", code="team_not_found")
+            conv.team_id = to_team_id
+            conv.assignee_id = None
+            conv.status = ConversationStatus.queued
+            conv.queued_at = now
+        else:
+            assert to_user_id is not None
+            await _active_user(s, to_user_id)
+            conv.assignee_id = to_user_id
+            conv.status = ConversationStatus.assigned
+        conv.updated_at = now
+        if note.strip():
+            m = Message(
+                conversation_id=conv.id,  # type: ignore[arg-type]
+                channel=conv.channel,
+                direction=Direction.internal,
+                author_type=AuthorType.agent,
+                author_id=actor.user_id,
+                kind=MessageKind.note,
+                body=_check_body(hub, note),
+                delivery_status=DeliveryStatus.sent,
+                meta={"handoff": True},
+                created_at=now,
+            )
+            s.add(m)
+            await s.flush()
+            uow.emit("message.created", message_payload(m), conversation_id=conv.id, team_id=conv.team_id)
+        _emit_conv(
+            uow,
+            "conversation.transferred",
+            conv,
+            previous_assignee_id=previous_user,
+            previous_team_id=previous_team,
+        )
+    return conv
+
+
+async def resolve(
+    hub: Hub, actor: Actor, conversation_id: int, *, category: str | None = None
+) -> Conversation:
+    try:
+        cat = Category(category) if category else None
+    except ValueError:
+        allowed = ", ".join(c.value for c in Category)
+        raise Invalid(
+            f"unknown category {category!r}; expected one of {allowed}", code="bad_category"
+        ) from None
+    async with unit_of_work(hub, actor.user_id) as uow:
+        conv = await load_conversation(uow.session, conversation_id, for_update=True)
+        require_handler(actor, conv)
+        if conv.status == ConversationStatus.resolved:
+            raise Conflict("the conversation is already resolved", code="already_resolved")
+        now = hub.now()
+        conv.status = ConversationStatus.resolved
+        conv.resolved_at = now
+        conv.updated_at = now
+        if cat is not None:
+            conv.category = cat
+        _emit_conv(uow, "conversation.resolved", conv)
+    return conv
+
+
+async def reopen(hub: Hub, actor: Actor, conversation_id: int) -> Conversation:
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        conv = await load_conversation(s, conversation_id, for_update=True)
+        require_handler(actor, conv)
+        if conv.status not in (ConversationStatus.resolved, ConversationStatus.abandoned):
+            raise Conflict("the conversation is not closed", code="not_closed")
+        other = (
+            await s.exec(
+                select(Conversation.id).where(
+                    Conversation.contact_id == conv.contact_id,
+                    Conversation.channel == conv.channel,
+                    Conversation.thread_key == conv.thread_key,
+                    col(Conversation.status).in_(OPEN_STATUSES),
+                )
+            )
+        ).first()
+        if other is not None:
+            raise Conflict(
+                f"conversation {other} is already open for this customer and thread", code="thread_open"
+            )
+        now = hub.now()
+        conv.status = ConversationStatus.assigned if conv.assignee_id else ConversationStatus.queued
+        if conv.status == ConversationStatus.queued:
+            conv.queued_at = now
+        conv.resolved_at = None
+        conv.updated_at = now
+        _emit_conv(uow, "conversation.reopened", conv)
+    return conv
+
+
+async def set_priority(hub: Hub, actor: Actor, conversation_id: int, priority: int) -> Conversation:
+    from hub.models import Role
+
+    require_role(actor, Role.supervisor)
+    if not -100 <= priority <= 100:
+        raise Invalid("priority must be between -100 and 100", code="bad_priority")
+    async with unit_of_work(hub, actor.user_id) as uow:
+        conv = await load_conversation(uow.session, conversation_id, for_update=True)
+        require_view(actor, conv)
+        conv.priority = priority
+        conv.updated_at = hub.now()
+        _emit_conv(uow, "conversation.updated", conv, reason="priority")
+    return conv

@@ -1,0 +1,205 @@
+"""Users, teams and presence."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import col, delete, select
+
+from hub.auth import hash_password
+from hub.context import Hub
+from hub.events import PresencePayload
+from hub.models import Presence, Role, Team, TeamMember, User
+from hub.services.access import Actor, require_role
+from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.services.uow import unit_of_work
+
+CHANNEL_CAPACITY_DEFAULT = {
+    "voice": 1,
+    "sms": 3,
+    "whatsapp": 3,
+    "telegram": 3,
+    "webchat": 3,
+    "email": 5,
+    "loopback": 3,
+}
+
+
+def _check_capacity(capacity: dict[str, int]) -> dict[str, int]:
+    for channel, n in capacity.items():
+        if not isinstance(n, int) or n < 0 or n > 100:
+            raise Invalid(f"capacity.{channel} must be a whole number from 0 to 100", code="bad_capacity")
+    return dict(capacity)
+
+
+def _check_skills(skills: dict[str, int]) -> dict[str, int]:
+    for skill, level in skills.items():
+        if not skill or not isinstance(level, int) or not 1 <= level <= 10:
+            raise Invalid(f"skills.{skill or '?'} level must be from 1 to 10", code="bad_skill")
+    return dict(skills)
+
+
+async def create_user(
+    hub: Hub,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: Role = Role.agent,
+    password: str | None = None,
+    language: str = "en",
+    team_ids: Iterable[int] = (),
+    skills: dict[str, int] | None = None,
+    languages: list[str] | None = None,
+    capacity: dict[str, int] | None = None,
+) -> tuple[User, str | None]:
+    """Create a user; returns it and the generated password when none was given."""
+    require_role(actor, Role.admin)
+    email = email.strip().lower()
+    if "@" not in email:
+        raise Invalid("email must be an email address", code="bad_email")
+    generated = None
+    if password is None:
+        generated = password = secrets.token_urlsafe(12)
+    if len(password) < 10:
+        raise Invalid("password must be at least 10 characters", code="weak_password")
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        if (await s.exec(select(User.id).where(User.email == email))).first() is not None:
+            raise Conflict(f"a user with email {email} exists", code="email_taken")
+        user = User(
+            email=email,
+            name=name.strip() or email,
+            role=Role(role),
+            password_hash=hash_password(password),
+            language=language,
+            skills=_check_skills(skills or {}),
+            languages=languages or [language],
+            capacity=_check_capacity(capacity if capacity is not None else CHANNEL_CAPACITY_DEFAULT),
+            presence=Presence.offline,
+            presence_changed_at=hub.now(),
+        )
+        s.add(user)
+        await s.flush()
+        for team_id in set(team_ids):
+            if await s.get(Team, team_id) is None:
+                raise NotFound(f"team {team_id} not found", code="team_not_found")
+            s.add(TeamMember(team_id=team_id, user_id=user.id))  # type: ignore[arg-type]
+    return user, generated
+
+
+async def update_user(hub: Hub, actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
+    """Admins change anything; a user may change their own name, language and password."""
+    own_fields = {"name", "language", "password"}
+    if not actor.is_admin and (actor.user_id != user_id or set(changes) - own_fields):
+        raise Forbidden("only an admin may change these fields", code="role_required")
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        user = await s.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        for key, value in changes.items():
+            if key == "password":
+                if not isinstance(value, str) or len(value) < 10:
+                    raise Invalid("password must be at least 10 characters", code="weak_password")
+                user.password_hash = hash_password(value)
+            elif key == "skills":
+                user.skills = _check_skills(value)
+            elif key == "capacity":
+                user.capacity = _check_capacity(value)
+            elif key == "role":
+                user.role = Role(value)
+            elif key == "team_ids":
+                await s.exec(delete(TeamMember).where(col(TeamMember.user_id) == user_id))  # type: ignore[call-overload]
+                for team_id in set(value):
+                    if await s.get(Team, team_id) is None:
+                        raise NotFound(f"team {team_id} not found", code="team_not_found")
+                    s.add(TeamMember(team_id=team_id, user_id=user_id))
+            elif key in {"name", "language", "languages", "active"}:
+                setattr(user, key, value)
+            else:
+                raise Invalid(f"unknown field {key!r}", code="unknown_field")
+    return user
+
+
+async def set_presence(
+    hub: Hub, actor: Actor, user_id: int, presence: str, *, reason: str | None = None
+) -> User:
+    """Set presence. Self, or a supervisor for someone else; routing acts as system."""
+    try:
+        value = Presence(presence)
+    except ValueError:
+        allowed = ", ".join(p.value for p in Presence)
+        raise Invalid(
+            f"unknown presence {presence!r}; expected one of {allowed}", code="bad_presence"
+        ) from None
+    if actor.user_id != user_id and not actor.is_supervisor:
+        raise Forbidden("you may only change your own presence", code="not_self")
+    async with unit_of_work(hub, actor.user_id) as uow:
+        user = await uow.session.get(User, user_id)
+        if user is None or not user.active:
+            raise NotFound(f"user {user_id} not found")
+        previous = user.presence
+        if previous == value:
+            return user
+        user.presence = value
+        user.presence_changed_at = hub.now()
+        uow.emit(
+            "presence.changed",
+            PresencePayload(user_id=user_id, presence=value.value, previous=str(previous), reason=reason),
+            user_id=user_id,
+        )
+    return user
+
+
+async def create_team(
+    hub: Hub,
+    actor: Actor,
+    *,
+    name: str,
+    description: str = "",
+    routing: dict[str, Any] | None = None,
+    business_hours: dict[str, Any] | None = None,
+) -> Team:
+    require_role(actor, Role.admin)
+    name = name.strip()
+    if not name:
+        raise Invalid("team name is required", code="bad_name")
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        if (await s.exec(select(Team.id).where(Team.name == name))).first() is not None:
+            raise Conflict(f"a team named {name!r} exists", code="team_exists")
+        team = Team(
+            name=name, description=description, routing=routing or {}, business_hours=business_hours or {}
+        )
+        s.add(team)
+        await s.flush()
+    return team
+
+
+async def update_team(hub: Hub, actor: Actor, team_id: int, changes: dict[str, Any]) -> Team:
+    require_role(actor, Role.admin)
+    async with unit_of_work(hub, actor.user_id) as uow:
+        team = await uow.session.get(Team, team_id)
+        if team is None:
+            raise NotFound(f"team {team_id} not found")
+        for key, value in changes.items():
+            if key not in {"name", "description", "routing", "business_hours"}:
+                raise Invalid(f"unknown field {key!r}", code="unknown_field")
+            setattr(team, key, value)
+    return team
+
+
+async def set_team_members(hub: Hub, actor: Actor, team_id: int, user_ids: Iterable[int]) -> None:
+    require_role(actor, Role.admin)
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        if await s.get(Team, team_id) is None:
+            raise NotFound(f"team {team_id} not found")
+        await s.exec(delete(TeamMember).where(col(TeamMember.team_id) == team_id))  # type: ignore[call-overload]
+        for uid in set(user_ids):
+            if await s.get(User, uid) is None:
+                raise NotFound(f"user {uid} not found", code="user_not_found")
+            s.add(TeamMember(team_id=team_id, user_id=uid))

@@ -1,0 +1,181 @@
+"""Shared fixtures: real SQLite and PostgreSQL, real Redis, the real app.
+
+Service tests run twice, once per database backend (``db_url`` is parametrized).
+PostgreSQL: one database per test session, migrated once, truncated between tests.
+SQLite: a copy of a migrated template file per test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from channels.loopback import LoopbackChannel
+from channels.registry import ChannelRegistry
+from hub.app import create_app
+from hub.config import Settings, load_settings
+from hub.db import migrate
+
+PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _require(host: str, port: int, what: str) -> None:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError:
+        pytest.exit(
+            f"{what} is required at {host}:{port} and is not reachable; run scripts/ensure-services.sh "
+            "(make test does) — tests never skip it",
+            returncode=3,
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    _require("127.0.0.1", 5432, "PostgreSQL")
+    return PG_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    _require("127.0.0.1", 6379, "Redis")
+    return REDIS_URL
+
+
+class FakeClock:
+    """Deterministic time for services (``hub.clock``)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tmpl") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+TABLES = "event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, teammember, team, \"user\""
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server: str) -> Iterator[str]:
+    name = f"sb_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_server.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url.replace("postgresql://", "postgresql+psycopg://"))
+    yield url
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "hub.db"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"sbtest:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    r = redis.Redis.from_url(redis_url)
+    keys = list(r.scan_iter(f"{prefix}*"))
+    if keys:
+        r.delete(*keys)
+    r.close()
+
+
+def make_settings(db_url: str, tmp_path: Path, **extra: Any) -> Settings:
+    base: dict[str, Any] = {
+        "database_url": db_url,
+        "data_dir": str(tmp_path / "var"),
+        "channels": {"loopback": {}},
+    }
+    base.update(extra)
+    return load_settings(None, **base)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return make_settings(db_url, tmp_path)
+
+
+@pytest.fixture
+def loopback() -> LoopbackChannel:
+    return LoopbackChannel()
+
+
+class App:
+    """The real app with its lifespan entered, plus an HTTP client."""
+
+    def __init__(self, app: Any, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+        self._extra: list[httpx.AsyncClient] = []
+
+    def new_client(self) -> httpx.AsyncClient:
+        """Another browser: its own cookie jar, same app."""
+        c = httpx.AsyncClient(transport=self.client._transport, base_url="http://testserver")
+        self._extra.append(c)
+        return c
+
+    @property
+    def hub(self) -> Any:
+        return self.app.state.hub
+
+    @property
+    def worker(self) -> Any:
+        return self.app.state.outbox_worker
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock, loopback: LoopbackChannel) -> AsyncIterator[App]:
+    registry = ChannelRegistry()
+    registry.register(loopback)
+    application = create_app(settings, clock=clock, channels=registry, run_outbox_worker=False)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=("203.0.113.9", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            wrapped = App(application, client)
+            yield wrapped
+            for extra in wrapped._extra:
+                await extra.aclose()
+
+
+@pytest.fixture
+def hub(app: App) -> Any:
+    return app.hub
+

@@ -1,0 +1,40 @@
+"""Small helpers for tests that go through public interfaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from hub.models import Role
+from hub.services import SYSTEM
+from hub.services.users import create_team, create_user
+
+PASSWORD = "correct horse battery"
+
+
+async def team(hub: Any, name: str, **kw: Any) -> int:
+    t = await create_team(hub, SYSTEM, name=name, **kw)
+    assert t.id is not None
+    return t.id
+
+
+async def user(hub: Any, email: str, role: Role = Role.agent, team_ids: tuple[int, ...] = (), **kw: Any) -> int:
+    u, _ = await create_user(hub, SYSTEM, email=email, name=kw.pop("name", email.split("@")[0].title()), role=role,
+                             password=PASSWORD, team_ids=team_ids, **kw)
+    assert u.id is not None
+    return u.id
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """Sign in; returns headers (CSRF) to send with state-changing requests."""
+    res = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert res.status_code == 200, res.text
+    return {"x-csrf-token": res.json()["csrf_token"]}
+
+
+async def inbound(client: httpx.AsyncClient, sender: str, body: str, **kw: Any) -> dict[str, Any]:
+    res = await client.post("/channels/loopback/messages", json={"sender": sender, "body": body, **kw})
+    assert res.status_code in (200, 201), res.text
+    data: dict[str, Any] = res.json()
+    return data
