@@ -22,8 +22,8 @@ services:
 ## make test: lint, type-check and the whole suite (SQLite, PostgreSQL, Redis, browsers)
 test: $(STAMP) services
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check hub channels routing tests bench
-	$(BIN)/mypy hub channels routing
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy hub channels $(wildcard routing)
 	$(BIN)/pytest
 
 unit: $(STAMP)

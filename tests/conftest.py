@@ -79,7 +79,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = "event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, teammember, team, \"user\""
+TABLES = 'event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, teammember, team, "user"'
 
 
 @pytest.fixture(scope="session")
@@ -178,4 +178,3 @@ async def app(settings: Settings, clock: FakeClock, loopback: LoopbackChannel) -
 @pytest.fixture
 def hub(app: App) -> Any:
     return app.hub
-

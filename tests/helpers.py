@@ -19,9 +19,19 @@ async def team(hub: Any, name: str, **kw: Any) -> int:
     return t.id
 
 
-async def user(hub: Any, email: str, role: Role = Role.agent, team_ids: tuple[int, ...] = (), **kw: Any) -> int:
-    u, _ = await create_user(hub, SYSTEM, email=email, name=kw.pop("name", email.split("@")[0].title()), role=role,
-                             password=PASSWORD, team_ids=team_ids, **kw)
+async def user(
+    hub: Any, email: str, role: Role = Role.agent, team_ids: tuple[int, ...] = (), **kw: Any
+) -> int:
+    u, _ = await create_user(
+        hub,
+        SYSTEM,
+        email=email,
+        name=kw.pop("name", email.split("@")[0].title()),
+        role=role,
+        password=PASSWORD,
+        team_ids=team_ids,
+        **kw,
+    )
     assert u.id is not None
     return u.id
 

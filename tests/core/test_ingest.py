@@ -17,7 +17,9 @@ from hub.services.ingest import ingest
 
 def msg(channel: str, sender: str, pid: str, body: str = "hello", **kw: Any) -> InboundMessage:
     kind = {"sms": "phone", "voice": "phone", "whatsapp": "phone", "email": "email"}.get(channel, "loopback")
-    return InboundMessage(channel=channel, provider_message_id=pid, address_kind=kind, sender=sender, body=body, **kw)
+    return InboundMessage(
+        channel=channel, provider_message_id=pid, address_kind=kind, sender=sender, body=body, **kw
+    )
 
 
 async def count(hub: Any, model: Any) -> int:
@@ -33,7 +35,11 @@ async def test_first_message_creates_contact_conversation_and_message(hub: Any) 
         conv = await s.get(Conversation, r.conversation_id)
         m = await s.get(Message, r.message_id)
         ident = (await s.exec(select(Identity))).one()
-    assert conv is not None and conv.status == ConversationStatus.queued and conv.contact_address == "+966501234567"
+    assert (
+        conv is not None
+        and conv.status == ConversationStatus.queued
+        and conv.contact_address == "+966501234567"
+    )
     assert m is not None and m.body == "مرحبا، أحتاج مساعدة" and m.direction == "inbound"
     assert (ident.kind, ident.address, ident.contact_id) == ("phone", "+966501234567", r.contact_id)
 

@@ -1,0 +1,127 @@
+"""Replies go out through the durable outbox: retries with backoff, then failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from channels.base import SendError
+from hub.models import Message, OutboxItem, Role
+from hub.services import SYSTEM
+from hub.services.conversations import reply
+from tests.helpers import inbound, user
+
+
+async def _conversation(app: Any) -> int:
+    await user(app.hub, "root@example.com", role=Role.admin)
+    return int((await inbound(app.client, "cust-out", "hello", thread_key="t1"))["conversation_id"])
+
+
+async def _state(hub: Any, message_id: int) -> tuple[Message, OutboxItem]:
+    async with hub.db.session() as s:
+        m = await s.get(Message, message_id)
+        item = (await s.exec(select(OutboxItem).where(OutboxItem.message_id == message_id))).one()
+    assert m is not None
+    return m, item
+
+
+async def test_reply_is_sent_through_the_channel(app: Any, loopback: Any) -> None:
+    conv = await _conversation(app)
+    m = await reply(app.hub, SYSTEM, conv, "Thanks, we are on it")
+    _, item = await _state(app.hub, m.id)
+    assert item.status == "pending"  # committed together with the message
+    assert await app.worker.run_once() == 1
+    sent = loopback.sent[-1]
+    assert (sent.to, sent.body, sent.thread_key, sent.conversation_id) == (
+        "cust-out",
+        "Thanks, we are on it",
+        "t1",
+        conv,
+    )
+    m2, item2 = await _state(app.hub, m.id)
+    assert (
+        m2.delivery_status == "sent"
+        and m2.provider_message_id.startswith("lb-out-")
+        and item2.status == "sent"
+    )
+    assert await app.worker.run_once() == 0
+
+
+async def test_failed_sends_are_retried_with_backoff_then_succeed(
+    app: Any, loopback: Any, clock: Any
+) -> None:
+    conv = await _conversation(app)
+    loopback.script_failures(SendError("503 from provider"), SendError("connection reset"))
+    m = await reply(app.hub, SYSTEM, conv, "retry me")
+    assert await app.worker.run_once() == 1
+    _, item = await _state(app.hub, m.id)
+    assert item.attempts == 1 and item.last_error == "503 from provider"
+    first_delay = (item.next_attempt_at - clock.now).total_seconds()
+    assert 1.0 <= first_delay <= 2.0  # base 2s with jitter in the upper half
+    assert await app.worker.run_once() == 0  # not due yet
+    clock.advance(first_delay)
+    assert await app.worker.run_once() == 1
+    _, item = await _state(app.hub, m.id)
+    second_delay = (item.next_attempt_at - clock.now).total_seconds()
+    assert 2.0 <= second_delay <= 4.0 and item.last_error == "connection reset"
+    clock.advance(second_delay)
+    assert await app.worker.run_once() == 1
+    m2, item = await _state(app.hub, m.id)
+    assert (m2.delivery_status, item.status, item.attempts) == ("sent", "sent", 3)
+    assert [s.body for s in loopback.sent] == ["retry me"]
+
+
+async def test_message_fails_with_reason_after_last_attempt(app: Any, loopback: Any, clock: Any) -> None:
+    conv = await _conversation(app)
+    attempts = app.hub.settings.outbox.max_attempts
+    loopback.script_failures(*(SendError(f"timeout #{i + 1}") for i in range(attempts)))
+    sub = app.hub.bus.subscribe()
+    m = await reply(app.hub, SYSTEM, conv, "doomed")
+    for _ in range(attempts):
+        assert await app.worker.run_once() == 1
+        clock.advance(3600)
+    m2, item = await _state(app.hub, m.id)
+    assert item.status == "dead" and item.attempts == attempts
+    assert m2.delivery_status == "failed" and m2.error == f"timeout #{attempts} (after {attempts} attempts)"
+    statuses = []
+    while (e := sub.get_nowait()) is not None:
+        if e.type == "message.status":
+            statuses.append(e.payload["delivery_status"])
+    assert statuses == ["failed"]
+    assert not loopback.sent
+    sub.close()
+
+
+async def test_non_retryable_error_dead_letters_at_once(app: Any, loopback: Any) -> None:
+    conv = await _conversation(app)
+    loopback.script_failures(SendError("21211 invalid 'To' number", retryable=False))
+    m = await reply(app.hub, SYSTEM, conv, "bad number")
+    assert await app.worker.run_once() == 1
+    m2, item = await _state(app.hub, m.id)
+    assert item.status == "dead" and item.attempts == 1 and m2.delivery_status == "failed"
+    assert "21211" in (m2.error or "")
+
+
+async def test_retry_after_from_the_provider_is_honoured(app: Any, loopback: Any, clock: Any) -> None:
+    conv = await _conversation(app)
+    loopback.script_failures(SendError("429 Too Many Requests", retry_after=30))
+    m = await reply(app.hub, SYSTEM, conv, "slow down")
+    await app.worker.run_once()
+    _, item = await _state(app.hub, m.id)
+    assert (item.next_attempt_at - clock.now).total_seconds() == 30
+
+
+async def test_adapter_crash_is_contained_and_retried(app: Any, loopback: Any) -> None:
+    conv = await _conversation(app)
+
+    async def boom(message: Any) -> Any:
+        raise RuntimeError("adapter bug")
+
+    original = loopback.send
+    loopback.send = boom
+    m = await reply(app.hub, SYSTEM, conv, "x")
+    assert await app.worker.run_once() == 1
+    _, item = await _state(app.hub, m.id)
+    assert item.status == "pending" and item.last_error == "RuntimeError: adapter bug"
+    loopback.send = original
