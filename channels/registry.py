@@ -11,6 +11,12 @@ from channels.base import Channel
 # kind -> "module:Class". Adapters are imported only when enabled.
 CHANNEL_TYPES: dict[str, str] = {
     "loopback": "channels.loopback:LoopbackChannel",
+    "sms": "channels.twilio:TwilioSmsChannel",
+    "whatsapp": "channels.twilio:TwilioWhatsAppChannel",
+    "voice": "channels.twilio:TwilioVoiceChannel",
+    "email": "channels.email:EmailChannel",
+    "telegram": "channels.telegram:TelegramChannel",
+    "webchat": "channels.webchat:WebchatChannel",
 }
 
 

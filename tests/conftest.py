@@ -162,9 +162,19 @@ class App:
 
 
 @pytest.fixture
-async def app(settings: Settings, clock: FakeClock, loopback: LoopbackChannel) -> AsyncIterator[App]:
+def extra_channels() -> list[Any]:
+    """Override in a test module to register more adapters on the app under test."""
+    return []
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, clock: FakeClock, loopback: LoopbackChannel, extra_channels: list[Any]
+) -> AsyncIterator[App]:
     registry = ChannelRegistry()
     registry.register(loopback)
+    for channel in extra_channels:
+        registry.register(channel)
     application = create_app(settings, clock=clock, channels=registry, run_outbox_worker=False)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application, client=("203.0.113.9", 50000))
