@@ -7,15 +7,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import col, func, select
 from starlette.routing import Mount, Router
 
+from agent_ui.commands import COMMANDS
+from agent_ui.gateway import Gateway
 from channels.registry import ChannelRegistry, build_registry
 from hub import __version__
 from hub.api import errors as api_errors
-from hub.api import routes_auth, routes_contacts, routes_conversations, routes_users
+from hub.api import routes_auth, routes_canned, routes_contacts, routes_conversations, routes_users
 from hub.auth import LoginRateLimiter
 from hub.bus import Subscription, create_bus
 from hub.config import Settings
@@ -51,8 +53,11 @@ def create_app(
         await bus.start()
         wake_sub = bus.subscribe()
         worker = OutboxWorker(hub)
+        gateway = Gateway(hub, COMMANDS)
+        app.state.gateway = gateway
         wake_task = None
         try:
+            await gateway.start()
             for channel in registry:
                 await channel.start(hub)
             if run_outbox_worker:
@@ -70,6 +75,7 @@ def create_app(
                 with contextlib.suppress(BaseException):
                     await wake_task
             await worker.stop()
+            await gateway.stop()
             for channel in registry:
                 await channel.stop()
             await bus.close()
@@ -92,11 +98,12 @@ def create_app(
     api_errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (routes_auth, routes_conversations, routes_contacts, routes_users):
+    for module in (routes_auth, routes_conversations, routes_contacts, routes_users, routes_canned):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(_ops_router())
     app.include_router(pages_router())
+    app.add_api_websocket_route("/ws", _console_socket)
     for channel in registry:
         app.router.routes.append(
             Mount(f"/channels/{channel.kind}", app=Router(routes=list(channel.routes())))
@@ -104,6 +111,11 @@ def create_app(
     app.router.routes.append(Mount("/static", app=static_app(), name="static"))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+async def _console_socket(websocket: WebSocket) -> None:
+    gateway: Gateway = websocket.app.state.gateway
+    await gateway.endpoint(websocket)
 
 
 def _start_outbox_wakeups(hub: Hub, sub: Subscription) -> asyncio.Task[None]:

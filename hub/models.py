@@ -257,6 +257,7 @@ class Conversation(SQLModel, table=True):
     queued_at: datetime | None = _ts(nullable=True)
     first_response_at: datetime | None = _ts(nullable=True)
     resolved_at: datetime | None = _ts(nullable=True)
+    snoozed_until: datetime | None = _ts(nullable=True)
     sla_due_at: datetime | None = _ts(nullable=True)
     last_message_at: datetime | None = _ts(nullable=True, index=True)
     last_inbound_at: datetime | None = _ts(nullable=True)
@@ -287,6 +288,22 @@ class Message(SQLModel, table=True):
     meta: dict[str, Any] = _json({})
     raw: dict[str, Any] = _json({})
     created_at: datetime = _now_col()
+
+
+class CannedResponse(SQLModel, table=True):
+    """A saved answer, inserted in the composer by typing ``/shortcut``."""
+
+    __tablename__ = "canned_response"
+    __table_args__ = (sa.UniqueConstraint("shortcut", "language", name="uq_canned_shortcut_language"),)
+    id: int | None = Field(default=None, primary_key=True)
+    shortcut: str = Field(max_length=64, index=True)
+    title: str = Field(max_length=200)
+    body: str
+    language: str = Field(default="en", max_length=10)
+    team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="CASCADE")
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
 
 
 class Offer(SQLModel, table=True):

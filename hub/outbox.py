@@ -35,6 +35,7 @@ class Claimed:
     attempt: int
     message: OutboundMessage
     team_id: int | None
+    assignee_id: int | None
 
 
 def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -102,6 +103,7 @@ class OutboxWorker:
                         outbox_id=item.id,  # type: ignore[arg-type]
                         attempt=item.attempts,
                         team_id=c.team_id,
+                        assignee_id=c.assignee_id,
                         message=OutboundMessage(
                             message_id=m.id,  # type: ignore[arg-type]
                             conversation_id=c.id,  # type: ignore[arg-type]
@@ -161,7 +163,7 @@ class OutboxWorker:
             if m.delivery_status in (DeliveryStatus.pending, DeliveryStatus.failed):
                 m.delivery_status = DeliveryStatus(result.status)
                 m.error = None
-            self._emit_status(uow, m, c.team_id)
+            self._emit_status(uow, m, c.team_id, c.assignee_id)
         hub.metrics.sent.labels(c.message.channel).inc()
 
     async def _record_failure(self, c: Claimed, error: SendError) -> None:
@@ -181,7 +183,7 @@ class OutboxWorker:
                 item.status = OutboxStatus.dead
                 m.delivery_status = DeliveryStatus.failed
                 m.error = f"{error.reason} (after {c.attempt} attempt{'s' if c.attempt != 1 else ''})"[:1000]
-                self._emit_status(uow, m, c.team_id)
+                self._emit_status(uow, m, c.team_id, c.assignee_id)
             else:
                 delay = backoff_seconds(
                     c.attempt, cfg.backoff_base_seconds, cfg.backoff_max_seconds, self.rng
@@ -198,7 +200,7 @@ class OutboxWorker:
         )
 
     @staticmethod
-    def _emit_status(uow: UnitOfWork, m: Message, team_id: int | None) -> None:
+    def _emit_status(uow: UnitOfWork, m: Message, team_id: int | None, assignee_id: int | None) -> None:
         uow.emit(
             "message.status",
             MessageStatusPayload(
@@ -210,6 +212,7 @@ class OutboxWorker:
             ),
             conversation_id=m.conversation_id,
             team_id=team_id,
+            user_id=assignee_id,
         )
 
     # -- the loop ----------------------------------------------------------------------

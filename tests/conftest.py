@@ -188,3 +188,44 @@ async def app(
 @pytest.fixture
 def hub(app: App) -> Any:
     return app.hub
+
+
+class Live:
+    """The app served by a real uvicorn on an ephemeral port, in the test's loop."""
+
+    def __init__(self, app: App, port: int) -> None:
+        self.app = app
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.ws_base = f"ws://127.0.0.1:{port}"
+
+    async def session(self, email: str, password: str) -> tuple[str, str]:
+        """Sign in over HTTP; returns (cookie header value, csrf token)."""
+        async with httpx.AsyncClient(base_url=self.base) as c:
+            r = await c.post("/api/v1/auth/login", json={"email": email, "password": password})
+            assert r.status_code == 200, r.text
+            return f"sb_session={r.cookies['sb_session']}", r.json()["csrf_token"]
+
+
+@pytest.fixture
+async def live(app: App) -> AsyncIterator[Live]:
+    import asyncio
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app.app, lifespan="off", log_level="warning", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    # startup() returns once the socket is listening: no polling needed.
+    config.load()
+    server.lifespan = config.lifespan_class(config)
+    await server.startup(sockets=[sock])
+    assert server.started, "uvicorn did not start"
+    loop_task = asyncio.create_task(server.main_loop())
+    yield Live(app, port)
+    server.should_exit = True
+    await asyncio.wait_for(loop_task, 10)
+    await server.shutdown(sockets=[sock])
+    sock.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
@@ -9,6 +11,7 @@ from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import (
     AssignIn,
     ConversationOut,
+    In,
     MessageOut,
     NoteIn,
     Page,
@@ -158,3 +161,15 @@ async def priority(
     conversation_id: int, body: PriorityIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     return ConversationOut.model_validate(await svc.set_priority(hub, actor, conversation_id, body.priority))
+
+
+class SnoozeIn(In):
+    until: datetime
+
+
+@router.post("/{conversation_id}/snooze", response_model=ConversationOut)
+async def snooze(
+    conversation_id: int, body: SnoozeIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> ConversationOut:
+    until = body.until if body.until.tzinfo else body.until.replace(tzinfo=UTC)
+    return ConversationOut.model_validate(await svc.snooze(hub, actor, conversation_id, until))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,7 +56,7 @@ def _check_body(hub: Hub, body: str, attachments: Sequence[Attachment] = ()) -> 
     return text
 
 
-def _emit_conv(uow: UnitOfWork, event_type: str, conv: Conversation, **extra: object) -> None:
+def emit_conversation(uow: UnitOfWork, event_type: str, conv: Conversation, **extra: object) -> None:
     uow.emit(
         event_type,
         conversation_payload(conv, **extra),  # type: ignore[arg-type]
@@ -110,7 +111,13 @@ async def reply(
         conv.last_message_at = now
         conv.updated_at = now
         await uow.session.flush()
-        uow.emit("message.created", message_payload(message), conversation_id=conv.id, team_id=conv.team_id)
+        uow.emit(
+            "message.created",
+            message_payload(message),
+            conversation_id=conv.id,
+            team_id=conv.team_id,
+            user_id=conv.assignee_id,
+        )
         uow.emit(
             "outbox.enqueued",
             OutboxPayload(outbox_id=item.id, message_id=message.id, channel=conv.channel),  # type: ignore[arg-type]
@@ -143,7 +150,13 @@ async def add_note(hub: Hub, actor: Actor, conversation_id: int, body: str) -> M
         )
         uow.session.add(message)
         await uow.session.flush()
-        uow.emit("message.created", message_payload(message), conversation_id=conv.id, team_id=conv.team_id)
+        uow.emit(
+            "message.created",
+            message_payload(message),
+            conversation_id=conv.id,
+            team_id=conv.team_id,
+            user_id=conv.assignee_id,
+        )
     return message
 
 
@@ -198,7 +211,7 @@ async def assign(
         conv.assignee_id = user_id
         conv.status = ConversationStatus.assigned
         conv.updated_at = hub.now()
-        _emit_conv(uow, "conversation.assigned", conv, previous_assignee_id=previous, reason=reason)
+        emit_conversation(uow, "conversation.assigned", conv, previous_assignee_id=previous, reason=reason)
     return conv
 
 
@@ -250,8 +263,14 @@ async def transfer(
             )
             s.add(m)
             await s.flush()
-            uow.emit("message.created", message_payload(m), conversation_id=conv.id, team_id=conv.team_id)
-        _emit_conv(
+            uow.emit(
+                "message.created",
+                message_payload(m),
+                conversation_id=conv.id,
+                team_id=conv.team_id,
+                user_id=conv.assignee_id,
+            )
+        emit_conversation(
             uow,
             "conversation.transferred",
             conv,
@@ -282,7 +301,7 @@ async def resolve(
         conv.updated_at = now
         if cat is not None:
             conv.category = cat
-        _emit_conv(uow, "conversation.resolved", conv)
+        emit_conversation(uow, "conversation.resolved", conv)
     return conv
 
 
@@ -313,7 +332,7 @@ async def reopen(hub: Hub, actor: Actor, conversation_id: int) -> Conversation:
             conv.queued_at = now
         conv.resolved_at = None
         conv.updated_at = now
-        _emit_conv(uow, "conversation.reopened", conv)
+        emit_conversation(uow, "conversation.reopened", conv)
     return conv
 
 
@@ -328,5 +347,44 @@ async def set_priority(hub: Hub, actor: Actor, conversation_id: int, priority: i
         require_view(actor, conv)
         conv.priority = priority
         conv.updated_at = hub.now()
-        _emit_conv(uow, "conversation.updated", conv, reason="priority")
+        emit_conversation(uow, "conversation.updated", conv, reason="priority")
     return conv
+
+
+async def snooze(hub: Hub, actor: Actor, conversation_id: int, until: datetime) -> Conversation:
+    """Park a conversation until ``until`` or until the customer writes, whichever first."""
+    async with unit_of_work(hub, actor.user_id) as uow:
+        conv = await load_conversation(uow.session, conversation_id, for_update=True)
+        require_handler(actor, conv)
+        if conv.status not in (ConversationStatus.assigned, ConversationStatus.waiting_on_customer):
+            raise Conflict("only an assigned conversation can be snoozed", code="not_assigned")
+        if until <= hub.now():
+            raise Invalid("snooze time must be in the future", code="bad_snooze")
+        conv.status = ConversationStatus.snoozed
+        conv.snoozed_until = until
+        conv.updated_at = hub.now()
+        emit_conversation(uow, "conversation.updated", conv, reason="snoozed")
+    return conv
+
+
+async def wake_snoozed(hub: Hub) -> list[int]:
+    """Return snoozed conversations whose time has come to their assignee (system)."""
+    now = hub.now()
+    woken: list[int] = []
+    async with unit_of_work(hub) as uow:
+        rows = (
+            await uow.session.exec(
+                select(Conversation)
+                .where(
+                    Conversation.status == ConversationStatus.snoozed, col(Conversation.snoozed_until) <= now
+                )
+                .with_for_update()
+            )
+        ).all()
+        for conv in rows:
+            conv.status = ConversationStatus.assigned if conv.assignee_id else ConversationStatus.queued
+            conv.snoozed_until = None
+            conv.updated_at = now
+            emit_conversation(uow, "conversation.updated", conv, reason="snooze_ended")
+            woken.append(conv.id)  # type: ignore[arg-type]
+    return woken

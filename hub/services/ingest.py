@@ -217,6 +217,7 @@ def _touch_conversation(conv: Conversation, msg: InboundMessage, hub: Hub) -> No
     if conv.status in (ConversationStatus.waiting_on_customer, ConversationStatus.snoozed):
         # The customer wrote back: the conversation needs attention again.
         conv.status = ConversationStatus.assigned if conv.assignee_id else ConversationStatus.queued
+        conv.snoozed_until = None
         if conv.status == ConversationStatus.queued:
             conv.queued_at = now
 
@@ -257,7 +258,13 @@ def _emit_received(uow: UnitOfWork, conv: Conversation, message: Message, create
         uow.emit(
             "conversation.created", conversation_payload(conv), conversation_id=conv.id, team_id=conv.team_id
         )
-    uow.emit("message.received", message_payload(message), conversation_id=conv.id, team_id=conv.team_id)
+    uow.emit(
+        "message.received",
+        message_payload(message),
+        conversation_id=conv.id,
+        team_id=conv.team_id,
+        user_id=conv.assignee_id,
+    )
 
 
 _STATUS_RANK = {
@@ -294,9 +301,14 @@ async def delivery_update(hub: Hub, update: DeliveryUpdate) -> bool:
         elif old == DeliveryStatus.failed or _STATUS_RANK.get(new, 0) <= _STATUS_RANK.get(old, 0):
             return True
         m.delivery_status = new
-        conv_team = (
-            await uow.session.exec(select(Conversation.team_id).where(Conversation.id == m.conversation_id))
+        conv_row = (
+            await uow.session.exec(
+                select(Conversation.team_id, Conversation.assignee_id).where(
+                    Conversation.id == m.conversation_id
+                )
+            )
         ).first()
+        conv_team, conv_assignee = conv_row if conv_row is not None else (None, None)
         uow.emit(
             "message.status",
             MessageStatusPayload(
@@ -308,5 +320,6 @@ async def delivery_update(hub: Hub, update: DeliveryUpdate) -> bool:
             ),
             conversation_id=m.conversation_id,
             team_id=conv_team,
+            user_id=conv_assignee,
         )
     return True

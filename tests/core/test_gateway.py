@@ -1,0 +1,196 @@
+"""The console websocket: auth, origin, fan-out by visibility, commands, resume, back-pressure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from agent_ui import gateway as gateway_mod
+from hub.events import Event
+from hub.models import Role
+from hub.services import SYSTEM
+from hub.services.conversations import assign
+from tests.helpers import PASSWORD, inbound, team, user
+
+
+class Console:
+    """A test console: a real websocket client that reads frames with timeouts."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.seq = 0
+
+    async def recv(self) -> dict[str, Any]:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), 5))
+        return frame
+
+    async def until(self, pred: Any) -> dict[str, Any]:
+        while True:
+            frame = await self.recv()
+            if pred(frame):
+                return frame
+
+    async def event(self, event_type: str) -> dict[str, Any]:
+        frame = await self.until(lambda f: f["type"] == "event" and f["event"]["type"] == event_type)
+        return frame["event"]  # type: ignore[no-any-return]
+
+    async def command(self, name: str, **args: Any) -> dict[str, Any]:
+        self.seq += 1
+        cid = f"c{self.seq}"
+        await self.ws.send(json.dumps({"type": "command", "id": cid, "command": name, **args}))
+        return await self.until(lambda f: f.get("id") == cid and f["type"] in ("ack", "error"))
+
+
+async def connect(
+    live: Any, email: str, last_event_id: int | None = None, origin: str | None = None
+) -> tuple[Console, Any]:
+    cookie, _ = await live.session(email, PASSWORD)
+    url = f"{live.ws_base}/ws" + (f"?last_event_id={last_event_id}" if last_event_id is not None else "")
+    headers = {"Cookie": cookie}
+    if origin:
+        headers["Origin"] = origin
+    ws = await websockets.connect(url, additional_headers=headers)
+    console = Console(ws)
+    hello = await console.recv()
+    return console, hello
+
+
+async def test_unauthenticated_and_foreign_origin_sockets_are_refused(live: Any) -> None:
+    ws = await websockets.connect(f"{live.ws_base}/ws")
+    with pytest.raises(ConnectionClosed) as info:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == gateway_mod.CLOSE_UNAUTHORIZED
+    await user(live.app.hub, "ana@example.com")
+    cookie, _ = await live.session("ana@example.com", PASSWORD)
+    ws = await websockets.connect(
+        f"{live.ws_base}/ws", additional_headers={"Cookie": cookie, "Origin": "https://evil.example"}
+    )
+    with pytest.raises(ConnectionClosed) as info:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == gateway_mod.CLOSE_ORIGIN
+
+
+async def test_agent_gets_own_work_not_other_teams(live: Any) -> None:
+    hub = live.app.hub
+    a, b = await team(hub, "Billing"), await team(hub, "Tech")
+    ana = await user(hub, "ana@example.com", team_ids=(a,))
+    console, hello = await connect(live, "ana@example.com", origin=live.base)
+    assert hello["type"] == "hello" and hello["user"]["id"] == ana
+    other = await inbound(live.app.client, "cust-b", "not yours", team="Tech")
+    mine = await inbound(live.app.client, "cust-a", "hello Billing", team="Billing")
+    created = await console.event("conversation.created")
+    assert created["conversation_id"] == mine["conversation_id"]  # Tech's never arrives first
+    received = await console.event("message.received")
+    assert received["payload"]["body"] == "hello Billing"
+    await assign(hub, SYSTEM, mine["conversation_id"], ana)
+    await inbound(live.app.client, "cust-a", "second")
+    await inbound(live.app.client, "cust-b", "still not yours")
+    got = await console.event("message.received")
+    assert got["payload"]["body"] == "second" and got["user_id"] == ana
+    assert other["conversation_id"] != got["conversation_id"] and b
+    await console.ws.close()
+
+
+async def test_commands_ack_or_explain(live: Any) -> None:
+    hub = live.app.hub
+    t = await team(hub, "Support")
+    ana = await user(hub, "ana@example.com", team_ids=(t,))
+    conv = (await inbound(live.app.client, "cust-1", "hi", team="Support"))["conversation_id"]
+    console, _ = await connect(live, "ana@example.com")
+    err = await console.command("reply", conversation_id=conv, body="hello")
+    assert err["type"] == "error" and err["code"] == "not_assignee"
+    ok = await console.command("assign", conversation_id=conv, user_id=ana)
+    assert ok["type"] == "ack" and ok["result"]["assignee_id"] == ana
+    sent = await console.command("reply", conversation_id=conv, body="Hello! How can I help?")
+    assert sent["type"] == "ack" and sent["result"]["delivery_status"] == "pending"
+    ev = await console.event("message.created")
+    assert ev["payload"]["message_id"] == sent["result"]["message_id"]
+    bad = await console.command("resolve", conversation_id="seven")
+    assert bad["type"] == "error" and bad["code"] == "bad_argument"
+    unknown = await console.command("teleport", conversation_id=conv)
+    assert unknown["code"] == "unknown_command"
+    presence = await console.command("set_presence", presence="available")
+    assert presence["result"] == {"user_id": ana, "presence": "available"}
+    await console.ws.send("not json")
+    assert (await console.until(lambda f: f["type"] == "error"))["code"] == "bad_json"
+    await console.ws.close()
+
+
+async def test_reconnect_receives_exactly_what_was_missed(live: Any) -> None:
+    hub = live.app.hub
+    t = await team(hub, "Support")
+    await user(hub, "ana@example.com", team_ids=(t,))
+    console, hello = await connect(live, "ana@example.com")
+    await inbound(live.app.client, "cust-1", "one", team="Support")
+    last = (await console.event("message.received"))["id"]
+    await console.ws.close()  # the network blip
+    for body in ("two", "three"):
+        await inbound(live.app.client, "cust-1", body, team="Support")
+    await inbound(live.app.client, "cust-2", "four", team="Support")
+    console, hello = await connect(live, "ana@example.com", last_event_id=last)
+    assert hello["replayed"] == 4  # two, three, and cust-2's created + received
+    replayed = [await console.recv() for _ in range(4)]
+    bodies = [f["event"]["payload"].get("body") for f in replayed if f["event"]["type"] == "message.received"]
+    assert bodies == ["two", "three", "four"]
+    ids = [f["event"]["id"] for f in replayed]
+    assert ids == sorted(ids) and ids[0] > last
+    await inbound(live.app.client, "cust-2", "five", team="Support")
+    live_ev = await console.event("message.received")
+    assert live_ev["payload"]["body"] == "five" and live_ev["id"] > ids[-1]
+    await console.ws.close()
+
+
+async def test_a_slow_console_is_told_to_resync_instead_of_growing(
+    live: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = live.app.hub
+    await user(hub, "root@example.com", role=Role.admin)
+    monkeypatch.setattr(gateway_mod, "QUEUE_LIMIT", 3)
+    console, _ = await connect(live, "root@example.com")
+    gw = live.app.app.state.gateway
+    # Delivered synchronously: the socket's sender cannot drain in between.
+    for i in range(1, 11):
+        gw.deliver(
+            Event(
+                id=10_000 + i,
+                type="presence.changed",
+                user_id=1,
+                payload={"user_id": 1, "presence": "away", "previous": "available"},
+            )
+        )
+    frames = []
+    with pytest.raises(ConnectionClosed) as info:
+        while True:
+            frames.append(await console.recv())
+    assert frames[-1] == {"type": "resync", "reason": "slow_consumer"}
+    assert len([f for f in frames if f["type"] == "event"]) <= 3
+    assert info.value.rcvd is not None and info.value.rcvd.code == gateway_mod.CLOSE_RESYNC
+
+
+async def test_socket_presence_signals_and_typing(live: Any) -> None:
+    hub = live.app.hub
+    t = await team(hub, "Support")
+    ana = await user(hub, "ana@example.com", team_ids=(t,))
+    await user(hub, "sup@example.com", role=Role.supervisor, team_ids=(t,))
+    sup, _ = await connect(live, "sup@example.com")
+    ana_console, _ = await connect(live, "ana@example.com")
+    connected = await sup.until(
+        lambda f: (
+            f["type"] == "event" and f["event"]["type"] == "agent.connected" and f["event"]["user_id"] == ana
+        )
+    )
+    assert connected["event"]["id"] == 0  # ephemeral: not in the event log
+    conv = (await inbound(live.app.client, "cust-1", "hi", team="Support"))["conversation_id"]
+    assert (await sup.command("watch", conversation_id=conv))["type"] == "ack"
+    assert (await ana_console.command("typing", conversation_id=conv))["type"] == "ack"
+    typing = await sup.event("typing")
+    assert typing["payload"] == {"conversation_id": conv, "user_id": ana, "side": "agent"}
+    await ana_console.ws.close()
+    gone = await sup.event("agent.disconnected")
+    assert gone["user_id"] == ana
+    await sup.ws.close()
