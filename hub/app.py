@@ -40,6 +40,7 @@ def create_app(
     clock: Clock = utcnow,
     channels: ChannelRegistry | None = None,
     run_outbox_worker: bool = True,
+    run_routing: bool = True,
 ) -> FastAPI:
     registry = channels if channels is not None else build_registry(settings.channels)
     metrics = Metrics()
@@ -58,6 +59,11 @@ def create_app(
         wake_task = None
         try:
             await gateway.start()
+            if run_routing:
+                from routing.driver import RoutingDriver
+
+                hub.routing = RoutingDriver(hub)
+                await hub.routing.start()
             for channel in registry:
                 await channel.start(hub)
             if run_outbox_worker:
@@ -75,6 +81,8 @@ def create_app(
                 with contextlib.suppress(BaseException):
                     await wake_task
             await worker.stop()
+            if hub.routing is not None:
+                await hub.routing.stop()
             await gateway.stop()
             for channel in registry:
                 await channel.stop()

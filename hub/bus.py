@@ -52,6 +52,9 @@ class Subscription:
             return None
         return item
 
+    def empty(self) -> bool:
+        return self._queue.empty()
+
     def get_nowait(self) -> Event | None:
         try:
             item = self._queue.get_nowait()

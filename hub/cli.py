@@ -134,6 +134,19 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import json
+
+    from routing import simulator
+
+    result = simulator.run_from_args(args)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+    else:
+        print(simulator.format_table(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="switchboard", description="Switchboard omnichannel contact-center hub."
@@ -162,6 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--password", help="set this password (default: generate one and print it)")
     g.add_argument("--prompt-password", action="store_true", help="read the password from the terminal")
     p.set_defaults(func=cmd_create_user)
+
+    from routing import simulator
+
+    p = sub.add_parser(
+        "simulate",
+        help="run the routing engine against synthetic traffic and print service figures",
+        description="Discrete-event simulation of the routing core; compare with Erlang C.",
+    )
+    simulator.build_parser(p)
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

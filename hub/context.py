@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.bus import InProcessEventBus, RedisEventBus
 from hub.config import Settings
@@ -29,6 +29,9 @@ class Hub:
     channels: ChannelRegistry
     metrics: Metrics
     clock: Clock = utcnow
+    # The routing driver (routing.driver.RoutingDriver) once started; channels ask it
+    # for wait estimates. Typed loosely to keep hub/ free of routing imports.
+    routing: Any = None
     # Set when new outbox rows are committed in this process; the worker waits on it.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 

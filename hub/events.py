@@ -72,6 +72,14 @@ class OfferPayload(_Payload):
     status: str
 
 
+class UserPayload(_Payload):
+    user_id: int
+
+
+class TeamPayload(_Payload):
+    team_id: int
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     "message.received": MessagePayload,
     "message.created": MessagePayload,
@@ -84,6 +92,8 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "conversation.reopened": ConversationPayload,
     "conversation.updated": ConversationPayload,
     "presence.changed": PresencePayload,
+    "user.updated": UserPayload,
+    "team.updated": TeamPayload,
     "outbox.enqueued": OutboxPayload,
     "offer.created": OfferPayload,
     "offer.updated": OfferPayload,

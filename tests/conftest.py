@@ -168,14 +168,26 @@ def extra_channels() -> list[Any]:
 
 
 @pytest.fixture
+def routing_enabled() -> bool:
+    """Override to True in a module to run the routing driver inside the app."""
+    return False
+
+
+@pytest.fixture
 async def app(
-    settings: Settings, clock: FakeClock, loopback: LoopbackChannel, extra_channels: list[Any]
+    settings: Settings,
+    clock: FakeClock,
+    loopback: LoopbackChannel,
+    extra_channels: list[Any],
+    routing_enabled: bool,
 ) -> AsyncIterator[App]:
     registry = ChannelRegistry()
     registry.register(loopback)
     for channel in extra_channels:
         registry.register(channel)
-    application = create_app(settings, clock=clock, channels=registry, run_outbox_worker=False)
+    application = create_app(
+        settings, clock=clock, channels=registry, run_outbox_worker=False, run_routing=routing_enabled
+    )
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application, client=("203.0.113.9", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

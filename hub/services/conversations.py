@@ -28,7 +28,7 @@ from hub.models import (
     User,
 )
 from hub.services.access import Actor, require_handler, require_role, require_view
-from hub.services.errors import Conflict, Invalid, NotFound
+from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.ingest import conversation_payload, message_payload
 from hub.services.uow import UnitOfWork, unit_of_work
 
@@ -198,6 +198,9 @@ async def assign(
                 raise Invalid("agents may only assign conversations to themselves", code="not_self")
             if conv.assignee_id not in (None, actor.user_id):
                 raise Conflict("the conversation is already assigned", code="already_assigned")
+            team = await s.get(Team, conv.team_id) if conv.team_id is not None else None
+            if team is not None and team.routing.get("allow_pick") is False:
+                raise Forbidden("this team does not let agents pick from the queue", code="pick_not_allowed")
         if conv.status in (ConversationStatus.resolved, ConversationStatus.abandoned):
             raise Conflict("the conversation is closed; reopen it first", code="conversation_closed")
         await _active_user(s, user_id)

@@ -110,3 +110,24 @@ async def close_offer(
         _emit_offer(uow, offer, "offer.updated", conv.team_id)
         emit_conversation(uow, "conversation.queued", conv, reason=reason or str(status))
     return offer
+
+
+async def requeue(hub: Hub, conversation_id: int, reason: str) -> bool:
+    """Routing takes assigned work back from an agent (e.g. offline too long) and puts
+    it back in its queue. Returns False when the conversation moved on meanwhile."""
+    async with unit_of_work(hub) as uow:
+        s = uow.session
+        conv = await load_conversation(s, conversation_id, for_update=True)
+        if conv.status not in (ConversationStatus.assigned, ConversationStatus.offered):
+            return False
+        pending = await _pending(s, conversation_id)
+        if pending is not None:
+            pending.status = OfferStatus.cancelled
+            pending.responded_at = hub.now()
+            _emit_offer(uow, pending, "offer.updated", conv.team_id)
+        previous = conv.assignee_id
+        conv.assignee_id = None
+        conv.status = ConversationStatus.queued
+        conv.updated_at = hub.now()
+        emit_conversation(uow, "conversation.queued", conv, previous_assignee_id=previous, reason=reason)
+    return True

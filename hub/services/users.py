@@ -10,7 +10,7 @@ from sqlmodel import col, delete, select
 
 from hub.auth import hash_password
 from hub.context import Hub
-from hub.events import PresencePayload
+from hub.events import PresencePayload, TeamPayload, UserPayload
 from hub.models import Presence, Role, Team, TeamMember, User
 from hub.services.access import Actor, require_role
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -87,6 +87,7 @@ async def create_user(
             if await s.get(Team, team_id) is None:
                 raise NotFound(f"team {team_id} not found", code="team_not_found")
             s.add(TeamMember(team_id=team_id, user_id=user.id))  # type: ignore[arg-type]
+        uow.emit("user.updated", UserPayload(user_id=user.id), user_id=user.id)  # type: ignore[arg-type]
     return user, generated
 
 
@@ -121,6 +122,7 @@ async def update_user(hub: Hub, actor: Actor, user_id: int, changes: dict[str, A
                 setattr(user, key, value)
             else:
                 raise Invalid(f"unknown field {key!r}", code="unknown_field")
+        uow.emit("user.updated", UserPayload(user_id=user_id), user_id=user_id)
     return user
 
 
@@ -189,6 +191,7 @@ async def update_team(hub: Hub, actor: Actor, team_id: int, changes: dict[str, A
             if key not in {"name", "description", "routing", "business_hours"}:
                 raise Invalid(f"unknown field {key!r}", code="unknown_field")
             setattr(team, key, value)
+        uow.emit("team.updated", TeamPayload(team_id=team_id), team_id=team_id)
     return team
 
 
@@ -198,8 +201,12 @@ async def set_team_members(hub: Hub, actor: Actor, team_id: int, user_ids: Itera
         s = uow.session
         if await s.get(Team, team_id) is None:
             raise NotFound(f"team {team_id} not found")
+        user_ids = list(user_ids)
+        before = (await s.exec(select(TeamMember.user_id).where(TeamMember.team_id == team_id))).all()
         await s.exec(delete(TeamMember).where(col(TeamMember.team_id) == team_id))  # type: ignore[call-overload]
         for uid in set(user_ids):
             if await s.get(User, uid) is None:
                 raise NotFound(f"user {uid} not found", code="user_not_found")
             s.add(TeamMember(team_id=team_id, user_id=uid))
+        for uid in set(before) | set(user_ids):
+            uow.emit("user.updated", UserPayload(user_id=uid), user_id=uid)

@@ -1,0 +1,509 @@
+"""The thin driver: feeds hub events to the pure :class:`RoutingCore` and applies its
+decisions through hub services.
+
+One driver decides at a time. With Redis, hub processes elect a leader with a lease
+(``SET NX PX`` renewed by a compare-and-extend script); the others stay idle and take
+over when the lease lapses, rebuilding the core from the database. The database stays
+the arbiter: an offer is only created for a conversation that is still queued (row
+lock), so even two drivers in a split brain cannot assign one conversation twice.
+
+Events the driver caused itself (system offers, routing assignments, presence set by
+routing) carry a ``routing`` reason and are not fed back into the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from hub.bus import Subscription
+from hub.context import Hub
+from hub.events import Event
+from hub.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    OfferStatus,
+    Team,
+    TeamMember,
+    User,
+)
+from hub.services import SYSTEM, ServiceError
+from hub.services import conversations as conv_svc
+from hub.services import offers as offer_svc
+from hub.services import users as user_svc
+from routing import hours
+from routing.core import RoutingCore
+from routing.model import (
+    AfterHours,
+    Assign,
+    Decision,
+    Offer,
+    Overflowed,
+    PresenceChanged,
+    Requeued,
+    RoutingError,
+    TeamPolicy,
+    Withdrawn,
+    WorkItem,
+)
+
+log = logging.getLogger(__name__)
+
+ROUTING_REASON = "routing"
+DEFAULT_AFTER_HOURS_MESSAGE = {
+    "en": "Thanks for your message. We are closed right now and will reply when we open.",
+    "ar": "شكرًا لرسالتك. نحن مغلقون الآن وسنرد عليك فور عودتنا.",
+}
+
+
+def ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def policy_from_team(team: Team) -> TeamPolicy:
+    """Build a TeamPolicy from the team's ``routing`` JSON; bad keys raise ValueError."""
+    known = {f.name for f in fields(TeamPolicy)} - {"team_id"}
+    data = dict(team.routing or {})
+    overflow = data.pop("overflow_team_id", None)
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"team {team.name}: unknown routing setting {sorted(unknown)[0]!r}")
+    if overflow is not None:
+        data["overflow_team"] = str(overflow)
+    return TeamPolicy(team_id=str(team.id), **data)
+
+
+class RoutingDriver:
+    def __init__(self, hub: Hub, *, lease_seconds: float = 15.0) -> None:
+        self.hub = hub
+        self.core = RoutingCore([])
+        self.node_id = uuid.uuid4().hex
+        self.lease_seconds = lease_seconds
+        self.is_leader = False
+        self._sub: Subscription | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._timer_wakeup = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._hours: dict[str, dict[str, Any]] = {}
+        self._busy = False
+        self._settled = asyncio.Condition()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._sub = self.hub.bus.subscribe(maxsize=100_000)
+        if self.hub.settings.redis_url:
+            self._tasks.append(asyncio.create_task(self._lease_loop(), name="routing-lease"))
+        else:
+            await self._become_leader()
+        self._tasks.append(asyncio.create_task(self._event_loop(), name="routing-events"))
+        self._tasks.append(asyncio.create_task(self._timer_loop(), name="routing-timer"))
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            self._sub.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.is_leader and self.hub.settings.redis_url:
+            await self._release_lease()
+
+    # -- leadership ----------------------------------------------------------------------
+    def _lease_key(self) -> str:
+        return f"{self.hub.settings.redis_prefix}routing:leader"
+
+    async def _lease_loop(self) -> None:
+        import redis.asyncio as redis
+
+        client = redis.from_url(
+            self.hub.settings.redis_url or "",
+            decode_responses=True,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+        )
+        ms = int(self.lease_seconds * 1000)
+        extend = client.register_script(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+        )
+        try:
+            while True:
+                try:
+                    if self.is_leader:
+                        if not await extend(keys=[self._lease_key()], args=[self.node_id, ms]):
+                            log.warning("routing lease lost; standing down")
+                            self.is_leader = False
+                            self.core = RoutingCore([])
+                    elif await client.set(self._lease_key(), self.node_id, nx=True, px=ms):
+                        await self._become_leader()
+                except (OSError, redis.RedisError):
+                    log.exception("routing lease check failed")
+                await asyncio.sleep(self.lease_seconds / 3)  # renewal cadence, not synchronization
+        finally:
+            await client.aclose()
+
+    async def _release_lease(self) -> None:
+        import redis.asyncio as redis
+
+        client = redis.from_url(
+            self.hub.settings.redis_url or "",
+            decode_responses=True,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+        )
+        try:
+            script = client.register_script(
+                "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+            )
+            await script(keys=[self._lease_key()], args=[self.node_id])
+        finally:
+            await client.aclose()
+
+    async def _become_leader(self) -> None:
+        async with self._lock:
+            self.core = RoutingCore([])
+            await self._load()
+            self.is_leader = True
+        log.info("routing: this process is the leader (%s)", self.node_id[:8])
+
+    # -- loading state -------------------------------------------------------------------
+    async def _load(self) -> None:
+        now = ts(self.hub.now())
+        async with self.hub.db.session() as s:
+            teams = (await s.exec(select(Team))).all()
+            users = (await s.exec(select(User).where(User.active == True))).all()  # noqa: E712
+            members = (await s.exec(select(TeamMember))).all()
+            convs = (
+                await s.exec(
+                    select(Conversation)
+                    .where(
+                        col(Conversation.status).in_(OPEN_STATUSES), col(Conversation.team_id).is_not(None)
+                    )
+                    .order_by(col(Conversation.queued_at), col(Conversation.id))
+                )
+            ).all()
+        for team in teams:
+            self._set_team(team, now)
+        team_of: dict[int, list[str]] = {}
+        for m in members:
+            team_of.setdefault(m.user_id, []).append(str(m.team_id))
+        for user in users:
+            self._upsert_user(user, team_of.get(user.id or 0, []), now)
+            if user.presence != "offline":
+                # Consoles reconnect after a restart; until then the grace period runs.
+                self.core.agent_disconnected(str(user.id), now)
+        stale_offers: list[int] = []
+        for conv in convs:
+            item = await self._work_item(conv)
+            self.core.enqueue(item, now)
+            if conv.status == ConversationStatus.offered and conv.id is not None:
+                stale_offers.append(conv.id)
+            elif conv.assignee_id is not None and str(conv.assignee_id) in self.core.agent_ids():
+                with contextlib.suppress(RoutingError):
+                    self.core.assign(str(conv.id), str(conv.assignee_id), now, force=True)
+        for conv_id in stale_offers:
+            with contextlib.suppress(ServiceError):
+                await offer_svc.close_offer(self.hub, conv_id, OfferStatus.cancelled, reason=ROUTING_REASON)
+        # Offers issued while loading are dropped: the first tick redistributes.
+        decisions = self.core.tick(now)
+        await self._apply(decisions)
+
+    def _set_team(self, team: Team, now: float) -> list[Decision]:
+        try:
+            policy = policy_from_team(team)
+            hours.validate(team.business_hours or {})
+        except (ValueError, TypeError) as exc:
+            log.error("team %s has bad routing settings (%s); using defaults", team.name, exc)
+            policy = TeamPolicy(team_id=str(team.id))
+        self._hours[str(team.id)] = team.business_hours or {}
+        return self.core.set_policy(policy, now)
+
+    def _upsert_user(self, user: User, teams: list[str], now: float) -> list[Decision]:
+        return self.core.upsert_agent(
+            str(user.id),
+            now,
+            presence=str(user.presence),
+            teams=teams,
+            skills=dict(user.skills),
+            languages=list(user.languages) or [user.language],
+            capacity=dict(user.capacity),
+            connected=True,
+        )
+
+    async def _work_item(self, conv: Conversation) -> WorkItem:
+        async with self.hub.db.session() as s:
+            contact = await s.get(Contact, conv.contact_id)
+            last_agent = (
+                await s.exec(
+                    select(Conversation.assignee_id)
+                    .where(
+                        Conversation.contact_id == conv.contact_id,
+                        Conversation.id != conv.id,
+                        col(Conversation.status).in_(CLOSED_STATUSES),
+                        col(Conversation.assignee_id).is_not(None),
+                    )
+                    .order_by(col(Conversation.resolved_at).desc())
+                    .limit(1)
+                )
+            ).first()
+        team_id = str(conv.team_id)
+        queued_at = conv.queued_at or conv.created_at
+        return WorkItem(
+            conversation_id=str(conv.id),
+            team_id=team_id,
+            channel=conv.channel,
+            enqueued_at=ts(queued_at),
+            priority=conv.priority,
+            vip=bool(contact and contact.vip),
+            skills=dict(conv.skills),
+            language=conv.language,
+            last_agent_id=str(last_agent) if last_agent else None,
+            open=hours.is_open(self._hours.get(team_id, {}), self.hub.now()),
+        )
+
+    # -- events --------------------------------------------------------------------------
+    async def _event_loop(self) -> None:
+        assert self._sub is not None
+        while True:
+            event = await self._sub.get()
+            if event is None:
+                if self._sub.closed:
+                    return
+                log.warning("routing fell behind the bus; rebuilding from the database")
+                self._sub = self.hub.bus.subscribe(maxsize=100_000)
+                if self.is_leader:
+                    await self._become_leader()
+                continue
+            self._busy = True
+            if self.is_leader:
+                try:
+                    async with self._lock:
+                        await self.handle(event)
+                except Exception:
+                    log.exception("routing failed on %s %s", event.type, event.id)
+            self._busy = False
+            async with self._settled:
+                self._settled.notify_all()
+
+    async def idle(self) -> None:
+        """Wait until every event published so far has been handled (tests, demo)."""
+        async with self._settled:
+            await self._settled.wait_for(lambda: not self._busy and (self._sub is None or self._sub.empty()))
+
+    async def handle(self, event: Event) -> None:
+        now = ts(self.hub.now())
+        p = event.payload
+        t = event.type
+        decisions: list[Decision] = []
+        reason = p.get("reason") or ""
+        conv_id = str(event.conversation_id) if event.conversation_id is not None else None
+        if t == "conversation.reopened" and p.get("assignee_id") is not None:
+            decisions = await self._manual_assign(event.conversation_id, str(p["assignee_id"]), now)
+        elif t in ("conversation.created", "conversation.reopened") or (
+            t == "conversation.queued" and not str(reason).startswith(ROUTING_REASON) and reason != "rejected"
+        ):
+            decisions = await self._enqueue(event.conversation_id, now)
+        elif t == "conversation.assigned" and conv_id is not None:
+            agent = str(p["assignee_id"])
+            if reason == "offer_accepted":
+                decisions = self._accepted(conv_id, agent, now)
+            elif reason != ROUTING_REASON:
+                decisions = await self._manual_assign(event.conversation_id, agent, now)
+        elif t == "conversation.transferred" and conv_id is not None:
+            decisions = await self._transferred(event, now)
+        elif t == "conversation.resolved" and conv_id is not None:
+            decisions = self.core.complete(conv_id, now)
+        elif t == "conversation.updated" and conv_id is not None and reason == "priority":
+            with contextlib.suppress(RoutingError):
+                decisions = self.core.set_priority(conv_id, int(p["priority"]), now)
+        elif t == "offer.updated" and p.get("status") == "rejected" and conv_id is not None:
+            with contextlib.suppress(RoutingError):
+                decisions = self.core.reject(conv_id, str(p["user_id"]), now)
+        elif t == "presence.changed" and not str(reason).startswith(ROUTING_REASON):
+            if str(p["user_id"]) in self.core.agent_ids():
+                decisions = self.core.set_presence(str(p["user_id"]), p["presence"], now)
+        elif t == "agent.connected" and event.user_id is not None:
+            if str(event.user_id) in self.core.agent_ids():
+                decisions = self.core.agent_connected(str(event.user_id), now)
+        elif t == "agent.disconnected" and event.user_id is not None:
+            if str(event.user_id) in self.core.agent_ids():
+                decisions = self.core.agent_disconnected(str(event.user_id), now)
+        elif t == "user.updated" and event.user_id is not None:
+            decisions = await self._reload_user(event.user_id, now)
+        elif t == "team.updated" and event.team_id is not None:
+            async with self.hub.db.session() as s:
+                team = await s.get(Team, event.team_id)
+            if team is not None:
+                decisions = self._set_team(team, now)
+        await self._apply(decisions)
+
+    async def _enqueue(self, conversation_id: int | None, now: float) -> list[Decision]:
+        if conversation_id is None:
+            return []
+        async with self.hub.db.session() as s:
+            conv = await s.get(Conversation, conversation_id)
+        if conv is None or conv.team_id is None or conv.status != ConversationStatus.queued:
+            return []
+        if str(conv.team_id) not in self._hours:
+            async with self.hub.db.session() as s:
+                team = await s.get(Team, conv.team_id)
+            if team is not None:
+                self._set_team(team, now)
+        self.core.remove(str(conv.id), now)  # a reopened conversation starts afresh
+        return self.core.enqueue(await self._work_item(conv), now)
+
+    def _accepted(self, conv_id: str, agent: str, now: float) -> list[Decision]:
+        try:
+            return [d for d in self.core.accept(conv_id, agent, now) if not isinstance(d, Assign)]
+        except RoutingError:
+            # The offer timed out in the core while the agent's accept won in the
+            # database: the database is the truth, so follow it.
+            with contextlib.suppress(RoutingError):
+                return self.core.assign(conv_id, agent, now, force=True)
+        return []
+
+    async def _manual_assign(self, conversation_id: int | None, agent: str, now: float) -> list[Decision]:
+        conv_id = str(conversation_id)
+        if conv_id not in self.core.conversation_ids():
+            await self._enqueue_any(conversation_id, now)
+        if agent not in self.core.agent_ids():
+            await self._reload_user(int(agent), now)
+        try:
+            return [d for d in self.core.assign(conv_id, agent, now, force=True) if not isinstance(d, Assign)]
+        except RoutingError as exc:
+            log.warning("routing could not mirror assignment of %s to %s: %s", conv_id, agent, exc)
+            return []
+
+    async def _enqueue_any(self, conversation_id: int | None, now: float) -> None:
+        async with self.hub.db.session() as s:
+            conv = await s.get(Conversation, conversation_id)
+        if conv is not None and conv.team_id is not None:
+            item = await self._work_item(conv)
+            self.core.enqueue(item, now)
+
+    async def _transferred(self, event: Event, now: float) -> list[Decision]:
+        p = event.payload
+        conv_id = str(event.conversation_id)
+        if p.get("assignee_id") is not None:
+            return await self._manual_assign(event.conversation_id, str(p["assignee_id"]), now)
+        if conv_id not in self.core.conversation_ids():
+            return await self._enqueue(event.conversation_id, now)
+        try:
+            return self.core.transfer(conv_id, now, to_team=str(p["team_id"]))
+        except RoutingError:
+            self.core.remove(conv_id, now)
+            return await self._enqueue(event.conversation_id, now)
+
+    async def _reload_user(self, user_id: int, now: float) -> list[Decision]:
+        async with self.hub.db.session() as s:
+            user = await s.get(User, user_id)
+            teams = (await s.exec(select(TeamMember.team_id).where(TeamMember.user_id == user_id))).all()
+        if user is None or not user.active:
+            if str(user_id) in self.core.agent_ids():
+                return self.core.remove_agent(str(user_id), now)
+            return []
+        return self._upsert_user(user, [str(t) for t in teams], now)
+
+    # -- timers --------------------------------------------------------------------------
+    async def tick(self) -> None:
+        """Run due timers now (offer timeouts, overflow, grace, wrap-up, snoozes)."""
+        if not self.is_leader:
+            return
+        async with self._lock:
+            decisions = self.core.tick(ts(self.hub.now()))
+            await self._apply(decisions)
+        await conv_svc.wake_snoozed(self.hub)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            deadline = self.core.next_deadline() if self.is_leader else None
+            timeout = 5.0 if deadline is None else max(0.0, min(5.0, deadline - ts(self.hub.now())))
+            self._timer_wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_wakeup.wait(), timeout)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("routing tick failed")
+
+    # -- decisions -> services -----------------------------------------------------------
+    async def _apply(self, decisions: list[Decision]) -> None:
+        for d in decisions:
+            try:
+                await self._apply_one(d)
+            except ServiceError as exc:
+                # The database moved on (resolved, reassigned meanwhile): drop the
+                # conversation from the core; the next event brings it back if needed.
+                log.info("routing decision %s not applied: %s", d.kind, exc.message)
+                if hasattr(d, "conversation_id"):
+                    for extra in self.core.remove(d.conversation_id, ts(self.hub.now())):
+                        if isinstance(extra, PresenceChanged):
+                            await self._apply_one(extra)
+        if decisions:
+            self._timer_wakeup.set()
+
+    async def _apply_one(self, d: Decision) -> None:
+        hub = self.hub
+        if isinstance(d, Offer):
+            expires = datetime.fromtimestamp(d.expires_at, UTC)
+            await offer_svc.create_offer(hub, int(d.conversation_id), int(d.agent_id), expires)
+        elif isinstance(d, Assign):
+            if d.via == "auto":
+                await conv_svc.assign(
+                    hub, SYSTEM, int(d.conversation_id), int(d.agent_id), reason=ROUTING_REASON
+                )
+        elif isinstance(d, Requeued):
+            if d.reason == "offer_timeout":
+                await offer_svc.close_offer(
+                    hub, int(d.conversation_id), OfferStatus.expired, reason=ROUTING_REASON
+                )
+            elif d.reason in ("agent_offline", "agent_removed"):
+                await offer_svc.requeue(hub, int(d.conversation_id), f"{ROUTING_REASON}:{d.reason}")
+        elif isinstance(d, Withdrawn):
+            with contextlib.suppress(ServiceError):
+                await offer_svc.close_offer(
+                    hub, int(d.conversation_id), OfferStatus.cancelled, reason=ROUTING_REASON
+                )
+        elif isinstance(d, PresenceChanged):
+            await user_svc.set_presence(
+                hub, SYSTEM, int(d.agent_id), d.presence, reason=f"{ROUTING_REASON}:{d.reason}"
+            )
+        elif isinstance(d, Overflowed):
+            log.info("conversation %s overflowed to team %s", d.conversation_id, d.to_team)
+        elif isinstance(d, AfterHours):
+            await self._after_hours(d)
+
+    async def _after_hours(self, d: AfterHours) -> None:
+        if d.action != "message":
+            log.info("conversation %s after hours: %s", d.conversation_id, d.action)
+            return
+        async with self.hub.db.session() as s:
+            conv = await s.get(Conversation, int(d.conversation_id))
+            team = await s.get(Team, conv.team_id) if conv and conv.team_id else None
+        if conv is None:
+            return
+        lang = "ar" if (conv.language or "").startswith("ar") else "en"
+        configured = (team.business_hours or {}).get("after_hours_message", {}) if team else {}
+        text = configured.get(lang) or DEFAULT_AFTER_HOURS_MESSAGE[lang]
+        if conv.channel in self.hub.channels:
+            await conv_svc.reply(self.hub, SYSTEM, conv.id, text)  # type: ignore[arg-type]
+
+    # -- queries for channels and the supervisor view -------------------------------------
+    def estimated_wait(self, conversation_id: int) -> float | None:
+        state = self.core.conversation(str(conversation_id))
+        if state is None:
+            return None
+        return self.core.estimated_wait(state.team_id, state.channel, ts(self.hub.now()))
+
+    def position(self, conversation_id: int) -> int | None:
+        return self.core.position(str(conversation_id))
