@@ -97,8 +97,7 @@ class Gateway:
             self._sub.close()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=10)
         for conns in list(self.by_user.values()):
             for conn in list(conns):
                 with contextlib.suppress(asyncio.QueueFull):
@@ -308,9 +307,8 @@ class Gateway:
         rng = random.Random()
         while True:
             try:
-                item = await asyncio.wait_for(
-                    conn.queue.get(), HEARTBEAT_SECONDS * (0.8 + 0.4 * rng.random())
-                )
+                async with asyncio.timeout(HEARTBEAT_SECONDS * (0.8 + 0.4 * rng.random())):
+                    item = await conn.queue.get()
             except TimeoutError:
                 item = (EPHEMERAL_ID, '{"type":"ping"}')
             if item is None:

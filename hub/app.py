@@ -17,7 +17,14 @@ from agent_ui.gateway import Gateway
 from channels.registry import ChannelRegistry, build_registry
 from hub import __version__
 from hub.api import errors as api_errors
-from hub.api import routes_auth, routes_canned, routes_contacts, routes_conversations, routes_users
+from hub.api import (
+    routes_auth,
+    routes_canned,
+    routes_contacts,
+    routes_conversations,
+    routes_live,
+    routes_users,
+)
 from hub.auth import LoginRateLimiter
 from hub.bus import Subscription, create_bus
 from hub.config import Settings
@@ -106,7 +113,14 @@ def create_app(
     api_errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (routes_auth, routes_conversations, routes_contacts, routes_users, routes_canned):
+    for module in (
+        routes_auth,
+        routes_conversations,
+        routes_contacts,
+        routes_users,
+        routes_canned,
+        routes_live,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(_ops_router())

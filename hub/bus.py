@@ -132,11 +132,12 @@ class RedisEventBus(_FanOut):
         super().__init__()
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(url, decode_responses=True)
+        # XREAD blocks up to 5 s, so reads may legitimately take that long.
+        self._redis = redis.from_url(url, decode_responses=True, socket_timeout=15, socket_connect_timeout=5)
         self._stream = f"{prefix}events"
         self._maxlen = maxlen
         self._reader: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
+        self._closing = False
 
     async def start(self) -> None:
         await self._redis.ping()
@@ -145,13 +146,12 @@ class RedisEventBus(_FanOut):
         )
         last_id = info["last-generated-id"] if info else "0-0"
         self._reader = asyncio.create_task(self._read_loop(last_id), name="redis-bus-reader")
-        self._ready.set()
 
     async def close(self) -> None:
+        self._closing = True
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await asyncio.wait([self._reader], timeout=10)
         for sub in tuple(self._subs):
             sub.close()
         await self._redis.aclose()
@@ -171,7 +171,7 @@ class RedisEventBus(_FanOut):
 
     async def _read_loop(self, last_id: str) -> None:
         backoff = 0.1
-        while True:
+        while not self._closing:
             try:
                 batches: Any = await self._redis.xread({self._stream: last_id}, count=500, block=5000)
                 backoff = 0.1

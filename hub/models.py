@@ -255,6 +255,7 @@ class Conversation(SQLModel, table=True):
     created_at: datetime = _now_col()
     updated_at: datetime = _now_col()
     queued_at: datetime | None = _ts(nullable=True)
+    first_assigned_at: datetime | None = _ts(nullable=True)  # service level: answered in time?
     first_response_at: datetime | None = _ts(nullable=True)
     resolved_at: datetime | None = _ts(nullable=True)
     snoozed_until: datetime | None = _ts(nullable=True)
@@ -288,6 +289,16 @@ class Message(SQLModel, table=True):
     meta: dict[str, Any] = _json({})
     raw: dict[str, Any] = _json({})
     created_at: datetime = _now_col()
+
+
+class ConversationRead(SQLModel, table=True):
+    """How far each staff member has read a conversation (for unread counts)."""
+
+    __tablename__ = "conversation_read"
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True, ondelete="CASCADE")
+    last_read_message_id: int = 0
+    updated_at: datetime = _now_col()
 
 
 class CannedResponse(SQLModel, table=True):

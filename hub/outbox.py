@@ -127,7 +127,8 @@ class OutboxWorker:
         channel_kind = c.message.channel
         try:
             channel = hub.channels.get(channel_kind)
-            result: SendResult | None = await asyncio.wait_for(channel.send(c.message), SEND_TIMEOUT_SECONDS)
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                result: SendResult | None = await channel.send(c.message)
             error: SendError | None = None
         except SendError as exc:
             result, error = None, exc
@@ -245,7 +246,8 @@ class OutboxWorker:
             if due is not None:
                 timeout = max(0.0, min(poll, (due - hub.now()).total_seconds()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(hub.outbox_wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await hub.outbox_wakeup.wait()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run_forever(), name="outbox-worker")
@@ -255,5 +257,4 @@ class OutboxWorker:
         self.hub.outbox_wakeup.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=10)

@@ -96,6 +96,7 @@ class RoutingDriver:
         self._lock = asyncio.Lock()
         self._hours: dict[str, dict[str, Any]] = {}
         self._busy = False
+        self._stopping = False
         self._settled = asyncio.Condition()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -109,15 +110,21 @@ class RoutingDriver:
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="routing-timer"))
 
     async def stop(self) -> None:
+        # Loops also check the flag: on Python 3.11 a cancellation can be swallowed by
+        # asyncio.wait_for inside a library, and stop() must never hang on that.
+        self._stopping = True
         if self._sub is not None:
             self._sub.close()
+        self._timer_wakeup.set()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                log.error("routing task %s did not stop", task.get_name())
         if self.is_leader and self.hub.settings.redis_url:
-            await self._release_lease()
+            with contextlib.suppress(OSError, asyncio.TimeoutError):
+                await self._release_lease()
 
     # -- leadership ----------------------------------------------------------------------
     def _lease_key(self) -> str:
@@ -137,7 +144,7 @@ class RoutingDriver:
             "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
         )
         try:
-            while True:
+            while not self._stopping:
                 try:
                     if self.is_leader:
                         if not await extend(keys=[self._lease_key()], args=[self.node_id, ms]):
@@ -274,7 +281,7 @@ class RoutingDriver:
     # -- events --------------------------------------------------------------------------
     async def _event_loop(self) -> None:
         assert self._sub is not None
-        while True:
+        while not self._stopping:
             event = await self._sub.get()
             if event is None:
                 if self._sub.closed:
@@ -425,12 +432,15 @@ class RoutingDriver:
         await conv_svc.wake_snoozed(self.hub)
 
     async def _timer_loop(self) -> None:
-        while True:
+        while not self._stopping:
             deadline = self.core.next_deadline() if self.is_leader else None
             timeout = 5.0 if deadline is None else max(0.0, min(5.0, deadline - ts(self.hub.now())))
             self._timer_wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._timer_wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._timer_wakeup.wait()
+            if self._stopping:
+                return
             try:
                 await self.tick()
             except Exception:

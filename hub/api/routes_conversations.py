@@ -25,6 +25,7 @@ from hub.models import Conversation, ConversationStatus, Message
 from hub.services import conversations as svc
 from hub.services.access import Actor, require_view, visible_clause
 from hub.services.errors import Invalid
+from hub.services.live import enrich
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -63,7 +64,7 @@ async def list_conversations(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page[ConversationOut](
-        items=[ConversationOut.model_validate(r) for r in rows],
+        items=[ConversationOut.model_validate(r) for r in await enrich(hub, actor, rows)],
         next_cursor=rows[-1].id if more and rows else None,
     )
 
@@ -79,7 +80,8 @@ async def _visible(hub: Hub, actor: Actor, conversation_id: int) -> Conversation
 async def get_conversation(
     conversation_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
-    return ConversationOut.model_validate(await _visible(hub, actor, conversation_id))
+    conv = await _visible(hub, actor, conversation_id)
+    return ConversationOut.model_validate((await enrich(hub, actor, [conv]))[0])
 
 
 @router.get("/{conversation_id}/messages", response_model=Page[MessageOut])

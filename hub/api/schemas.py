@@ -176,6 +176,10 @@ class ConversationOut(Out):
     last_message_at: datetime | None
     csat_score: int | None
     csat_comment: str | None
+    first_assigned_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    contact_name: str = ""
+    unread_count: int = 0
 
 
 class MessageOut(Out):

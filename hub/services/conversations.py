@@ -214,6 +214,7 @@ async def assign(
         conv.assignee_id = user_id
         conv.status = ConversationStatus.assigned
         conv.updated_at = hub.now()
+        conv.first_assigned_at = conv.first_assigned_at or conv.updated_at
         emit_conversation(uow, "conversation.assigned", conv, previous_assignee_id=previous, reason=reason)
     return conv
 
@@ -250,6 +251,7 @@ async def transfer(
             await _active_user(s, to_user_id)
             conv.assignee_id = to_user_id
             conv.status = ConversationStatus.assigned
+            conv.first_assigned_at = conv.first_assigned_at or now
         conv.updated_at = now
         if note.strip():
             m = Message(

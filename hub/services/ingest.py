@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,7 @@ from hub.models import (
 )
 from hub.services.errors import Invalid
 from hub.services.uow import UnitOfWork, unit_of_work
+from routing.model import DEFAULT_SLA_SECONDS, FALLBACK_SLA_SECONDS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -156,14 +158,23 @@ async def _contact_for(s: AsyncSession, msg: InboundMessage, address: str) -> Co
     raise RuntimeError(f"could not settle identity {msg.address_kind}:{address}")
 
 
-async def _team_id(hub: Hub, s: AsyncSession, msg: InboundMessage) -> int | None:
+async def _team(hub: Hub, s: AsyncSession, msg: InboundMessage) -> Team | None:
     name = msg.team or _channel_default_team(hub, msg.channel)
     if not name:
         return None
-    team_id = (await s.exec(select(Team.id).where(Team.name == name))).first()
-    if team_id is None:
+    team = (await s.exec(select(Team).where(Team.name == name))).first()
+    if team is None:
         log.warning("unknown team %r for channel %s; leaving unrouted", name, msg.channel)
-    return team_id
+    return team
+
+
+def sla_seconds(team: Team | None, channel: str) -> float:
+    """The team's answer-time target for the channel (routing.sla_seconds), else the default."""
+    configured = (team.routing or {}).get("sla_seconds", {}) if team is not None else {}
+    value = configured.get(channel) if isinstance(configured, dict) else None
+    if isinstance(value, int | float) and value > 0:
+        return float(value)
+    return DEFAULT_SLA_SECONDS.get(channel, FALLBACK_SLA_SECONDS)
 
 
 def _channel_default_team(hub: Hub, channel: str) -> str | None:
@@ -189,6 +200,7 @@ async def _open_conversation(
         if conv is not None:
             return conv, False
         now = hub.now()
+        team = await _team(hub, s, msg)
         conv = Conversation(
             contact_id=contact.id,  # type: ignore[arg-type]
             channel=msg.channel,
@@ -197,7 +209,8 @@ async def _open_conversation(
             thread_key=msg.thread_key,
             subject=msg.subject,
             status=ConversationStatus.queued,
-            team_id=await _team_id(hub, s, msg),
+            team_id=team.id if team is not None else None,
+            sla_due_at=now + timedelta(seconds=sla_seconds(team, msg.channel)),
             language=msg.language or contact.language,
             priority=0,
             created_at=now,

@@ -83,6 +83,7 @@ async def accept_offer(hub: Hub, actor: Actor, conversation_id: int) -> Offer:
         conv.assignee_id = offer.user_id
         conv.status = ConversationStatus.assigned
         conv.updated_at = now
+        conv.first_assigned_at = conv.first_assigned_at or now
         _emit_offer(uow, offer, "offer.updated", conv.team_id)
         emit_conversation(
             uow, "conversation.assigned", conv, previous_assignee_id=previous, reason="offer_accepted"

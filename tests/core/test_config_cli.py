@@ -103,7 +103,7 @@ def test_cli_migrate_and_create_user(
 ) -> None:
     monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     assert main(["migrate"]) == 0
-    assert "database at revision 0002" in capsys.readouterr().out
+    assert "database at revision 0003" in capsys.readouterr().out
     assert main(["create-user", "--email", "Lead@Example.com", "--role", "supervisor", "--name", "Lead"]) == 0
     out = capsys.readouterr().out
     assert "created supervisor lead@example.com" in out and "password: " in out

@@ -39,9 +39,9 @@ def test_sqlite_from_empty(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/m.db"
     assert current_revision(url) is None
     migrate(url)
-    assert EXPECTED <= _tables(url) and current_revision(url) == "0002"
+    assert EXPECTED <= _tables(url) and current_revision(url) == "0003"
     migrate(url)  # a second run is a no-op
-    assert current_revision(url) == "0002"
+    assert current_revision(url) == "0003"
 
 
 def test_postgresql_from_empty(pg_server: str) -> None:
@@ -52,11 +52,11 @@ def test_postgresql_from_empty(pg_server: str) -> None:
         url = pg_server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
         assert current_revision(url) is None
         migrate(url)
-        assert EXPECTED <= _tables(url) and current_revision(url) == "0002"
+        assert EXPECTED <= _tables(url) and current_revision(url) == "0003"
         command.downgrade(alembic_config(url), "base")  # the downgrade path works too
         assert not (EXPECTED & _tables(url))
         migrate(url)
-        assert current_revision(url) == "0002"
+        assert current_revision(url) == "0003"
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,63 @@
+"""Live figures for the supervisor view and the console."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from hub.api.deps import current_actor, get_hub
+from hub.api.schemas import In
+from hub.context import Hub
+from hub.models import Role
+from hub.services import live
+from hub.services.access import Actor, require_role, require_view
+from hub.services.conversations import load_conversation
+
+router = APIRouter(tags=["live"])
+
+
+@router.get("/queues")
+async def queues(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> list[dict[str, Any]]:
+    """Per team: waiting, offered, in progress, longest wait, service level today, agents by presence."""
+    return [asdict(q) for q in await live.queue_figures(hub, actor)]
+
+
+class AgentLive(In):
+    user_id: int
+    name: str
+    role: str
+    presence: str
+    presence_changed_at: datetime
+    team_ids: list[int]
+    connected: bool
+    load: dict[str, int]
+    capacity: dict[str, int]
+    conversations: list[dict[str, Any]]
+
+
+@router.get("/agents/live", response_model=list[AgentLive])
+async def agents(
+    request: Request, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> list[dict[str, Any]]:
+    """Per agent: presence, load per channel and current conversations (supervisors)."""
+    require_role(actor, Role.supervisor)
+    gateway = getattr(request.app.state, "gateway", None)
+    connected = set(gateway.by_user) if gateway is not None else set()
+    return await live.agents_live(hub, actor, connected)
+
+
+class ReadIn(In):
+    message_id: int
+
+
+@router.post("/conversations/{conversation_id}/read", status_code=204)
+async def mark_read(
+    conversation_id: int, body: ReadIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> Response:
+    async with hub.db.session() as s:
+        require_view(actor, await load_conversation(s, conversation_id))
+    await live.mark_read(hub, actor, conversation_id, body.message_id)
+    return Response(status_code=204)
