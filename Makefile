@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/switchboard serve
 
+## make demo: the hub with demo data and a live stream of customer messages (var/demo.db)
+demo: $(STAMP)
+	SWITCHBOARD_DATABASE_URL=sqlite:///var/demo.db $(BIN)/switchboard serve --demo
+
 services:
 	@bash scripts/ensure-services.sh
 

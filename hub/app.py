@@ -48,6 +48,7 @@ def create_app(
     channels: ChannelRegistry | None = None,
     run_outbox_worker: bool = True,
     run_routing: bool = True,
+    demo: bool = False,
 ) -> FastAPI:
     registry = channels if channels is not None else build_registry(settings.channels)
     metrics = Metrics()
@@ -77,11 +78,18 @@ def create_app(
                 worker.start()
                 wake_task = _start_outbox_wakeups(hub, wake_sub)
             app.state.outbox_worker = worker
+            if demo:
+                from hub.demo import DemoTraffic
+
+                app.state.demo = DemoTraffic(hub, settings.base_url)
+                await app.state.demo.start()
             log.info(
                 "hub ready: %s, bus=%s, channels=%s", _safe_db(settings), type(bus).__name__, registry.kinds()
             )
             yield
         finally:
+            if getattr(app.state, "demo", None) is not None:
+                await app.state.demo.stop()
             wake_sub.close()
             if wake_task is not None:
                 wake_task.cancel()

@@ -79,6 +79,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure(settings.log_format, settings.log_level)
+    if args.demo and "loopback" not in settings.channels:
+        settings.channels["loopback"] = {}
     migrate(settings.sync_database_url)
     created = asyncio.run(bootstrap_admin(settings))
     if created:
@@ -92,8 +94,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "  This password is shown once. Change it after signing in.\n" + "=" * 72 + "\n"
         )
         print(banner, flush=True)
+    if args.demo:
+        from hub.demo import seed
+
+        accounts = asyncio.run(_with_hub(settings, seed))
+        print(
+            "\n  Demo mode: customers write in every few seconds; two bot agents answer.\n"
+            f"    Sign in at {settings.base_url}/login with any of these (password: {accounts.password})\n"
+            + "".join(f"      {email}\n" for email in accounts.emails),
+            flush=True,
+        )
     try:
-        app = create_app(settings)
+        app = create_app(settings, demo=args.demo)
     except ValueError as exc:  # channel config errors carry their own one-line message
         raise ConfigError(str(exc)) from None
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, ws="websockets-sansio")
@@ -160,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the hub (migrates the database first)")
     p.add_argument("--host", help="bind address (overrides config)")
     p.add_argument("--port", type=int, help="port (overrides config)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed demo teams, agents and canned responses and feed a stream of customer messages",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
