@@ -22,6 +22,8 @@ demo: $(STAMP)
 
 services:
 	@bash scripts/ensure-services.sh
+	@bash scripts/install-dovecot.sh
+	@bash scripts/install-browser.sh
 
 ## make test: lint, type-check and the whole suite (SQLite, PostgreSQL, Redis, browsers)
 test: $(STAMP) services

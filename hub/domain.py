@@ -7,8 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.timeutil import utcnow
-
 AddressKind = Literal["phone", "email", "telegram", "webchat", "loopback"]
 InboundKind = Literal["text", "media", "call", "event"]
 
@@ -39,8 +37,9 @@ class InboundMessage(BaseModel):
     kind: InboundKind = "text"
     attachments: tuple[Attachment, ...] = ()
     team: str | None = None  # a routing hint (IVR digit, deep-link topic, mailbox)
+    priority: int = Field(default=0, ge=-100, le=100)  # e.g. calls above chat
     language: str | None = None
-    received_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime | None = None  # None: the hub's clock at ingest
     meta: dict[str, Any] = Field(default_factory=dict)
     raw: dict[str, Any] = Field(default_factory=dict)
 

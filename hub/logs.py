@@ -56,3 +56,6 @@ def configure(fmt: str = "plain", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request URL at INFO; some provider URLs carry secrets (the
+    # Telegram bot token is part of the path), so keep it to warnings.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

@@ -110,7 +110,8 @@ async def list_messages(
 async def reply(
     conversation_id: int, body: ReplyIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> MessageOut:
-    m = await svc.reply(hub, actor, conversation_id, body.body, subject=body.subject)
+    template = body.template.model_dump() if body.template else None
+    m = await svc.reply(hub, actor, conversation_id, body.body, subject=body.subject, template=template)
     return MessageOut.model_validate(m)
 
 

@@ -200,9 +200,15 @@ class MessageOut(Out):
     created_at: datetime
 
 
+class TemplateIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    variables: dict[str, str] = {}
+
+
 class ReplyIn(In):
-    body: str = Field(max_length=65_536)
+    body: str = Field(default="", max_length=65_536)
     subject: str = Field(default="", max_length=998)
+    template: TemplateIn | None = None
 
 
 class NoteIn(In):

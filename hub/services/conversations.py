@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -74,9 +75,14 @@ async def reply(
     *,
     subject: str = "",
     attachments: Sequence[Attachment] = (),
+    template: dict[str, Any] | None = None,
 ) -> Message:
-    """Write an outbound message and its outbox row in one transaction."""
-    text = _check_body(hub, body, attachments)
+    """Write an outbound message and its outbox row in one transaction.
+
+    ``template`` ({"name", "variables"}) asks the channel to send an approved template
+    (WhatsApp outside its 24-hour window); the body is then the agent's preview text.
+    """
+    text = body.strip() if template else _check_body(hub, body, attachments)
     async with unit_of_work(hub, actor.user_id) as uow:
         conv = await load_conversation(uow.session, conversation_id, for_update=True)
         require_handler(actor, conv)
@@ -100,6 +106,9 @@ async def reply(
             body=text,
             attachments=[a.model_dump(exclude_none=True) for a in attachments],
             delivery_status=DeliveryStatus.pending,
+            meta={"template": template["name"], "variables": template.get("variables", {})}
+            if template
+            else {},
             created_at=now,
         )
         uow.session.add(message)

@@ -57,6 +57,8 @@ async def ingest(hub: Hub, msg: InboundMessage) -> IngestResult:
         raise Invalid(f"message body exceeds {hub.settings.max_body_chars} characters", code="too_long")
     address = normalize_address(msg.address_kind, msg.sender, hub.settings.default_phone_region)
 
+    if msg.received_at is None:
+        msg = msg.model_copy(update={"received_at": hub.now()})
     existing = await _find_duplicate(hub, msg)
     if existing is not None:
         hub.metrics.duplicates.labels(msg.channel).inc()
@@ -80,7 +82,7 @@ async def ingest(hub: Hub, msg: InboundMessage) -> IngestResult:
             delivery_status=DeliveryStatus.received,
             meta=msg.meta,
             raw=msg.raw,
-            created_at=msg.received_at,
+            created_at=msg.received_at or hub.now(),
         )
         if not await _insert(s, message):
             # Lost a race with a concurrent delivery of the same provider id.
@@ -212,7 +214,7 @@ async def _open_conversation(
             team_id=team.id if team is not None else None,
             sla_due_at=now + timedelta(seconds=sla_seconds(team, msg.channel)),
             language=msg.language or contact.language,
-            priority=0,
+            priority=msg.priority,
             created_at=now,
             updated_at=now,
             queued_at=now,
@@ -224,8 +226,8 @@ async def _open_conversation(
 
 def _touch_conversation(conv: Conversation, msg: InboundMessage, hub: Hub) -> None:
     now = hub.now()
-    conv.last_message_at = msg.received_at
-    conv.last_inbound_at = msg.received_at
+    conv.last_message_at = msg.received_at or now
+    conv.last_inbound_at = msg.received_at or now
     conv.updated_at = now
     if conv.status in (ConversationStatus.waiting_on_customer, ConversationStatus.snoozed):
         # The customer wrote back: the conversation needs attention again.

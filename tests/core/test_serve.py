@@ -56,15 +56,15 @@ def test_serve_bootstraps_an_admin_and_serves_health_and_sign_in(tmp_path: Path)
         assert "First start: created the admin account." in out
         password = next(line.split("password:")[1].strip() for line in lines if "password:" in line)
         base = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
-        page = httpx.get(f"{base}/login")
+        assert httpx.get(f"{base}/healthz", timeout=30).json()["status"] == "ok"
+        page = httpx.get(f"{base}/login", timeout=30)
         assert page.status_code == 200 and 'id="login-form"' in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]
-        with httpx.Client(base_url=base) as c:
+        with httpx.Client(base_url=base, timeout=30) as c:
             r = c.post("/api/v1/auth/login", json={"email": "admin@localhost", "password": password})
             assert r.status_code == 200 and r.json()["user"]["role"] == "admin"
             assert c.get("/console", follow_redirects=False).status_code == 200
-        assert httpx.get(f"{base}/metrics").status_code == 200
+        assert httpx.get(f"{base}/metrics", timeout=30).status_code == 200
     finally:
         proc.terminate()
         proc.wait(20)

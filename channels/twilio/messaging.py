@@ -1,0 +1,183 @@
+"""What SMS and WhatsApp through Twilio share: webhooks, opt-outs, status, sending.
+
+Inbound: verify the signature, parse, ``ingest`` (durable, deduplicated on the
+MessageSid), honour STOP/START, and only then answer ``<Response/>``. Outbound: the
+Message resource through the official client, with a status callback to this
+adapter. Subclasses set ``kind`` and adjust the outgoing parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from channels.base import SendError, SendResult
+from channels.twilio import lookups, parse, store
+from channels.twilio.config import MessagingConfig
+from channels.twilio.early_status import EarlyStatuses
+from channels.twilio.listener import BusListener
+from channels.twilio.responses import empty_twiml, error, no_content
+from channels.twilio.rest import TwilioRest
+from channels.twilio.webhooks import Params, Webhooks
+from hub.domain import InboundMessage, OutboundMessage
+from hub.events import Event
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+log = logging.getLogger(__name__)
+
+
+class BaseTwilioMessagingChannel:
+    kind: ClassVar[str]
+    label: ClassVar[str]  # how the channel is named to agents: "SMS", "WhatsApp"
+    address_kind: ClassVar[str] = "phone"
+    max_body_length: ClassVar[int] = 1600  # Twilio's limit for one Message resource
+    supports_attachments: ClassVar[bool] = True
+    max_attachments: ClassVar[int] = 10
+    rate_per_second: ClassVar[float | None] = 1.0  # a long code's sustained rate
+
+    def __init__(self, config: MessagingConfig) -> None:
+        self.config = config
+        self.rest = TwilioRest(config.account)
+        self.webhooks = Webhooks(config.account)
+        self.early = EarlyStatuses()
+        self._hub: Hub | None = None
+        self._listener: BusListener | None = None
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> Self:
+        return cls(MessagingConfig.from_section(cls.kind, section))
+
+    # -- Channel -----------------------------------------------------------------------
+    def routes(self) -> Sequence[BaseRoute]:
+        return [
+            Route("/incoming", self.webhooks.verified(self._incoming), methods=["POST"]),
+            Route("/status", self.webhooks.verified(self._status), methods=["POST"]),
+        ]
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        self.webhooks.hub = hub
+        self.rest.client  # noqa: B018 - create the aiohttp session inside the loop
+        self._listener = BusListener(hub, self._apply_parked, name=f"twilio-{self.kind}-status")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        await self.rest.close()
+        self.webhooks.hub = None
+        self._hub = None
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        await self._check_allowed(message)
+        media = self._media_urls(message)
+        params = self.outgoing(message, media)
+        if self.config.status_callback and self._hub is not None:
+            params["status_callback"] = f"{self._hub.settings.base_url}/channels/{self.kind}/status"
+        created = await self.rest.call(lambda client: client.messages.create_async(**params))
+        return SendResult(provider_message_id=str(created.sid))
+
+    # -- hooks for SMS / WhatsApp -----------------------------------------------------
+    def outgoing(self, message: OutboundMessage, media: list[str]) -> dict[str, Any]:
+        """Keyword arguments for ``messages.create``: From, To, Body, MediaUrl."""
+        return {
+            "from_": message.channel_account or self.config.default_number,
+            "to": message.to,
+            "body": message.body,
+            "media_url": media or None,
+        }
+
+    async def check_window(self, message: OutboundMessage) -> None:
+        """WhatsApp overrides: may this message be sent now?"""
+
+    # -- sending rules -----------------------------------------------------------------
+    async def _check_allowed(self, message: OutboundMessage) -> None:
+        if self._hub is not None:
+            attributes = await lookups.contact_attributes(self._hub, message.conversation_id)
+            if attributes.get(store.opt_out_attribute(self.kind)):
+                raise SendError(
+                    f"the customer opted out of {self.label} (replied STOP); "
+                    "they must reply START before we can message them",
+                    retryable=False,
+                )
+        await self.check_window(message)
+
+    def _media_urls(self, message: OutboundMessage) -> list[str]:
+        if len(message.attachments) > self.max_attachments:
+            raise SendError(
+                f"{self.label} takes at most {self.max_attachments} attachment(s) per message",
+                retryable=False,
+            )
+        urls = [a.url for a in message.attachments if a.url]
+        if len(urls) != len(message.attachments):
+            # Twilio fetches media itself, so it needs a public URL for each file.
+            raise SendError("Twilio needs a public URL for every attachment", retryable=False)
+        return urls
+
+    # -- webhooks ----------------------------------------------------------------------
+    async def _incoming(self, hub: Hub, params: Params, request: Request) -> Response:
+        from hub.services.errors import ServiceError
+        from hub.services.ingest import ingest
+
+        try:
+            msg = parse.inbound_message(self.kind, params, self.config, hub.now())
+        except ValueError as exc:
+            return error(400, "bad_request", str(exc))
+        try:
+            result = await ingest(hub, msg)
+        except ServiceError as exc:
+            return error(exc.status, exc.code, exc.message)
+        # Applied on retries too: if an earlier attempt died after ingest, the retry
+        # still records the opt-out (both writes are idempotent).
+        await self._honour_keyword(hub, msg, result.contact_id, result.conversation_id)
+        return empty_twiml()
+
+    async def _honour_keyword(
+        self, hub: Hub, msg: InboundMessage, contact_id: int, conversation_id: int
+    ) -> None:
+        keyword = parse.keyword_of(msg.body, self.config)
+        if keyword is None:
+            return
+        opted_out = keyword == "opt_out"
+        if not await store.set_opt_out(hub, contact_id, self.kind, opted_out):
+            return
+        state = "blocked until they reply START" if opted_out else "allowed again"
+        text = f"The customer replied {msg.body.strip()!r}: {self.label} messages to them are {state}."
+        await store.record_event(hub, conversation_id, text, key=f"{keyword}:{msg.provider_message_id}")
+
+    async def _status(self, hub: Hub, params: Params, request: Request) -> Response:
+        from hub.services.ingest import delivery_update
+
+        update = parse.delivery_update(self.kind, params)
+        if update is None:
+            return no_content()
+        if not await delivery_update(hub, update):
+            # Not recorded yet (see early_status): park it, then look once more in
+            # case the outbox committed in between.
+            self.early.park(update, hub.now())
+            if await delivery_update(hub, update):
+                self.early.discard(update.provider_message_id)
+        return no_content()
+
+    async def _apply_parked(self, event: Event) -> None:
+        from hub.services.ingest import delivery_update
+
+        sid = _status_sid(event)
+        if sid is None or sid not in self.early or self._hub is None:
+            return
+        for update in self.early.take(sid):
+            await delivery_update(self._hub, update)
+
+
+def _status_sid(event: Event) -> str | None:
+    if event.type != "message.status":
+        return None
+    sid = event.payload.get("provider_message_id")
+    return sid if isinstance(sid, str) else None
