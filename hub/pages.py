@@ -30,7 +30,7 @@ def _staff_page(path: str, filename: str) -> Callable[[Request], Awaitable[Respo
     async def page(request: Request) -> Response:
         principal = await principal_from_request(request.app.state.hub, request)
         if principal is None:
-            return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+            return RedirectResponse(f"/login?next={quote(path, safe='')}", status_code=303)
         # no-cache: a deploy must not leave an old shell pointing at new modules.
         return FileResponse(
             STATIC_DIR / filename, media_type="text/html", headers={"Cache-Control": "no-cache"}

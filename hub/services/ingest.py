@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -84,7 +87,7 @@ async def ingest(hub: Hub, msg: InboundMessage) -> IngestResult:
             raw=msg.raw,
             created_at=msg.received_at or hub.now(),
         )
-        if not await _insert(s, message):
+        if not await _insert_message(s, message, sqlite=hub.db.is_sqlite):
             # Lost a race with a concurrent delivery of the same provider id.
             result = None
         else:
@@ -124,6 +127,27 @@ async def _find_duplicate(hub: Hub, msg: InboundMessage) -> IngestResult | None:
     if row is None:
         return None
     return IngestResult(row[0], row[1], row[2], duplicate=True)  # type: ignore[arg-type]
+
+
+async def _insert_message(s: AsyncSession, message: Message, *, sqlite: bool) -> bool:
+    """One statement, no savepoint: the hot path of every inbound message.
+
+    ``ON CONFLICT DO NOTHING`` on the provider-id constraint turns a concurrent duplicate
+    into "no row returned" instead of an error that would need a savepoint to survive.
+    """
+    insert = sqlite_insert if sqlite else pg_insert
+    values = {c.name: getattr(message, c.name) for c in Message.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
+    stmt = (
+        insert(Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_message_id"])
+        .returning(col(Message.id))
+    )
+    new_id = (await s.exec(stmt)).first()  # type: ignore[call-overload]
+    if new_id is None:
+        return False
+    message.id = new_id[0] if isinstance(new_id, sa.Row | tuple) else new_id
+    return True
 
 
 async def _insert(s: AsyncSession, obj: Any) -> bool:
