@@ -70,10 +70,26 @@ def ts(value: datetime) -> float:
     return value.timestamp()
 
 
+# Team routing keys the driver handles itself (not part of the pure core's policy).
+DRIVER_KEYS = ("overflow_team_id", "auto_reply_channels")
+
+WAIT_REPLY = {
+    "en": (
+        "Thanks, we have your message. You are number {position} in line; expected wait about {minutes} min."
+    ),
+    "ar": "شكرًا، وصلتنا رسالتك. ترتيبك {position} في قائمة الانتظار؛ الانتظار المتوقع نحو {minutes} دقيقة.",
+}
+WAIT_REPLY_UNKNOWN = {
+    "en": "Thanks, we have your message. You are number {position} in line; an agent will reply soon.",
+    "ar": "شكرًا، وصلتنا رسالتك. ترتيبك {position} في قائمة الانتظار؛ سيرد عليك أحد موظفينا قريبًا.",
+}
+
+
 def policy_from_team(team: Team) -> TeamPolicy:
     """Build a TeamPolicy from the team's ``routing`` JSON; bad keys raise ValueError."""
     known = {f.name for f in fields(TeamPolicy)} - {"team_id"}
     data = dict(team.routing or {})
+    data.pop("auto_reply_channels", None)
     overflow = data.pop("overflow_team_id", None)
     unknown = set(data) - known
     if unknown:
@@ -95,6 +111,7 @@ class RoutingDriver:
         self._timer_wakeup = asyncio.Event()
         self._lock = asyncio.Lock()
         self._hours: dict[str, dict[str, Any]] = {}
+        self._auto_reply: dict[str, set[str]] = {}  # team id -> channels that get a wait reply
         self._busy = False
         self._stopping = False
         self._settled = asyncio.Condition()
@@ -233,6 +250,8 @@ class RoutingDriver:
             log.error("team %s has bad routing settings (%s); using defaults", team.name, exc)
             policy = TeamPolicy(team_id=str(team.id))
         self._hours[str(team.id)] = team.business_hours or {}
+        channels = (team.routing or {}).get("auto_reply_channels") or []
+        self._auto_reply[str(team.id)] = {str(c) for c in channels} if isinstance(channels, list) else set()
         return self.core.set_policy(policy, now)
 
     def _upsert_user(self, user: User, teams: list[str], now: float) -> list[Decision]:
@@ -314,6 +333,11 @@ class RoutingDriver:
         decisions: list[Decision] = []
         reason = p.get("reason") or ""
         conv_id = str(event.conversation_id) if event.conversation_id is not None else None
+        if t == "conversation.created":
+            decisions = await self._enqueue(event.conversation_id, now)
+            await self._apply(decisions)
+            await self._wait_reply(event, decisions)
+            return
         if t == "conversation.reopened" and p.get("assignee_id") is not None:
             decisions = await self._manual_assign(event.conversation_id, str(p["assignee_id"]), now)
         elif t in ("conversation.created", "conversation.reopened") or (
@@ -507,6 +531,36 @@ class RoutingDriver:
         text = configured.get(lang) or DEFAULT_AFTER_HOURS_MESSAGE[lang]
         if conv.channel in self.hub.channels:
             await conv_svc.reply(self.hub, SYSTEM, conv.id, text)  # type: ignore[arg-type]
+
+    async def _wait_reply(self, event: Event, decisions: list[Decision]) -> None:
+        """Tell a customer who has to wait where they stand (teams opt in per channel)."""
+        conv_id = event.conversation_id
+        channel = event.payload.get("channel")
+        team = str(event.team_id)
+        if (
+            conv_id is None
+            or channel not in self._auto_reply.get(team, set())
+            or channel not in self.hub.channels
+        ):
+            return
+        if any(
+            isinstance(d, Offer | Assign | AfterHours) and d.conversation_id == str(conv_id)
+            for d in decisions
+        ):
+            return  # picked up at once, or the after-hours message already went out
+        position = self.position(conv_id)
+        if position is None:
+            return
+        wait = self.estimated_wait(conv_id)
+        async with self.hub.db.session() as s:
+            conv = await s.get(Conversation, conv_id)
+        lang = "ar" if conv is not None and (conv.language or "").startswith("ar") else "en"
+        if wait is None:
+            text = WAIT_REPLY_UNKNOWN[lang].format(position=position)
+        else:
+            text = WAIT_REPLY[lang].format(position=position, minutes=max(1, round(wait / 60)))
+        with contextlib.suppress(ServiceError):
+            await conv_svc.reply(self.hub, SYSTEM, conv_id, text)
 
     # -- queries for channels and the supervisor view -------------------------------------
     def estimated_wait(self, conversation_id: int) -> float | None:

@@ -208,3 +208,19 @@ async def test_routing_on_the_redis_bus(settings: Any, clock: Any, redis_url: st
                 assert e.payload["user_id"] == ana and e.conversation_id == r["conversation_id"]
                 break
         assert seen[-3:] == ["conversation.created", "message.received", "offer.created"]
+
+
+async def test_waiting_customers_are_told_their_place_in_line(app: Any, loopback: Any) -> None:
+    t = await team(app.hub, "Support", routing={"auto_reply_channels": ["loopback"]})
+    await inbound(app.client, "cust-1", "hello", team="Support")
+    await inbound(app.client, "cust-2", "مرحبا", team="Support", language="ar")
+    await app.hub.routing.idle()
+    assert await app.worker.run_once() == 2
+    replies = {m.to: m.body for m in loopback.sent}
+    assert replies["cust-1"].startswith("Thanks, we have your message. You are number 1 in line")
+    assert replies["cust-2"].startswith("شكرًا، وصلتنا رسالتك. ترتيبك 2")
+    ana = await user(app.hub, "ana@example.com", team_ids=(t,))
+    await available(app, ana)
+    await inbound(app.client, "cust-3", "hi again", team="Support")
+    await app.hub.routing.idle()
+    assert await app.worker.run_once() == 0  # offered at once: nothing to apologise for
