@@ -29,7 +29,7 @@ services:
 test: $(STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy hub channels $(wildcard routing)
+	$(BIN)/mypy hub channels routing agent_ui bench
 	$(BIN)/pytest
 
 unit: $(STAMP)
