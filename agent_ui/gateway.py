@@ -129,7 +129,7 @@ class Gateway:
         out: set[Connection] = set(self.admins)
         if t == "outbox.enqueued":
             return set()
-        if t.startswith("message.") or t == "typing":
+        if t.startswith("message.") or t in ("typing", "read"):
             if event.user_id is not None:
                 out |= self.by_user.get(event.user_id, set())
             elif event.team_id is not None:

@@ -138,6 +138,11 @@ def create_app(
         app.router.routes.append(
             Mount(f"/channels/{channel.kind}", app=Router(routes=list(channel.routes())))
         )
+        # Pages that must live outside /channels/<kind> (the widget frame has its own
+        # framing policy, see hub/middleware.py).
+        extra = getattr(channel, "extra_routes", None)
+        if extra is not None:
+            app.router.routes.extend(extra())
     app.router.routes.append(Mount("/static", app=static_app(), name="static"))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -1,0 +1,657 @@
+// The widget itself, inside the hub-served iframe. Every string that comes from a
+// visitor, an agent or the site configuration is rendered with textContent (never
+// innerHTML); message bodies get dir="auto" so Arabic and English mix correctly.
+import { isRtl, pickLanguage, t } from "/static/widget/i18n.js";
+import { HubError, PollTransport, SocketTransport, TokenStore } from "/static/widget/transport.js";
+
+const params = new URLSearchParams(location.search);
+const SITE = params.get("site") || "";
+const API = `/channels/webchat/s/${encodeURIComponent(SITE)}`;
+const WS_URL = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${API}/ws`;
+const PARENT = (location.ancestorOrigins && location.ancestorOrigins[0]) || params.get("origin") || "";
+const $ = (id) => document.getElementById(id);
+
+// The loader passes the stored token in the fragment; drop it from the URL at once.
+const INITIAL_TOKEN = new URLSearchParams(location.hash.slice(1)).get("t");
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+
+function saveInParent(token) {
+  if (PARENT && window.parent !== window) {
+    window.parent.postMessage({ type: "sb-widget:token", token }, PARENT);
+  }
+}
+
+const ui = {
+  launcher: $("launcher"), badge: $("badge"), panel: $("panel"), title: $("title"),
+  subtitle: $("subtitle"), close: $("close"), notice: $("notice"), log: $("log"),
+  queue: $("queue"), typing: $("typing"), forms: $("forms"), composer: $("composer"),
+  chips: $("chips"), input: $("input"), file: $("file"), attach: $("attach"), send: $("send"),
+};
+
+const state = {
+  cfg: null,
+  lang: "en",
+  open: false,
+  transport: null,
+  tokens: new TokenStore(SITE, { initial: INITIAL_TOKEN, saveInParent }),
+  conversations: new Map(), // id -> {id, status, rated}
+  rendered: new Map(), // message id -> <li>
+  pending: new Map(), // client id -> {li, frame}
+  files: [], // uploaded, not yet sent: {ref, filename}
+  lastAgentId: 0,
+  lastReadSent: 0,
+  lastTypingSent: 0,
+  unread: 0,
+  typingTimer: null,
+  announced: new Set(),
+  welcomed: false,
+};
+
+const tr = (key, vars) => t(state.lang, key, vars);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// -- layout and the host page -----------------------------------------------------------
+
+function tellParent() {
+  if (!PARENT || window.parent === window) return;
+  const position = state.cfg ? state.cfg.position : "right";
+  window.parent.postMessage({ type: "sb-widget:layout", open: state.open, position }, PARENT);
+}
+
+function setOpen(open) {
+  state.open = open;
+  ui.panel.hidden = !open;
+  ui.launcher.hidden = open;
+  document.body.classList.toggle("is-open", open);
+  tellParent();
+  if (open) {
+    state.unread = 0;
+    ui.badge.hidden = true;
+    connect();
+    sendRead();
+    setTimeout(() => focusFirst(), 0);
+  }
+}
+
+function focusFirst() {
+  const field = ui.forms.querySelector("input, textarea, select");
+  if (field) field.focus();
+  else if (!ui.composer.hidden) ui.input.focus();
+}
+
+window.addEventListener("message", (ev) => {
+  if (ev.origin !== PARENT || ev.source !== window.parent) return;
+  if (ev.data && ev.data.type === "sb-widget:open") setOpen(true);
+  if (ev.data && ev.data.type === "sb-widget:close") setOpen(false);
+});
+
+// -- configuration ----------------------------------------------------------------------
+
+function applyConfig(cfg) {
+  state.cfg = cfg;
+  state.lang = pickLanguage(params.get("lang"), cfg.language, params.get("browser_lang"));
+  document.documentElement.lang = state.lang;
+  document.documentElement.dir = isRtl(state.lang) ? "rtl" : "ltr";
+  const root = document.documentElement.style;
+  for (const [name, value] of Object.entries(cfg.colors || {})) {
+    root.setProperty(`--sb-${name.replace("_", "-")}`, value); // CSSOM: allowed by the CSP
+  }
+  document.body.classList.add(`pos-${cfg.position === "left" ? "left" : "right"}`);
+  ui.title.textContent = cfg.name;
+  ui.subtitle.textContent = cfg.greeting[state.lang] || cfg.greeting.en || Object.values(cfg.greeting)[0] || "";
+  ui.launcher.setAttribute("aria-label", tr("open_chat"));
+  ui.launcher.title = tr("open_chat");
+  ui.close.setAttribute("aria-label", tr("close"));
+  ui.panel.setAttribute("aria-label", cfg.name);
+  ui.send.textContent = tr("send");
+  ui.attach.setAttribute("aria-label", tr("attach"));
+  ui.attach.title = tr("attach");
+  ui.attach.hidden = !cfg.limits.max_attachments_per_message;
+  ui.input.placeholder = tr("placeholder");
+  ui.input.setAttribute("aria-label", tr("message"));
+  ui.input.maxLength = cfg.limits.max_message_chars;
+  ui.file.accept = cfg.limits.attachment_types.join(",");
+  tellParent();
+}
+
+// -- connection -------------------------------------------------------------------------
+
+function connect() {
+  if (state.transport) return;
+  const opts = {
+    tokens: state.tokens,
+    hello: { page: params.get("page") || null, language: state.lang },
+    onFrame,
+    onState,
+  };
+  const usePoll = params.get("transport") === "poll" || typeof WebSocket === "undefined";
+  state.transport = usePoll ? new PollTransport({ api: API, ...opts }) : new SocketTransport({ wsUrl: WS_URL, ...opts });
+  state.transport.start();
+}
+
+function onState(s, reason) {
+  if (s === "fallback") {
+    state.transport = new PollTransport({
+      api: API, tokens: state.tokens, hello: {}, onFrame, onState,
+    });
+    state.transport.start();
+    return;
+  }
+  if (s === "refused") notice(tr("error_generic", { m: reason || "refused" }));
+  else if (s === "reconnecting") notice(tr("reconnecting"));
+  else if (s === "online") notice("");
+}
+
+function notice(text) {
+  ui.notice.textContent = text;
+  ui.notice.hidden = !text;
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "welcome": return onWelcome(frame);
+    case "message": return addMessage(frame.message);
+    case "conversation": return onConversation(frame.conversation);
+    case "typing": return onTyping(frame);
+    case "queue": return onQueue(frame);
+    case "survey": return showSurvey(frame.conversation_id);
+    case "csat_saved": return surveyDone();
+    case "status": return onStatus(frame);
+    case "error": if (!frame.id) notice(tr("error_generic", { m: frame.message })); return;
+    default: return;
+  }
+}
+
+function onWelcome(frame) {
+  state.conversations.clear();
+  for (const c of frame.conversations) state.conversations.set(c.id, c);
+  // Rebuild from the hub's history (the truth); keep what is still being sent.
+  ui.log.replaceChildren();
+  state.rendered.clear();
+  for (const m of frame.messages) addMessage(m);
+  for (const { li } of state.pending.values()) ui.log.append(li);
+  state.welcomed = true;
+  chooseView();
+  const last = latest();
+  if (last && last.status === "resolved" && !last.rated) showSurvey(last.id);
+  scrollDown();
+}
+
+function latest() {
+  let last = null;
+  for (const c of state.conversations.values()) if (!last || c.id > last.id) last = c;
+  return last;
+}
+
+function hasOpenConversation() {
+  const last = latest();
+  return !!last && last.status !== "resolved" && last.status !== "abandoned";
+}
+
+function chooseView() {
+  const cfg = state.cfg;
+  if (!cfg || !state.welcomed) return;
+  ui.forms.replaceChildren();
+  if (!hasOpenConversation() && cfg.availability && !cfg.availability.online) {
+    ui.composer.hidden = true;
+    ui.forms.append(offlineForm());
+  } else if (state.conversations.size === 0 && asksPrechat()) {
+    ui.composer.hidden = true;
+    ui.forms.append(prechatForm());
+  } else {
+    ui.composer.hidden = false;
+  }
+  if (state.open) focusFirst();
+}
+
+function asksPrechat() {
+  return Object.values(state.cfg.prechat.fields).some((rule) => rule !== "off");
+}
+
+// -- messages ---------------------------------------------------------------------------
+
+function messageItem(m) {
+  const who = m.author === "you" ? tr("you") : m.author === "agent" ? m.author_name || tr("agent") : state.cfg.name;
+  const li = el("li", { class: `msg ${m.author}` },
+    el("span", { class: "who", text: who }),
+    m.body ? el("p", { class: "body", dir: "auto", text: m.body }) : null);
+  if (m.attachments && m.attachments.length) {
+    const list = el("ul", { class: "files" });
+    for (const a of m.attachments) {
+      list.append(el("li", {}, el("button", {
+        type: "button", class: "file", dir: "auto", text: a.filename,
+        title: `${tr("download")} ${a.filename}`,
+        onclick: () => download(m.id, a.index, a.filename),
+      })));
+    }
+    li.append(list);
+  }
+  li.append(el("span", { class: "meta" }));
+  if (m.id) li.dataset.id = String(m.id);
+  return li;
+}
+
+function addMessage(m) {
+  if (state.rendered.has(m.id)) return;
+  const li = messageItem(m);
+  state.rendered.set(m.id, li);
+  ui.log.append(li);
+  if (m.author !== "you") {
+    state.lastAgentId = Math.max(state.lastAgentId, m.id);
+    if (!state.open && state.welcomed && m.author === "agent") {
+      state.unread += 1;
+      ui.badge.textContent = String(state.unread);
+      ui.badge.hidden = false;
+    }
+    if (m.author === "agent") hideTyping();
+    sendRead();
+  }
+  scrollDown();
+}
+
+function onStatus(frame) {
+  const li = state.rendered.get(frame.message_id);
+  if (li && li.classList.contains("agent")) return;
+  if (li && frame.status === "read") li.querySelector(".meta").textContent = tr("read");
+}
+
+function scrollDown() {
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+async function sendMessage(body, prechat) {
+  const frame = { type: "message", id: uuid(), body, attachments: state.files.map((f) => f.ref) };
+  if (prechat) frame.prechat = prechat;
+  const li = messageItem({
+    author: "you", body, attachments: state.files.map((f, i) => ({ index: i, filename: f.filename })),
+  });
+  li.classList.add("pending");
+  li.querySelector(".meta").textContent = tr("sending");
+  ui.log.append(li);
+  scrollDown();
+  state.pending.set(frame.id, { li, frame });
+  const files = state.files;
+  state.files = [];
+  renderChips();
+  try {
+    const ack = await state.transport.request(frame);
+    state.pending.delete(frame.id);
+    li.classList.remove("pending");
+    li.querySelector(".meta").textContent = "";
+    if (state.rendered.has(ack.message_id)) {
+      li.remove(); // the hub's copy arrived first
+    } else {
+      li.dataset.id = String(ack.message_id);
+      state.rendered.set(ack.message_id, li);
+    }
+    if (!state.conversations.has(ack.conversation_id)) {
+      state.conversations.set(ack.conversation_id, { id: ack.conversation_id, status: "queued", rated: false });
+    }
+    return ack;
+  } catch (err) {
+    state.pending.delete(frame.id);
+    li.classList.add("failed");
+    li.querySelector(".meta").textContent = err.message;
+    state.files = files;
+    renderChips();
+    throw err;
+  }
+}
+
+async function download(messageId, index, filename) {
+  const res = await fetch(`${API}/attachments/${messageId}/${index}`, {
+    headers: { authorization: `Bearer ${state.tokens.get()}` },
+  });
+  if (!res.ok) {
+    notice(tr("error_generic", { m: `HTTP ${res.status}` }));
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = el("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// -- live signals -----------------------------------------------------------------------
+
+function onConversation(c) {
+  const known = state.conversations.get(c.id) || { id: c.id, rated: false };
+  known.status = c.status;
+  state.conversations.set(c.id, known);
+  if (c.status !== "queued" && c.status !== "offered") ui.queue.hidden = true;
+  const key = `${c.id}:${c.agent_name}`;
+  if (c.status === "assigned" && c.agent_name && !state.announced.has(key)) {
+    state.announced.add(key);
+    systemLine(tr("assigned", { name: c.agent_name }));
+  }
+  if (c.status === "resolved" && !state.announced.has(`${c.id}:resolved`)) {
+    state.announced.add(`${c.id}:resolved`);
+    systemLine(tr("resolved"));
+    hideTyping();
+  }
+}
+
+function systemLine(text) {
+  ui.log.append(el("li", { class: "msg note", text }));
+  scrollDown();
+}
+
+function onTyping(frame) {
+  ui.typing.textContent = tr("typing", { name: frame.name || tr("someone") });
+  ui.typing.hidden = false;
+  clearTimeout(state.typingTimer);
+  state.typingTimer = setTimeout(hideTyping, 5000);
+}
+
+function hideTyping() {
+  ui.typing.hidden = true;
+  clearTimeout(state.typingTimer);
+}
+
+function onQueue(frame) {
+  const c = state.conversations.get(frame.conversation_id);
+  if (c && c.status !== "queued" && c.status !== "offered") return;
+  const parts = [];
+  if (frame.position) parts.push(tr("queue_position", { n: frame.position }));
+  if (frame.estimated_wait_seconds) {
+    parts.push(tr("queue_wait", { m: Math.max(1, Math.round(frame.estimated_wait_seconds / 60)) }));
+  } else if (frame.estimated_wait_seconds === 0) {
+    parts.push(tr("queue_soon"));
+  }
+  ui.queue.textContent = parts.join(" ");
+  ui.queue.hidden = parts.length === 0;
+}
+
+function sendRead() {
+  if (!state.open || document.visibilityState !== "visible" || !state.transport) return;
+  if (state.lastAgentId > state.lastReadSent) {
+    state.lastReadSent = state.lastAgentId;
+    state.transport.notify({ type: "read", message_id: state.lastAgentId });
+  }
+}
+document.addEventListener("visibilitychange", sendRead);
+
+// -- forms ------------------------------------------------------------------------------
+
+function field(name, rule, kind) {
+  const id = `f-${name}`;
+  const label = el("label", { for: id, text: tr(name) },
+    rule === "optional" ? el("span", { class: "optional", text: ` ${tr("optional")}` }) : null);
+  let input;
+  if (kind === "select") {
+    input = el("select", { id, name, required: rule === "required" },
+      el("option", { value: "", text: tr("choose_topic") }));
+    for (const label of state.cfg.topics) input.append(el("option", { value: label, text: label }));
+  } else if (kind === "textarea") {
+    input = el("textarea", { id, name, rows: "3", dir: "auto", required: true, maxlength: String(state.cfg.limits.max_message_chars) });
+  } else {
+    const type = name === "email" ? "email" : name === "phone" ? "tel" : "text";
+    const auto = name === "email" ? "email" : name === "phone" ? "tel" : "name";
+    input = el("input", { id, name, type, autocomplete: auto, required: rule === "required", dir: name === "name" ? "auto" : "ltr" });
+  }
+  return el("div", { class: "field", "data-field": name }, label, input,
+    el("p", { class: "field-error", id: `${id}-error`, role: "alert", hidden: true }));
+}
+
+function showFieldErrors(form, err) {
+  for (const p of form.querySelectorAll(".field-error")) p.hidden = true;
+  let shown = false;
+  for (const f of err.fields || []) {
+    const name = f.field.replace(/^prechat\.?/, "") || "message";
+    const box = form.querySelector(`[data-field="${name}"] .field-error`) || form.querySelector(".form-error");
+    if (box) {
+      box.textContent = f.message;
+      box.hidden = false;
+      shown = true;
+    }
+  }
+  if (!shown) {
+    const box = form.querySelector(".form-error");
+    box.textContent = err.message;
+    box.hidden = false;
+  }
+}
+
+function prechatForm() {
+  const rules = state.cfg.prechat.fields;
+  const form = el("form", { class: "card", id: "prechat", novalidate: true },
+    el("p", { class: "intro", text: tr("prechat_intro") }));
+  for (const name of ["name", "email", "phone", "topic"]) {
+    const rule = rules[name] || "off";
+    if (rule !== "off") form.append(field(name, rule, name === "topic" ? "select" : "input"));
+  }
+  form.append(field("message", "required", "textarea"),
+    el("p", { class: "field-error form-error", role: "alert", hidden: true }),
+    el("button", { type: "submit", text: tr("start") }));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    const prechat = {};
+    for (const name of ["name", "email", "phone", "topic"]) {
+      const v = (data.get(name) || "").toString().trim();
+      if (v) prechat[name] = v;
+    }
+    const body = (data.get("message") || "").toString().trim();
+    if (!body) {
+      showFieldErrors(form, { fields: [{ field: "message", message: tr("message") }] });
+      return;
+    }
+    form.querySelector("button[type=submit]").disabled = true;
+    try {
+      await sendMessage(body, prechat);
+      form.remove();
+      ui.composer.hidden = false;
+      ui.input.focus();
+    } catch (err) {
+      // The hub names each field it refused; the failed bubble goes, the form stays.
+      for (const [, p] of state.pending) p.li.remove();
+      ui.log.querySelectorAll(".msg.failed").forEach((li) => li.remove());
+      showFieldErrors(form, err instanceof HubError ? err : { message: String(err) });
+    } finally {
+      form.querySelector("button[type=submit]").disabled = false;
+    }
+  });
+  return form;
+}
+
+function offlineForm() {
+  const reason = state.cfg.availability.reason;
+  const custom = state.cfg.offline_message[state.lang] || state.cfg.offline_message.en;
+  const form = el("form", { class: "card", id: "offline", novalidate: true },
+    el("h2", { text: tr("offline_title") }),
+    el("p", { class: "intro", dir: "auto", text: custom || (reason === "closed" ? `${tr("offline_closed")} ${tr("offline_text")}` : tr("offline_text")) }));
+  const nameRule = state.cfg.prechat.fields.name === "required" ? "required" : "optional";
+  form.append(field("name", nameRule, "input"), field("email", "required", "input"),
+    field("message", "required", "textarea"),
+    el("p", { class: "field-error form-error", role: "alert", hidden: true }),
+    el("button", { type: "submit", text: tr("offline_send") }));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    const body = {
+      id: uuid(),
+      name: (data.get("name") || "").toString().trim() || null,
+      email: (data.get("email") || "").toString().trim() || null,
+      message: (data.get("message") || "").toString(),
+    };
+    form.querySelector("button[type=submit]").disabled = true;
+    try {
+      const res = await fetch(`${API}/offline`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${state.tokens.get()}` },
+        body: JSON.stringify(body),
+      });
+      const data2 = await res.json();
+      if (!res.ok) throw new HubError(data2.error || {});
+      form.replaceChildren(el("p", { class: "intro done", text: tr("offline_sent") }));
+    } catch (err) {
+      const prefixed = err instanceof HubError ? err : { message: String(err) };
+      showFieldErrors(form, prefixed);
+      form.querySelector("button[type=submit]").disabled = false;
+    }
+  });
+  return form;
+}
+
+function showSurvey(conversationId) {
+  if (document.getElementById("survey")) return;
+  let score = 0;
+  const stars = el("div", { class: "stars", role: "radiogroup", "aria-label": tr("survey_title") });
+  for (let n = 1; n <= 5; n++) {
+    stars.append(el("button", {
+      type: "button", class: "star", role: "radio", "aria-checked": "false", "data-score": String(n),
+      "aria-label": tr("star", { n }), text: "★",
+      onclick: () => {
+        score = n;
+        for (const b of stars.children) {
+          const on = Number(b.dataset.score) <= n;
+          b.classList.toggle("on", on);
+          b.setAttribute("aria-checked", String(Number(b.dataset.score) === n));
+        }
+        submit.disabled = false;
+      },
+    }));
+  }
+  const comment = el("textarea", { id: "survey-comment", rows: "2", dir: "auto", maxlength: "2000" });
+  const error = el("p", { class: "field-error", role: "alert", hidden: true });
+  const submit = el("button", { type: "submit", text: tr("survey_submit"), disabled: true });
+  const form = el("form", { class: "card", id: "survey", novalidate: true },
+    el("h2", { text: tr("survey_title") }), stars,
+    el("label", { for: "survey-comment", text: tr("survey_comment") }), comment, error, submit);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!score) return;
+    submit.disabled = true;
+    try {
+      await state.transport.request({
+        type: "csat", id: uuid(), conversation_id: conversationId, score, comment: comment.value,
+      });
+      surveyDone(conversationId);
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+      submit.disabled = false;
+    }
+  });
+  ui.forms.prepend(form);
+  scrollDown();
+}
+
+function surveyDone(conversationId) {
+  const form = document.getElementById("survey");
+  if (form) form.replaceWith(el("p", { class: "card done", id: "survey-done", text: tr("survey_thanks") }));
+  const c = conversationId && state.conversations.get(conversationId);
+  if (c) c.rated = true;
+}
+
+// -- composer and attachments -----------------------------------------------------------
+
+function renderChips() {
+  ui.chips.replaceChildren(...state.files.map((f, i) => el("li", { class: "chip" },
+    el("span", { dir: "auto", text: f.filename }),
+    el("button", { type: "button", class: "icon", "aria-label": "×", text: "×",
+      onclick: () => { state.files.splice(i, 1); renderChips(); } }))));
+}
+
+async function upload(file) {
+  const limits = state.cfg.limits;
+  if (file.size > limits.max_attachment_bytes) {
+    notice(tr("file_too_large", { mb: Math.round(limits.max_attachment_bytes / 1e6) }));
+    return;
+  }
+  const res = await fetch(`${API}/attachments`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${state.tokens.get()}`,
+      "content-type": file.type || "application/octet-stream",
+      "x-filename": encodeURIComponent(file.name),
+    },
+    body: file,
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    notice(data.error ? data.error.message : tr("file_type"));
+    return;
+  }
+  state.files.push({ ref: data.ref, filename: data.filename });
+  renderChips();
+}
+
+ui.attach.addEventListener("click", () => ui.file.click());
+ui.file.addEventListener("change", async () => {
+  for (const f of ui.file.files) await upload(f);
+  ui.file.value = "";
+});
+
+ui.composer.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = ui.input.value.trim();
+  if (!body && !state.files.length) return;
+  ui.input.value = "";
+  try {
+    await sendMessage(body, null);
+  } catch (err) {
+    notice(err.message);
+  }
+});
+
+ui.input.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+    ev.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+
+ui.input.addEventListener("input", () => {
+  const now = Date.now();
+  if (state.transport && now - state.lastTypingSent > 2000 && ui.input.value) {
+    state.lastTypingSent = now;
+    state.transport.notify({ type: "typing" });
+  }
+});
+
+ui.launcher.addEventListener("click", () => setOpen(true));
+ui.close.addEventListener("click", () => setOpen(false));
+
+// -- start ------------------------------------------------------------------------------
+
+async function boot() {
+  let cfg;
+  try {
+    const res = await fetch(`${API}/config`);
+    cfg = await res.json();
+    if (!res.ok) throw new Error(cfg.error ? cfg.error.message : `HTTP ${res.status}`);
+  } catch (err) {
+    console.error("Switchboard widget:", err);
+    return;
+  }
+  applyConfig(cfg);
+  document.body.classList.add("ready");
+  // A returning visitor reconnects at once (replies may be waiting); a new one only
+  // when they open the chat, so a page view alone costs the hub nothing.
+  if (state.tokens.get()) connect();
+}
+
+boot();
