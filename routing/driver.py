@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,6 +112,8 @@ class RoutingDriver:
         self._lock = asyncio.Lock()
         self._hours: dict[str, dict[str, Any]] = {}
         self._auto_reply: dict[str, set[str]] = {}  # team id -> channels that get a wait reply
+        self._dirty_teams: set[str] = set()  # queue stats to push to consoles
+        self._stats_wakeup = asyncio.Event()
         self._busy = False
         self._stopping = False
         self._settled = asyncio.Condition()
@@ -125,6 +127,7 @@ class RoutingDriver:
             await self._become_leader()
         self._tasks.append(asyncio.create_task(self._event_loop(), name="routing-events"))
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="routing-timer"))
+        self._tasks.append(asyncio.create_task(self._stats_loop(), name="routing-stats"))
 
     async def stop(self) -> None:
         # Loops also check the flag: on Python 3.11 a cancellation can be swallowed by
@@ -133,6 +136,7 @@ class RoutingDriver:
         if self._sub is not None:
             self._sub.close()
         self._timer_wakeup.set()
+        self._stats_wakeup.set()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -317,6 +321,7 @@ class RoutingDriver:
                         await self.handle(event)
                 except Exception:
                     log.exception("routing failed on %s %s", event.type, event.id)
+                self._mark_dirty(event)
             self._busy = False
             async with self._settled:
                 self._settled.notify_all()
@@ -561,6 +566,35 @@ class RoutingDriver:
             text = WAIT_REPLY[lang].format(position=position, minutes=max(1, round(wait / 60)))
         with contextlib.suppress(ServiceError):
             await conv_svc.reply(self.hub, SYSTEM, conv_id, text)
+
+    # -- queue statistics pushed to consoles ---------------------------------------------
+    def _mark_dirty(self, event: Event) -> None:
+        if event.type.startswith(("conversation.", "offer.")) and event.team_id is not None:
+            self._dirty_teams.add(str(event.team_id))
+        elif event.type in ("presence.changed", "agent.connected", "agent.disconnected") and event.user_id:
+            agent = self.core.agent(str(event.user_id))
+            if agent is not None:
+                self._dirty_teams.update(agent.teams)
+        else:
+            return
+        self._stats_wakeup.set()
+
+    async def _stats_loop(self) -> None:
+        """Coalesce: at most one ``queue.stats`` per team per second, only after changes."""
+        while not self._stopping:
+            await self._stats_wakeup.wait()
+            self._stats_wakeup.clear()
+            teams, self._dirty_teams = self._dirty_teams, set()
+            if self.is_leader and teams:
+                now = ts(self.hub.now())
+                events = []
+                for team_id in sorted(teams):
+                    stats = self.core.queue_stats(team_id, now)
+                    payload = {k: v for k, v in asdict(stats).items() if k != "team_id"}
+                    events.append(Event(id=0, type="queue.stats", team_id=int(team_id), payload=payload))
+                with contextlib.suppress(Exception):
+                    await self.hub.bus.publish(events)
+            await asyncio.sleep(1.0)  # pacing a display: at most one push per team per second
 
     # -- queries for channels and the supervisor view -------------------------------------
     def estimated_wait(self, conversation_id: int) -> float | None:

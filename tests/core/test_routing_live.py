@@ -224,3 +224,21 @@ async def test_waiting_customers_are_told_their_place_in_line(app: Any, loopback
     await inbound(app.client, "cust-3", "hi again", team="Support")
     await app.hub.routing.idle()
     assert await app.worker.run_once() == 0  # offered at once: nothing to apologise for
+
+
+async def test_queue_statistics_are_pushed_after_changes(app: Any) -> None:
+    t = await team(app.hub, "Support")
+    sub = recorder(app)
+    await inbound(app.client, "cust-1", "hello", team="Support")
+    await inbound(app.client, "cust-2", "hello", team="Support")
+    await app.hub.routing.idle()
+    import asyncio
+
+    async with asyncio.timeout(10):
+        while True:
+            e = await sub.get()
+            assert e is not None
+            if e.type == "queue.stats" and e.payload["waiting"] == 2:
+                break
+    assert e.id == 0 and e.team_id == t and e.payload["agents_available"] == 0
+    sub.close()
