@@ -21,9 +21,9 @@ from sqlmodel import col, or_, select
 from channels.base import SendError, SendResult
 from hub.context import Hub
 from hub.domain import Attachment, OutboundMessage
-from hub.events import MessageStatusPayload
 from hub.models import Conversation, DeliveryStatus, Message, OutboxItem, OutboxStatus, User
-from hub.services.uow import UnitOfWork, unit_of_work
+from hub.services.ingest import emit_message_status
+from hub.services.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 30.0
@@ -164,7 +164,7 @@ class OutboxWorker:
             if m.delivery_status in (DeliveryStatus.pending, DeliveryStatus.failed):
                 m.delivery_status = DeliveryStatus(result.status)
                 m.error = None
-            self._emit_status(uow, m, c.team_id, c.assignee_id)
+            emit_message_status(uow, m, c.team_id, c.assignee_id)
         hub.metrics.sent.labels(c.message.channel).inc()
 
     async def _record_failure(self, c: Claimed, error: SendError) -> None:
@@ -184,7 +184,7 @@ class OutboxWorker:
                 item.status = OutboxStatus.dead
                 m.delivery_status = DeliveryStatus.failed
                 m.error = f"{error.reason} (after {c.attempt} attempt{'s' if c.attempt != 1 else ''})"[:1000]
-                self._emit_status(uow, m, c.team_id, c.assignee_id)
+                emit_message_status(uow, m, c.team_id, c.assignee_id)
             else:
                 delay = backoff_seconds(
                     c.attempt, cfg.backoff_base_seconds, cfg.backoff_max_seconds, self.rng
@@ -198,22 +198,6 @@ class OutboxWorker:
             "final" if final else f"attempt {c.attempt}, will retry",
             error.reason,
             extra={"channel": c.message.channel, "conversation_id": c.message.conversation_id},
-        )
-
-    @staticmethod
-    def _emit_status(uow: UnitOfWork, m: Message, team_id: int | None, assignee_id: int | None) -> None:
-        uow.emit(
-            "message.status",
-            MessageStatusPayload(
-                conversation_id=m.conversation_id,
-                message_id=m.id,  # type: ignore[arg-type]
-                delivery_status=str(m.delivery_status),
-                error=m.error,
-                provider_message_id=m.provider_message_id,
-            ),
-            conversation_id=m.conversation_id,
-            team_id=team_id,
-            user_id=assignee_id,
         )
 
     # -- the loop ----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from hub.models import (
 )
 from hub.services.access import Actor, require_handler, require_role, require_view
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
-from hub.services.ingest import conversation_payload, message_payload
+from hub.services.ingest import conversation_payload, emit_message
 from hub.services.uow import UnitOfWork, unit_of_work
 
 MENTION = re.compile(r"@([\w.\-]+@[\w.\-]+|[\w.\-]+)", re.UNICODE)
@@ -120,13 +120,7 @@ async def reply(
         conv.last_message_at = now
         conv.updated_at = now
         await uow.session.flush()
-        uow.emit(
-            "message.created",
-            message_payload(message),
-            conversation_id=conv.id,
-            team_id=conv.team_id,
-            user_id=conv.assignee_id,
-        )
+        emit_message(uow, "message.created", conv, message)
         uow.emit(
             "outbox.enqueued",
             OutboxPayload(outbox_id=item.id, message_id=message.id, channel=conv.channel),  # type: ignore[arg-type]
@@ -159,13 +153,7 @@ async def add_note(hub: Hub, actor: Actor, conversation_id: int, body: str) -> M
         )
         uow.session.add(message)
         await uow.session.flush()
-        uow.emit(
-            "message.created",
-            message_payload(message),
-            conversation_id=conv.id,
-            team_id=conv.team_id,
-            user_id=conv.assignee_id,
-        )
+        emit_message(uow, "message.created", conv, message)
     return message
 
 
@@ -277,13 +265,7 @@ async def transfer(
             )
             s.add(m)
             await s.flush()
-            uow.emit(
-                "message.created",
-                message_payload(m),
-                conversation_id=conv.id,
-                team_id=conv.team_id,
-                user_id=conv.assignee_id,
-            )
+            emit_message(uow, "message.created", conv, m)
         emit_conversation(
             uow,
             "conversation.transferred",

@@ -297,13 +297,7 @@ def _emit_received(uow: UnitOfWork, conv: Conversation, message: Message, create
         uow.emit(
             "conversation.created", conversation_payload(conv), conversation_id=conv.id, team_id=conv.team_id
         )
-    uow.emit(
-        "message.received",
-        message_payload(message),
-        conversation_id=conv.id,
-        team_id=conv.team_id,
-        user_id=conv.assignee_id,
-    )
+    emit_message(uow, "message.received", conv, message)
 
 
 _STATUS_RANK = {
@@ -348,17 +342,32 @@ async def delivery_update(hub: Hub, update: DeliveryUpdate) -> bool:
             )
         ).first()
         conv_team, conv_assignee = conv_row if conv_row is not None else (None, None)
-        uow.emit(
-            "message.status",
-            MessageStatusPayload(
-                conversation_id=m.conversation_id,
-                message_id=m.id,  # type: ignore[arg-type]
-                delivery_status=str(m.delivery_status),
-                error=m.error,
-                provider_message_id=m.provider_message_id,
-            ),
-            conversation_id=m.conversation_id,
-            team_id=conv_team,
-            user_id=conv_assignee,
-        )
+        emit_message_status(uow, m, conv_team, conv_assignee)
     return True
+
+
+def emit_message_status(uow: UnitOfWork, m: Message, team_id: int | None, assignee_id: int | None) -> None:
+    uow.emit(
+        "message.status",
+        MessageStatusPayload(
+            conversation_id=m.conversation_id,
+            message_id=m.id,  # type: ignore[arg-type]
+            delivery_status=str(m.delivery_status),
+            error=m.error,
+            provider_message_id=m.provider_message_id,
+        ),
+        conversation_id=m.conversation_id,
+        team_id=team_id,
+        user_id=assignee_id,
+    )
+
+
+def emit_message(uow: UnitOfWork, event_type: str, conv: Conversation, message: Message) -> None:
+    """message.received / message.created, routed to the conversation's assignee."""
+    uow.emit(
+        event_type,
+        message_payload(message),
+        conversation_id=conv.id,
+        team_id=conv.team_id,
+        user_id=conv.assignee_id,
+    )
