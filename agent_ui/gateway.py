@@ -284,6 +284,7 @@ class Gateway:
                     "type": "hello",
                     "user": {"id": conn.user_id, "name": conn.user.name, "role": str(conn.user.role)},
                     "head": head,
+                    "server_time": self.hub.now().isoformat(),
                     "replayed": len(missed),
                     "heartbeat_seconds": HEARTBEAT_SECONDS,
                 }

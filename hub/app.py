@@ -18,6 +18,7 @@ from channels.registry import ChannelRegistry, build_registry
 from hub import __version__
 from hub.api import errors as api_errors
 from hub.api import (
+    routes_attachments,
     routes_auth,
     routes_canned,
     routes_contacts,
@@ -128,6 +129,7 @@ def create_app(
         routes_users,
         routes_canned,
         routes_live,
+        routes_attachments,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +56,7 @@ from routing.model import (
     Withdrawn,
     WorkItem,
 )
+from routing.policy import policy_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,6 @@ def ts(value: datetime) -> float:
     return value.timestamp()
 
 
-# Team routing keys the driver handles itself (not part of the pure core's policy).
-DRIVER_KEYS = ("overflow_team_id", "auto_reply_channels")
-
 WAIT_REPLY = {
     "en": (
         "Thanks, we have your message. You are number {position} in line; expected wait about {minutes} min."
@@ -86,17 +84,7 @@ WAIT_REPLY_UNKNOWN = {
 
 
 def policy_from_team(team: Team) -> TeamPolicy:
-    """Build a TeamPolicy from the team's ``routing`` JSON; bad keys raise ValueError."""
-    known = {f.name for f in fields(TeamPolicy)} - {"team_id"}
-    data = dict(team.routing or {})
-    data.pop("auto_reply_channels", None)
-    overflow = data.pop("overflow_team_id", None)
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"team {team.name}: unknown routing setting {sorted(unknown)[0]!r}")
-    if overflow is not None:
-        data["overflow_team"] = str(overflow)
-    return TeamPolicy(team_id=str(team.id), **data)
+    return policy_from_settings(str(team.id), team.routing or {})
 
 
 class RoutingDriver:

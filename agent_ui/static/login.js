@@ -1,18 +1,33 @@
-import { applyLang, currentLang, t } from "/static/i18n.js";
+// Sign-in page. The session is an HttpOnly cookie; the CSRF token for later writes is
+// kept in sessionStorage. After signing in we go back to where the user was sent from.
+import { ApiError, api, setCsrf } from "./api.js";
+import { applyLang, getLang, initialLang, setLang, t } from "./i18n.js";
 
-let lang = currentLang();
-applyLang(lang);
+setLang(initialLang());
+applyLang();
 
 const form = document.getElementById("login-form");
 const errorBox = document.getElementById("error");
 const toggle = document.getElementById("lang-toggle");
-toggle.textContent = t(lang, "other_lang");
+
+function renderToggle() {
+  toggle.textContent = t("other_lang");
+  toggle.setAttribute("lang", getLang() === "ar" ? "en" : "ar");
+}
+renderToggle();
 toggle.addEventListener("click", () => {
-  lang = lang === "ar" ? "en" : "ar";
-  localStorage.setItem("sb_lang", lang);
-  applyLang(lang);
-  toggle.textContent = t(lang, "other_lang");
+  setLang(getLang() === "ar" ? "en" : "ar");
+  applyLang();
+  renderToggle();
 });
+
+/** Only our own pages are valid targets (no open redirect). */
+function nextPage() {
+  const next = new URLSearchParams(window.location.search).get("next") || "";
+  const page = /^\/(console|supervisor|admin)(?:[/?#]|$)/.test(next) ? next : "/console";
+  // A redirect keeps the fragment (#c=12: the conversation the link pointed at).
+  return page.includes("#") ? page : page + window.location.hash;
+}
 
 function showError(text) {
   errorBox.textContent = text; // textContent: never HTML
@@ -22,30 +37,22 @@ function showError(text) {
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   errorBox.hidden = true;
-  const body = { email: form.email.value, password: form.password.value };
-  let res;
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
   try {
-    res = await fetch("/api/v1/auth/login", {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
-      credentials: "same-origin",
+    const me = await api("/auth/login", {
+      method: "POST",
+      body: { email: form.email.value.trim(), password: form.password.value },
     });
-  } catch {
-    showError(t(lang, "network"));
-    return;
-  }
-  if (res.ok) {
-    const me = await res.json();
-    sessionStorage.setItem("sb_csrf", me.csrf_token);
-    if (!localStorage.getItem("sb_lang")) localStorage.setItem("sb_lang", me.user.language);
-    window.location.assign("/console");
-    return;
-  }
-  if (res.status === 429) {
-    showError(t(lang, "rate_limited", { s: res.headers.get("retry-after") || "60" }));
-  } else if (res.status === 401) {
-    showError(t(lang, "bad_credentials"));
-  } else {
-    const data = await res.json().catch(() => null);
-    showError(data?.error?.message || `HTTP ${res.status}`);
+    setCsrf(me.csrf_token);
+    window.location.assign(nextPage());
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    if (err.code === "network") showError(t("network"));
+    else if (err.status === 429) showError(t("rate_limited"));
+    else if (err.status === 401) showError(t("bad_credentials"));
+    else showError(err.message);
+  } finally {
+    submit.disabled = false;
   }
 });

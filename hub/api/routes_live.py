@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import In
 from hub.context import Hub
-from hub.models import Role
+from hub.models import Offer, OfferStatus, Role
 from hub.services import live
+from hub.services import offers as offer_svc
 from hub.services.access import Actor, require_role, require_view
 from hub.services.conversations import load_conversation
 
@@ -61,3 +63,54 @@ async def mark_read(
         require_view(actor, await load_conversation(s, conversation_id))
     await live.mark_read(hub, actor, conversation_id, body.message_id)
     return Response(status_code=204)
+
+
+class OfferOut(In):
+    id: int
+    conversation_id: int
+    user_id: int
+    status: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@router.get("/offers", response_model=list[OfferOut])
+async def offers(
+    user_id: int | None = None, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> list[dict[str, Any]]:
+    """Pending offers: your own, or (supervisors) another agent's with ``user_id``."""
+    target = user_id if user_id is not None else actor.user_id
+    if target != actor.user_id:
+        require_role(actor, Role.supervisor)
+    async with hub.db.session() as s:
+        rows = (
+            await s.exec(
+                select(Offer)
+                .where(Offer.user_id == target, Offer.status == OfferStatus.pending)
+                .order_by(col(Offer.id))
+            )
+        ).all()
+    return [_offer_out(o) for o in rows]
+
+
+def _offer_out(o: Offer) -> dict[str, Any]:
+    fields = ("id", "conversation_id", "user_id", "created_at", "expires_at")
+    return {k: getattr(o, k) for k in fields} | {"status": str(o.status)}
+
+
+@router.post("/conversations/{conversation_id}/accept", response_model=OfferOut)
+async def accept(
+    conversation_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> Any:
+    o = await offer_svc.accept_offer(hub, actor, conversation_id)
+    return _offer_out(o)
+
+
+@router.post("/conversations/{conversation_id}/reject", response_model=OfferOut)
+async def reject(
+    conversation_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> Any:
+    o = await offer_svc.close_offer(
+        hub, conversation_id, OfferStatus.rejected, actor=actor, reason="rejected"
+    )
+    return _offer_out(o)

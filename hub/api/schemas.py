@@ -177,6 +177,7 @@ class ConversationOut(Out):
     csat_score: int | None
     csat_comment: str | None
     first_assigned_at: datetime | None = None
+    last_inbound_at: datetime | None = None
     snoozed_until: datetime | None = None
     contact_name: str = ""
     unread_count: int = 0

@@ -156,6 +156,20 @@ async def set_presence(
     return user
 
 
+def _check_team_settings(routing: dict[str, Any] | None, business_hours: dict[str, Any] | None) -> None:
+    """Refuse settings routing would reject later, with the key named (422)."""
+    from routing import hours
+    from routing.policy import policy_from_settings
+
+    try:
+        if routing is not None:
+            policy_from_settings("check", routing)
+        if business_hours is not None:
+            hours.validate(business_hours)
+    except (ValueError, TypeError) as exc:
+        raise Invalid(str(exc), code="bad_team_settings") from None
+
+
 async def create_team(
     hub: Hub,
     actor: Actor,
@@ -166,6 +180,7 @@ async def create_team(
     business_hours: dict[str, Any] | None = None,
 ) -> Team:
     require_role(actor, Role.admin)
+    _check_team_settings(routing, business_hours)
     name = name.strip()
     if not name:
         raise Invalid("team name is required", code="bad_name")
@@ -183,6 +198,7 @@ async def create_team(
 
 async def update_team(hub: Hub, actor: Actor, team_id: int, changes: dict[str, Any]) -> Team:
     require_role(actor, Role.admin)
+    _check_team_settings(changes.get("routing"), changes.get("business_hours"))
     async with unit_of_work(hub, actor.user_id) as uow:
         team = await uow.session.get(Team, team_id)
         if team is None:

@@ -180,3 +180,26 @@ async def test_admin_manages_users_and_teams(app: Any) -> None:
     assert patched.status_code == 422 and patched.json()["error"]["code"] == "bad_capacity"
     members = await app.client.put(f"/api/v1/teams/{t['id']}/members", json={"user_ids": []}, headers=csrf)
     assert members.json()["member_ids"] == []
+
+
+async def test_team_settings_are_validated_when_saved(app: Any) -> None:
+    await user(app.hub, "root@example.com", role=Role.admin)
+    csrf = await login(app.client, "root@example.com")
+    r = await app.client.post(
+        "/api/v1/teams", json={"name": "X", "routing": {"stratgy": "round_robin"}}, headers=csrf
+    )
+    assert r.status_code == 422 and "stratgy" in r.json()["error"]["message"]
+    r = await app.client.post(
+        "/api/v1/teams", json={"name": "X", "business_hours": {"timezone": "Mars/Olympus"}}, headers=csrf
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_team_settings"
+    r = await app.client.post(
+        "/api/v1/teams",
+        json={
+            "name": "X",
+            "routing": {"strategy": "round_robin"},
+            "business_hours": {"timezone": "Asia/Riyadh", "days": {"sun": [["09:00", "17:00"]]}},
+        },
+        headers=csrf,
+    )
+    assert r.status_code == 201

@@ -242,3 +242,23 @@ async def test_queue_statistics_are_pushed_after_changes(app: Any) -> None:
                 break
     assert e.id == 0 and e.team_id == t and e.payload["agents_available"] == 0
     sub.close()
+
+
+async def test_pending_offers_over_rest_then_accept(app: Any) -> None:
+    from tests.helpers import login
+
+    t = await team(app.hub, "Support")
+    ana = await user(app.hub, "ana@example.com", team_ids=(t,))
+    await available(app, ana)
+    conv_id = (await inbound(app.client, "cust-1", "hello", team="Support"))["conversation_id"]
+    await app.hub.routing.idle()
+    c = app.new_client()
+    csrf = await login(c, "ana@example.com")
+    pending = (await c.get("/api/v1/offers")).json()
+    assert [(o["conversation_id"], o["status"]) for o in pending] == [(conv_id, "pending")]
+    assert (await c.get("/api/v1/offers", params={"user_id": ana + 1})).status_code == 403
+    r = await c.post(f"/api/v1/conversations/{conv_id}/accept", headers=csrf)
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    again = await c.post(f"/api/v1/conversations/{conv_id}/accept", headers=csrf)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "no_offer"
+    assert (await conv(app, conv_id)).assignee_id == ana

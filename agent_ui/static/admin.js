@@ -1,0 +1,65 @@
+// Admin pages: users (with skills, languages and capacities), teams (routing policy,
+// business hours, members) and canned responses — full CRUD over the REST API.
+// Sections are chosen by the URL hash (#users, #teams, #canned).
+import { whoAmI } from "./api.js";
+import { hasRole, topbar } from "./chrome.js";
+import { errorText, toast } from "./dialogs.js";
+import { $, h, mount } from "./dom.js";
+import { applyLang, initialLang, setLang, t } from "./i18n.js";
+import { usersSection } from "./admin/users.js";
+import { teamsSection } from "./admin/teams.js";
+import { cannedSection } from "./admin/canned.js";
+
+const SECTIONS = [
+  { id: "users", key: "adm_users", role: "admin", build: usersSection },
+  { id: "teams", key: "adm_teams", role: "admin", build: teamsSection },
+  { id: "canned", key: "adm_canned", role: "supervisor", build: cannedSection },
+];
+
+let me;
+
+function allowed() {
+  return SECTIONS.filter((s) => hasRole(me, s.role));
+}
+
+function renderNav(active) {
+  const nav = $("#admin-tabs");
+  const heading = $("#admin-heading");
+  mount(nav, heading, h("ul", {}, allowed().map((s) =>
+    h("li", {}, h("a", { href: `#${s.id}`, "aria-current": s.id === active ? "page" : null, class: s.id === active ? "active" : null }, t(s.key))))));
+}
+
+async function show() {
+  const sections = allowed();
+  if (!sections.length) {
+    mount($("#admin-main"), h("p", { class: "error", role: "alert" }, t("err_role_required")));
+    return;
+  }
+  const wanted = window.location.hash.slice(1);
+  const section = sections.find((s) => s.id === wanted) || sections[0];
+  renderNav(section.id);
+  const main = $("#admin-main");
+  mount(main, h("p", { class: "muted" }, t("loading")));
+  try {
+    await section.build(main, { me });
+  } catch (err) {
+    mount(main, h("p", { class: "error", role: "alert" }, errorText(err)));
+  }
+}
+
+async function main() {
+  me = await whoAmI();
+  setLang(me.language || initialLang());
+  applyLang();
+  topbar({ user: me, page: "admin", onLang: () => { applyLang(); show(); } });
+  window.addEventListener("hashchange", () => {
+    show();
+    $("#admin-main").focus();
+  });
+  await show();
+}
+
+main().catch((err) => {
+  console.error(err);
+  toast(errorText(err), { kind: "error", ms: 60000 });
+});

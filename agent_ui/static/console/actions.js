@@ -1,0 +1,114 @@
+// Conversation actions as small modal forms, shared by the console and the
+// supervisor view. Each dialog performs its REST call and shows the hub's error
+// inside the dialog when it refuses.
+import { api } from "../api.js";
+import { field, modal } from "../dialogs.js";
+import { h } from "../dom.js";
+import { serverNow } from "../format.js";
+import { t } from "../i18n.js";
+
+export const CATEGORIES = ["inquiry", "complaint", "suggestion", "order", "other"];
+
+function presenceLabel(u) {
+  return `${u.name} (${t(`presence_${u.presence}`)})`;
+}
+
+function agentOptions(users, { exclude = null, teamId = null } = {}) {
+  // Available people first: a direct transfer needs someone who can take it now.
+  const rank = { available: 0, busy: 1, wrap_up: 2, away: 3, offline: 4 };
+  return [...users.values()]
+    .filter((u) => u.active && u.id !== exclude && (teamId === null || u.team_ids.includes(teamId)))
+    .sort((a, b) => (rank[a.presence] ?? 5) - (rank[b.presence] ?? 5) || a.name.localeCompare(b.name))
+    .map((u) => h("option", { value: u.id }, presenceLabel(u)));
+}
+
+export function transferDialog(conv, { users, teams, me }) {
+  const toTeam = h("input", { type: "radio", name: "target", value: "team", id: "tr-team", checked: true });
+  const toAgent = h("input", { type: "radio", name: "target", value: "agent", id: "tr-agent" });
+  const team = h("select", { name: "team_id", id: "tr-team-select" },
+    [...teams.values()].map((tm) => h("option", { value: tm.id, selected: tm.id === conv.team_id }, tm.name)));
+  const agent = h("select", { name: "user_id", id: "tr-agent-select", disabled: true }, agentOptions(users, { exclude: me.id }));
+  const sync = () => {
+    team.disabled = !toTeam.checked;
+    agent.disabled = !toAgent.checked;
+  };
+  toTeam.addEventListener("change", sync);
+  toAgent.addEventListener("change", sync);
+  const note = h("textarea", { name: "note", rows: 2, dir: "auto" });
+  const body = h("div", { class: "stack" },
+    h("fieldset", {}, h("legend", {}, t("transfer_to")),
+      h("label", { for: "tr-team" }, toTeam, " ", t("transfer_team")), " ",
+      h("label", { for: "tr-agent" }, toAgent, " ", t("transfer_agent"))),
+    field(t("team"), team),
+    field(t("agent"), agent),
+    field(t("transfer_note"), note));
+  return modal({
+    title: t("transfer_title", { id: conv.id }), body, submitLabel: t("transfer"), id: "transfer-dialog",
+    onSubmit: async () => {
+      const payload = toTeam.checked ? { team_id: Number(team.value) } : { user_id: Number(agent.value) };
+      if (note.value.trim()) payload.note = note.value.trim();
+      await api(`/conversations/${conv.id}/transfer`, { method: "POST", body: payload });
+    },
+  });
+}
+
+export function resolveDialog(conv) {
+  const select = h("select", { name: "category", id: "resolve-category" },
+    h("option", { value: "" }, t("cat_none")),
+    CATEGORIES.map((c) => h("option", { value: c, selected: conv.category === c }, t(`cat_${c}`))));
+  return modal({
+    title: t("resolve_title", { id: conv.id }), body: field(t("category"), select), submitLabel: t("resolve"),
+    id: "resolve-dialog",
+    onSubmit: async () => {
+      await api(`/conversations/${conv.id}/resolve`, {
+        method: "POST", body: select.value ? { category: select.value } : {},
+      });
+    },
+  });
+}
+
+export function snoozeDialog(conv) {
+  const choices = [
+    ["1h", 3600], ["4h", 4 * 3600], ["24h", 24 * 3600], ["week", 7 * 24 * 3600],
+  ];
+  const select = h("select", { name: "until", id: "snooze-choice" },
+    choices.map(([key, secs]) => h("option", { value: secs }, t(`snooze_${key}`))));
+  return modal({
+    title: t("snooze_title"), body: field(t("snooze_for"), select), submitLabel: t("snooze"), id: "snooze-dialog",
+    onSubmit: async () => {
+      // By the hub's clock: "in one hour" must be in the hub's future.
+      const until = new Date(serverNow() + Number(select.value) * 1000).toISOString();
+      await api(`/conversations/${conv.id}/snooze`, { method: "POST", body: { until } });
+    },
+  });
+}
+
+export function assignDialog(conv, { users }) {
+  const select = h("select", { name: "user_id", id: "assign-agent" }, agentOptions(users, { teamId: conv.team_id }));
+  return modal({
+    title: t("assign_title", { id: conv.id }), body: field(t("agent"), select), submitLabel: t("assign"),
+    id: "assign-dialog",
+    onSubmit: async () => {
+      await api(`/conversations/${conv.id}/assign`, { method: "POST", body: { user_id: Number(select.value) } });
+    },
+  });
+}
+
+export function priorityDialog(conv) {
+  const input = h("input", { type: "number", name: "priority", id: "priority-input", min: -100, max: 100, step: 1, value: conv.priority ?? 0 });
+  return modal({
+    title: t("priority_title", { id: conv.id }), body: field(t("priority"), input, t("priority_hint")),
+    submitLabel: t("save"), id: "priority-dialog",
+    onSubmit: async () => {
+      await api(`/conversations/${conv.id}/priority`, { method: "POST", body: { priority: Number(input.value) } });
+    },
+  });
+}
+
+export async function reopen(conv) {
+  return api(`/conversations/${conv.id}/reopen`, { method: "POST" });
+}
+
+export async function takeOver(conv, me) {
+  return api(`/conversations/${conv.id}/assign`, { method: "POST", body: { user_id: me.id } });
+}

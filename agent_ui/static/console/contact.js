@@ -1,0 +1,138 @@
+// The customer panel: profile, identities on every channel, tags, VIP, notes and
+// previous conversations (each opens in the thread pane).
+import { api } from "../api.js";
+import { errorText } from "../dialogs.js";
+import { h, mount } from "../dom.js";
+import { shortDate } from "../format.js";
+import { hasString, t } from "../i18n.js";
+import { channelIcon, icon } from "../icons.js";
+
+export class ContactPanel {
+  /**
+   * @param {HTMLElement} root
+   * @param {{onOpen(conv), onHistory(convs)}} hooks
+   */
+  constructor(root, hooks) {
+    this.root = root;
+    this.hooks = hooks;
+    this.contact = null;
+    this.conversations = [];
+    this.currentId = null;
+    this.seq = 0;
+    this.renderEmpty();
+  }
+
+  renderEmpty() {
+    this.contact = null;
+    mount(this.root, h("p", { class: "muted pad" }, t("contact_none")));
+  }
+
+  async load(contactId, currentConversationId) {
+    const seq = ++this.seq;
+    this.currentId = currentConversationId;
+    try {
+      const [contact, conversations] = await Promise.all([
+        api(`/contacts/${contactId}`),
+        api(`/contacts/${contactId}/conversations`),
+      ]);
+      if (seq !== this.seq) return;
+      this.contact = contact;
+      this.conversations = conversations;
+      this.hooks.onHistory?.(conversations);
+      this.render();
+    } catch (err) {
+      if (seq !== this.seq) return;
+      mount(this.root, h("p", { class: "error pad" }, errorText(err)));
+    }
+  }
+
+  async save(changes) {
+    const c = this.contact;
+    if (!c) return;
+    try {
+      this.contact = await api(`/contacts/${c.id}`, { method: "PATCH", body: changes });
+      this.render();
+    } catch (err) {
+      this.render(errorText(err));
+    }
+  }
+
+  render(error = null) {
+    const c = this.contact;
+    if (!c) {
+      this.renderEmpty();
+      return;
+    }
+    const tagInput = h("input", {
+      type: "text", id: "tag-input", dir: "auto", placeholder: t("tag_add"), "aria-label": t("tag_add"),
+      on: {
+        keydown: (e) => {
+          if (e.key !== "Enter") return;
+          e.preventDefault();
+          const tag = e.target.value.trim();
+          if (tag && !c.tags.includes(tag)) this.save({ tags: [...c.tags, tag] });
+        },
+      },
+    });
+    const notes = h("textarea", { id: "contact-notes", rows: 3, dir: "auto", "aria-label": t("contact_notes") });
+    notes.value = c.notes || "";
+    const others = this.conversations;
+    mount(this.root,
+      h("section", { class: "contact-card", "aria-labelledby": "contact-name" },
+        h("div", { class: "contact-head" },
+          h("h2", { id: "contact-name" }, h("bdi", {}, c.name || t("unknown_customer"))),
+          h("button", {
+            type: "button", id: "vip-toggle", class: ["toggle", "vip", c.vip && "on"], "aria-pressed": String(c.vip),
+            on: { click: () => this.save({ vip: !c.vip }) },
+          }, icon("star"), " ", t("vip"))),
+        c.language ? h("p", { class: "muted" }, t("contact_language", { lang: c.language })) : null,
+        error ? h("p", { class: "error", role: "alert" }, error) : null,
+
+        h("h3", {}, t("identities")),
+        h("ul", { class: "identities" },
+          c.identities.map((i) => h("li", {},
+            channelIcon(identityChannel(i.kind)), " ",
+            h("span", { class: "muted" }, identityLabel(i.kind)), " ",
+            h("span", { dir: "ltr", class: "address" }, i.address)))),
+
+        h("h3", {}, t("tags")),
+        h("ul", { class: "tags", "aria-label": t("tags") },
+          c.tags.map((tag) => h("li", { class: "chip" },
+            h("bdi", {}, tag),
+            h("button", {
+              type: "button", class: "chip-remove", "aria-label": t("tag_remove", { tag }),
+              on: { click: () => this.save({ tags: c.tags.filter((x) => x !== tag) }) },
+            }, "×")))),
+        tagInput,
+
+        h("h3", {}, h("label", { for: "contact-notes" }, t("contact_notes"))),
+        notes,
+        h("button", { type: "button", class: "secondary small", on: { click: () => this.save({ notes: notes.value }) } }, t("save")),
+
+        h("h3", {}, t("previous_conversations")),
+        others.length
+          ? h("ul", { class: "history" },
+            others.map((conv) => h("li", { class: conv.id === this.currentId ? "current" : null },
+              h("button", {
+                type: "button", class: "history-item", "aria-current": conv.id === this.currentId ? "true" : null,
+                on: { click: () => this.hooks.onOpen(conv) },
+              },
+              channelIcon(conv.channel), " ",
+              h("span", {}, `#${conv.id}`), " ",
+              h("span", { class: "muted" }, shortDate(conv.created_at)), " ",
+              h("span", { class: ["status-chip", `status-${conv.status}`] }, t(`status_${conv.status}`)),
+              conv.category ? h("span", { class: "muted" }, ` · ${t(`cat_${conv.category}`)}`) : null,
+              conv.subject ? h("span", { class: "subject-line", dir: "auto" }, conv.subject) : null))))
+          : h("p", { class: "muted" }, t("none")),
+      ));
+  }
+}
+
+function identityLabel(kind) {
+  const key = `id_${kind}`;
+  return hasString(key) ? t(key) : kind;
+}
+
+function identityChannel(kind) {
+  return { phone: "sms", email: "email", telegram: "telegram", webchat: "webchat", loopback: "loopback" }[kind] || kind;
+}

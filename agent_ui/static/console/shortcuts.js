@@ -1,0 +1,65 @@
+// Keyboard shortcuts. Alt+letter combinations match the physical key (event.code), so
+// they work the same on an Arabic keyboard layout; "/" and "?" only fire when focus
+// is not in a text field.
+import { modal } from "../dialogs.js";
+import { h, isTyping } from "../dom.js";
+import { t } from "../i18n.js";
+
+export const SHORTCUTS = [
+  { keys: "Alt+A", code: "KeyA", alt: true, action: "accept", label: "sc_accept" },
+  { keys: "Alt+D", code: "KeyD", alt: true, action: "reject", label: "sc_reject" },
+  { keys: "Alt+R", code: "KeyR", alt: true, action: "resolve", label: "sc_resolve" },
+  { keys: "Alt+O", code: "KeyO", alt: true, action: "reopen", label: "sc_reopen" },
+  { keys: "Alt+T", code: "KeyT", alt: true, action: "transfer", label: "sc_transfer" },
+  { keys: "Alt+S", code: "KeyS", alt: true, action: "snooze", label: "sc_snooze" },
+  { keys: "Alt+N", code: "KeyN", alt: true, action: "note", label: "sc_note" },
+  { keys: "Alt+J", code: "KeyJ", alt: true, action: "next", label: "sc_next" },
+  { keys: "Alt+K", code: "KeyK", alt: true, action: "previous", label: "sc_previous" },
+  { keys: "Alt+C", code: "KeyC", alt: true, action: "compose", label: "sc_compose" },
+  { keys: "Alt+P", code: "KeyP", alt: true, action: "presence", label: "sc_presence" },
+  { keys: "/", code: "Slash", alt: false, shift: false, action: "canned", label: "sc_canned", outsideText: true },
+  { keys: "?", code: "Slash", alt: false, shift: true, action: "help", label: "sc_help", outsideText: true },
+  { keys: "Enter", action: null, label: "sc_send" },
+  { keys: "Shift+Enter", action: null, label: "sc_newline" },
+  { keys: "Esc", action: null, label: "sc_escape" },
+];
+
+/**
+ * "/" and "?" by the character typed, or by the physical key when the layout types
+ * something else there (on an Arabic layout that key gives "ظ", with Shift "؟").
+ */
+function matchesSlash(e, keys) {
+  const question = e.key === "?" || e.key === "؟" || (e.code === "Slash" && e.shiftKey);
+  if (keys === "?") return question;
+  return !question && (e.key === "/" || e.code === "Slash");
+}
+
+/** Install the shortcut listener; `handlers[action]()` runs the action. */
+export function installShortcuts(handlers) {
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey) return;
+    if (document.querySelector("dialog[open]")) return; // a modal owns the keyboard
+    for (const sc of SHORTCUTS) {
+      if (!sc.action || !handlers[sc.action]) continue;
+      if (sc.alt) {
+        if (!e.altKey || e.code !== sc.code) continue;
+      } else {
+        if (e.altKey) continue;
+        if (!matchesSlash(e, sc.keys)) continue;
+        if (sc.outsideText && isTyping(e.target)) continue;
+      }
+      e.preventDefault();
+      handlers[sc.action]();
+      return;
+    }
+  });
+}
+
+export function showHelp() {
+  const rows = SHORTCUTS.map((sc) =>
+    h("tr", {}, h("td", {}, h("kbd", { dir: "ltr" }, sc.keys)), h("td", {}, t(sc.label))));
+  return modal({
+    title: t("shortcuts_title"), id: "shortcuts-dialog", submitLabel: t("close"), cancelLabel: null,
+    body: h("table", { class: "shortcuts" }, h("tbody", {}, rows)),
+  });
+}

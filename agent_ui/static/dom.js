@@ -1,0 +1,168 @@
+// A tiny, safe element builder. Every string becomes a text node or a whitelisted
+// attribute value: nothing in this UI ever parses data as HTML (no markup-string
+// APIs at all), so a customer's "<img onerror=...>" is only ever text.
+
+const PLAIN_ATTRS = new Set([
+  "id", "class", "dir", "lang", "title", "role", "type", "name", "value", "placeholder", "for",
+  "tabindex", "hidden", "disabled", "checked", "selected", "readonly", "required", "multiple",
+  "min", "max", "step", "maxlength", "minlength", "rows", "cols", "autocomplete", "alt",
+  "datetime", "colspan", "rowspan", "scope", "list", "pattern", "open", "download",
+  "spellcheck", "inputmode", "form", "width", "height", "loading", "size", "label", "enterkeyhint",
+  "low", "high", "optimum", "method", "novalidate", "autofocus",
+]);
+const BOOLEAN_ATTRS = new Set([
+  "hidden", "disabled", "checked", "selected", "readonly", "required", "multiple", "open",
+  "novalidate", "autofocus",
+]);
+
+/** An http(s) URL as a string, or null: the only external links we ever create. */
+export function safeHttpUrl(value) {
+  try {
+    const url = new URL(String(value));
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A same-origin path ("/api/...", never "//host"), or null. */
+export function sameOriginPath(value) {
+  const s = String(value);
+  return s.startsWith("/") && !s.startsWith("//") && !s.startsWith("/\\") ? s : null;
+}
+
+function setAttr(el, name, value) {
+  if (value === null || value === undefined || value === false) return;
+  if (name === "href") {
+    const v = String(value);
+    const href = sameOriginPath(v) || safeHttpUrl(v) || (/^(#|mailto:|tel:)/i.test(v) ? v : null);
+    if (!href) return; // javascript:, data: and friends are dropped, not escaped
+    el.setAttribute("href", href);
+    if (safeHttpUrl(href) && !sameOriginPath(href)) {
+      el.setAttribute("rel", "noopener noreferrer");
+      el.setAttribute("target", "_blank");
+    }
+    return;
+  }
+  if (name === "src") {
+    // Images and media only from our own origin (attachments are proxied by the hub).
+    const src = sameOriginPath(value);
+    if (src) el.setAttribute("src", src);
+    return;
+  }
+  if (name === "rel" || name === "target") {
+    el.setAttribute(name, String(value));
+    return;
+  }
+  if (PLAIN_ATTRS.has(name) || name.startsWith("aria-") || name.startsWith("data-")) {
+    if (BOOLEAN_ATTRS.has(name)) {
+      if (value) el.setAttribute(name, "");
+      return;
+    }
+    el.setAttribute(name, String(value));
+    if (name === "value" && "value" in el) el.value = String(value);
+    return;
+  }
+  throw new Error(`dom.h: attribute ${name} is not allowed`);
+}
+
+function append(el, child) {
+  if (child === null || child === undefined || child === false || child === true) return;
+  if (Array.isArray(child)) {
+    for (const c of child) append(el, c);
+  } else if (child instanceof Node) {
+    el.append(child);
+  } else {
+    el.append(document.createTextNode(String(child)));
+  }
+}
+
+/**
+ * h("button", {class: "primary", on: {click: fn}}, "Send") -> HTMLButtonElement.
+ * attrs.class may be an array (falsy entries dropped); attrs.on maps event -> handler.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (name === "on") {
+      for (const [type, fn] of Object.entries(value)) el.addEventListener(type, fn);
+    } else if (name === "class") {
+      const cls = Array.isArray(value) ? value.filter(Boolean).join(" ") : value;
+      if (cls) el.setAttribute("class", cls);
+    } else {
+      setAttr(el, name, value);
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/** Replace an element's children (the safe way to re-render a region). */
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+export function $$(selector, root = document) {
+  return Array.from(root.querySelectorAll(selector));
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const MENTION_RE = /(^|[\s(])(@[\p{L}\p{N}._-]+)/gu;
+
+/** Text with http(s) links as <a> elements (textContent, rel=noopener noreferrer). */
+export function linkify(text, { mentions = false } = {}) {
+  const out = [];
+  const s = String(text ?? "");
+  let last = 0;
+  for (const m of s.matchAll(URL_RE)) {
+    let url = m[0];
+    // Trailing punctuation belongs to the sentence, not the link.
+    const trail = url.match(/[.,;:!?)\]}]+$/);
+    if (trail) url = url.slice(0, -trail[0].length);
+    const start = m.index;
+    if (start > last) out.push(...plain(s.slice(last, start), mentions));
+    const href = safeHttpUrl(url);
+    out.push(href ? h("a", { href, class: "ext", dir: "ltr" }, url) : url);
+    last = start + url.length;
+  }
+  if (last < s.length) out.push(...plain(s.slice(last), mentions));
+  return out;
+}
+
+function plain(text, mentions) {
+  if (!mentions) return [text];
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(MENTION_RE)) {
+    const at = m.index + m[1].length;
+    if (at > last) out.push(text.slice(last, at));
+    out.push(h("mark", { class: "mention" }, m[2]));
+    last = at + m[2].length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+/** Debounce: run fn once, `ms` after the last call. */
+export function debounce(fn, ms) {
+  let timer = null;
+  const wrapped = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+  wrapped.cancel = () => clearTimeout(timer);
+  return wrapped;
+}
+
+/** True when keyboard focus is in a place that takes text. */
+export function isTyping(target = document.activeElement) {
+  if (!target) return false;
+  const tag = target.tagName;
+  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+}

@@ -1,0 +1,299 @@
+// The supervisor's live view: queue figures per team, the agent board and the open
+// conversations, refreshed on socket events (debounced) — never by reloading the
+// page. Any conversation opens read-only (watched, so its messages stream in) with
+// take over, assign, transfer and priority.
+import { api, whoAmI } from "./api.js";
+import { hasRole, topbar } from "./chrome.js";
+import { ThreadView } from "./console/thread.js";
+import { assignDialog, priorityDialog, takeOver, transferDialog } from "./console/actions.js";
+import { errorText, toast } from "./dialogs.js";
+import { $, debounce, h, mount } from "./dom.js";
+import { ageSeconds, channelName, clock, number, percent, shortDuration, slaState } from "./format.js";
+import { applyLang, initialLang, setLang, t } from "./i18n.js";
+import { channelIcon } from "./icons.js";
+import { HubSocket } from "./socket.js";
+
+const REFRESH_MS = 250;
+const OPEN_STATUSES = ["queued", "offered", "assigned", "waiting_on_customer", "snoozed"];
+const PRESENCES = ["available", "busy", "away", "wrap_up", "offline"];
+
+const state = {
+  me: null,
+  users: new Map(),
+  teams: new Map(),
+  queues: [],
+  queuesAt: 0,
+  agents: [],
+  convs: [],
+  viewing: null,
+};
+const socket = new HubSocket();
+const viewer = new ThreadView($("#viewer-thread"), state);
+
+// --- data --------------------------------------------------------------------------------
+async function loadDirectory() {
+  const [users, teams] = await Promise.all([api("/users"), api("/teams")]);
+  state.users = new Map(users.map((u) => [u.id, u]));
+  state.teams = new Map(teams.map((tm) => [tm.id, tm]));
+}
+
+async function refresh() {
+  try {
+    const [queues, agents, convs] = await Promise.all([
+      api("/queues"),
+      api("/agents/live"),
+      api("/conversations", { query: { status: OPEN_STATUSES, limit: 200 } }),
+    ]);
+    state.queues = queues;
+    state.queuesAt = Date.now();
+    state.agents = agents;
+    state.convs = convs.items;
+    for (const a of agents) {
+      const u = state.users.get(a.user_id);
+      if (u) u.presence = a.presence;
+    }
+    render();
+  } catch (err) {
+    toast(errorText(err), { kind: "error" });
+  }
+}
+const refreshSoon = debounce(refresh, REFRESH_MS);
+
+// --- rendering -----------------------------------------------------------------------------
+function render() {
+  renderQueues();
+  renderAgents();
+  renderConversations();
+  if (state.viewing) renderViewerHeader();
+}
+
+function th(key) {
+  return h("th", { scope: "col" }, t(key));
+}
+
+/** Longest wait keeps counting between refreshes. */
+function longestWait(q) {
+  if (!(q.waiting + q.offered)) return 0;
+  return q.longest_wait_seconds + (Date.now() - state.queuesAt) / 1000;
+}
+
+function renderQueues() {
+  const head = h("thead", {}, h("tr", {},
+    th("team"), th("q_waiting"), th("q_longest"), th("q_offered"), th("q_in_progress"), th("q_service_level"),
+    th("q_answered"), th("q_agents"), th("q_estimated")));
+  const rows = state.queues.map((q) => h("tr", { "data-team-id": q.team_id },
+    h("th", { scope: "row" }, h("bdi", {}, q.team_name)),
+    h("td", { "data-col": "waiting", class: q.waiting ? "hot" : null }, number(q.waiting)),
+    h("td", { "data-col": "longest", class: "num" }, longestWait(q) ? clock(longestWait(q)) : "—"),
+    h("td", { "data-col": "offered" }, number(q.offered)),
+    h("td", { "data-col": "in_progress" }, number(q.in_progress)),
+    h("td", { "data-col": "service_level" },
+      percent(q.service_level_today),
+      q.service_level_today !== null ? h("meter", { min: 0, max: 1, low: 0.7, high: 0.8, optimum: 1, value: q.service_level_today, "aria-hidden": "true" }) : null),
+    h("td", { "data-col": "answered" }, number(q.answered_today)),
+    h("td", { "data-col": "agents" },
+      h("span", { class: "presence-counts" },
+        ["available", "busy", "away"].map((p) => h("span", { class: ["pc", `presence-${p}`], title: t(`presence_${p}`) },
+          h("span", { class: "presence-dot", "aria-hidden": "true" }), `${t(`presence_${p}`)} ${number(q.agents[p] || 0)}`)))),
+    h("td", { "data-col": "estimated" }, q.estimated_wait_seconds === null || q.estimated_wait_seconds === undefined ? "—" : shortDuration(q.estimated_wait_seconds))));
+  mount($("#queues"), h("caption", { class: "visually-hidden" }, t("queues")), head,
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 9, class: "muted" }, t("no_teams")))));
+}
+
+function loadCell(a) {
+  const channels = new Set([...Object.keys(a.load), ...Object.keys(a.capacity || {}).filter((ch) => a.load[ch])]);
+  if (!channels.size) return h("span", { class: "muted" }, "0");
+  return h("span", { class: "loads" }, [...channels].map((ch) =>
+    h("span", { class: "load", title: channelName(ch) }, channelIcon(ch), ` ${a.load[ch] || 0}${a.capacity?.[ch] !== undefined ? `/${a.capacity[ch]}` : ""}`)));
+}
+
+function renderAgents() {
+  const head = h("thead", {}, h("tr", {}, th("agent"), th("presence"), th("a_connected"), th("a_load"), th("a_conversations")));
+  const rows = state.agents.map((a) => {
+    const total = Object.values(a.load).reduce((x, y) => x + y, 0);
+    const presence = h("select", {
+      "aria-label": t("presence_of", { name: a.name }), class: "presence-select",
+      on: {
+        change: async (e) => {
+          try {
+            await api(`/users/${a.user_id}/presence`, { method: "PUT", body: { presence: e.target.value } });
+          } catch (err) {
+            toast(errorText(err), { kind: "error" });
+            refreshSoon();
+          }
+        },
+      },
+    }, PRESENCES.map((p) => h("option", { value: p, selected: p === a.presence }, t(`presence_${p}`))));
+    return h("tr", { "data-agent-id": a.user_id, "data-presence": a.presence },
+      h("th", { scope: "row" }, h("bdi", {}, a.name), h("span", { class: "muted small" }, ` ${t(`role_${a.role}`)}`)),
+      h("td", { "data-col": "presence", class: `presence-${a.presence}` }, h("span", { class: "presence-dot", "aria-hidden": "true" }), presence),
+      h("td", { "data-col": "connected" }, a.connected ? t("yes") : t("no")),
+      h("td", { "data-col": "load" }, h("span", { class: "load-total visually-hidden" }, String(total)), loadCell(a)),
+      h("td", { "data-col": "conversations" },
+        a.conversations.length
+          ? h("ul", { class: "inline-list" }, a.conversations.map((c) => h("li", {},
+            h("button", { type: "button", class: "link", "data-open": c.id, on: { click: () => openConversation(c.id) } },
+              channelIcon(c.channel), " ", h("bdi", {}, c.contact_name || `#${c.id}`)))))
+          : h("span", { class: "muted" }, "—")));
+  });
+  mount($("#agents"), h("caption", { class: "visually-hidden" }, t("agents")), head,
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("no_agents")))));
+}
+
+function renderConversations() {
+  const head = h("thead", {}, h("tr", {}, th("customer"), th("channel"), th("team"), th("status"), th("assignee"), th("q_waiting_time"), th("sla"), th("priority")));
+  const order = { queued: 0, offered: 1, assigned: 2, waiting_on_customer: 3, snoozed: 4 };
+  const convs = [...state.convs].sort((a, b) => order[a.status] - order[b.status] || b.priority - a.priority || a.id - b.id);
+  const rows = convs.map((c) => {
+    const sla = slaState(c);
+    const waiting = c.status === "queued" || c.status === "offered" ? ageSeconds(c.queued_at || c.created_at) : null;
+    return h("tr", { "data-conversation-id": c.id, class: state.viewing?.id === c.id ? "current" : null },
+      h("th", { scope: "row" }, h("button", { type: "button", class: "link", "data-open": c.id, on: { click: () => openConversation(c.id) } },
+        h("bdi", {}, c.contact_name || c.contact_address || `#${c.id}`))),
+      h("td", {}, channelIcon(c.channel)),
+      h("td", {}, h("bdi", {}, state.teams.get(c.team_id)?.name || "—")),
+      h("td", {}, h("span", { class: ["status-chip", `status-${c.status}`] }, t(`status_${c.status}`))),
+      h("td", {}, h("bdi", {}, state.users.get(c.assignee_id)?.name || "—")),
+      h("td", { class: "wait", "data-since": c.queued_at || c.created_at }, waiting !== null ? shortDuration(waiting) : "—"),
+      h("td", { class: ["sla-cell", sla?.breached && "breached"] }, sla ? clock(sla.remaining) : "—"),
+      h("td", {}, String(c.priority)));
+  });
+  mount($("#open-convs"), h("caption", { class: "visually-hidden" }, t("open_conversations")), head,
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("none")))));
+}
+
+// --- read-only conversation view ---------------------------------------------------------------
+async function openConversation(id) {
+  if (state.viewing && state.viewing.id !== id) socket.signal("unwatch", { conversation_id: state.viewing.id });
+  let conv;
+  try {
+    conv = await api(`/conversations/${id}`);
+  } catch (err) {
+    toast(errorText(err), { kind: "error" });
+    return;
+  }
+  state.viewing = conv;
+  socket.signal("watch", { conversation_id: id });
+  $("#viewer").hidden = false;
+  document.body.classList.add("viewing");
+  renderViewerHeader();
+  renderConversations();
+  await viewer.load(conv);
+  $("#viewer-title")?.focus();
+}
+
+function closeViewer() {
+  if (state.viewing) socket.signal("unwatch", { conversation_id: state.viewing.id });
+  state.viewing = null;
+  viewer.clear();
+  $("#viewer").hidden = true;
+  document.body.classList.remove("viewing");
+  renderConversations();
+}
+
+async function reloadViewed() {
+  if (!state.viewing) return;
+  try {
+    state.viewing = await api(`/conversations/${state.viewing.id}`);
+    viewer.conv = state.viewing;
+    renderViewerHeader();
+  } catch (err) {
+    if (err.status === 403 || err.status === 404) closeViewer();
+  }
+}
+
+function renderViewerHeader() {
+  const c = state.viewing;
+  if (!c) return;
+  const open = OPEN_STATUSES.includes(c.status);
+  const run = (fn) => async () => {
+    try {
+      if (await fn()) refreshSoon();
+    } catch (err) {
+      toast(errorText(err), { kind: "error" });
+    }
+  };
+  mount($("#viewer-header"),
+    h("div", { class: "thread-title-row" },
+      channelIcon(c.channel),
+      h("h2", { id: "viewer-title", tabindex: -1 }, h("bdi", {}, c.contact_name || c.contact_address), h("span", { class: "muted" }, ` #${c.id}`)),
+      h("span", { class: ["status-chip", `status-${c.status}`] }, t(`status_${c.status}`)),
+      h("span", { class: "muted" }, c.assignee_id ? t("assigned_to", { name: state.users.get(c.assignee_id)?.name || "?" }) : t("unassigned")),
+      h("span", { class: "spacer" }),
+      h("button", { type: "button", class: "secondary", id: "viewer-close", "aria-label": t("close"), on: { click: closeViewer } }, "×")),
+    h("div", { class: "thread-actions", role: "toolbar", "aria-label": t("actions") },
+      h("button", { type: "button", class: "primary", id: "take-over", disabled: !open || c.assignee_id === state.me.id, on: { click: run(async () => takeOver(c, state.me)) } }, t("take_over")),
+      h("button", { type: "button", class: "secondary", id: "assign", disabled: !open, on: { click: run(() => assignDialog(c, state)) } }, t("assign")),
+      h("button", { type: "button", class: "secondary", id: "sv-transfer", disabled: !open, on: { click: run(() => transferDialog(c, state)) } }, t("transfer")),
+      h("button", { type: "button", class: "secondary", id: "priority", disabled: !open, on: { click: run(() => priorityDialog(c)) } }, t("priority_n", { n: c.priority })),
+      h("a", { href: `/console#c=${c.id}`, class: "button-link" }, t("open_in_console"))));
+}
+
+// --- events ------------------------------------------------------------------------------------
+function onEvent({ event: e }) {
+  const type = e.type;
+  if (type.startsWith("conversation.") || type.startsWith("offer.") || type === "presence.changed" ||
+      type === "agent.connected" || type === "agent.disconnected" || type === "queue.stats") {
+    refreshSoon();
+  }
+  if (type === "user.updated" || type === "team.updated") loadDirectory().then(refreshSoon);
+  const v = state.viewing;
+  if (!v || (e.conversation_id ?? e.payload?.conversation_id) !== v.id) return;
+  if (type === "message.received" || type === "message.created") viewer.addMessage(e.payload);
+  else if (type === "message.status") viewer.updateStatus(e.payload);
+  else if (type.startsWith("conversation.")) {
+    viewer.addEvent(e);
+    reloadViewed();
+  }
+}
+
+function tick() {
+  for (const row of document.querySelectorAll("#queues tr[data-team-id]")) {
+    const q = state.queues.find((x) => String(x.team_id) === row.dataset.teamId);
+    const cell = row.querySelector('[data-col="longest"]');
+    if (q && cell) cell.textContent = longestWait(q) ? clock(longestWait(q)) : "—";
+  }
+  for (const cell of document.querySelectorAll("#open-convs td.wait[data-since]")) {
+    const row = cell.closest("tr");
+    const c = state.convs.find((x) => String(x.id) === row.dataset.conversationId);
+    if (c && (c.status === "queued" || c.status === "offered")) cell.textContent = shortDuration(ageSeconds(cell.dataset.since));
+  }
+}
+
+function rerender() {
+  applyLang();
+  render();
+  if (state.viewing) viewer.load(state.viewing);
+}
+
+async function main() {
+  state.me = await whoAmI();
+  setLang(state.me.language || initialLang());
+  applyLang();
+  topbar({ user: state.me, page: "supervisor", socket, onLang: rerender });
+  if (!hasRole(state.me, "supervisor")) {
+    mount($("#floor"), h("p", { class: "error pad", role: "alert" }, t("err_role_required")));
+    return;
+  }
+  socket.addEventListener("event", (e) => onEvent(e.detail));
+  socket.addEventListener("hello", (e) => {
+    // After a reconnect, refetch the figures (cheap) and renew the watch.
+    if (e.detail.resumed || e.detail.reload) {
+      refreshSoon();
+      if (state.viewing) viewer.catchUp();
+    }
+    if (state.viewing) socket.signal("watch", { conversation_id: state.viewing.id });
+  });
+  socket.start();
+  await loadDirectory();
+  await refresh();
+  setInterval(tick, 1000);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && state.viewing && !document.querySelector("dialog[open]")) closeViewer();
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  toast(errorText(err), { kind: "error", ms: 60000 });
+});
