@@ -115,6 +115,7 @@ export const STRINGS = {
     shortcut: "Shortcut", shortcut_hint: "Letters, digits, - and _; typed as /shortcut.", title: "Title", body: "Text",
     all_teams: "All teams", new_canned: "New canned response", edit_canned: "Edit /{shortcut}",
     delete_canned_title: "Delete canned response", delete_canned: "Delete /{shortcut}? This cannot be undone.",
+    delete_team_title: "Delete team", delete_team: "Delete the team {name}? Teams with conversations cannot be deleted.",
     // errors (by the hub's error code)
     err_unknown: "Something went wrong.", err_network: "Cannot reach the hub. Check your connection.",
     err_disconnected: "Not connected to the hub; trying again.", err_too_long: "The message is too long for this channel.",
@@ -232,6 +233,7 @@ export const STRINGS = {
     shortcut: "الاختصار", shortcut_hint: "حروف وأرقام و- و_؛ يُكتب ‎/الاختصار.", title: "العنوان", body: "النص",
     all_teams: "كل الفرق", new_canned: "رد جاهز جديد", edit_canned: "تعديل ‎/{shortcut}",
     delete_canned_title: "حذف رد جاهز", delete_canned: "حذف ‎/{shortcut}؟ لا يمكن التراجع عن ذلك.",
+    delete_team_title: "حذف فريق", delete_team: "حذف الفريق {name}؟ لا يمكن حذف فريق لديه محادثات.",
     err_unknown: "حدث خطأ ما.", err_network: "تعذر الوصول إلى الخادم. تحقق من اتصالك.",
     err_disconnected: "غير متصل بالخادم؛ جارٍ إعادة المحاولة.", err_too_long: "الرسالة أطول مما تسمح به هذه القناة.",
     err_role_required: "ليست لديك صلاحية لهذه الصفحة.",

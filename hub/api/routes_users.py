@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
@@ -151,3 +151,11 @@ async def put_members(
 ) -> TeamOut:
     await svc.set_team_members(hub, actor, team_id, body.user_ids)
     return await get_team(team_id, actor, hub)
+
+
+@router.delete("/teams/{team_id}", status_code=204)
+async def delete_team(
+    team_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> Response:
+    await svc.delete_team(hub, actor, team_id)
+    return Response(status_code=204)

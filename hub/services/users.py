@@ -11,7 +11,7 @@ from sqlmodel import col, delete, select
 from hub.auth import hash_password
 from hub.context import Hub
 from hub.events import PresencePayload, TeamPayload, UserPayload
-from hub.models import Presence, Role, Team, TeamMember, User
+from hub.models import Conversation, Presence, Role, Team, TeamMember, User
 from hub.services.access import Actor, require_role
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.uow import unit_of_work
@@ -225,4 +225,26 @@ async def set_team_members(hub: Hub, actor: Actor, team_id: int, user_ids: Itera
                 raise NotFound(f"user {uid} not found", code="user_not_found")
             s.add(TeamMember(team_id=team_id, user_id=uid))
         for uid in set(before) | set(user_ids):
+            uow.emit("user.updated", UserPayload(user_id=uid), user_id=uid)
+
+
+async def delete_team(hub: Hub, actor: Actor, team_id: int) -> None:
+    """Only a team no conversation refers to: history must keep pointing somewhere."""
+    require_role(actor, Role.admin)
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        team = await s.get(Team, team_id)
+        if team is None:
+            raise NotFound(f"team {team_id} not found")
+        used = (await s.exec(select(Conversation.id).where(Conversation.team_id == team_id).limit(1))).first()
+        if used is not None:
+            raise Conflict(
+                "this team has conversations; transfer or keep them, and rename the team instead",
+                code="team_in_use",
+            )
+        members = (await s.exec(select(TeamMember.user_id).where(TeamMember.team_id == team_id))).all()
+        await s.exec(delete(TeamMember).where(col(TeamMember.team_id) == team_id))  # type: ignore[call-overload]
+        await s.delete(team)
+        uow.emit("team.updated", TeamPayload(team_id=team_id), team_id=team_id)
+        for uid in members:
             uow.emit("user.updated", UserPayload(user_id=uid), user_id=uid)

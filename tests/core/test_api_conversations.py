@@ -203,3 +203,14 @@ async def test_team_settings_are_validated_when_saved(app: Any) -> None:
         headers=csrf,
     )
     assert r.status_code == 201
+
+
+async def test_teams_are_deleted_only_without_conversations(app: Any) -> None:
+    used, empty = await team(app.hub, "Used"), await team(app.hub, "Empty")
+    await user(app.hub, "root@example.com", role=Role.admin, team_ids=(empty,))
+    csrf = await login(app.client, "root@example.com")
+    await inbound(app.client, "cust-1", "hi", team="Used")
+    r = await app.client.delete(f"/api/v1/teams/{used}", headers=csrf)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "team_in_use"
+    assert (await app.client.delete(f"/api/v1/teams/{empty}", headers=csrf)).status_code == 204
+    assert [t["name"] for t in (await app.client.get("/api/v1/teams")).json()] == ["Used"]

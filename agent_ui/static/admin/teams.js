@@ -1,7 +1,7 @@
 // Teams: name and description, the common routing-policy keys as a form (other keys
 // in the team's routing JSON are kept untouched), business hours, and members.
 import { api } from "../api.js";
-import { field, modal } from "../dialogs.js";
+import { confirmDialog, errorText, field, modal, toast } from "../dialogs.js";
 import { h, mount } from "../dom.js";
 import { t } from "../i18n.js";
 import { channelNumbers, checkbox, checkboxGroup, checkedNumbers, input, select } from "./forms.js";
@@ -21,7 +21,22 @@ export async function teamsSection(root, { me }) {
     h("td", { class: "actions" },
       h("button", { type: "button", class: "secondary small", "data-edit": tm.id, on: { click: async () => { if (await editTeam(tm, teams)) reload(); } } }, t("edit")),
       " ",
-      h("button", { type: "button", class: "secondary small", "data-members": tm.id, on: { click: async () => { if (await editMembers(tm, users)) reload(); } } }, t("members")))));
+      h("button", { type: "button", class: "secondary small", "data-members": tm.id, on: { click: async () => { if (await editMembers(tm, users)) reload(); } } }, t("members")),
+      " ",
+      h("button", {
+        type: "button", class: "danger small", "data-delete": tm.id,
+        on: {
+          click: async () => {
+            if (!(await confirmDialog(t("delete_team_title"), t("delete_team", { name: tm.name }), { submitLabel: t("delete"), danger: true }))) return;
+            try {
+              await api(`/teams/${tm.id}`, { method: "DELETE" });
+              reload();
+            } catch (err) {
+              toast(errorText(err), { kind: "error" });
+            }
+          },
+        },
+      }, t("delete")))));
   mount(root,
     h("div", { class: "section-head" },
       h("h2", {}, t("adm_teams")),
