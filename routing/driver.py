@@ -94,6 +94,7 @@ class RoutingDriver:
         self.node_id = uuid.uuid4().hex
         self.lease_seconds = lease_seconds
         self.is_leader = False
+        self.became_leader = asyncio.Event()  # set once this process decides (tests, ops)
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._timer_wakeup = asyncio.Event()
@@ -190,6 +191,7 @@ class RoutingDriver:
             self.core = RoutingCore([])
             await self._load()
             self.is_leader = True
+            self.became_leader.set()
         log.info("routing: this process is the leader (%s)", self.node_id[:8])
 
     # -- loading state -------------------------------------------------------------------

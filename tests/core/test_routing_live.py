@@ -182,10 +182,7 @@ async def test_routing_on_the_redis_bus(settings: Any, clock: Any, redis_url: st
     application = create_app(cfg, clock=clock, channels=reg, run_outbox_worker=False)
     async with application.router.lifespan_context(application):
         hub = application.state.hub
-        for _ in range(100):  # the lease loop runs at start; wait for leadership, bounded
-            if hub.routing.is_leader:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(hub.routing.became_leader.wait(), 10)  # the lease is taken at start
         assert hub.routing.is_leader
         t = await team(hub, "Support")
         ana = await user(hub, "ana@example.com", team_ids=(t,))
