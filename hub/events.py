@@ -80,6 +80,11 @@ class TeamPayload(_Payload):
     team_id: int
 
 
+class ContactMergedPayload(_Payload):
+    source_id: int
+    target_id: int
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     "message.received": MessagePayload,
     "message.created": MessagePayload,
@@ -97,6 +102,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "outbox.enqueued": OutboxPayload,
     "offer.created": OfferPayload,
     "offer.updated": OfferPayload,
+    "contact.merged": ContactMergedPayload,
 }
 
 

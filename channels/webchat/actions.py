@@ -15,7 +15,7 @@ from sqlmodel import select
 from channels.webchat import prechat
 from channels.webchat.attachments import UploadStore
 from channels.webchat.availability import AvailabilityCheck
-from channels.webchat.config import SiteConfig, WebchatConfig
+from channels.webchat.config import Rate, SiteConfig, WebchatConfig
 from channels.webchat.csat import record_csat
 from channels.webchat.errors import WebchatError, invalid, rate_limited
 from channels.webchat.frames import CsatIn, MessageIn, OfflineIn
@@ -31,6 +31,7 @@ from hub.services.contacts import update_contact
 from hub.services.ingest import delivery_update, ingest
 
 log = logging.getLogger(__name__)
+LINK_RATE = Rate(burst=3, per_minute=3 / 60)
 
 
 @dataclass
@@ -46,6 +47,10 @@ class Runtime:
     typing_limiter: RateLimiter
     availability: AvailabilityCheck
     connections_by_ip: dict[str, int] = field(default_factory=dict)
+    # Sites whose link_identity = "verified_email" is in force (the email channel is on).
+    linking_sites: frozenset[str] = frozenset()
+    # Asking for a link code: 3 per visitor per hour.
+    link_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(LINK_RATE))
 
 
 @dataclass

@@ -8,6 +8,7 @@ the visitor live from the bus (``message.created``) the moment they are committe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,6 +29,8 @@ from hub.domain import OutboundMessage
 
 if TYPE_CHECKING:
     from hub.context import Hub
+
+log = logging.getLogger(__name__)
 
 # One typing signal per visitor every 2 s is plenty for a "…is typing" indicator.
 TYPING_RATE = Rate(burst=1, per_minute=30)
@@ -80,8 +83,22 @@ class WebchatChannel:
             ip_limiter=RateLimiter(cfg.ip_rate),
             typing_limiter=RateLimiter(TYPING_RATE),
             availability=AvailabilityCheck(hub),
+            linking_sites=self._linking_sites(hub),
         )
         await gateway.start()
+
+    def _linking_sites(self, hub: Hub) -> frozenset[str]:
+        wanted = frozenset(
+            k for k, site in self.config.sites.items() if site.link_identity == "verified_email"
+        )
+        if wanted and "email" not in hub.channels:
+            log.error(
+                'channels.webchat: link_identity = "verified_email" needs the email channel, which is '
+                'not enabled; sites %s behave as "never" (no linking)',
+                ", ".join(sorted(wanted)),
+            )
+            return frozenset()
+        return wanted
 
     async def stop(self) -> None:
         if self._runtime is not None:

@@ -18,6 +18,7 @@ class WebchatError(Exception):
         *,
         fields: list[dict[str, str]] | None = None,
         retry_after: float | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -25,9 +26,10 @@ class WebchatError(Exception):
         self.message = message
         self.fields = fields
         self.retry_after = retry_after
+        self.extra = extra or {}
 
     def details(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        out: dict[str, Any] = {"code": self.code, "message": self.message, **self.extra}
         if self.fields:
             out["fields"] = self.fields
         if self.retry_after is not None:

@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from channels.webchat import actions, socket, tokens
+from channels.webchat import actions, link, socket, tokens
 from channels.webchat.actions import Runtime, VisitorSession
 from channels.webchat.attachments import clean_filename
 from channels.webchat.config import SiteConfig
@@ -141,6 +141,8 @@ def build_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
         Route("/s/{site_key}/csat", wrap(post_csat, charge_ip=False), methods=["POST"]),
         Route("/s/{site_key}/offline", wrap(post_offline, charge_ip=False), methods=["POST"]),
         Route("/s/{site_key}/attachments", wrap(upload), methods=["POST"]),
+        Route("/s/{site_key}/link/start", wrap(post_link_start), methods=["POST"]),
+        Route("/s/{site_key}/link/confirm", wrap(post_link_confirm), methods=["POST"]),
         Route("/s/{site_key}/attachments/{message_id:int}/{index:int}", wrap(download), methods=["GET"]),
         Route("/s/{site_key}/{rest:path}", preflight, methods=["OPTIONS"]),
         WebSocketRoute("/s/{site_key}/ws", ws),
@@ -196,6 +198,8 @@ def public_config(rt: Runtime, site: SiteConfig) -> dict[str, Any]:
         "offline_message": dict(site.offline_message),
         "prechat": {"fields": dict(site.prechat), "one_of": list(site.prechat_one_of)},
         "topics": list(site.topics),
+        # "never" also when the site asks for verified_email but the email channel is off.
+        "link_identity": "verified_email" if site.key in rt.linking_sites else "never",
         "limits": {
             "max_message_chars": cfg.max_message_chars,
             "max_attachment_bytes": cfg.max_attachment_bytes,
@@ -369,6 +373,32 @@ async def post_offline(rt: Runtime, request: Request, site: SiteConfig) -> Respo
     convs = await conversations_of(rt.hub, session.visitor_id)
     ack = await actions.offline(rt, session, form, convs)
     return json_response(ack, 200 if ack["duplicate"] else 201)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise WebchatError(400, "bad_json", "the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise WebchatError(400, "bad_json", "expected a JSON object")
+    return data
+
+
+async def post_link_start(rt: Runtime, request: Request, site: SiteConfig) -> Response:
+    """Always 202 {"sent": true} (known address or not): no probing who is a customer."""
+    session = _session(rt, request, site)
+    data = _json_object(await _body(request, 4096))
+    await link.start(rt, session, data.get("email"))
+    return json_response({"sent": True}, 202)
+
+
+async def post_link_confirm(rt: Runtime, request: Request, site: SiteConfig) -> Response:
+    session = _session(rt, request, site)
+    data = _json_object(await _body(request, 4096))
+    return json_response(await link.confirm(rt, session, data.get("code")))
 
 
 async def upload(rt: Runtime, request: Request, site: SiteConfig) -> Response:

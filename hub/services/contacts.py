@@ -9,9 +9,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
-from hub.models import Contact, Conversation
-from hub.services.access import Actor, visible_clause
-from hub.services.errors import Forbidden, NotFound
+from hub.events import ContactMergedPayload
+from hub.models import Contact, Conversation, Identity, Role
+from hub.services.access import Actor, require_role, visible_clause
+from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.uow import unit_of_work
 
 EDITABLE = {"name", "language", "vip", "tags", "attributes", "notes"}
@@ -48,6 +49,69 @@ async def update_contact(hub: Hub, actor: Actor, contact_id: int, changes: dict[
             setattr(contact, key, value)
         contact.updated_at = hub.now()
     return contact
+
+
+async def merge_contacts(hub: Hub, actor: Actor, source_id: int, target_id: int) -> Contact:
+    """Fold contact ``source_id`` into ``target_id``; returns the target.
+
+    In one unit of work: the source's identities and conversations move to the target,
+    tags are unioned, attributes unioned (the target's value wins on a clash), and the
+    source is kept as a tombstone with ``merged_into_id``. Refused when it would leave
+    two open conversations on one (contact, channel, thread) — resolve one first.
+    """
+    require_role(actor, Role.supervisor)
+    if source_id == target_id:
+        raise Invalid("a contact cannot be merged into itself", code="same_contact")
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        source = await s.get(Contact, source_id)
+        target = await s.get(Contact, target_id)
+        if source is None:
+            raise NotFound(f"contact {source_id} not found")
+        if target is None:
+            raise NotFound(f"contact {target_id} not found")
+        if source.merged_into_id is not None:
+            raise Conflict(f"contact {source_id} was already merged", code="already_merged")
+        if target.merged_into_id is not None:
+            raise Conflict(
+                f"contact {target_id} was merged into contact {target.merged_into_id}", code="already_merged"
+            )
+        conversations = (await s.exec(select(Conversation).where(Conversation.contact_id == source_id))).all()
+        target_open = {
+            (c.channel, c.thread_key)
+            for c in (await s.exec(select(Conversation).where(Conversation.contact_id == target_id))).all()
+            if _is_open(c)
+        }
+        for conv in conversations:
+            if _is_open(conv) and (conv.channel, conv.thread_key) in target_open:
+                raise Conflict(
+                    f"both contacts have an open {conv.channel} conversation on the same thread "
+                    f"(conversation {conv.id}); resolve one before merging",
+                    code="thread_open",
+                )
+        now = hub.now()
+        for identity in (await s.exec(select(Identity).where(Identity.contact_id == source_id))).all():
+            identity.contact_id = target_id
+            s.add(identity)
+        for conv in conversations:
+            conv.contact_id = target_id
+            conv.updated_at = now
+            s.add(conv)
+        target.tags = sorted(set(target.tags or []) | set(source.tags or []))
+        target.attributes = {**(source.attributes or {}), **(target.attributes or {})}
+        if not target.name and source.name:
+            target.name = source.name
+        target.updated_at = now
+        source.merged_into_id = target_id
+        source.updated_at = now
+        s.add(target)
+        s.add(source)
+        uow.emit("contact.merged", ContactMergedPayload(source_id=source_id, target_id=target_id))
+    return target
+
+
+def _is_open(conv: Conversation) -> bool:
+    return str(conv.status) not in ("resolved", "abandoned")
 
 
 def search_clause(q: str) -> Any:

@@ -35,7 +35,7 @@ SECRET_B = SECRET.encode()
             {"acme": {"topics": {}, "prechat": {"topic": "required"}}},
             "asks for a topic but the site has no topics",
         ),
-        ({"acme": {"link_identity": "verified_email"}}, '"verified_email" is not available yet'),
+        ({"acme": {"link_identity": "always"}}, 'link_identity: expected "never" or "verified_email"'),
         ({"acme": {"language": "english"}}, "sites.acme.language"),
         ({"visitor_rate": {"burst": 0}}, "visitor_rate.burst: expected a whole number"),
         (

@@ -464,6 +464,9 @@ function prechatForm() {
       form.remove();
       ui.composer.hidden = false;
       ui.input.focus();
+      if (prechat.email && state.cfg.link_identity === "verified_email") {
+        ui.forms.append(linkForm(prechat.email));
+      }
     } catch (err) {
       // The hub names each field it refused; the failed bubble goes, the form stays.
       for (const [, p] of state.pending) p.li.remove();
@@ -471,6 +474,76 @@ function prechatForm() {
       showFieldErrors(form, err instanceof HubError ? err : { message: String(err) });
     } finally {
       form.querySelector("button[type=submit]").disabled = false;
+    }
+  });
+  return form;
+}
+
+async function postJson(path, body) {
+  const res = await fetch(`${API}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${state.tokens.get()}` },
+    body: JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new HubError(data.error || { code: `http_${res.status}` });
+    err.attempts_left = data.error && data.error.attempts_left;
+    throw err;
+  }
+  return data;
+}
+
+// Optional, after the pre-chat form (site rule link_identity = "verified_email"): prove
+// the address with a mailed code so agents see this chat on the customer's profile.
+// The visitor's own view does not change: it still shows only this browser's chats.
+function linkForm(email) {
+  const status = el("p", { class: "field-error form-error", role: "alert", hidden: true });
+  const say = (text) => { status.textContent = text; status.hidden = !text; };
+  const explain = (err) => {
+    const code = err && err.code;
+    if (code === "wrong_code") return tr("link_wrong", { n: err.attempts_left ?? "" });
+    if (code === "code_expired") return tr("link_expired");
+    if (code === "rate_limited") return tr("link_too_many");
+    if (code === "email_unavailable") return tr("link_mail_failed");
+    if (code === "thread_open") return tr("link_busy");
+    return tr("error_generic", { m: (err && err.message) || String(err) });
+  };
+  const form = el("form", { class: "card", id: "link", novalidate: true },
+    el("p", { class: "intro", text: tr("link_offer") }));
+  const yes = el("button", { type: "submit", text: tr("link_send_code") });
+  const no = el("button", { type: "button", class: "link-skip", text: tr("link_no_thanks"), onclick: () => form.remove() });
+  form.append(status, yes, no);
+  let sent = false;
+  const codeInput = el("input", { id: "f-link-code", name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "6", dir: "ltr" });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    yes.disabled = true;
+    try {
+      if (!sent) {
+        await postJson("/link/start", { email });
+        sent = true;
+        form.replaceChildren(
+          el("p", { class: "intro", text: tr("link_code_sent") }),
+          el("div", { class: "field" }, el("label", { for: "f-link-code", text: tr("link_code") }), codeInput),
+          status, yes, no);
+        yes.textContent = tr("link_confirm");
+        codeInput.focus();
+      } else {
+        await postJson("/link/confirm", { code: codeInput.value.trim() });
+        form.replaceChildren(el("p", { class: "intro done", text: tr("link_done") }));
+        setTimeout(() => form.remove(), 4000);
+        return;
+      }
+      say("");
+    } catch (err) {
+      say(explain(err));
+      if (err && err.code === "code_expired") {
+        sent = false; // a new code can be asked for from the same card
+        yes.textContent = tr("link_send_code");
+      }
+    } finally {
+      yes.disabled = false;
     }
   });
   return form;
