@@ -6,6 +6,7 @@ committed by ``ingest`` before it is acknowledged, so an ack means "stored".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,9 @@ class Runtime:
     linking_sites: frozenset[str] = frozenset()
     # Asking for a link code: 3 per visitor per hour.
     link_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(LINK_RATE))
+    # Link-code mails in flight: sent in the background so a known address answers as
+    # fast as an unknown one (response time must not reveal who is a customer).
+    link_sends: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 @dataclass

@@ -17,6 +17,7 @@ the widget still shows only web-chat conversations of this visitor id.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -123,16 +124,29 @@ async def start(rt: Runtime, session: VisitorSession, raw_email: Any) -> None:
             "If this was not you, ignore this email: nothing is linked without the code.\n"
         ),
     )
+    task = asyncio.create_task(_send_code(rt, mail, visitor_contact), name="webchat-link-code")
+    rt.link_sends.add(task)
+    task.add_done_callback(rt.link_sends.discard)
+
+
+async def _send_code(rt: Runtime, mail: OutboundMessage, contact_id: int) -> None:
+    """Mail the code. Failures are logged, never shown: the visitor may ask again, and an
+    error only for known addresses would tell strangers who is a customer."""
     try:
         await rt.hub.channels.get("email").send(mail)
     except SendError as exc:
-        log.warning(
-            "could not mail a web-chat link code: %s", exc.reason, extra={"contact_id": visitor_contact}
-        )
-        raise WebchatError(
-            503, "email_unavailable", "we could not send the email just now; please try again later"
-        ) from None
-    log.info("mailed a web-chat link code", extra={"contact_id": visitor_contact})
+        log.warning("could not mail a web-chat link code: %s", exc.reason, extra={"contact_id": contact_id})
+        return
+    except Exception:
+        log.exception("mailing a web-chat link code failed", extra={"contact_id": contact_id})
+        return
+    log.info("mailed a web-chat link code", extra={"contact_id": contact_id})
+
+
+async def drain(rt: Runtime) -> None:
+    """Wait for link-code mails in flight (tests; shutdown)."""
+    if rt.link_sends:
+        await asyncio.wait(set(rt.link_sends), timeout=30)
 
 
 async def confirm(rt: Runtime, session: VisitorSession, raw_code: Any) -> dict[str, Any]:
