@@ -24,11 +24,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from hub.api.deps import principal_from_request
 from hub.api.routes_contacts import event_visible_clause
-from hub.bus import Subscription
+from hub.bus import Subscription, follow
 from hub.context import Hub
 from hub.events import Event
 from hub.models import EventLog, User
 from hub.services.access import Actor
+from hub.services.uow import event_from_row
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +110,18 @@ class Gateway:
 
     # -- fan-out -------------------------------------------------------------------------
     async def _fanout(self) -> None:
-        while True:
-            assert self._sub is not None
-            event = await self._sub.get()
-            if event is None:
-                if self._sub.closed:
-                    return
-                # The gateway itself fell behind the bus: everyone resyncs from the log.
-                log.warning("gateway lagged behind the bus; forcing all consoles to resync")
-                for conns in list(self.by_user.values()):
-                    for conn in list(conns):
-                        conn.overflow()
-                self._sub = self.hub.bus.subscribe(maxsize=100_000)
-                continue
+        assert self._sub is not None
+
+        async def on_event(event: Event) -> None:
             self.deliver(event)
+
+        async def on_lag() -> None:
+            # The gateway itself fell behind the bus: every console resyncs from the log.
+            for conns in list(self.by_user.values()):
+                for conn in list(conns):
+                    conn.overflow()
+
+        await follow(self._sub, on_event, on_lag, "console gateway")
 
     def recipients(self, event: Event) -> set[Connection]:
         t = event.type
@@ -291,16 +290,7 @@ class Gateway:
             )
         )
         for row in missed:
-            event = Event(
-                id=row.id,  # type: ignore[arg-type]
-                type=row.type,
-                ts=row.ts,
-                conversation_id=row.conversation_id,
-                team_id=row.team_id,
-                user_id=row.user_id,
-                actor_id=row.actor_id,
-                payload=row.payload,
-            )
+            event = event_from_row(row)
             await conn.ws.send_text(json.dumps({"type": "event", "event": event.model_dump(mode="json")}))
             conn.replayed.add(event.id)
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from hub.events import Event
@@ -52,6 +52,13 @@ class Subscription:
             return None
         return item
 
+    def reset(self) -> None:
+        """After a lag: drop what is left and receive again. The caller resyncs from the
+        event log *after* this, so nothing committed in between falls through."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self.lagged = False
+
     def empty(self) -> bool:
         return self._queue.empty()
 
@@ -74,6 +81,29 @@ class Subscription:
             if event is None:
                 return
             yield event
+
+
+async def follow(
+    sub: Subscription,
+    on_event: Callable[[Event], Awaitable[None]],
+    on_lag: Callable[[], Awaitable[None]],
+    name: str,
+) -> None:
+    """Feed every event of ``sub`` to ``on_event`` until the subscription is closed.
+
+    A consumer that fell behind is reset and ``on_lag`` runs: it must rebuild what it
+    shows or decides from the event log / database, since events were dropped.
+    """
+    while True:
+        event = await sub.get()
+        if event is None:
+            if sub.closed:
+                return
+            log.warning("%s fell behind the bus; resyncing", name)
+            sub.reset()
+            await on_lag()
+            continue
+        await on_event(event)
 
 
 class EventBus(Protocol):

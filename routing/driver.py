@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from hub.bus import Subscription
+from hub.bus import Subscription, follow
 from hub.context import Hub
 from hub.events import Event
 from hub.models import (
@@ -294,27 +294,25 @@ class RoutingDriver:
     # -- events --------------------------------------------------------------------------
     async def _event_loop(self) -> None:
         assert self._sub is not None
-        while not self._stopping:
-            event = await self._sub.get()
-            if event is None:
-                if self._sub.closed:
-                    return
-                log.warning("routing fell behind the bus; rebuilding from the database")
-                self._sub = self.hub.bus.subscribe(maxsize=100_000)
-                if self.is_leader:
-                    await self._become_leader()
-                continue
-            self._busy = True
+
+        async def on_lag() -> None:
             if self.is_leader:
-                try:
-                    async with self._lock:
-                        await self.handle(event)
-                except Exception:
-                    log.exception("routing failed on %s %s", event.type, event.id)
-                self._mark_dirty(event)
-            self._busy = False
-            async with self._settled:
-                self._settled.notify_all()
+                await self._become_leader()  # rebuild the core from the database
+
+        await follow(self._sub, self._on_event, on_lag, "routing")
+
+    async def _on_event(self, event: Event) -> None:
+        self._busy = True
+        if self.is_leader:
+            try:
+                async with self._lock:
+                    await self.handle(event)
+            except Exception:
+                log.exception("routing failed on %s %s", event.type, event.id)
+            self._mark_dirty(event)
+        self._busy = False
+        async with self._settled:
+            self._settled.notify_all()
 
     async def idle(self) -> None:
         """Wait until every event published so far has been handled (tests, demo)."""

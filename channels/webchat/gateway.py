@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.webchat.visitors import ConversationView, agent_names, visitor_message
-from hub.bus import Subscription
+from hub.bus import Subscription, follow
 from hub.events import Event
 
 if TYPE_CHECKING:
@@ -188,20 +188,18 @@ class CustomerGateway:
 
     # -- fan-out -------------------------------------------------------------------------
     async def _fanout(self) -> None:
-        while True:
-            assert self._sub is not None
-            event = await self._sub.get()
-            if event is None:
-                if self._sub.closed:
-                    return
-                log.warning("webchat fan-out lagged behind the bus; visitors resync")
-                self._resync_all()
-                self._sub = self.hub.bus.subscribe(maxsize=100_000)
-                continue
+        assert self._sub is not None
+
+        async def on_event(event: Event) -> None:
             try:
                 await self.deliver(event)
             except Exception:
                 log.exception("webchat fan-out failed on %s %s", event.type, event.id)
+
+        async def on_lag() -> None:
+            self._resync_all()
+
+        await follow(self._sub, on_event, on_lag, "webchat fan-out")
 
     def _resync_all(self) -> None:
         for sinks in list(self.by_visitor.values()):

@@ -31,8 +31,8 @@ from channels.webchat.frames import CsatIn, MessageIn, OfflineIn, ReadIn, parse_
 from channels.webchat.gateway import WAITING
 from channels.webchat.origins import cors_origin, origin_allowed
 from channels.webchat.visitors import conversations_of, history, owned
-from hub.events import Event
 from hub.models import Direction, EventLog, Message
+from hub.services.uow import event_from_row
 
 LONG_POLL_MAX = 25.0
 EVENT_TYPES = (
@@ -334,15 +334,7 @@ async def _durable(rt: Runtime, conversation_ids: list[int], after: int) -> tupl
         ).all()
     frames: list[Any] = []
     for row in rows:
-        event = Event(
-            id=row.id,  # type: ignore[arg-type]
-            type=row.type,
-            ts=row.ts,
-            conversation_id=row.conversation_id,
-            team_id=row.team_id,
-            user_id=row.user_id,
-            payload=row.payload,
-        )
+        event = event_from_row(row)
         frames.extend(frame for frame, _ in await rt.gateway.render(event))
     cursor = rows[-1].id if rows else after
     return frames, cursor or 0

@@ -93,3 +93,25 @@ async def test_hub_on_redis_bus_publishes_committed_events(
         assert r.status_code == 201
         types = [(await asyncio.wait_for(listener.get(), 5)).type for _ in range(2)]  # type: ignore[union-attr]
         assert types == ["conversation.created", "message.received"]
+
+
+async def test_follow_resyncs_a_lagged_consumer_and_carries_on() -> None:
+    from hub.bus import follow
+
+    bus = InProcessEventBus()
+    sub = bus.subscribe(maxsize=2)
+    seen: list[int] = []
+    lags: list[int] = []
+
+    async def on_event(event: Event) -> None:
+        seen.append(event.id)
+        if event.id == 20:
+            sub.close()
+
+    async def on_lag() -> None:
+        lags.append(len(seen))
+        await bus.publish([ev(20)])  # what the consumer sees after it resynced
+
+    await bus.publish([ev(i) for i in range(1, 6)])  # overflows the queue of 2
+    await asyncio.wait_for(follow(sub, on_event, on_lag, "test"), 5)
+    assert lags == [0] and seen == [20] and not sub.lagged
