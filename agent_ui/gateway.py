@@ -22,14 +22,16 @@ from urllib.parse import urlsplit
 from sqlmodel import col, select
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from agent_ui.commands import ValidationFailed
 from hub.api.deps import principal_from_request
-from hub.api.routes_contacts import event_visible_clause
 from hub.bus import Subscription, follow
 from hub.context import Hub
 from hub.events import Event
-from hub.models import EventLog, User
-from hub.services.access import Actor
+from hub.models import EventLog, TeamMember, User
+from hub.services.access import Actor, can_view
+from hub.services.revocation import ACCESS_CHANGED
 from hub.services.uow import event_from_row
+from hub.services.visibility import INTERNAL, STAFF, may_see, may_view_conversation, read_visible
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,11 @@ QUEUE_LIMIT = 1_000
 REPLAY_LIMIT = 2_000
 HEARTBEAT_SECONDS = 25.0
 CLOSE_RESYNC = 4000
+CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_ORIGIN = 4403
+# Events after which a user's open sockets re-check their credential and rights.
+RECHECK = frozenset({"user.updated", ACCESS_CHANGED})
 
 # Ephemeral signals (not in the event log) that still travel on the bus between hub
 # processes: typing indicators, socket presence for routing, queue statistics.
@@ -56,6 +61,9 @@ class Connection:
         self.overflowed = False
         # Ids sent during the resume replay; the same events may also arrive live.
         self.replayed: set[int] = set()
+        # Set while this socket's rights are being re-checked: commands wait for it.
+        self.recheck: asyncio.Task[None] | None = None
+        self.close_with: tuple[int, str] | None = None
 
     def push(self, frame: str, event_id: int = EPHEMERAL_ID) -> None:
         if self.overflowed:
@@ -68,6 +76,16 @@ class Connection:
     def overflow(self) -> None:
         """Drop the backlog (the client reloads state anyway) and ask it to resync."""
         self.overflowed = True
+        self._drain()
+
+    def revoke(self, code: int, reason: str) -> None:
+        """Stop delivering at once and close with ``code`` (the sender does the close)."""
+        if self.close_with is None:
+            self.close_with = (code, reason)
+            self.overflowed = True  # push() drops from now on
+            self._drain()
+
+    def _drain(self) -> None:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
@@ -85,13 +103,41 @@ class Gateway:
         self.by_watch: dict[int, set[Connection]] = defaultdict(set)
         self.admins: set[Connection] = set()
         self.supervisors: set[Connection] = set()
+        # Team memberships of every user, for staff events (presence, agent.*): which
+        # supervisors may see them. Refreshed on user.updated / team.updated.
+        self.teams_of_user: dict[int, frozenset[int]] = {}
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
+        await self._load_teams()
         self._sub = self.hub.bus.subscribe(maxsize=100_000)
         self._task = asyncio.create_task(self._fanout(), name="gateway-fanout")
+
+    async def _load_teams(self, user_id: int | None = None) -> None:
+        stmt = select(TeamMember.user_id, TeamMember.team_id)
+        if user_id is not None:
+            stmt = stmt.where(TeamMember.user_id == user_id)
+        async with self.hub.db.session() as s:
+            rows = (await s.exec(stmt)).all()
+        found: dict[int, set[int]] = defaultdict(set)
+        for uid, tid in rows:
+            found[uid].add(tid)
+        if user_id is None:
+            self.teams_of_user = {uid: frozenset(t) for uid, t in found.items()}
+        else:
+            self.teams_of_user[user_id] = frozenset(found.get(user_id, ()))
+
+    def teams_of(self, user_id: int) -> frozenset[int]:
+        return self.teams_of_user.get(user_id, frozenset())
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
 
     async def stop(self) -> None:
         if self._sub is not None:
@@ -99,6 +145,8 @@ class Gateway:
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait([self._task], timeout=10)
+        for task in list(self._background):
+            task.cancel()
         for conns in list(self.by_user.values()):
             for conn in list(conns):
                 with contextlib.suppress(asyncio.QueueFull):
@@ -113,6 +161,10 @@ class Gateway:
         assert self._sub is not None
 
         async def on_event(event: Event) -> None:
+            if event.type in RECHECK and event.user_id is not None:
+                self.recheck_user(event.user_id, str(event.payload.get("reason") or event.type))
+            elif event.type == "team.updated":
+                self._spawn(self._load_teams(), "gateway-teams")
             self.deliver(event)
 
         async def on_lag() -> None:
@@ -123,50 +175,55 @@ class Gateway:
 
         await follow(self._sub, on_event, on_lag, "console gateway")
 
-    def recipients(self, event: Event) -> set[Connection]:
-        t = event.type
+    def candidates(self, event: Event) -> set[Connection]:
+        """A cheap superset of who may receive ``event``, from the indexes."""
         out: set[Connection] = set(self.admins)
-        if t == "outbox.enqueued":
+        if event.user_id is not None:
+            out |= self.by_user.get(event.user_id, set())
+        if event.team_id is not None:
+            out |= self.by_team.get(event.team_id, set())
+        if event.conversation_id is not None:
+            out |= self.by_watch.get(event.conversation_id, set())
+        for key in ("previous_assignee_id", "previous_team_id"):
+            ref = event.payload.get(key)
+            if isinstance(ref, int):
+                out |= (self.by_user if key == "previous_assignee_id" else self.by_team).get(ref, set())
+        if event.team_id is None or event.type.startswith("offer.") or event.type in STAFF:
+            out |= self.supervisors
+        elif event.type == "contact.merged":
+            out |= self.supervisors
+        return out
+
+    def recipients(self, event: Event) -> set[Connection]:
+        """Exactly who receives ``event`` live: :func:`hub.services.visibility.may_see`,
+        the same rule as replay and ``GET /events``, plus each socket's watches."""
+        if event.type in INTERNAL:
             return set()
-        if t.startswith("message.") or t in ("typing", "read"):
-            if event.user_id is not None:
-                out |= self.by_user.get(event.user_id, set())
-            elif event.team_id is not None:
-                # Unassigned work: the team sees it move in its queue.
-                out |= self.by_team.get(event.team_id, set())
-            if event.conversation_id is not None:
-                out |= self.by_watch.get(event.conversation_id, set())
-            if t == "typing" and isinstance(event.payload.get("user_id"), int):
-                out -= self.by_user.get(event.payload["user_id"], set())  # not to the typist
-            return out
-        if t.startswith("conversation."):
-            if event.team_id is not None:
-                out |= self.by_team.get(event.team_id, set())
-            else:
-                out |= self.supervisors
-            for key in ("assignee_id", "previous_assignee_id"):
-                uid = event.payload.get(key)
-                if isinstance(uid, int):
-                    out |= self.by_user.get(uid, set())
-            if event.conversation_id is not None:
-                out |= self.by_watch.get(event.conversation_id, set())
-            return out
-        if t.startswith("offer."):
-            uid = event.payload.get("user_id")
-            if isinstance(uid, int):
-                out |= self.by_user.get(uid, set())
-            return out | self.supervisors
-        if t == "presence.changed" or t.startswith("agent."):
-            if event.user_id is not None:
-                out |= self.by_user.get(event.user_id, set())
-            return out | self.supervisors
-        if t == "queue.stats":
-            if event.team_id is not None:
-                out |= self.by_team.get(event.team_id, set())
-            return out | self.supervisors
-        return out | self.supervisors
+        return {
+            conn
+            for conn in self.candidates(event)
+            if may_see(conn.actor, event, self.teams_of, conn.watching)
+        }
+
+    def _end_lost_watches(self, event: Event) -> None:
+        """A conversation moved (team, assignee): watchers who may no longer see it stop."""
+        if event.conversation_id is None or not event.type.startswith(("conversation.", "message.")):
+            return
+        for conn in list(self.by_watch.get(event.conversation_id, ())):
+            if not may_view_conversation(conn.actor, event.team_id, event.user_id):
+                self.watch(conn, event.conversation_id, False)
+                conn.push(
+                    json.dumps(
+                        {
+                            "type": "watch_ended",
+                            "conversation_id": event.conversation_id,
+                            "reason": "not_visible",
+                        }
+                    )
+                )
 
     def deliver(self, event: Event) -> None:
+        self._end_lost_watches(event)
         targets = self.recipients(event)
         if not targets:
             return
@@ -174,6 +231,58 @@ class Gateway:
         frame = json.dumps({"type": "event", "event": event.model_dump(mode="json")}, ensure_ascii=False)
         for conn in targets:
             conn.push(frame, event.id)
+
+    # -- rights follow the user ------------------------------------------------------------
+    def recheck_user(self, user_id: int, reason: str) -> None:
+        """Re-validate every socket of ``user_id`` (credential, role, teams, watches).
+
+        Commands on those sockets wait for the check, so nothing is acked with the old
+        rights once the change that removed them has been published.
+        """
+        conns = list(self.by_user.get(user_id, ()))
+        task = self._spawn(self._recheck(user_id, conns, reason), f"ws-recheck-{user_id}")
+        for conn in conns:
+            conn.recheck = task
+
+    async def _recheck(self, user_id: int, conns: list[Connection], reason: str) -> None:
+        await self._load_teams(user_id)
+        for conn in conns:
+            try:
+                principal = await principal_from_request(self.hub, conn.ws)  # type: ignore[arg-type]
+            except Exception:
+                log.exception("socket re-check failed", extra={"user_id": user_id})
+                principal = None
+            if principal is None or principal.user.id != user_id:
+                conn.revoke(CLOSE_UNAUTHORIZED, _close_reason(reason))
+                continue
+            await self._apply_rights(conn, principal.user, principal.actor)
+
+    async def _apply_rights(self, conn: Connection, user: User, actor: Actor) -> None:
+        changed = actor.role != conn.actor.role or actor.team_ids != conn.actor.team_ids
+        if changed:
+            self._index(conn, add=False)
+            conn.user, conn.actor = user, actor
+            self._index(conn, add=True)
+        conn.user = user
+        if conn.watching:
+            async with self.hub.db.session() as s:
+                from hub.models import Conversation
+
+                rows = (
+                    await s.exec(select(Conversation).where(col(Conversation.id).in_(sorted(conn.watching))))
+                ).all()
+            visible = {c.id for c in rows if can_view(actor, c)}
+            for conv_id in sorted(conn.watching - visible):
+                self.watch(conn, conv_id, False)
+                conn.push(
+                    json.dumps({"type": "watch_ended", "conversation_id": conv_id, "reason": "not_visible"})
+                )
+        if changed:
+            conn.push(
+                json.dumps(
+                    {"type": "rights_changed", "role": str(actor.role), "team_ids": sorted(actor.team_ids)}
+                )
+            )
 
     # -- the socket ----------------------------------------------------------------------
     def _origin_ok(self, ws: WebSocket) -> bool:
@@ -185,28 +294,36 @@ class Gateway:
         parsed = urlsplit(origin)
         return origin in allowed or parsed.netloc == host
 
+    def _index(self, conn: Connection, *, add: bool) -> None:
+        """Add ``conn`` to (or remove it from) the team and role indexes."""
+        for team_id in conn.actor.team_ids:
+            if add:
+                self.by_team[team_id].add(conn)
+            else:
+                self.by_team[team_id].discard(conn)
+                if not self.by_team[team_id]:
+                    del self.by_team[team_id]
+        self.admins.discard(conn)
+        self.supervisors.discard(conn)
+        if add and conn.actor.is_admin:
+            self.admins.add(conn)
+        elif add and conn.actor.is_supervisor:
+            self.supervisors.add(conn)
+
     def _register(self, conn: Connection) -> None:
         self.by_user[conn.user_id].add(conn)
-        for team_id in conn.actor.team_ids:
-            self.by_team[team_id].add(conn)
-        if conn.actor.is_admin:
-            self.admins.add(conn)
-        elif conn.actor.is_supervisor:
-            self.supervisors.add(conn)
+        self._index(conn, add=True)
         self.hub.metrics.websockets.labels("console").inc()
 
     def _unregister(self, conn: Connection) -> None:
         self.by_user[conn.user_id].discard(conn)
         if not self.by_user[conn.user_id]:
             del self.by_user[conn.user_id]
-        for team_id in conn.actor.team_ids:
-            self.by_team[team_id].discard(conn)
+        self._index(conn, add=False)
         for conv_id in conn.watching:
             self.by_watch[conv_id].discard(conn)
             if not self.by_watch[conv_id]:
                 del self.by_watch[conv_id]
-        self.admins.discard(conn)
-        self.supervisors.discard(conn)
         self.hub.metrics.websockets.labels("console").dec()
 
     def watch(self, conn: Connection, conversation_id: int, on: bool) -> None:
@@ -215,7 +332,11 @@ class Gateway:
             self.by_watch[conversation_id].add(conn)
         else:
             conn.watching.discard(conversation_id)
-            self.by_watch[conversation_id].discard(conn)
+            watchers = self.by_watch.get(conversation_id)
+            if watchers is not None:
+                watchers.discard(conn)
+                if not watchers:
+                    del self.by_watch[conversation_id]
 
     async def endpoint(self, ws: WebSocket) -> None:
         # Refusals accept first and then close with a code: a browser cannot read an
@@ -230,14 +351,19 @@ class Gateway:
             await ws.close(code=CLOSE_UNAUTHORIZED, reason="sign in first")
             return
         conn = Connection(ws, principal.user, principal.actor)
-        last_id = _int(ws.query_params.get("last_event_id"))
+        raw_last = ws.query_params.get("last_event_id")
+        last_id = _int(raw_last)
+        if raw_last is not None and last_id is None:
+            await ws.close(code=CLOSE_BAD_REQUEST, reason="last_event_id must be a non-negative integer")
+            return
         # Register before replaying so nothing committed meanwhile falls in the gap;
         # duplicates are filtered by id in deliver() and the sender.
         self._register(conn)
         first_connection = len(self.by_user[conn.user_id]) == 1
         sender: asyncio.Task[None] | None = None
         try:
-            await self._hello(conn, last_id)
+            if not await self._hello(conn, last_id):
+                return
             sender = asyncio.create_task(self._sender(conn), name=f"ws-send-{conn.user_id}")
             if first_connection:
                 await self._signal("agent.connected", conn)
@@ -258,30 +384,31 @@ class Gateway:
                 with contextlib.suppress(Exception):
                     await ws.close()
 
-    async def _hello(self, conn: Connection, last_id: int | None) -> None:
+    async def _hello(self, conn: Connection, last_id: int | None) -> bool:
+        """Send ``hello`` and the replay; False when the client must resync instead."""
         async with self.hub.db.session() as s:
             head = (await s.exec(select(EventLog.id).order_by(col(EventLog.id).desc()).limit(1))).first() or 0
             missed: list[EventLog] = []
+            more: int | None = None
             if last_id is not None and last_id < head:
-                missed = list(
-                    (
-                        await s.exec(
-                            select(EventLog)
-                            .where(col(EventLog.id) > last_id, event_visible_clause(conn.actor))
-                            .order_by(col(EventLog.id))
-                            .limit(REPLAY_LIMIT + 1)
-                        )
-                    ).all()
+                missed, more = await read_visible(
+                    s, conn.actor, last_id, REPLAY_LIMIT, max_scan=REPLAY_LIMIT * 20
                 )
-        if len(missed) > REPLAY_LIMIT:
-            # Cheaper for everyone to reload state over REST than to stream the backlog.
-            await conn.ws.send_text(json.dumps({"type": "resync", "reason": "too_far_behind", "head": head}))
-            return
+        reason = None
+        if last_id is not None and last_id > head:
+            reason = "unknown_event_id"  # the hub's log was reset, or the id is made up
+        elif more is not None:
+            reason = "too_far_behind"  # cheaper to reload state over REST than to stream it
+        if reason is not None:
+            await conn.ws.send_text(json.dumps({"type": "resync", "reason": reason, "head": head}))
+            await conn.ws.close(code=CLOSE_RESYNC, reason="resync")
+            return False
         await conn.ws.send_text(
             json.dumps(
                 {
                     "type": "hello",
                     "user": {"id": conn.user_id, "name": conn.user.name, "role": str(conn.user.role)},
+                    "team_ids": sorted(conn.actor.team_ids),
                     "head": head,
                     "server_time": self.hub.now().isoformat(),
                     "replayed": len(missed),
@@ -293,6 +420,7 @@ class Gateway:
             event = event_from_row(row)
             await conn.ws.send_text(json.dumps({"type": "event", "event": event.model_dump(mode="json")}))
             conn.replayed.add(event.id)
+        return True
 
     async def _sender(self, conn: Connection) -> None:
         rng = random.Random()
@@ -303,7 +431,11 @@ class Gateway:
             except TimeoutError:
                 item = (EPHEMERAL_ID, '{"type":"ping"}')
             if item is None:
-                if conn.overflowed:
+                if conn.close_with is not None:
+                    code, reason = conn.close_with
+                    with contextlib.suppress(Exception):
+                        await conn.ws.close(code=code, reason=reason)
+                elif conn.overflowed:
                     with contextlib.suppress(Exception):
                         await conn.ws.send_text(json.dumps({"type": "resync", "reason": "slow_consumer"}))
                         await conn.ws.close(code=CLOSE_RESYNC, reason="resync")
@@ -342,6 +474,10 @@ class Gateway:
         from hub.services.errors import ServiceError
 
         cid = msg.get("id")
+        if conn.recheck is not None and not conn.recheck.done():
+            await asyncio.shield(conn.recheck)  # rights are changing: decide with the new ones
+        if conn.close_with is not None:
+            return  # the socket is closing; nothing more is done on its behalf
         name = msg.get("command")
         handler = self.commands.get(name) if isinstance(name, str) else None
         if handler is None:
@@ -362,6 +498,19 @@ class Gateway:
         except ServiceError as exc:
             conn.push(json.dumps({"type": "error", "id": cid, "code": exc.code, "message": exc.message}))
             return
+        except ValidationFailed as exc:
+            conn.push(
+                json.dumps(
+                    {
+                        "type": "error",
+                        "id": cid,
+                        "code": "validation_error",
+                        "message": str(exc),
+                        "fields": exc.fields,
+                    }
+                )
+            )
+            return
         except (KeyError, TypeError, ValueError) as exc:
             conn.push(json.dumps({"type": "error", "id": cid, "code": "bad_command", "message": str(exc)}))
             return
@@ -378,7 +527,19 @@ class Gateway:
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
+    """A non-negative 64-bit integer, or None."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 19:
         return None
+    n = int(value)
+    return n if n <= 2**63 - 1 else None
+
+
+def _close_reason(reason: str) -> str:
+    """Close reasons the console shows (and docs/protocol.md lists)."""
+    known = {
+        "signed_out": "signed out",
+        "password_changed": "password changed",
+        "sessions_revoked": "session revoked",
+        "token_revoked": "token revoked",
+    }
+    return known.get(reason, "sign in again")

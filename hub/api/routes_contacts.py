@@ -9,9 +9,10 @@ from sqlmodel import col, select
 from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import ContactOut, ContactPatch, ConversationOut, EventOut, IdentityOut, Page
 from hub.context import Hub
-from hub.models import Contact, Conversation, EventLog, Identity
-from hub.services.access import Actor, visible_clause
+from hub.models import Contact, Conversation, Identity
+from hub.services.access import Actor, can_view, visible_clause
 from hub.services.contacts import contact_visible_clause, load_visible_contact, update_contact
+from hub.services.visibility import read_visible
 
 router = APIRouter(tags=["contacts"])
 
@@ -93,39 +94,39 @@ async def contact_conversations(
     return [ConversationOut.model_validate(c) for c in rows]
 
 
-def event_visible_clause(actor: Actor) -> sa.ColumnElement[bool]:
-    if actor.is_admin:
-        return sa.true()
-    conv_visible = sa.exists(
-        select(Conversation.id).where(Conversation.id == EventLog.conversation_id, visible_clause(actor))
-    )
-    about_me = col(EventLog.user_id) == actor.user_id
-    staff_wide = col(EventLog.type).like("presence.%")
-    return sa.or_(
-        conv_visible, sa.and_(col(EventLog.conversation_id).is_(None), sa.or_(about_me, staff_wide))
-    )
-
-
 @router.get("/events", response_model=Page[EventOut], tags=["events"])
 async def list_events(
-    after: int = Query(default=0, ge=0, description="return events with id > after"),
+    after: int = Query(default=0, ge=0, le=2**63 - 1, description="return events with id > after"),
+    cursor: int | None = Query(
+        default=None, ge=0, le=2**63 - 1, description="the next_cursor of the previous page (same as after)"
+    ),
     limit: int = Query(default=200, ge=1, le=1000),
     type: str | None = Query(default=None, max_length=64),
-    conversation_id: int | None = None,
+    conversation_id: int | None = Query(default=None, ge=1, le=2**63 - 1),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Page[EventOut]:
-    """The append-only event log, as far as the caller may see it, oldest first."""
-    stmt = select(EventLog).where(col(EventLog.id) > after, event_visible_clause(actor))
-    if type:
-        stmt = stmt.where(EventLog.type == type)
-    if conversation_id is not None:
-        stmt = stmt.where(EventLog.conversation_id == conversation_id)
-    stmt = stmt.order_by(col(EventLog.id)).limit(limit + 1)
+    """The append-only event log, as far as the caller may see it, oldest first.
+
+    Visibility is the console socket's rule (docs/protocol.md, "Who receives which
+    event"); asking for one ``conversation_id`` the caller may view now counts as
+    watching it, as the console does when it opens a thread.
+    """
+    start = cursor if cursor is not None else after
     async with hub.db.session() as s:
-        rows = list((await s.exec(stmt)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[EventOut](
-        items=[EventOut.model_validate(e) for e in rows], next_cursor=rows[-1].id if more and rows else None
-    )
+        watching: frozenset[int] = frozenset()
+        if conversation_id is not None:
+            conv = await s.get(Conversation, conversation_id)
+            if conv is not None and can_view(actor, conv):
+                watching = frozenset({conversation_id})
+        rows, next_cursor = await read_visible(
+            s,
+            actor,
+            start,
+            limit,
+            watching=watching,
+            event_type=type,
+            conversation_id=conversation_id,
+            watch_checked=True,
+        )
+    return Page[EventOut](items=[EventOut.model_validate(e) for e in rows], next_cursor=next_cursor)

@@ -15,7 +15,7 @@ from hub.context import Hub
 from hub.models import Offer, OfferStatus, Role
 from hub.services import live
 from hub.services import offers as offer_svc
-from hub.services.access import Actor, require_role, require_view
+from hub.services.access import Actor, require_manages, require_role, require_view
 from hub.services.conversations import load_conversation
 
 router = APIRouter(tags=["live"])
@@ -80,9 +80,10 @@ async def offers(
 ) -> list[dict[str, Any]]:
     """Pending offers: your own, or (supervisors) another agent's with ``user_id``."""
     target = user_id if user_id is not None else actor.user_id
-    if target != actor.user_id:
-        require_role(actor, Role.supervisor)
     async with hub.db.session() as s:
+        if target != actor.user_id:
+            require_role(actor, Role.supervisor)
+            await require_manages(s, actor, target)  # type: ignore[arg-type]
         rows = (
             await s.exec(
                 select(Offer)

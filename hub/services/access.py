@@ -76,6 +76,27 @@ def require_handler(actor: Actor, conv: Conversation) -> None:
     raise Forbidden("only the assigned agent or a supervisor may do this", code="not_assignee")
 
 
+async def team_ids_of(session: AsyncSession, user_id: int) -> frozenset[int]:
+    rows = await session.exec(select(TeamMember.team_id).where(TeamMember.user_id == user_id))
+    return frozenset(rows.all())
+
+
+def may_manage(actor: Actor, user_id: int, their_teams: frozenset[int]) -> bool:
+    """Acting on another staff member (presence, offers, load): admins on anyone,
+    supervisors on members of a team they are in, everyone on themself."""
+    if actor.is_admin or actor.user_id == user_id:
+        return True
+    return actor.is_supervisor and bool(their_teams & actor.team_ids)
+
+
+async def require_manages(session: AsyncSession, actor: Actor, user_id: int) -> None:
+    if actor.is_admin or actor.user_id == user_id:
+        return
+    require_role(actor, Role.supervisor)
+    if not may_manage(actor, user_id, await team_ids_of(session, user_id)):
+        raise Forbidden("supervisors act on members of their own teams", code="not_your_team")
+
+
 def require_role(actor: Actor, role: Role) -> None:
     order = {Role.agent: 0, Role.supervisor: 1, Role.admin: 2}
     have = 3 if actor.is_system else order.get(Role(actor.role), -1)

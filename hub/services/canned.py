@@ -80,6 +80,9 @@ async def update(hub: Hub, actor: Actor, canned_id: int, data: dict[str, Any]) -
             raise NotFound(f"canned response {canned_id} not found")
         if not actor.is_admin and row.team_id not in actor.team_ids:
             raise Forbidden("supervisors manage canned responses of their own teams", code="not_your_team")
+        # Moving it is a write into the target team too: the same check as on create.
+        if "team_id" in data and not actor.is_admin and data["team_id"] not in actor.team_ids:
+            raise Forbidden("supervisors manage canned responses of their own teams", code="not_your_team")
         for key, value in data.items():
             setattr(row, key, value)
         row.updated_at = hub.now()

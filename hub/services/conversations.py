@@ -28,7 +28,7 @@ from hub.models import (
     TeamMember,
     User,
 )
-from hub.services.access import Actor, require_handler, require_role, require_view
+from hub.services.access import Actor, require_handler, require_manages, require_role, require_view
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.ingest import conversation_payload, emit_message
 from hub.services.uow import UnitOfWork, unit_of_work
@@ -201,6 +201,7 @@ async def assign(
         if conv.status in (ConversationStatus.resolved, ConversationStatus.abandoned):
             raise Conflict("the conversation is closed; reopen it first", code="conversation_closed")
         await _active_user(s, user_id)
+        await require_manages(s, actor, user_id)  # supervisors: agents of their own teams
         if (
             conv.team_id is not None
             and not actor.is_supervisor

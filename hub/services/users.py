@@ -12,7 +12,7 @@ from hub.auth import hash_password
 from hub.context import Hub
 from hub.events import PresencePayload, TeamPayload, UserPayload
 from hub.models import Conversation, Presence, Role, Team, TeamMember, User
-from hub.services.access import Actor, require_role
+from hub.services.access import Actor, require_manages, require_role
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.uow import unit_of_work
 
@@ -143,6 +143,7 @@ async def set_presence(
         user = await uow.session.get(User, user_id)
         if user is None or not user.active:
             raise NotFound(f"user {user_id} not found")
+        await require_manages(uow.session, actor, user_id)
         previous = user.presence
         if previous == value:
             return user

@@ -111,7 +111,8 @@ async def test_commands_ack_or_explain(live: Any) -> None:
     ev = await console.event("message.created")
     assert ev["payload"]["message_id"] == sent["result"]["message_id"]
     bad = await console.command("resolve", conversation_id="seven")
-    assert bad["type"] == "error" and bad["code"] == "bad_argument"
+    assert bad["type"] == "error" and bad["code"] == "validation_error"  # same code as REST
+    assert bad["fields"][0]["field"] == "conversation_id"
     unknown = await console.command("teleport", conversation_id=conv)
     assert unknown["code"] == "unknown_command"
     presence = await console.command("set_presence", presence="available")
