@@ -244,8 +244,11 @@ class Gateway:
         for conn in conns:
             conn.recheck = task
 
-    async def _recheck(self, user_id: int, conns: list[Connection], reason: str) -> None:
-        await self._load_teams(user_id)
+    async def _recheck(
+        self, user_id: int, conns: list[Connection], reason: str, *, reload_teams: bool = True
+    ) -> None:
+        if reload_teams:
+            await self._load_teams(user_id)
         for conn in conns:
             try:
                 principal = await principal_from_request(self.hub, conn.ws)  # type: ignore[arg-type]
@@ -476,6 +479,10 @@ class Gateway:
         cid = msg.get("id")
         if conn.recheck is not None and not conn.recheck.done():
             await asyncio.shield(conn.recheck)  # rights are changing: decide with the new ones
+        # Commands are human-paced: each one re-reads the credential and rights (two
+        # indexed reads), so a command is never decided with rights already taken away,
+        # even before the change's event has reached this process.
+        await self._recheck(conn.user_id, [conn], "sign in again", reload_teams=False)
         if conn.close_with is not None:
             return  # the socket is closing; nothing more is done on its behalf
         name = msg.get("command")

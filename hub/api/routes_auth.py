@@ -12,6 +12,7 @@ from hub.api.routes_users import user_out
 from hub.api.schemas import LoginIn, MeOut, TokenIn, TokenOut
 from hub.auth import SESSION_COOKIE, authenticate, create_api_token, end_session, start_session
 from hub.context import Hub
+from hub.services.revocation import publish_access_change
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -54,6 +55,8 @@ async def logout(
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         await end_session(hub, cookie)
+        assert principal.user.id is not None
+        await publish_access_change(hub, principal.user.id, "signed_out")  # that session's sockets close
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

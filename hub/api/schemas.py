@@ -231,7 +231,7 @@ class ResolveIn(In):
 
 
 class PriorityIn(In):
-    priority: int = Field(ge=-100, le=100)
+    priority: int = Field(ge=-100, le=100, strict=True)
 
 
 class EventOut(Out):
