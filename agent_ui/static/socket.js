@@ -9,6 +9,7 @@
 import { observeServerTime } from "./format.js";
 
 const CLOSE_RESYNC = 4000;
+const CLOSE_BAD_REQUEST = 4400;
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_ORIGIN = 4403;
 const BACKOFF_BASE_MS = 500;
@@ -100,7 +101,7 @@ export class HubSocket extends EventTarget {
       this.setState("refused");
       return;
     }
-    if (code === CLOSE_RESYNC) {
+    if (code === CLOSE_RESYNC || code === CLOSE_BAD_REQUEST) {
       // Start again from the hub's head; the app reloads its state after the hello.
       this.needReload = true;
       this.lastEventId = null;
@@ -149,6 +150,16 @@ export class HubSocket extends EventTarget {
         break;
       case "ping":
         ws.send('{"type":"pong"}');
+        break;
+      case "rights_changed":
+        // Role or teams changed: what this page shows may no longer be ours to see.
+        // Start again from the hub's head and reload over REST, as after a resync.
+        this.needReload = true;
+        this.lastEventId = null;
+        ws.close(CLOSE_RESYNC, "rights changed");
+        break;
+      case "watch_ended":
+        this.dispatchEvent(new CustomEvent("watch_ended", { detail: frame }));
         break;
       case "resync":
         // Too far behind to replay: restart from the hub's head and reload over REST.
