@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.context import Hub
 from hub.events import OfferPayload
 from hub.models import ConversationStatus, Offer, OfferStatus, User
-from hub.services.access import SYSTEM, Actor
+from hub.services.access import SYSTEM, Actor, require_view
 from hub.services.conversations import emit_conversation, load_conversation
 from hub.services.errors import Conflict, Forbidden, NotFound
 from hub.services.uow import UnitOfWork, unit_of_work
@@ -69,6 +69,7 @@ async def accept_offer(hub: Hub, actor: Actor, conversation_id: int) -> Offer:
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
         conv = await load_conversation(s, conversation_id, for_update=True)
+        require_view(actor, conv)  # others learn nothing about its offers
         offer = await _pending(s, conversation_id)
         if offer is None:
             raise Conflict(
@@ -98,6 +99,8 @@ async def close_offer(
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
         conv = await load_conversation(s, conversation_id, for_update=True)
+        if not actor.is_system:
+            require_view(actor, conv)
         offer = await _pending(s, conversation_id)
         if offer is None:
             raise Conflict("there is no open offer for this conversation", code="no_offer")

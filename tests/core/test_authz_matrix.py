@@ -1,0 +1,367 @@
+"""Every REST operation and socket command, walked as an agent of team A, a supervisor
+of team B (another team) and an admin, against team A's resources.
+
+"allow" means authorization let the request through (any status but 401/403 — a 404,
+409 or 422 is the operation's own answer); "deny" means 403 with a stable code. The
+table must name every operation of the OpenAPI document and every socket command, so
+a new route cannot ship without a decision here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from agent_ui.commands import COMMANDS
+from hub.auth import create_api_token
+from hub.models import Role, User
+from hub.services import SYSTEM
+from hub.services.canned import create as create_canned
+from hub.services.conversations import assign
+from tests.core.test_gateway import Console
+from tests.helpers import inbound, team, user
+
+ROLES = ("agent", "supervisor_other_team", "admin")
+A, D = "allow", "deny"
+DENY_CODES = {"not_your_team", "role_required", "not_assignee", "not_self", "forbidden", "not_your_offer"}
+
+
+@dataclass
+class World:
+    team_a: int
+    team_b: int
+    spare_team: int
+    ana: int
+    sam: int
+    tess: int
+    conv: int
+    contact: int
+    message: int
+    canned: int
+
+    def fill(self, template: str) -> str:
+        return template.format(**self.__dict__)
+
+
+async def build(hub: Any, client: httpx.AsyncClient) -> World:
+    a, b, z = await team(hub, "Billing"), await team(hub, "Tech"), await team(hub, "Spare")
+    ana = await user(hub, "ana@example.com", team_ids=(a,))
+    sam = await user(hub, "sam@example.com", role=Role.supervisor, team_ids=(b,))
+    tess = await user(hub, "tess@example.com", team_ids=(b,))
+    await user(hub, "root@example.com", role=Role.admin)
+    got = await inbound(client, "cust-a", "hello Billing", team="Billing")
+    await assign(hub, SYSTEM, got["conversation_id"], ana)
+    canned = await create_canned(
+        hub, SYSTEM, {"shortcut": "hi", "title": "Hi", "body": "Hello", "language": "en", "team_id": a}
+    )
+    assert canned.id is not None
+    return World(
+        a, b, z, ana, sam, tess, got["conversation_id"], got["contact_id"], got["message_id"], canned.id
+    )
+
+
+SOON = (datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(hours=2)).isoformat()
+
+# (method, path, body, {role: allow/deny}); run in this order for each role.
+REST: list[tuple[str, str, Any, dict[str, str]]] = [
+    ("GET", "/api/v1/auth/me", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/auth/tokens", {"name": "ci"}, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/conversations", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/conversations/{conv}", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "GET",
+        "/api/v1/conversations/{conv}/messages",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/notes",
+        {"body": "n"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/reply",
+        {"body": "hi"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/read",
+        {"message_id": "{message}"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/priority",
+        {"priority": 5},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/snooze",
+        {"until": SOON},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/resolve",
+        {},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/reopen",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/accept",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/reject",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/messages/{message}/attachments/0",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/assign",
+        {"user_id": "{ana}"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/contacts", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/contacts/{contact}", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "PATCH",
+        "/api/v1/contacts/{contact}",
+        {"notes": "x"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/contacts/{contact}/conversations",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/events", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/users", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/users/{ana}", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/users",
+        {"email": "new@example.com", "name": "New"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("PATCH", "/api/v1/users/{ana}", {"name": "Ana B"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "PATCH",
+        "/api/v1/users/{tess}",
+        {"name": "Tess B"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "PUT",
+        "/api/v1/users/{ana}/presence",
+        {"presence": "away"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/offers?user_id={ana}", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/queues", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/agents/live", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    ("GET", "/api/v1/teams", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/teams/{team_a}", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/teams", {"name": "New team"}, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    (
+        "PATCH",
+        "/api/v1/teams/{team_a}",
+        {"description": "d"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "PUT",
+        "/api/v1/teams/{team_a}/members",
+        {"user_ids": ["{ana}"]},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("DELETE", "/api/v1/teams/{spare_team}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/canned-responses", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/canned-responses",
+        {"shortcut": "bye", "title": "Bye", "body": "Bye", "team_id": "{team_a}"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "PATCH",
+        "/api/v1/canned-responses/{canned}",
+        {"title": "Hello"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "DELETE",
+        "/api/v1/canned-responses/{canned}",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/transfer",
+        {"team_id": "{team_a}"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("POST", "/api/v1/auth/logout", None, dict.fromkeys(ROLES, A)),
+]
+# Public by design: signing in.
+PUBLIC = {("POST", "/api/v1/auth/login")}
+
+SOCKET: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+    ("watch", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    ("unwatch", {"conversation_id": "{conv}"}, dict.fromkeys(ROLES, A)),
+    ("typing", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "note",
+        {"conversation_id": "{conv}", "body": "n"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "reply",
+        {"conversation_id": "{conv}", "body": "hi"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "set_priority",
+        {"conversation_id": "{conv}", "priority": 5},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "snooze",
+        {"conversation_id": "{conv}", "seconds": 600},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("resolve", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    ("reopen", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    ("accept", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    ("reject", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "assign",
+        {"conversation_id": "{conv}", "user_id": "{ana}"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "set_presence",
+        {"user_id": "{ana}", "presence": "away"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "transfer",
+        {"conversation_id": "{conv}", "team_id": "{team_a}"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+]
+
+EMAILS = {"agent": "ana@example.com", "supervisor_other_team": "sam@example.com", "admin": "root@example.com"}
+
+
+def resolve_ids(value: Any, world: World) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return int(world.fill(value))
+    if isinstance(value, dict):
+        return {k: resolve_ids(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_ids(v, world) for v in value]
+    return value
+
+
+def template_path(path: str) -> str:
+    """/api/v1/conversations/{conv}/read?x → /api/v1/conversations/{conversation_id}/read"""
+    names = {
+        "conv": "conversation_id",
+        "contact": "contact_id",
+        "message": "message_id",
+        "canned": "canned_id",
+        "ana": "user_id",
+        "tess": "user_id",
+        "team_a": "team_id",
+        "spare_team": "team_id",
+    }
+    path = path.split("?", 1)[0]
+    for short, long in names.items():
+        path = path.replace("{" + short + "}", "{" + long + "}")
+    return path.replace("/attachments/0", "/attachments/{index}")
+
+
+async def token_for(hub: Any, world: World, role: str) -> str:
+    uid = {"agent": world.ana, "supervisor_other_team": world.sam}.get(role)
+    if uid is None:
+        async with hub.db.session() as s:
+            uid = (await s.exec(select(User.id).where(User.email == "root@example.com"))).one()
+    _, secret = await create_api_token(hub, uid, "matrix")
+    return secret
+
+
+def test_the_table_names_every_operation_and_command(app: Any) -> None:
+    spec = app.app.openapi()
+    operations = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    covered = {(m, template_path(p)) for m, p, _, _ in REST} | PUBLIC
+    assert operations == covered, {"not in the table": operations - covered, "gone": covered - operations}
+    assert {name for name, _, _ in SOCKET} == set(COMMANDS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_rest_authorization_matrix(app: Any, role: str) -> None:
+    world = await build(app.hub, app.client)
+    secret = await token_for(app.hub, world, role)
+    headers = {"Authorization": f"Bearer {secret}"}
+    wrong = []
+    for method, path, body, expect in REST:
+        url = world.fill(path)
+        res = await app.client.request(method, url, json=resolve_ids(body, world), headers=headers)
+        denied = res.status_code in (401, 403)
+        if expect[role] == D:
+            ok = res.status_code == 403 and res.json()["error"]["code"] in DENY_CODES
+        else:
+            ok = not denied and res.status_code < 500
+        if not ok:
+            wrong.append((method, url, expect[role], res.status_code, res.text[:200]))
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_socket_authorization_matrix(live: Any, role: str) -> None:
+    import websockets
+
+    hub = live.app.hub
+    world = await build(hub, live.app.client)
+    secret = await token_for(hub, world, role)
+    ws = await websockets.connect(
+        f"{live.ws_base}/ws", additional_headers={"Authorization": f"Bearer {secret}"}
+    )
+    console = Console(ws)
+    assert (await console.recv())["type"] == "hello"
+    wrong = []
+    for name, args, expect in SOCKET:
+        frame = await console.command(name, **resolve_ids(args, world))
+        if expect[role] == D:
+            ok = frame["type"] == "error" and frame["code"] in DENY_CODES
+        else:
+            ok = frame["type"] == "ack" or frame["code"] not in DENY_CODES | {"not_authenticated"}
+        if not ok:
+            wrong.append((name, expect[role], frame))
+    await ws.close()
+    assert not wrong, wrong
