@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -29,6 +30,10 @@ class RequestContextMiddleware:
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex[:16]
+        if b"%00" in scope.get("query_string", b"") and scope.get("path", "").startswith("/api/"):
+            # One NUL policy: the REST API refuses NUL characters (PostgreSQL cannot store them).
+            await _reject_nul(send, rid)
+            return
         token = request_id_var.set(rid)
         start = time.perf_counter()
         status = 500
@@ -56,3 +61,16 @@ class RequestContextMiddleware:
                 time.perf_counter() - start
             )
             request_id_var.reset(token)
+
+
+async def _reject_nul(send: Send, rid: str) -> None:
+    body = json.dumps(
+        {"error": {"code": "validation_error", "message": "query: NUL characters are not allowed"}}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", rid.encode("latin-1", "replace")),
+    ]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
 from hub.api.deps import current_actor, get_hub
+from hub.api.schemas import Id, Position
 from hub.context import Hub
 from hub.models import Conversation, Message
 from hub.services.access import Actor, require_view
@@ -60,7 +61,7 @@ def _stored_file(hub: Hub, path: str | None) -> Path | None:
 
 @router.get("/{message_id}/attachments/{index}")
 async def download_attachment(
-    message_id: int, index: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    message_id: Id, index: Position, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> FileResponse:
     async with hub.db.session() as s:
         message = await s.get(Message, message_id)

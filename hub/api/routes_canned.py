@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
 from hub.api.deps import current_actor, get_hub
-from hub.api.schemas import In, Out
+from hub.api.schemas import BodyId, Id, In, Out
 from hub.context import Hub
 from hub.services import canned
 from hub.services.access import Actor
@@ -31,7 +31,7 @@ class CannedIn(In):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=20_000)
     language: str = Field(default="en", pattern="^(en|ar)$")
-    team_id: int | None = None
+    team_id: BodyId | None = None
 
 
 class CannedPatch(In):
@@ -39,7 +39,7 @@ class CannedPatch(In):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     body: str | None = Field(default=None, min_length=1, max_length=20_000)
     language: str | None = Field(default=None, pattern="^(en|ar)$")
-    team_id: int | None = None
+    team_id: BodyId | None = None
 
 
 @router.get("", response_model=list[CannedOut])
@@ -64,7 +64,7 @@ async def create_canned(
 
 @router.patch("/{canned_id}", response_model=CannedOut)
 async def patch_canned(
-    canned_id: int, body: CannedPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    canned_id: Id, body: CannedPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> CannedOut:
     return CannedOut.model_validate(
         await canned.update(hub, actor, canned_id, body.model_dump(exclude_unset=True))
@@ -73,7 +73,7 @@ async def patch_canned(
 
 @router.delete("/{canned_id}", status_code=204)
 async def delete_canned(
-    canned_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    canned_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> Response:
     await canned.delete(hub, actor, canned_id)
     return Response(status_code=204)

@@ -7,7 +7,16 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
-from hub.api.schemas import ContactOut, ContactPatch, ConversationOut, EventOut, IdentityOut, Page
+from hub.api.schemas import (
+    ContactOut,
+    ContactPatch,
+    ConversationOut,
+    EventOut,
+    Id,
+    IdentityOut,
+    Page,
+    Position,
+)
 from hub.context import Hub
 from hub.models import Contact, Conversation, Identity
 from hub.services.access import Actor, can_view, visible_clause
@@ -31,7 +40,7 @@ async def _contact_out(hub: Hub, contact: Contact) -> ContactOut:
 async def list_contacts(
     q: str | None = Query(default=None, max_length=200, description="name, or an exact address"),
     limit: int = Query(default=50, ge=1, le=200),
-    cursor: int | None = None,
+    cursor: Position | None = None,
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Page[ContactOut]:
@@ -62,7 +71,7 @@ async def list_contacts(
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)
 async def get_contact(
-    contact_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    contact_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ContactOut:
     async with hub.db.session() as s:
         contact = await load_visible_contact(s, actor, contact_id)
@@ -71,7 +80,7 @@ async def get_contact(
 
 @router.patch("/contacts/{contact_id}", response_model=ContactOut)
 async def patch_contact(
-    contact_id: int, body: ContactPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    contact_id: Id, body: ContactPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ContactOut:
     contact = await update_contact(hub, actor, contact_id, body.model_dump(exclude_unset=True))
     return await _contact_out(hub, contact)
@@ -79,7 +88,7 @@ async def patch_contact(
 
 @router.get("/contacts/{contact_id}/conversations", response_model=list[ConversationOut])
 async def contact_conversations(
-    contact_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    contact_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> list[ConversationOut]:
     async with hub.db.session() as s:
         await load_visible_contact(s, actor, contact_id)

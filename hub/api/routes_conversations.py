@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
@@ -11,10 +11,12 @@ from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import (
     AssignIn,
     ConversationOut,
+    Id,
     In,
     MessageOut,
     NoteIn,
     Page,
+    Position,
     PriorityIn,
     ReplyIn,
     ResolveIn,
@@ -33,13 +35,13 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 @router.get("", response_model=Page[ConversationOut])
 async def list_conversations(
     status: list[ConversationStatus] | None = Query(default=None),
-    team_id: int | None = None,
+    team_id: Id | None = None,
     assignee_id: int | None = None,
     unassigned: bool = False,
     channel: str | None = None,
-    contact_id: int | None = None,
+    contact_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=200),
-    cursor: int | None = Query(default=None, description="next_cursor of the previous page"),
+    cursor: Position | None = Query(default=None, description="next_cursor of the previous page"),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Page[ConversationOut]:
@@ -78,7 +80,7 @@ async def _visible(hub: Hub, actor: Actor, conversation_id: int) -> Conversation
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
 async def get_conversation(
-    conversation_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     conv = await _visible(hub, actor, conversation_id)
     return ConversationOut.model_validate((await enrich(hub, actor, [conv]))[0])
@@ -86,7 +88,7 @@ async def get_conversation(
 
 @router.get("/{conversation_id}/messages", response_model=Page[MessageOut])
 async def list_messages(
-    conversation_id: int,
+    conversation_id: Id,
     after: int | None = Query(default=None, description="only messages with a larger id"),
     limit: int = Query(default=100, ge=1, le=500),
     actor: Actor = Depends(current_actor),
@@ -108,7 +110,7 @@ async def list_messages(
 
 @router.post("/{conversation_id}/reply", response_model=MessageOut, status_code=201)
 async def reply(
-    conversation_id: int, body: ReplyIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, body: ReplyIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> MessageOut:
     template = body.template.model_dump() if body.template else None
     m = await svc.reply(hub, actor, conversation_id, body.body, subject=body.subject, template=template)
@@ -117,21 +119,21 @@ async def reply(
 
 @router.post("/{conversation_id}/notes", response_model=MessageOut, status_code=201)
 async def note(
-    conversation_id: int, body: NoteIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, body: NoteIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> MessageOut:
     return MessageOut.model_validate(await svc.add_note(hub, actor, conversation_id, body.body))
 
 
 @router.post("/{conversation_id}/assign", response_model=ConversationOut)
 async def assign(
-    conversation_id: int, body: AssignIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, body: AssignIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     return ConversationOut.model_validate(await svc.assign(hub, actor, conversation_id, body.user_id))
 
 
 @router.post("/{conversation_id}/transfer", response_model=ConversationOut)
 async def transfer(
-    conversation_id: int, body: TransferIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, body: TransferIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     if (body.team_id is None) == (body.user_id is None):
         raise Invalid("give exactly one of team_id or user_id", code="transfer_target")
@@ -143,7 +145,7 @@ async def transfer(
 
 @router.post("/{conversation_id}/resolve", response_model=ConversationOut)
 async def resolve(
-    conversation_id: int,
+    conversation_id: Id,
     body: ResolveIn | None = None,
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
@@ -154,25 +156,27 @@ async def resolve(
 
 @router.post("/{conversation_id}/reopen", response_model=ConversationOut)
 async def reopen(
-    conversation_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     return ConversationOut.model_validate(await svc.reopen(hub, actor, conversation_id))
 
 
 @router.post("/{conversation_id}/priority", response_model=ConversationOut)
 async def priority(
-    conversation_id: int, body: PriorityIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, body: PriorityIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     return ConversationOut.model_validate(await svc.set_priority(hub, actor, conversation_id, body.priority))
 
 
 class SnoozeIn(In):
-    until: datetime
+    until: datetime  # at most a year ahead: checked below
 
 
 @router.post("/{conversation_id}/snooze", response_model=ConversationOut)
 async def snooze(
-    conversation_id: int, body: SnoozeIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, body: SnoozeIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     until = body.until if body.until.tzinfo else body.until.replace(tzinfo=UTC)
     return ConversationOut.model_validate(await svc.snooze(hub, actor, conversation_id, until))
+    if until > hub.now() + timedelta(days=366):
+        raise Invalid("until: at most a year ahead")

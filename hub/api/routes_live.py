@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
-from hub.api.schemas import In
+from hub.api.schemas import BodyId, Id, In
 from hub.context import Hub
 from hub.models import Offer, OfferStatus, Role
 from hub.services import live
@@ -52,12 +52,12 @@ async def agents(
 
 
 class ReadIn(In):
-    message_id: int
+    message_id: BodyId
 
 
 @router.post("/conversations/{conversation_id}/read", status_code=204)
 async def mark_read(
-    conversation_id: int, body: ReadIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, body: ReadIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> Response:
     async with hub.db.session() as s:
         require_view(actor, await load_conversation(s, conversation_id))
@@ -76,7 +76,7 @@ class OfferOut(In):
 
 @router.get("/offers", response_model=list[OfferOut])
 async def offers(
-    user_id: int | None = None, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    user_id: Id | None = None, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> list[dict[str, Any]]:
     """Pending offers: your own, or (supervisors) another agent's with ``user_id``."""
     target = user_id if user_id is not None else actor.user_id
@@ -101,7 +101,7 @@ def _offer_out(o: Offer) -> dict[str, Any]:
 
 @router.post("/conversations/{conversation_id}/accept", response_model=OfferOut)
 async def accept(
-    conversation_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> Any:
     o = await offer_svc.accept_offer(hub, actor, conversation_id)
     return _offer_out(o)
@@ -109,7 +109,7 @@ async def accept(
 
 @router.post("/conversations/{conversation_id}/reject", response_model=OfferOut)
 async def reject(
-    conversation_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    conversation_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> Any:
     o = await offer_svc.close_offer(
         hub, conversation_id, OfferStatus.rejected, actor=actor, reason="rejected"

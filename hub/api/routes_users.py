@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import (
+    Id,
     MembersIn,
     PresenceIn,
     TeamIn,
@@ -73,7 +74,7 @@ async def create_user(
 
 @router.get("/users/{user_id}", response_model=UserOut)
 async def get_user(
-    user_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    user_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> UserOut:
     async with hub.db.session() as s:
         user = await s.get(User, user_id)
@@ -84,7 +85,7 @@ async def get_user(
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 async def patch_user(
-    user_id: int, body: UserPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    user_id: Id, body: UserPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> UserOut:
     user = await svc.update_user(hub, actor, user_id, body.model_dump(exclude_unset=True))
     return await user_out(hub, user)
@@ -92,7 +93,7 @@ async def patch_user(
 
 @router.put("/users/{user_id}/presence", response_model=UserOut)
 async def put_presence(
-    user_id: int, body: PresenceIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    user_id: Id, body: PresenceIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> UserOut:
     user = await svc.set_presence(hub, actor, user_id, body.presence.value, reason="manual")
     return await user_out(hub, user)
@@ -128,7 +129,7 @@ async def create_team(
 
 @router.get("/teams/{team_id}", response_model=TeamOut)
 async def get_team(
-    team_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    team_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> TeamOut:
     async with hub.db.session() as s:
         team = await s.get(Team, team_id)
@@ -139,7 +140,7 @@ async def get_team(
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
 async def patch_team(
-    team_id: int, body: TeamPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    team_id: Id, body: TeamPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> TeamOut:
     team = await svc.update_team(hub, actor, team_id, body.model_dump(exclude_unset=True))
     return await team_out(hub, team)
@@ -147,7 +148,7 @@ async def patch_team(
 
 @router.put("/teams/{team_id}/members", response_model=TeamOut)
 async def put_members(
-    team_id: int, body: MembersIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    team_id: Id, body: MembersIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> TeamOut:
     await svc.set_team_members(hub, actor, team_id, body.user_ids)
     return await get_team(team_id, actor, hub)
@@ -155,7 +156,7 @@ async def put_members(
 
 @router.delete("/teams/{team_id}", status_code=204)
 async def delete_team(
-    team_id: int, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    team_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> Response:
     await svc.delete_team(hub, actor, team_id)
     return Response(status_code=204)

@@ -3,17 +3,57 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+import annotated_types as at
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from hub.models import Category, Presence, Role
 
 T = TypeVar("T")
 
+MAX_ID = 2**63 - 1  # ids are 64-bit signed columns on PostgreSQL
+#: The one id type for path and query parameters: 1..2**63-1 (422 validation_error otherwise).
+Id = Annotated[int, at.Interval(ge=1, le=MAX_ID)]
+#: Cursors and ``after=`` positions: 0..2**63-1.
+Position = Annotated[int, at.Interval(ge=0, le=MAX_ID)]
+#: Ids in JSON bodies: strict (``true`` is not 1), 1..2**63-1.
+BodyId = Annotated[int, Strict(), at.Interval(ge=1, le=MAX_ID)]
+#: Small numbers in JSON bodies (skills, capacities): strict, bounded.
+SmallInt = Annotated[int, Strict(), at.Interval(ge=-1_000_000, le=1_000_000)]
+Key = Annotated[str, at.MaxLen(100)]
+Tag = Annotated[str, at.MaxLen(100)]
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if depth > 64:
+        return False
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
 
 class In(BaseModel):
+    """Request bodies: unknown fields, NUL characters and ``null`` for non-nullable fields are 422."""
+
     model_config = ConfigDict(extra="forbid")
+    #: PATCH fields that may be omitted but may not be ``null``.
+    not_null: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text may not contain NUL characters")
+        if isinstance(data, dict):
+            for name in cls.not_null:
+                if name in data and data[name] is None:
+                    raise ValueError(f"{name} may not be null")
+        return data
 
 
 class Out(BaseModel):
@@ -68,10 +108,10 @@ class UserIn(In):
     role: Role = Role.agent
     password: str | None = Field(default=None, min_length=10, max_length=1024)
     language: str = Field(default="en", pattern="^(en|ar)$")
-    team_ids: list[int] = []
-    skills: dict[str, int] = {}
-    languages: list[str] | None = None
-    capacity: dict[str, int] | None = None
+    team_ids: list[BodyId] = Field(default=[], max_length=1000)
+    skills: dict[Key, SmallInt] = Field(default={}, max_length=200)
+    languages: list[Key] | None = Field(default=None, max_length=50)
+    capacity: dict[Key, SmallInt] | None = Field(default=None, max_length=50)
 
 
 class UserCreatedOut(BaseModel):
@@ -80,15 +120,16 @@ class UserCreatedOut(BaseModel):
 
 
 class UserPatch(In):
+    not_null = ("name", "role", "language", "active", "team_ids", "skills", "languages", "capacity")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     password: str | None = Field(default=None, min_length=10, max_length=1024)
     language: str | None = Field(default=None, pattern="^(en|ar)$")
     active: bool | None = None
-    team_ids: list[int] | None = None
-    skills: dict[str, int] | None = None
-    languages: list[str] | None = None
-    capacity: dict[str, int] | None = None
+    team_ids: list[BodyId] | None = Field(default=None, max_length=1000)
+    skills: dict[Key, SmallInt] | None = Field(default=None, max_length=200)
+    languages: list[Key] | None = Field(default=None, max_length=50)
+    capacity: dict[Key, SmallInt] | None = Field(default=None, max_length=50)
 
 
 class PresenceIn(In):
@@ -106,20 +147,21 @@ class TeamOut(Out):
 
 class TeamIn(In):
     name: str = Field(min_length=1, max_length=120)
-    description: str = ""
+    description: str = Field(default="", max_length=2000)
     routing: dict[str, Any] = {}
     business_hours: dict[str, Any] = {}
 
 
 class TeamPatch(In):
+    not_null = ("name", "description", "routing", "business_hours")
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=2000)
     routing: dict[str, Any] | None = None
     business_hours: dict[str, Any] | None = None
 
 
 class MembersIn(In):
-    user_ids: list[int]
+    user_ids: list[BodyId] = Field(max_length=1000)
 
 
 # --- contacts ---------------------------------------------------------------------------
@@ -142,10 +184,11 @@ class ContactOut(Out):
 
 
 class ContactPatch(In):
+    not_null = ("name", "vip", "tags", "attributes", "notes")
     name: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=10)
     vip: bool | None = None
-    tags: list[str] | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=100)
     attributes: dict[str, Any] | None = None
     notes: str | None = Field(default=None, max_length=20_000)
 
@@ -217,12 +260,12 @@ class NoteIn(In):
 
 
 class AssignIn(In):
-    user_id: int
+    user_id: BodyId
 
 
 class TransferIn(In):
-    team_id: int | None = None
-    user_id: int | None = None
+    team_id: BodyId | None = None
+    user_id: BodyId | None = None
     note: str = Field(default="", max_length=65_536)
 
 

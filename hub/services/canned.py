@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from hub.context import Hub
-from hub.models import CannedResponse, Role
+from hub.models import CannedResponse, Role, Team
 from hub.services.access import Actor, require_role
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.uow import unit_of_work
@@ -50,6 +50,11 @@ def _check(data: dict[str, Any]) -> None:
         raise Invalid("body must not be empty", code="empty_body")
 
 
+async def _team_exists(s: Any, team_id: int | None) -> None:
+    if team_id is not None and await s.get(Team, team_id) is None:
+        raise NotFound(f"team {team_id} not found", code="team_not_found")
+
+
 async def create(hub: Hub, actor: Actor, data: dict[str, Any]) -> CannedResponse:
     require_role(actor, Role.supervisor)
     _check(data)
@@ -57,6 +62,7 @@ async def create(hub: Hub, actor: Actor, data: dict[str, Any]) -> CannedResponse
         raise Forbidden("supervisors manage canned responses of their own teams", code="not_your_team")
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
+        await _team_exists(s, data.get("team_id"))
         clash = await s.exec(
             select(CannedResponse.id).where(
                 CannedResponse.shortcut == data["shortcut"],
@@ -83,6 +89,7 @@ async def update(hub: Hub, actor: Actor, canned_id: int, data: dict[str, Any]) -
         # Moving it is a write into the target team too: the same check as on create.
         if "team_id" in data and not actor.is_admin and data["team_id"] not in actor.team_ids:
             raise Forbidden("supervisors manage canned responses of their own teams", code="not_your_team")
+        await _team_exists(uow.session, data.get("team_id"))
         for key, value in data.items():
             setattr(row, key, value)
         row.updated_at = hub.now()
