@@ -5,10 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 AddressKind = Literal["phone", "email", "telegram", "webchat", "loopback"]
 InboundKind = Literal["text", "media", "call", "event"]
+
+
+def strip_nul(value: Any, depth: int = 0) -> Any:
+    """The same value with NUL characters removed from every string: PostgreSQL cannot
+    store them, and a provider would redeliver a webhook the hub refused forever."""
+    if depth > 64:
+        raise ValueError("nested too deeply")
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {strip_nul(k, depth + 1): strip_nul(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strip_nul(v, depth + 1) for v in value]
+    return value
+
+
+_CUT = {"sender_name": 200, "subject": 998}
 
 
 class Attachment(BaseModel):
@@ -25,14 +42,26 @@ class InboundMessage(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _strip_nul(cls, data: Any) -> Any:
+        data = strip_nul(data)
+        if isinstance(data, dict):
+            # Display text from the customer is cut, not refused: refusing a webhook
+            # only makes the provider redeliver it.
+            for name, limit in _CUT.items():
+                if isinstance(data.get(name), str):
+                    data[name] = data[name][:limit]
+        return data
+
     channel: str  # channel kind: sms, whatsapp, voice, email, telegram, webchat, loopback
     provider_message_id: str = Field(min_length=1, max_length=255)
     address_kind: AddressKind
     sender: str = Field(min_length=1, max_length=320)
-    sender_name: str = ""
+    sender_name: str = Field(default="", max_length=200)
     channel_account: str = ""  # our number / mailbox / bot the customer wrote to
     thread_key: str = ""  # "" = one open conversation per contact on this channel
-    subject: str = ""
+    subject: str = Field(default="", max_length=998)
     body: str = ""
     kind: InboundKind = "text"
     attachments: tuple[Attachment, ...] = ()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import random
 import warnings
@@ -30,7 +29,14 @@ from telegram.request import HTTPXRequest
 
 from channels.base import SendError, SendResult
 from channels.telegram.config import KIND, TelegramConfig, parse_config
-from channels.telegram.parse import FILE_REF_PREFIX, UnreadableUpdate, UpdateError, parse_update, update_type
+from channels.telegram.parse import (
+    FILE_REF_PREFIX,
+    UnreadableUpdate,
+    UpdateError,
+    load_update,
+    parse_update,
+    update_type,
+)
 from hub.domain import Attachment, OutboundMessage
 from hub.services.errors import ServiceError
 from hub.services.ingest import IngestResult, ingest
@@ -243,9 +249,11 @@ class TelegramChannel:
         if self._hub is None:
             return _json_error(503, "not_ready", "the telegram channel is not started")
         try:
-            raw = json.loads(await request.body())
-        except ValueError:
-            return _json_error(400, "bad_json", "the body is not valid JSON (expected a Telegram Update)")
+            raw = load_update(await request.body())
+        except ValueError as exc:
+            return _json_error(
+                400, "bad_json", f"the body is not valid JSON (expected a Telegram Update): {exc}"
+            )
         if not isinstance(raw, dict):
             return _json_error(400, "bad_update", "expected a JSON object (a Telegram Update)")
         try:

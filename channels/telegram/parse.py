@@ -9,6 +9,7 @@ an agent can send a stored reference back to Telegram without downloading it.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -44,6 +45,50 @@ class _Content:
     body: str
     attachments: tuple[Attachment, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+MAX_UPDATE_BYTES = 1_000_000
+MAX_UPDATE_DEPTH = 32  # real Updates nest about 6 deep
+
+
+def load_update(body: bytes) -> Any:
+    """Parse a webhook body: size- and depth-bounded (no RecursionError), NUL characters removed.
+
+    Raises ValueError for what is not acceptable JSON.
+    """
+    if len(body) > MAX_UPDATE_BYTES:
+        raise ValueError("the update is too large")
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_UPDATE_DEPTH:
+                raise ValueError("the update is nested too deeply")
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return strip_nul(json.loads(body))
+
+
+def strip_nul(value: Any) -> Any:
+    """The same value with NUL characters removed from every string (PostgreSQL cannot store them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {strip_nul(k): strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strip_nul(v) for v in value]
+    return value
 
 
 def update_type(raw: Mapping[str, Any]) -> str:

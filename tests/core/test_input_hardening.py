@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from channels.telegram.parse import load_update
 from hub.models import Role
 from tests.helpers import PASSWORD, inbound, login, team, user
 
@@ -115,3 +116,32 @@ async def test_bad_input_is_a_4xx(
     res = await app.client.request(method, url, json=body, headers=headers)
     assert res.status_code == status, res.text
     assert res.json()["error"]["code"] == code
+
+
+async def test_webhook_text_is_stored_with_nul_removed_and_names_cut(app: Any) -> None:
+    """Provider webhooks are never refused for NUL (they would be redelivered forever)."""
+    sent = await inbound(app.client, "+15550002", "a\u0000b", sender_name="N\u0000" + "x" * 10_000_000)
+    await user(app.hub, "admin@example.test", Role.admin)
+    headers = await login(app.client, "admin@example.test", PASSWORD)
+    cid = sent["conversation_id"]
+    msgs = (await app.client.get(f"/api/v1/conversations/{cid}/messages", headers=headers)).json()["items"]
+    assert [m["body"] for m in msgs] == ["ab"]
+    conv = (await app.client.get(f"/api/v1/conversations/{cid}", headers=headers)).json()
+    contact = (await app.client.get(f"/api/v1/contacts/{conv['contact_id']}", headers=headers)).json()
+    assert contact["name"] == ("N" + "x" * 10_000_000)[:200]
+
+
+@pytest.mark.parametrize(
+    ("body", "ok"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, False),  # was a RecursionError (500)
+        (b'{"a": "' + b"[" * 100 + b'"}', True),  # brackets inside strings do not count
+        (b'{"a": "x\\u0000y"}', True),
+    ],
+)
+def test_telegram_update_parse_is_depth_safe_and_strips_nul(body: bytes, ok: bool) -> None:
+    if ok:
+        assert "\x00" not in str(load_update(body))
+    else:
+        with pytest.raises(ValueError, match="nested too deeply"):
+            load_update(body)
