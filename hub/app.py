@@ -31,7 +31,7 @@ from hub.bus import Subscription, create_bus
 from hub.config import Settings
 from hub.context import Hub
 from hub.db import Database
-from hub.metrics import Metrics
+from hub.metrics import Metrics, MetricsAccess
 from hub.middleware import RequestContextMiddleware
 from hub.models import Conversation as Conv
 from hub.models import ConversationStatus, OutboxItem, OutboxStatus
@@ -173,6 +173,21 @@ def _safe_db(settings: Settings) -> str:
     return url
 
 
+def _check_metrics_access(settings: Settings, request: Request) -> None:
+    access = MetricsAccess.build(settings.metrics.token, settings.metrics.allow_ips)
+    if not access.address_allowed(request.client.host if request.client else None):
+        raise api_errors.ApiError(
+            403, "forbidden", "this address may not read /metrics (see [metrics] allow_ips)"
+        )
+    if not access.token_ok(request.headers.get("authorization")):
+        raise api_errors.ApiError(
+            401,
+            "not_authenticated",
+            "/metrics needs Authorization: Bearer <[metrics] token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 def _ops_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -189,6 +204,7 @@ def _ops_router() -> APIRouter:
     @router.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
         hub: Hub = request.app.state.hub
+        _check_metrics_access(hub.settings, request)
         async with hub.db.session() as s:
             depth = (
                 await s.exec(

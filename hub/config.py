@@ -6,6 +6,7 @@ problem naming the key and what is expected.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,28 @@ class OutboxSettings(_Section):
     batch_size: int = Field(50, ge=1)
 
 
+class MetricsSettings(_Section):
+    """Who may scrape ``/metrics`` (see docs/architecture.md, "Operations")."""
+
+    # Bearer token required when set (16+ characters).
+    token: str | None = Field(None, min_length=16, repr=False)
+    # CIDR ranges allowed to scrape. Unset: loopback only without a token, any address
+    # with one. [] means any address.
+    allow_ips: list[str] | None = None
+
+    @field_validator("allow_ips")
+    @classmethod
+    def _check_cidrs(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        for cidr in v:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR range: {cidr!r}") from None
+        return v
+
+
 class Settings(BaseSettings):
     """Every setting with its default. ``config.example.toml`` documents each one."""
 
@@ -71,6 +94,7 @@ class Settings(BaseSettings):
     max_body_chars: int = Field(65_536, gt=0)
     auth: AuthSettings = Field(default_factory=AuthSettings)  # type: ignore[arg-type]
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)  # type: ignore[arg-type]
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     # Each channel validates its own table; see channels/<kind>.py.
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
 class Metrics:
@@ -44,3 +51,45 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class MetricsAccess:
+    """Who may scrape ``/metrics``: an optional Bearer token and an address list.
+
+    Both checks apply when both are configured. Without ``allow_ips`` the list is
+    loopback only when no token is set (the safe default for a local Prometheus) and
+    any address when a token is set; an empty list means any address.
+    """
+
+    token: str | None
+    networks: tuple[IPNetwork, ...] | None  # None: any address
+
+    @classmethod
+    def build(cls, token: str | None, allow_ips: Sequence[str] | None) -> MetricsAccess:
+        if allow_ips is None:
+            allow_ips = () if token else _LOOPBACK
+        nets = tuple(ipaddress.ip_network(c, strict=False) for c in allow_ips)
+        return cls(token=token, networks=nets or None)
+
+    def address_allowed(self, host: str | None) -> bool:
+        if self.networks is None:
+            return True
+        try:
+            addr = ipaddress.ip_address((host or "").split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr in net for net in self.networks)
+
+    def token_ok(self, authorization: str | None) -> bool:
+        if self.token is None:
+            return True
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(value.strip().encode(), self.token.encode())

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from channels.base import SendError
+from channels.loopback import LoopbackChannel
+from channels.registry import ChannelRegistry
+from hub.app import create_app
+from hub.config import ConfigError, Settings
 from hub.services import SYSTEM
 from hub.services.conversations import reply
+from tests.conftest import make_settings
 from tests.helpers import inbound, team
+
+TOKEN = "scrape-me-please-0123456789"
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    # The shared test client connects from 203.0.113.9, so scrape with a token.
+    return make_settings(db_url, tmp_path, metrics={"token": TOKEN})
+
+
+@asynccontextmanager
+async def scraper(db_url: str, tmp_path: Path, peer: str, **metrics: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A hub with ``[metrics]`` set as given, and a client connecting from ``peer``."""
+    registry = ChannelRegistry()
+    registry.register(LoopbackChannel())
+    application = create_app(
+        make_settings(db_url, tmp_path, metrics=metrics),
+        channels=registry,
+        run_outbox_worker=False,
+        run_routing=False,
+    )
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=(peer, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -29,7 +64,8 @@ async def test_metrics_reflect_traffic(app: Any, loopback: Any) -> None:
     await reply(app.hub, SYSTEM, conv, "x")
     await reply(app.hub, SYSTEM, conv, "y")
     await app.worker.run_once()
-    m = _samples((await app.client.get("/metrics")).text)
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    m = _samples((await app.client.get("/metrics", headers=auth)).text)
     assert m[("switchboard_messages_ingested_total", (("channel", "loopback"),))] == 2
     assert m[("switchboard_messages_duplicate_total", (("channel", "loopback"),))] == 1
     assert m[("switchboard_messages_sent_total", (("channel", "loopback"),))] == 1
@@ -42,3 +78,52 @@ async def test_healthz(app: Any) -> None:
     r = await app.client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
     assert r.headers["x-request-id"]
+
+
+async def test_metrics_default_is_loopback_only(db_url: str, tmp_path: Path) -> None:
+    async with scraper(db_url, tmp_path, "127.0.0.1") as local:
+        r = await local.get("/metrics")
+        assert r.status_code == 200 and "switchboard_outbox_backlog" in r.text
+    async with scraper(db_url, tmp_path, "::1") as local6:
+        assert (await local6.get("/metrics")).status_code == 200
+    async with scraper(db_url, tmp_path, "203.0.113.9") as remote:
+        r = await remote.get("/metrics")
+        assert r.status_code == 403
+        assert r.json()["error"]["code"] == "forbidden"
+        assert "switchboard_" not in r.text
+
+
+async def test_metrics_token_is_required_and_checked(db_url: str, tmp_path: Path) -> None:
+    async with scraper(db_url, tmp_path, "203.0.113.9", token=TOKEN) as remote:
+        for headers in ({}, {"authorization": "Bearer wrong-token"}, {"authorization": TOKEN}):
+            r = await remote.get("/metrics", headers=headers)
+            assert r.status_code == 401, headers
+            assert r.json()["error"]["code"] == "not_authenticated"
+            assert r.headers["www-authenticate"] == "Bearer"
+        r = await remote.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200 and "switchboard_outbox_backlog" in r.text
+
+
+async def test_metrics_allow_ips(db_url: str, tmp_path: Path) -> None:
+    nets = ["10.0.0.0/8", "2001:db8::/32"]
+    async with scraper(db_url, tmp_path, "10.1.2.3", allow_ips=nets) as inside:
+        assert (await inside.get("/metrics")).status_code == 200
+    async with scraper(db_url, tmp_path, "2001:db8::7", allow_ips=nets) as inside6:
+        assert (await inside6.get("/metrics")).status_code == 200
+    async with scraper(db_url, tmp_path, "127.0.0.1", allow_ips=nets) as outside:
+        assert (await outside.get("/metrics")).status_code == 403
+    # Both configured: both must hold.
+    async with scraper(db_url, tmp_path, "10.1.2.3", allow_ips=nets, token=TOKEN) as both:
+        assert (await both.get("/metrics")).status_code == 401
+        ok = await both.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200
+    async with scraper(db_url, tmp_path, "192.0.2.1", allow_ips=[]) as anyone:
+        assert (await anyone.get("/metrics")).status_code == 200
+
+
+def test_metrics_config_is_validated(db_url: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"metrics\.allow_ips"):
+        make_settings(db_url, tmp_path, metrics={"allow_ips": ["10.0.0.0/33"]})
+    with pytest.raises(ConfigError, match=r"metrics\.token"):
+        make_settings(db_url, tmp_path, metrics={"token": "short"})
+    assert TOKEN not in repr(make_settings(db_url, tmp_path, metrics={"token": TOKEN}))
