@@ -13,6 +13,7 @@ from hub.api.schemas import (
     ConversationOut,
     EventOut,
     Id,
+    MAX_ID,
     IdentityOut,
     Page,
     Position,
@@ -105,13 +106,13 @@ async def contact_conversations(
 
 @router.get("/events", response_model=Page[EventOut], tags=["events"])
 async def list_events(
-    after: int = Query(default=0, ge=0, le=2**63 - 1, description="return events with id > after"),
+    after: int = Query(default=0, ge=0, le=MAX_ID, description="return events with id > after"),
     cursor: int | None = Query(
-        default=None, ge=0, le=2**63 - 1, description="the next_cursor of the previous page (same as after)"
+        default=None, ge=0, le=MAX_ID, description="the next_cursor of the previous page (same as after)"
     ),
     limit: int = Query(default=200, ge=1, le=1000),
     type: str | None = Query(default=None, max_length=64),
-    conversation_id: int | None = Query(default=None, ge=1, le=2**63 - 1),
+    conversation_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Page[EventOut]:

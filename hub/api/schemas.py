@@ -12,12 +12,12 @@ from hub.models import Category, Presence, Role
 
 T = TypeVar("T")
 
-MAX_ID = 2**63 - 1  # ids are 64-bit signed columns on PostgreSQL
-#: The one id type for path and query parameters: 1..2**63-1 (422 validation_error otherwise).
+MAX_ID = 2**31 - 1  # ids are INTEGER (32-bit signed) columns on PostgreSQL
+#: The one id type for path and query parameters: 1..MAX_ID (422 validation_error otherwise).
 Id = Annotated[int, at.Interval(ge=1, le=MAX_ID)]
-#: Cursors and ``after=`` positions: 0..2**63-1.
+#: Cursors and ``after=`` positions: 0..MAX_ID.
 Position = Annotated[int, at.Interval(ge=0, le=MAX_ID)]
-#: Ids in JSON bodies: strict (``true`` is not 1), 1..2**63-1.
+#: Ids in JSON bodies: strict (``true`` is not 1), 1..MAX_ID.
 BodyId = Annotated[int, Strict(), at.Interval(ge=1, le=MAX_ID)]
 #: Small numbers in JSON bodies (skills, capacities): strict, bounded.
 SmallInt = Annotated[int, Strict(), at.Interval(ge=-1_000_000, le=1_000_000)]

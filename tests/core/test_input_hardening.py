@@ -13,11 +13,19 @@ from channels.telegram.parse import load_update
 from hub.models import Role
 from tests.helpers import PASSWORD, inbound, login, team, user
 
-BIG = 2**63  # one above the largest 64-bit signed id
+BIG = 2**63  # far above the largest id (the columns are 32-bit signed INTEGER)
 
 # (name, method, path, json body or None, expected status, expected code)
 CASES: list[tuple[str, str, str, Any, int, str]] = [
     ("path id above 2^63", "GET", f"/api/v1/conversations/{BIG}", None, 422, "validation_error"),
+    (
+        "query team_id above int32",
+        "GET",
+        "/api/v1/conversations?team_id=23845870980",
+        None,
+        422,
+        "validation_error",
+    ),
     ("cursor above 2^63", "GET", f"/api/v1/conversations?cursor={BIG}", None, 422, "validation_error"),
     ("contacts cursor above 2^63", "GET", f"/api/v1/contacts?cursor={BIG}", None, 422, "validation_error"),
     (
