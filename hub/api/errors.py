@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.services.errors import ServiceError
@@ -41,7 +43,68 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    # validation_error: one entry per refused field
+    fields: list[dict[str, str]] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body: ``{"error": {"code", "message", ...}}``."""
+
+    error: ErrorDetail
+
+
+_DECLARED = {
+    401: "not signed in, or the token is unknown",
+    403: "signed in without the right",
+    404: "no such resource (or not visible to you)",
+    409: "conflicts with the current state",
+    422: "invalid input (code validation_error names the fields)",
+    429: "rate limited",
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Declare the real error responses with ErrorBody instead of FastAPI's HTTPValidationError."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        defs = components["ErrorBody"].pop("$defs", {})
+        components.update(defs)
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                for status, text in _DECLARED.items():
+                    responses[str(status)] = {
+                        "description": text,
+                        "content": {"application/json": {"schema": ref}},
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document_errors(app)
+
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)

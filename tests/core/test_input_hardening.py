@@ -153,3 +153,14 @@ def test_telegram_update_parse_is_depth_safe_and_strips_nul(body: bytes, ok: boo
     else:
         with pytest.raises(ValueError, match="nested too deeply"):
             load_update(body)
+
+
+async def test_openapi_declares_the_real_error_body(app: Any) -> None:
+    schema = (await app.client.get("/api/v1/openapi.json")).json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    operation = schema["paths"]["/api/v1/conversations/{conversation_id}"]["get"]
+    for status in ("401", "403", "404", "409", "422", "429"):
+        ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/ErrorBody"
+    param = next(p for p in operation["parameters"] if p["name"] == "conversation_id")
+    assert (param["schema"]["minimum"], param["schema"]["maximum"]) == (1, 2**31 - 1)
