@@ -32,7 +32,10 @@ class Webhooks:
             form = await self._checker.verified_form(request, hub.settings.base_url)
             if form is None:
                 return bad_signature()
-            params = {k: v for k, v in form.items() if isinstance(v, str)}
+            # NUL is removed, not refused (PostgreSQL cannot store it; Twilio would retry).
+            params = {
+                k.replace("\x00", ""): v.replace("\x00", "") for k, v in form.items() if isinstance(v, str)
+            }
             # A valid signature from another account (a sub-account sharing the URL)
             # is still not ours to store.
             if params.get("AccountSid", self.account.account_sid) != self.account.account_sid:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from channels.webchat.errors import WebchatError, invalid
 
@@ -25,6 +25,22 @@ def client_uuid(v: str) -> str:
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip_nul(cls, data: Any) -> Any:
+        # Visitor text: NUL is removed, not refused (PostgreSQL cannot store it).
+        if isinstance(data, dict):
+            return {k: _no_nul(v) for k, v in data.items()}
+        return data
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
 
 
 class PrechatIn(_In):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from channels.telegram.parse import load_update
+from channels.webchat.frames import PrechatIn
 from hub.models import Role
 from tests.helpers import PASSWORD, inbound, login, team, user
 
@@ -164,3 +165,8 @@ async def test_openapi_declares_the_real_error_body(app: Any) -> None:
         assert ref == "#/components/schemas/ErrorBody"
     param = next(p for p in operation["parameters"] if p["name"] == "conversation_id")
     assert (param["schema"]["minimum"], param["schema"]["maximum"]) == (1, 2**31 - 1)
+
+
+def test_webchat_visitor_text_has_nul_removed() -> None:
+    frame = PrechatIn.model_validate({"name": "a\u0000b", "topic": "x\u0000"})
+    assert (frame.name, frame.topic) == ("ab", "x")
