@@ -2,16 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hub.timeutil import utcnow
 
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class AttachmentRef(BaseModel):
+    """An attachment as staff clients see it: where the stored file lives on the server
+    (``path``) and the provider's media reference stay server-side; ``url`` is the hub's
+    download route, which checks access. ``index`` is its key within the message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    filename: str
+    content_type: str
+    size: int | None = None
+    url: str
+
+
+def attachment_url(message_id: int, index: int) -> str:
+    return f"/api/v1/messages/{message_id}/attachments/{index}"
+
+
+def public_attachments(message_id: int, stored: Sequence[Mapping[str, Any]]) -> list[AttachmentRef]:
+    """The public view of a message's stored attachments (idempotent on public ones)."""
+    out = []
+    for i, a in enumerate(stored):
+        size = a.get("size")
+        out.append(
+            AttachmentRef(
+                index=i,
+                filename=str(a.get("filename") or f"attachment-{i + 1}"),
+                content_type=str(a.get("content_type") or "application/octet-stream"),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                url=attachment_url(message_id, i),
+            )
+        )
+    return out
+
+
+def public_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """An event payload as clients see it. Rows written before attachments were made
+    public carry stored paths and provider references; newer rows pass unchanged."""
+    stored = payload.get("attachments")
+    message_id = payload.get("message_id")
+    if not stored or not isinstance(stored, list) or not isinstance(message_id, int):
+        return payload
+    refs = public_attachments(message_id, [a if isinstance(a, Mapping) else {} for a in stored])
+    return {**payload, "attachments": [r.model_dump() for r in refs]}
+
+
+def public_attachment_field(value: Any, id_field: str, info: ValidationInfo) -> Any:
+    """Before-validator: stored attachment dicts (with ``path``) → public refs."""
+    message_id = info.data.get(id_field)
+    if not isinstance(value, (list, tuple)) or not isinstance(message_id, int):
+        return value
+    items = [a.model_dump() if isinstance(a, BaseModel) else a for a in value]
+    return public_attachments(message_id, [a if isinstance(a, Mapping) else {} for a in items])
 
 
 class MessagePayload(_Payload):
@@ -25,8 +81,13 @@ class MessagePayload(_Payload):
     body: str
     subject: str = ""
     delivery_status: str
-    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    attachments: list[AttachmentRef] = Field(default_factory=list)
     created_at: datetime
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _public_attachments(cls, v: Any, info: ValidationInfo) -> Any:
+        return public_attachment_field(v, "message_id", info)
 
 
 class MessageStatusPayload(_Payload):

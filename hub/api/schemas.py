@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
+from hub.events import AttachmentRef, public_attachment_field, public_payload
 from hub.models import Category, Presence, Role
 
 T = TypeVar("T")
@@ -236,12 +237,18 @@ class MessageOut(Out):
     kind: str
     subject: str
     body: str
-    attachments: list[dict[str, Any]]
+    #: Public refs only: the stored path stays on the server (see hub/events.py).
+    attachments: list[AttachmentRef]
     provider_message_id: str | None
     delivery_status: str
     error: str | None
     meta: dict[str, Any]
     created_at: datetime
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _public_attachments(cls, v: Any, info: ValidationInfo) -> Any:
+        return public_attachment_field(v, "id", info)
 
 
 class TemplateIn(In):
@@ -286,3 +293,8 @@ class EventOut(Out):
     team_id: int | None
     user_id: int | None
     payload: dict[str, Any]
+
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _public(cls, v: Any) -> Any:
+        return public_payload(v) if isinstance(v, dict) else v

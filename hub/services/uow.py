@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
-from hub.events import Event, validate_payload
+from hub.events import Event, public_payload, validate_payload
 from hub.models import EventLog
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def event_from_row(row: EventLog) -> Event:
         team_id=row.team_id,
         user_id=row.user_id,
         actor_id=row.actor_id,
-        payload=row.payload,
+        payload=public_payload(row.payload),
     )
 
 

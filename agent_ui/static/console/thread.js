@@ -292,13 +292,16 @@ function humanSize(n) {
 /**
  * Attachments are always fetched from the hub (which checks access and serves them as
  * downloads with a sandbox CSP) — never from a provider URL the customer controls.
+ * The hub sends `{index, filename, content_type, size, url}`; `url` is its download route.
  */
 function attachments(m) {
   if (!m.attachments?.length || !m.id) return null;
   return h("ul", { class: "attachments" },
     m.attachments.map((a, i) => {
-      const url = `/api/v1/messages/${m.id}/attachments/${i}`;
-      const name = a.filename || t("attachment_n", { n: i + 1 });
+      const index = Number.isInteger(a.index) ? a.index : i;
+      const url = /^\/api\/v1\/messages\/\d+\/attachments\/\d+$/.test(String(a.url || ""))
+        ? a.url : `/api/v1/messages/${m.id}/attachments/${index}`;
+      const name = a.filename || t("attachment_n", { n: index + 1 });
       const isImage = /^image\/(png|jpeg|gif|webp)$/.test(String(a.content_type || ""));
       const preview = isImage
         ? h("img", { src: url, alt: name, loading: "lazy", class: "thumb", on: { error: (e) => e.target.remove() } })
