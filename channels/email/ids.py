@@ -49,6 +49,21 @@ def storable_id(message_id: str | None, raw: bytes) -> str:
     return f"sha256.{hashlib.sha256(raw).hexdigest()}@missing-message-id.invalid"
 
 
+def sender_scoped_id(sender: str, message_id: str) -> str:
+    """The provider id of a mail whose Message-ID another sender already used.
+
+    Message-IDs are only as unique as the software that writes them: a form mailer or
+    a broken client may reuse one constant id. Deduplication is per sender, so the
+    second sender's mail is stored under ``<sender>/<Message-ID>`` (a digest of both
+    when that is too long for the column) and dedupes against its own redeliveries.
+    """
+    scoped = f"{sender.lower()}/{message_id}"
+    if len(scoped) <= MAX_ID_LENGTH:
+        return scoped
+    digest = hashlib.sha256(f"{sender.lower()}\n{message_id}".encode()).hexdigest()
+    return f"sha256.{digest}@sender-scoped.invalid"
+
+
 def our_message_id(conversation_id: int, message_id: int, thread_key: str, domain: str) -> str:
     """The Message-ID of a reply the hub sends.
 

@@ -12,22 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlmodel import col, select
+
 from channels.email.attachments import AttachmentStore, Rejected
 from channels.email.config import EmailConfig
-from channels.email.ids import storable_id
+from channels.email.ids import sender_scoped_id, storable_id
 from channels.email.loops import (
     SenderRateLimit,
     bounce_summary,
+    envelope_address,
     noise_reason,
     our_ids_in_text,
     own_mail_reason,
 )
 from channels.email.parse import ParsedEmail, parse_email
 from channels.email.threads import CHANNEL, find_thread_key
+from hub.addresses import normalize_email
 from hub.context import Hub
 from hub.domain import Attachment, DeliveryUpdate, InboundMessage
+from hub.models import Conversation, Message
 from hub.services.errors import Invalid
-from hub.services.ingest import delivery_update, ingest
+from hub.services.ingest import IngestResult, delivery_update, ingest
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +77,14 @@ class InboundMail:
         if reason is not None:
             return self._ignored(mail, reason, source)
         sender = mail.from_addr or UNKNOWN_SENDER
-        if not self.limiter.allow(sender, hub.now()):
+        envelope = envelope_address(envelope_sender, mail)
+        # Counted by envelope sender and From alike: varying one never buys more mail.
+        if not self.limiter.allow_all((sender, envelope or ""), hub.now()):
             return self._ignored(
-                mail, f"more than {self.cfg.rate_limit_per_sender} mails from this sender", source
+                mail,
+                f"more than {self.cfg.rate_limit_per_sender} mails from this sender"
+                f" (envelope {envelope or '?'}, From {sender})",
+                source,
             )
         return await self._ingest(hub, mail, sender, source)
 
@@ -92,7 +102,7 @@ class InboundMail:
             sender=sender,
             sender_name=mail.from_name[:200],
             channel_account=self._mailbox(mail),
-            thread_key=await find_thread_key(hub, mail, provider_id),
+            thread_key=await find_thread_key(hub, mail, provider_id, _bare(sender)),
             subject=mail.subject[:998],
             body=_shorten(mail.reply_text, hub.settings.max_body_chars),
             kind="media" if stored and not mail.reply_text.strip() else "text",
@@ -101,19 +111,67 @@ class InboundMail:
             meta=self._meta(mail, rejected, source),
             raw=raw_ref,
         )
+        msg, result = await self._ingest_once(hub, msg)
+        if result.duplicate:
+            msg, result = await self._scope_to_sender(hub, msg, result)
+        if result.duplicate:
+            log.info(
+                "email duplicate: Message-ID %s from %s is already message %s (conversation %s)",
+                mail.message_id or "?",
+                msg.sender,
+                result.message_id,
+                result.conversation_id,
+                extra={
+                    "channel": CHANNEL,
+                    "message_id": result.message_id,
+                    "conversation_id": result.conversation_id,
+                    "provider_message_id": msg.provider_message_id,
+                    "source": source,
+                },
+            )
+        action: Literal["ingested", "duplicate"] = "duplicate" if result.duplicate else "ingested"
+        return Outcome(action, "", result.message_id, result.conversation_id)
+
+    async def _ingest_once(self, hub: Hub, msg: InboundMessage) -> tuple[InboundMessage, IngestResult]:
         try:
-            result = await ingest(hub, msg)
+            return msg, await ingest(hub, msg)
         except Invalid as exc:
-            if exc.code != "bad_address" or sender == UNKNOWN_SENDER:
+            if exc.code != "bad_address" or msg.sender == UNKNOWN_SENDER:
                 raise
             # A From the core cannot normalize: keep the mail under a placeholder contact.
             meta = {
                 **msg.meta,
                 "parse_warning": _join(msg.meta.get("parse_warning"), f"sender rejected: {exc}"),
             }
-            result = await ingest(hub, msg.model_copy(update={"sender": UNKNOWN_SENDER, "meta": meta}))
-        action: Literal["ingested", "duplicate"] = "duplicate" if result.duplicate else "ingested"
-        return Outcome(action, "", result.message_id, result.conversation_id)
+            msg = msg.model_copy(update={"sender": UNKNOWN_SENDER, "meta": meta})
+            return msg, await ingest(hub, msg)
+
+    async def _scope_to_sender(
+        self, hub: Hub, msg: InboundMessage, dup: IngestResult
+    ) -> tuple[InboundMessage, IngestResult]:
+        """Deduplication is per sender: a Message-ID another sender already used is no
+        redelivery of theirs, so this mail is stored under a sender-scoped id (which
+        dedupes its own redeliveries in turn)."""
+        async with hub.db.session() as s:
+            stored_from = (
+                await s.exec(
+                    select(Conversation.contact_address)
+                    .join(Message, col(Message.conversation_id) == Conversation.id)
+                    .where(Message.id == dup.message_id)
+                )
+            ).first()
+        sender = _bare(msg.sender)
+        if stored_from is None or stored_from == sender:
+            return msg, dup
+        scoped = sender_scoped_id(sender, msg.provider_message_id)
+        log.info(
+            "email Message-ID %s was already used by another sender (message %s); storing as %s",
+            msg.provider_message_id,
+            dup.message_id,
+            scoped,
+            extra={"channel": CHANNEL, "message_id": dup.message_id},
+        )
+        return await self._ingest_once(hub, msg.model_copy(update={"provider_message_id": scoped}))
 
     def _mailbox(self, mail: ParsedEmail) -> str:
         """Which of our addresses the customer wrote to (accept_domains may allow many)."""
@@ -185,6 +243,14 @@ class InboundMail:
             extra={"channel": CHANNEL},
         )
         return Outcome("ignored", reason)
+
+
+def _bare(sender: str) -> str:
+    """The sender as the core stores it (``Conversation.contact_address``)."""
+    try:
+        return normalize_email(sender)
+    except Invalid:
+        return sender.strip().lower()
 
 
 def _shorten(text: str, limit: int) -> str:

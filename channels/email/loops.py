@@ -5,13 +5,16 @@ customer's autoresponder is the classic mail loop. The hub never answers automat
 but it still refuses to ingest automatic mail (RFC 3834 ``Auto-Submitted``, the common
 ``X-Autoreply`` family, bulk ``Precedence``, read receipts, null senders, mailer-daemon
 mail that is not a DSN), its own outgoing mail, and more than N mails per sender per
-window, so a misbehaving autoresponder can cost at most a bounded number of rows.
+window, so a misbehaving autoresponder can cost at most a bounded number of rows. The
+sender is counted twice, by envelope sender and by From header: a flooder varying one
+of them still hits the limit of the other.
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from channels.email.config import EmailConfig
@@ -84,13 +87,23 @@ class SenderRateLimit:
         self._seen: dict[str, deque[datetime]] = {}
 
     def allow(self, sender: str, now: datetime) -> bool:
-        key = sender.lower()
-        stamps = self._seen.setdefault(key, deque())
-        while stamps and now - stamps[0] >= self.window:
-            stamps.popleft()
-        if len(stamps) >= self.limit:
-            return False
-        stamps.append(now)
+        return self.allow_all((sender,), now)
+
+    def allow_all(self, senders: Iterable[str], now: datetime) -> bool:
+        """One mail from every one of ``senders`` (say the envelope sender and the From
+        header): allowed only if each is under the limit; then counted for each, so
+        varying one of them never buys a flooder more mail."""
+        keys = list(dict.fromkeys(s.strip().lower() for s in senders if s and s.strip()))
+        windows = []
+        for key in keys:
+            stamps = self._seen.setdefault(key, deque())
+            while stamps and now - stamps[0] >= self.window:
+                stamps.popleft()
+            if len(stamps) >= self.limit:
+                return False
+            windows.append(stamps)
+        for stamps in windows:
+            stamps.append(now)
         if len(self._seen) > self.max_senders:
             self._prune(now)
         return True
@@ -98,3 +111,16 @@ class SenderRateLimit:
     def _prune(self, now: datetime) -> None:
         for key in [k for k, v in self._seen.items() if not v or now - v[-1] >= self.window]:
             del self._seen[key]
+
+
+def envelope_address(envelope_sender: str | None, mail: ParsedEmail) -> str | None:
+    """The envelope sender (SMTP ``MAIL FROM``; over IMAP the ``Return-Path`` the
+    receiving server recorded from it), bare and lower-cased, or None if unknown."""
+    value = envelope_sender if envelope_sender is not None else mail.header("return-path")
+    if value is None:
+        return None
+    value = value.strip()
+    if "<" in value and value.endswith(">"):
+        value = value[value.rindex("<") + 1 : -1]
+    value = value.strip().lower()
+    return value or None

@@ -14,6 +14,7 @@ import re
 
 from sqlmodel import col, select
 
+from channels.email.ids import sender_scoped_id
 from channels.email.parse import ParsedEmail
 from hub.context import Hub
 from hub.models import Conversation, Direction, Message
@@ -61,8 +62,11 @@ def chain(parent_references: list[str], parent_id: str) -> list[str]:
     return refs
 
 
-async def find_thread_key(hub: Hub, mail: ParsedEmail, provider_id: str) -> str:
+async def find_thread_key(hub: Hub, mail: ParsedEmail, provider_id: str, sender: str = "") -> str:
     referenced = [*mail.in_reply_to, *reversed(mail.references)]
+    if sender:
+        # This sender's own earlier mail may be stored under a sender-scoped id.
+        referenced += [sender_scoped_id(sender, r) for r in referenced]
     async with hub.db.session() as s:
         if referenced:
             key = (

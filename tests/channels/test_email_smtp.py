@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -441,10 +442,73 @@ async def test_flooding_sender_is_rate_limited(app: Any, email: EmailChannel) ->
     ]
     assert replies.count("2.0.0 OK ingested") == 20 and replies[-1] == "2.0.0 OK ignored"
     assert len(await messages(app.hub)) == 20
-    # Someone else is not affected.
+    # Someone else (another From behind another envelope sender) is not affected.
+    other = mail("Mine", "hi", sender="other@example.com", message_id="o@example.com")
+    assert (await smtp_in(email, other, mail_from="other@example.com")).endswith("ingested")
+
+
+async def test_rate_limit_counts_the_envelope_sender_too(app: Any, email: EmailChannel) -> None:
+    """A flooder that varies the From header behind one MAIL FROM is still limited."""
+    replies = [
+        await smtp_in(
+            email,
+            mail("Hi", "spam", sender=f"Person {i} <p{i}@example.com>", message_id=f"rot-{i}@example.com"),
+            mail_from="flood@example.com",
+        )
+        for i in range(21)
+    ]
+    assert replies.count("2.0.0 OK ingested") == 20 and replies[-1] == "2.0.0 OK ignored"
+    # ... and one that varies MAIL FROM behind one From is too (the From is counted).
+    again = [
+        await smtp_in(
+            email,
+            mail("Hi", "more", sender="p0@example.com", message_id=f"env-{i}@example.com"),
+            mail_from=f"bounce-{i}@example.com",
+        )
+        for i in range(20)
+    ]
+    assert again.count("2.0.0 OK ingested") == 19 and again[-1] == "2.0.0 OK ignored"
     assert (
-        await smtp_in(email, mail("Mine", "hi", sender="other@example.com", message_id="o@example.com"))
+        await smtp_in(
+            email,
+            mail("Mine", "hi", sender="other@example.com", message_id="o@example.com"),
+            mail_from="o@x.test",
+        )
     ).endswith("ingested")
+
+
+async def test_a_message_id_reused_by_another_sender_is_not_a_duplicate(
+    app: Any, email: EmailChannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="channels.email")
+    constant = "form-mailer@shop.example"  # one Message-ID every mail of a broken form mailer carries
+    first = mail("Order", "from maria", sender="Maria <maria@example.com>", message_id=constant)
+    second = mail("Order", "from bob", sender="Bob <bob@example.com>", message_id=constant)
+    assert (await smtp_in(email, first, mail_from="maria@example.com")).endswith("ingested")
+    assert (await smtp_in(email, second, mail_from="bob@example.com")).endswith("ingested")
+    stored = await messages(app.hub)
+    assert [m.body for m in stored] == ["from maria", "from bob"]
+    assert stored[0].conversation_id != stored[1].conversation_id
+    assert stored[0].provider_message_id == constant
+    assert stored[1].provider_message_id == f"bob@example.com/{constant}"
+    # Redeliveries of either are still duplicates, and each dedupe is logged with its ids.
+    caplog.clear()
+    assert (await smtp_in(email, second, mail_from="bob@example.com")).endswith("duplicate")
+    assert (await smtp_in(email, first, mail_from="maria@example.com")).endswith("duplicate")
+    assert len(await messages(app.hub)) == 2
+    dedupes = [r for r in caplog.records if r.getMessage().startswith("email duplicate")]
+    assert [(getattr(r, "message_id", None), getattr(r, "conversation_id", None)) for r in dedupes] == [
+        (stored[1].id, stored[1].conversation_id),
+        (stored[0].id, stored[0].conversation_id),
+    ]
+    assert constant in dedupes[0].getMessage() and "bob@example.com" in dedupes[0].getMessage()
+    # Bob's follow-up threads into Bob's conversation.
+    follow = mail(
+        "Re: Order", "bob again", sender="bob@example.com", message_id="bob-2@example.com",
+        extra=f"In-Reply-To: <{constant}>\r\n",
+    )  # fmt: skip
+    assert (await smtp_in(email, follow, mail_from="bob@example.com")).endswith("ingested")
+    assert (await messages(app.hub))[-1].conversation_id == stored[1].conversation_id
 
 
 async def test_our_own_mail_is_ignored(app: Any, email: EmailChannel) -> None:

@@ -240,3 +240,14 @@ def test_sender_rate_limit_is_a_sliding_window() -> None:
     assert limit.allow("b@x.test", t0)  # per sender
     assert not limit.allow("a@x.test", t0 + timedelta(seconds=599))
     assert limit.allow("a@x.test", t0 + timedelta(seconds=600))  # the first one left the window
+
+
+def test_sender_rate_limit_counts_every_key_of_one_mail() -> None:
+    limit = SenderRateLimit(2, 600)
+    t0 = datetime(2026, 1, 5, tzinfo=UTC)
+    assert limit.allow_all(("env@x.test", "from1@x.test"), t0)
+    assert limit.allow_all(("ENV@x.test", "from2@x.test"), t0)
+    assert not limit.allow_all(("env@x.test", "from3@x.test"), t0)  # the envelope is spent
+    assert limit.allow_all(("other@x.test", "from3@x.test"), t0)  # a refusal counted nothing
+    assert limit.allow_all(("from1@x.test", "from1@x.test"), t0)  # one key given twice counts once
+    assert not limit.allow_all(("new@x.test", "from1@x.test"), t0)
