@@ -98,12 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from hub.demo import seed
 
         accounts = asyncio.run(_with_hub(settings, seed))
-        print(
-            "\n  Demo mode: customers write in every few seconds; two bot agents answer.\n"
-            f"    Sign in at {settings.base_url}/login with any of these (password: {accounts.password})\n"
-            + "".join(f"      {email}\n" for email in accounts.emails),
-            flush=True,
-        )
+        print(accounts.banner(settings.base_url), flush=True)
     try:
         app = create_app(settings, demo=args.demo)
     except ValueError as exc:  # channel config errors carry their own one-line message

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -151,12 +151,30 @@ BOT_REPLIES = {
 
 @dataclass
 class DemoAccounts:
-    password: str
-    emails: list[str]
+    password: str  # the password of the accounts created by this run
+    emails: list[str]  # every demo account, created now or before
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)  # kept their password
+
+    def banner(self, base_url: str) -> str:
+        """What to print at start: only passwords that are true."""
+        lines = ["", "  Demo mode: customers write in every few seconds; two bot agents answer."]
+        lines.append(f"    Sign in at {base_url}/login with")
+        if self.created:
+            lines.append(f"    these new accounts (password: {self.password}):")
+            lines += [f"      {email}" for email in self.created]
+        if self.existing:
+            lines.append(
+                "    these accounts from an earlier start (password unchanged: the one printed"
+                " when they were created; start on an empty database for new ones):"
+            )
+            lines += [f"      {email}" for email in self.existing]
+        return "\n".join(lines) + "\n"
 
 
 async def seed(hub: Hub, password: str | None = None) -> DemoAccounts:
-    """Idempotent: existing teams, users and canned responses are left as they are."""
+    """Idempotent: existing teams, users and canned responses are left as they are
+    (an existing account keeps its password; the result says which ones are new)."""
     password = password or secrets.token_urlsafe(9)
     async with hub.db.session() as s:
         teams = {t.name: t.id for t in (await s.exec(select(Team))).all()}
@@ -166,12 +184,14 @@ async def seed(hub: Hub, password: str | None = None) -> DemoAccounts:
         if spec["name"] not in teams:
             team = await user_svc.create_team(hub, SYSTEM, **spec)
             teams[team.name] = team.id
-    emails = []
+    emails, created, kept = [], [], []
     for local, name, role, team_names, skills, languages, bot in PEOPLE:
         email = f"{local}@{DEMO_DOMAIN}"
         emails.append(email)
         if email in existing:
+            kept.append(email)
             continue
+        created.append(email)
         user, _ = await user_svc.create_user(
             hub,
             SYSTEM,
@@ -191,7 +211,7 @@ async def seed(hub: Hub, password: str | None = None) -> DemoAccounts:
             await canned_svc.create(
                 hub, SYSTEM, {"shortcut": shortcut, "title": title, "body": body, "language": language}
             )
-    return DemoAccounts(password=password, emails=emails)
+    return DemoAccounts(password=password, emails=emails, created=created, existing=kept)
 
 
 class DemoTraffic:

@@ -46,3 +46,20 @@ async def test_customers_write_and_bots_answer(live: Any) -> None:
     finally:
         await traffic.stop()
         watcher.close()
+
+
+async def test_a_second_start_prints_only_passwords_that_work(app: Any) -> None:
+    """Restarting the demo on the same database must not print a new, useless password."""
+    first = await seed(app.hub, password="demo-password-1")
+    assert first.created == first.emails and first.existing == []
+    assert "demo-password-1" in first.banner("http://hub.test")
+    second = await seed(app.hub, password="demo-password-2")
+    assert second.created == [] and second.existing == first.emails
+    banner = second.banner("http://hub.test")
+    assert "demo-password-2" not in banner and "password unchanged" in banner
+    assert all(email in banner for email in first.emails)
+    who = first.emails[0]
+    ok = await app.client.post("/api/v1/auth/login", json={"email": who, "password": "demo-password-1"})
+    assert ok.status_code == 200
+    bad = await app.client.post("/api/v1/auth/login", json={"email": who, "password": "demo-password-2"})
+    assert bad.status_code == 401
