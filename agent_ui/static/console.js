@@ -499,6 +499,7 @@ function handle({ event: e, replayed }, { fromBuffer = false } = {}) {
 const reloadDirectory = debounce(async () => {
   try {
     state.me = await whoAmI();
+    renderCapacityWarning();
     await loadDirectory();
     renderLists();
     if (current()) renderHeader();
@@ -537,10 +538,20 @@ function renderPresence() {
   presenceSelect.parentElement.dataset.presence = now;
 }
 
+// An agent with no capacity on any channel is never offered work: say so, instead of
+// leaving them waiting for offers that cannot come.
+function renderCapacityWarning() {
+  const el = $("#capacity-warning");
+  const capacity = Object.values(state.me.capacity || {});
+  el.hidden = capacity.some((n) => Number(n) > 0);
+  el.textContent = el.hidden ? "" : t("capacity_zero");
+}
+
 // --- language -------------------------------------------------------------------------------------------
 function rerender() {
   applyLang();
   renderPresence();
+  renderCapacityWarning();
   renderLists();
   composer.relabel();
   composer.updateCounter();
@@ -558,6 +569,7 @@ async function main() {
   const presence = buildPresence();
   topbar({ user: state.me, page: "console", socket, slot: presence, onLang: rerender });
   renderPresence();
+  renderCapacityWarning();
 
   mount($("#composer"), renderComposerSkeleton());
   composer = new Composer($("#composer"), {

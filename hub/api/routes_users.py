@@ -14,6 +14,7 @@ from hub.api.schemas import (
     TeamOut,
     TeamPatch,
     UserCreatedOut,
+    UserDefaultsOut,
     UserIn,
     UserOut,
     UserPatch,
@@ -70,6 +71,12 @@ async def create_user(
         capacity=body.capacity,
     )
     return UserCreatedOut(user=await user_out(hub, user), generated_password=generated)
+
+
+@router.get("/users/defaults", response_model=UserDefaultsOut)
+async def user_defaults(actor: Actor = Depends(current_actor)) -> UserDefaultsOut:
+    """The defaults a new user gets (the admin form starts from them)."""
+    return UserDefaultsOut(capacity=dict(svc.CHANNEL_CAPACITY_DEFAULT))
 
 
 @router.get("/users/{user_id}", response_model=UserOut)

@@ -115,6 +115,12 @@ class UserIn(In):
     capacity: dict[Key, SmallInt] | None = Field(default=None, max_length=50)
 
 
+class UserDefaultsOut(BaseModel):
+    """What ``POST /users`` (and ``switchboard create-user``) applies to omitted fields."""
+
+    capacity: dict[str, int]
+
+
 class UserCreatedOut(BaseModel):
     user: UserOut
     generated_password: str | None

@@ -161,6 +161,7 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
     ),
     ("GET", "/api/v1/events", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/users", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/users/defaults", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/users/{ana}", None, dict.fromkeys(ROLES, A)),
     (
         "POST",

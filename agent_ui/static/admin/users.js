@@ -71,7 +71,10 @@ function userFields(u, teams, { creating }) {
 }
 
 async function createUser(teams) {
-  const { body, read } = userFields(null, teams, { creating: true });
+  // Start from the hub's defaults (the same capacities as `switchboard create-user`):
+  // a user with no capacity on any channel would never be offered work.
+  const defaults = await api("/users/defaults");
+  const { body, read } = userFields({ capacity: defaults.capacity }, teams, { creating: true });
   let created = null;
   const ok = await modal({
     title: t("new_user"), body, submitLabel: t("create"), wide: true, id: "user-dialog",
