@@ -141,8 +141,8 @@ async def assign(gw: Gateway, conn: Connection, msg: dict[str, Any]) -> Any:
 
 async def transfer(gw: Gateway, conn: Connection, msg: dict[str, Any]) -> Any:
     a: TransferCmd = parse(TransferCmd, msg)
-    if (a.team_id is None) == (a.user_id is None):
-        raise Invalid("give exactly one of team_id or user_id", code="transfer_target")
+    if a.team_id is None and a.user_id is None:
+        raise Invalid("give team_id, user_id, or both (a colleague in that team)", code="transfer_target")
     c = await conv_svc.transfer(
         gw.hub, conn.actor, a.conversation_id, to_team_id=a.team_id, to_user_id=a.user_id, note=a.note
     )

@@ -135,8 +135,8 @@ async def assign(
 async def transfer(
     conversation_id: Id, body: TransferIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
-    if (body.team_id is None) == (body.user_id is None):
-        raise Invalid("give exactly one of team_id or user_id", code="transfer_target")
+    if body.team_id is None and body.user_id is None:
+        raise Invalid("give team_id, user_id, or both (a colleague in that team)", code="transfer_target")
     conv = await svc.transfer(
         hub, actor, conversation_id, to_team_id=body.team_id, to_user_id=body.user_id, note=body.note
     )

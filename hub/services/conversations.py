@@ -226,9 +226,14 @@ async def transfer(
     to_user_id: int | None = None,
     note: str = "",
 ) -> Conversation:
-    """Hand off to a team (back to its queue) or to a colleague, with an optional note."""
-    if (to_team_id is None) == (to_user_id is None):
-        raise Invalid("transfer needs exactly one of to_team_id or to_user_id", code="transfer_target")
+    """Hand off to a team (back to its queue) or to a colleague, with an optional note.
+
+    A colleague must belong to the conversation's team, or to the team given with them
+    (the transfer then moves the conversation to that team too): an agent outside the
+    team would get work their team's queue, reports and supervisors never see.
+    """
+    if to_team_id is None and to_user_id is None:
+        raise Invalid("transfer needs a team, a colleague, or both", code="transfer_target")
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
         conv = await load_conversation(s, conversation_id, for_update=True)
@@ -237,16 +242,25 @@ async def transfer(
             raise Conflict("the conversation is closed", code="conversation_closed")
         previous_team, previous_user = conv.team_id, conv.assignee_id
         now = hub.now()
-        if to_team_id is not None:
-            if await s.get(Team, to_team_id) is None:
-                raise NotFound(f"team {to_team_id} not found", code="team_not_found")
+        if to_team_id is not None and await s.get(Team, to_team_id) is None:
+            raise NotFound(f"team {to_team_id} not found", code="team_not_found")
+        if to_user_id is None:
+            assert to_team_id is not None
             conv.team_id = to_team_id
             conv.assignee_id = None
             conv.status = ConversationStatus.queued
             conv.queued_at = now
         else:
-            assert to_user_id is not None
-            await _active_user(s, to_user_id)
+            target = await _active_user(s, to_user_id)
+            team_id = to_team_id if to_team_id is not None else conv.team_id
+            if team_id is not None and not await _is_member(s, to_user_id, team_id):
+                team = await s.get(Team, team_id)
+                raise Invalid(
+                    f"{target.name} is not in the team {team.name if team else team_id};"
+                    " transfer to the team, or give a team they are in",
+                    code="agent_not_in_team",
+                )
+            conv.team_id = team_id
             conv.assignee_id = to_user_id
             conv.status = ConversationStatus.assigned
             conv.first_assigned_at = conv.first_assigned_at or now

@@ -3,7 +3,7 @@
 // inside the dialog when it refuses.
 import { api } from "../api.js";
 import { field, modal } from "../dialogs.js";
-import { h } from "../dom.js";
+import { h, mount } from "../dom.js";
 import { serverNow } from "../format.js";
 import { t } from "../i18n.js";
 
@@ -27,9 +27,16 @@ export function transferDialog(conv, { users, teams, me }) {
   const toAgent = h("input", { type: "radio", name: "target", value: "agent", id: "tr-agent" });
   const team = h("select", { name: "team_id", id: "tr-team-select" },
     [...teams.values()].map((tm) => h("option", { value: tm.id, selected: tm.id === conv.team_id }, tm.name)));
-  const agent = h("select", { name: "user_id", id: "tr-agent-select", disabled: true }, agentOptions(users, { exclude: me.id }));
+  // Only colleagues of the chosen team (the hub refuses others: agent_not_in_team);
+  // picking another team and a colleague in it moves the conversation to that team.
+  const agent = h("select", { name: "user_id", id: "tr-agent-select", disabled: true });
+  const fillAgents = () => {
+    const options = agentOptions(users, { exclude: me.id, teamId: Number(team.value) });
+    mount(agent, options.length ? options : h("option", { value: "", disabled: true, selected: true }, t("transfer_no_agents")));
+  };
+  fillAgents();
+  team.addEventListener("change", fillAgents);
   const sync = () => {
-    team.disabled = !toTeam.checked;
     agent.disabled = !toAgent.checked;
   };
   toTeam.addEventListener("change", sync);
@@ -45,7 +52,9 @@ export function transferDialog(conv, { users, teams, me }) {
   return modal({
     title: t("transfer_title", { id: conv.id }), body, submitLabel: t("transfer"), id: "transfer-dialog",
     onSubmit: async () => {
-      const payload = toTeam.checked ? { team_id: Number(team.value) } : { user_id: Number(agent.value) };
+      const teamId = Number(team.value);
+      const payload = toTeam.checked ? { team_id: teamId } : { user_id: Number(agent.value) };
+      if (toAgent.checked && teamId !== conv.team_id) payload.team_id = teamId;
       if (note.value.trim()) payload.note = note.value.trim();
       await api(`/conversations/${conv.id}/transfer`, { method: "POST", body: payload });
     },
