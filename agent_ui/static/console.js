@@ -128,7 +128,7 @@ async function selectTab(tab) {
 
 // --- loading ------------------------------------------------------------------------------
 async function loadDirectory() {
-  const [users, teams] = await Promise.all([api("/users"), api("/teams")]);
+  const [users, teams] = (await Promise.all([api("/users"), api("/teams")])).map((page) => page.items);
   state.users = new Map(users.map((u) => [u.id, u]));
   state.teams = new Map(teams.map((tm) => [tm.id, tm]));
 }

@@ -32,7 +32,7 @@ const viewer = new ThreadView($("#viewer-thread"), state);
 
 // --- data --------------------------------------------------------------------------------
 async function loadDirectory() {
-  const [users, teams] = await Promise.all([api("/users"), api("/teams")]);
+  const [users, teams] = (await Promise.all([api("/users"), api("/teams")])).map((page) => page.items);
   state.users = new Map(users.map((u) => [u.id, u]));
   state.teams = new Map(teams.map((tm) => [tm.id, tm]));
 }
@@ -44,9 +44,9 @@ async function refresh() {
       api("/agents/live"),
       api("/conversations", { query: { status: OPEN_STATUSES, limit: 200 } }),
     ]);
-    state.queues = queues;
+    state.queues = queues.items;
     state.queuesAt = Date.now();
-    state.agents = agents;
+    state.agents = agents.items;
     state.convs = convs.items;
     for (const a of agents) {
       const u = state.users.get(a.user_id);

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
 from hub.api.deps import current_actor, get_hub
-from hub.api.schemas import BodyId, Id, In, Out
+from hub.api.schemas import BodyId, Id, In, Out, Page
 from hub.context import Hub
 from hub.services import canned
 from hub.services.access import Actor
@@ -42,7 +42,7 @@ class CannedPatch(In):
     team_id: BodyId | None = None
 
 
-@router.get("", response_model=list[CannedOut])
+@router.get("", response_model=Page[CannedOut])
 async def list_canned(
     q: str = Query(
         default="", max_length=64, description="shortcut prefix (with or without /) or title words"
@@ -51,8 +51,9 @@ async def list_canned(
     limit: int = Query(default=20, ge=1, le=200),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
-) -> list[CannedOut]:
-    return [CannedOut.model_validate(r) for r in await canned.search(hub, actor, q, language, limit)]
+) -> Page[CannedOut]:
+    rows = await canned.search(hub, actor, q, language, limit)
+    return Page[CannedOut](items=[CannedOut.model_validate(r) for r in rows])
 
 
 @router.post("", response_model=CannedOut, status_code=201)

@@ -8,12 +8,12 @@ from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import (
+    MAX_ID,
     ContactOut,
     ContactPatch,
     ConversationOut,
     EventOut,
     Id,
-    MAX_ID,
     IdentityOut,
     Page,
     Position,
@@ -87,10 +87,10 @@ async def patch_contact(
     return await _contact_out(hub, contact)
 
 
-@router.get("/contacts/{contact_id}/conversations", response_model=list[ConversationOut])
+@router.get("/contacts/{contact_id}/conversations", response_model=Page[ConversationOut])
 async def contact_conversations(
     contact_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
-) -> list[ConversationOut]:
+) -> Page[ConversationOut]:
     async with hub.db.session() as s:
         await load_visible_contact(s, actor, contact_id)
         rows = (
@@ -101,7 +101,7 @@ async def contact_conversations(
                 .limit(200)
             )
         ).all()
-    return [ConversationOut.model_validate(c) for c in rows]
+    return Page[ConversationOut](items=[ConversationOut.model_validate(c) for c in rows])
 
 
 @router.get("/events", response_model=Page[EventOut], tags=["events"])

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import (
+    MAX_ID,
     AssignIn,
     ConversationOut,
     Id,
@@ -89,13 +90,17 @@ async def get_conversation(
 @router.get("/{conversation_id}/messages", response_model=Page[MessageOut])
 async def list_messages(
     conversation_id: Id,
-    after: int | None = Query(default=None, description="only messages with a larger id"),
+    after: int | None = Query(default=None, ge=0, le=MAX_ID, description="only messages with a larger id"),
+    cursor: int | None = Query(
+        default=None, ge=0, le=MAX_ID, description="the next_cursor of the previous page (same as after)"
+    ),
     limit: int = Query(default=100, ge=1, le=500),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Page[MessageOut]:
     await _visible(hub, actor, conversation_id)
     stmt = select(Message).where(Message.conversation_id == conversation_id)
+    after = cursor if cursor is not None else after
     if after is not None:
         stmt = stmt.where(col(Message.id) > after)
     stmt = stmt.order_by(col(Message.id)).limit(limit + 1)
@@ -177,6 +182,6 @@ async def snooze(
     conversation_id: Id, body: SnoozeIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ConversationOut:
     until = body.until if body.until.tzinfo else body.until.replace(tzinfo=UTC)
-    return ConversationOut.model_validate(await svc.snooze(hub, actor, conversation_id, until))
     if until > hub.now() + timedelta(days=366):
         raise Invalid("until: at most a year ahead")
+    return ConversationOut.model_validate(await svc.snooze(hub, actor, conversation_id, until))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
-from hub.api.schemas import BodyId, Id, In
+from hub.api.schemas import BodyId, Id, In, Page
 from hub.context import Hub
 from hub.models import Offer, OfferStatus, Role
 from hub.services import live
@@ -21,10 +21,23 @@ from hub.services.conversations import load_conversation
 router = APIRouter(tags=["live"])
 
 
-@router.get("/queues")
-async def queues(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> list[dict[str, Any]]:
+class QueueOut(In):
+    team_id: int
+    team_name: str
+    waiting: int
+    offered: int
+    in_progress: int
+    longest_wait_seconds: float
+    service_level_today: float | None
+    answered_today: int
+    agents: dict[str, int]
+    estimated_wait_seconds: float | None
+
+
+@router.get("/queues", response_model=Page[QueueOut])
+async def queues(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> Page[QueueOut]:
     """Per team: waiting, offered, in progress, longest wait, service level today, agents by presence."""
-    return [asdict(q) for q in await live.queue_figures(hub, actor)]
+    return Page[QueueOut](items=[QueueOut(**asdict(q)) for q in await live.queue_figures(hub, actor)])
 
 
 class AgentLive(In):
@@ -40,15 +53,15 @@ class AgentLive(In):
     conversations: list[dict[str, Any]]
 
 
-@router.get("/agents/live", response_model=list[AgentLive])
+@router.get("/agents/live", response_model=Page[AgentLive])
 async def agents(
     request: Request, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """Per agent: presence, load per channel and current conversations (supervisors)."""
     require_role(actor, Role.supervisor)
     gateway = getattr(request.app.state, "gateway", None)
     connected = set(gateway.by_user) if gateway is not None else set()
-    return await live.agents_live(hub, actor, connected)
+    return {"items": await live.agents_live(hub, actor, connected), "next_cursor": None}
 
 
 class ReadIn(In):
@@ -74,10 +87,10 @@ class OfferOut(In):
     expires_at: datetime | None
 
 
-@router.get("/offers", response_model=list[OfferOut])
+@router.get("/offers", response_model=Page[OfferOut])
 async def offers(
     user_id: Id | None = None, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """Pending offers: your own, or (supervisors) another agent's with ``user_id``."""
     target = user_id if user_id is not None else actor.user_id
     async with hub.db.session() as s:
@@ -91,7 +104,7 @@ async def offers(
                 .order_by(col(Offer.id))
             )
         ).all()
-    return [_offer_out(o) for o in rows]
+    return {"items": [_offer_out(o) for o in rows], "next_cursor": None}
 
 
 def _offer_out(o: Offer) -> dict[str, Any]:

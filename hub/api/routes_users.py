@@ -9,6 +9,7 @@ from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import (
     Id,
     MembersIn,
+    Page,
     PresenceIn,
     TeamIn,
     TeamOut,
@@ -36,8 +37,8 @@ async def user_out(hub: Hub, user: User) -> UserOut:
     )
 
 
-@router.get("/users", response_model=list[UserOut])
-async def list_users(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> list[UserOut]:
+@router.get("/users", response_model=Page[UserOut])
+async def list_users(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> Page[UserOut]:
     """Every signed-in staff member may list colleagues (for transfers and @mentions)."""
     async with hub.db.session() as s:
         users = (await s.exec(select(User).order_by(col(User.name)))).all()
@@ -45,12 +46,14 @@ async def list_users(actor: Actor = Depends(current_actor), hub: Hub = Depends(g
     teams: dict[int, list[int]] = {}
     for m in members:
         teams.setdefault(m.user_id, []).append(m.team_id)
-    return [
-        UserOut.model_validate(u, from_attributes=True).model_copy(
-            update={"team_ids": sorted(teams.get(u.id or 0, []))}
-        )
-        for u in users
-    ]
+    return Page[UserOut](
+        items=[
+            UserOut.model_validate(u, from_attributes=True).model_copy(
+                update={"team_ids": sorted(teams.get(u.id or 0, []))}
+            )
+            for u in users
+        ]
+    )
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=201)
@@ -112,11 +115,11 @@ async def team_out(hub: Hub, team: Team) -> TeamOut:
     return TeamOut.model_validate(team, from_attributes=True).model_copy(update={"member_ids": sorted(ids)})
 
 
-@router.get("/teams", response_model=list[TeamOut])
-async def list_teams(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> list[TeamOut]:
+@router.get("/teams", response_model=Page[TeamOut])
+async def list_teams(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> Page[TeamOut]:
     async with hub.db.session() as s:
         teams = (await s.exec(select(Team).order_by(col(Team.name)))).all()
-    return [await team_out(hub, t) for t in teams]
+    return Page[TeamOut](items=[await team_out(hub, t) for t in teams])
 
 
 @router.post("/teams", response_model=TeamOut, status_code=201)

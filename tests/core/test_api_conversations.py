@@ -122,7 +122,7 @@ async def test_contacts_profile_identities_and_edit(app: Any) -> None:
     assert edit.status_code == 200 and edit.json()["vip"] is True and edit.json()["tags"] == ["ar", "gold"]
     found = (await c.get("/api/v1/contacts?q=noo")).json()["items"]
     assert [x["id"] for x in found] == [r["contact_id"]]
-    convs = (await c.get(f"/api/v1/contacts/{r['contact_id']}/conversations")).json()
+    convs = (await c.get(f"/api/v1/contacts/{r['contact_id']}/conversations")).json()["items"]
     assert [x["id"] for x in convs] == [r["conversation_id"]]
 
 
@@ -213,4 +213,4 @@ async def test_teams_are_deleted_only_without_conversations(app: Any) -> None:
     r = await app.client.delete(f"/api/v1/teams/{used}", headers=csrf)
     assert r.status_code == 409 and r.json()["error"]["code"] == "team_in_use"
     assert (await app.client.delete(f"/api/v1/teams/{empty}", headers=csrf)).status_code == 204
-    assert [t["name"] for t in (await app.client.get("/api/v1/teams")).json()] == ["Used"]
+    assert [t["name"] for t in (await app.client.get("/api/v1/teams")).json()["items"]] == ["Used"]

@@ -24,13 +24,13 @@ async def test_queue_figures_and_service_level(app: Any, clock: Any) -> None:
     await inbound(app.client, "c3", "c", team="Support")
     s = app.new_client()
     await login(s, "sup@example.com")
-    q = (await s.get("/api/v1/queues")).json()
+    q = (await s.get("/api/v1/queues")).json()["items"]
     assert len(q) == 1 and q[0]["team_name"] == "Support"
     fig = q[0]
     assert (fig["waiting"], fig["in_progress"], fig["answered_today"]) == (2, 1, 1)
     assert fig["longest_wait_seconds"] == 120 and fig["service_level_today"] == 0.5
     assert fig["agents"]["available"] == 1 and fig["agents"]["offline"] == 1
-    agents = (await s.get("/api/v1/agents/live")).json()
+    agents = (await s.get("/api/v1/agents/live")).json()["items"]
     ana_row = next(a for a in agents if a["user_id"] == ana)
     assert ana_row["load"] == {"loopback": 1} and ana_row["conversations"][0]["id"] == fast
     conv = (await s.get(f"/api/v1/conversations/{slow}")).json()
@@ -95,8 +95,10 @@ async def test_canned_responses_search_and_scoping(app: Any) -> None:
         headers=csrf,
     )
     assert other_team.status_code == 403
-    assert [c["shortcut"] for c in (await s.get("/api/v1/canned-responses?q=/ref")).json()] == ["refund"]
+    assert [c["shortcut"] for c in (await s.get("/api/v1/canned-responses?q=/ref")).json()["items"]] == [
+        "refund"
+    ]
     a = app.new_client()
     await login(a, "ana@example.com")
     # Tech's agent sees the global Arabic greeting, not Billing's refund text.
-    assert [c["shortcut"] for c in (await a.get("/api/v1/canned-responses")).json()] == ["hello"]
+    assert [c["shortcut"] for c in (await a.get("/api/v1/canned-responses")).json()["items"]] == ["hello"]

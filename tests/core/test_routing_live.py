@@ -251,7 +251,7 @@ async def test_pending_offers_over_rest_then_accept(app: Any) -> None:
     await app.hub.routing.idle()
     c = app.new_client()
     csrf = await login(c, "ana@example.com")
-    pending = (await c.get("/api/v1/offers")).json()
+    pending = (await c.get("/api/v1/offers")).json()["items"]
     assert [(o["conversation_id"], o["status"]) for o in pending] == [(conv_id, "pending")]
     assert (await c.get("/api/v1/offers", params={"user_id": ana + 1})).status_code == 403
     r = await c.post(f"/api/v1/conversations/{conv_id}/accept", headers=csrf)

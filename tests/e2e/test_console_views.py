@@ -386,11 +386,11 @@ async def test_admin_pages_create_edit_and_show_errors(live: Any) -> None:
 
     async with httpx.AsyncClient(base_url=live.base) as c:
         await c.post("/api/v1/auth/login", json={"email": "root@example.com", "password": PASSWORD})
-        users = {u["email"]: u for u in (await c.get("/api/v1/users")).json()}
+        users = {u["email"]: u for u in (await c.get("/api/v1/users")).json()["items"]}
         assert users["nadia@example.com"]["skills"] == {"billing": 7}
         assert users["nadia@example.com"]["capacity"]["sms"] == 2
         assert users["nadia@example.com"]["language"] == "ar"
-        teams = {t["name"]: t for t in (await c.get("/api/v1/teams")).json()}
+        teams = {t["name"]: t for t in (await c.get("/api/v1/teams")).json()["items"]}
         vip = teams["VIP Desk"]
         assert vip["routing"] == {
             "strategy": "round_robin",

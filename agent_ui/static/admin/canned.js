@@ -6,7 +6,7 @@ import { t } from "../i18n.js";
 import { input, select } from "./forms.js";
 
 export async function cannedSection(root, { me }) {
-  const teams = await api("/teams");
+  const teams = (await api("/teams")).items;
   const teamName = new Map(teams.map((tm) => [tm.id, tm.name]));
   // Supervisors manage their own teams' responses; admins any.
   const editableTeams = me.role === "admin" ? teams : teams.filter((tm) => me.team_ids.includes(tm.id));
@@ -14,7 +14,7 @@ export async function cannedSection(root, { me }) {
   const search = h("input", { type: "search", id: "canned-search", placeholder: t("search"), "aria-label": t("search"), dir: "auto" });
 
   async function load() {
-    const rows = await api("/canned-responses", { query: { q: search.value.trim(), limit: 200 } });
+    const rows = (await api("/canned-responses", { query: { q: search.value.trim(), limit: 200 } })).items;
     mount(tbody, rows.length ? rows.map((r) => h("tr", { "data-canned-id": r.id },
       h("th", { scope: "row", dir: "ltr" }, `/${r.shortcut}`),
       h("td", {}, h("bdi", {}, r.title)),

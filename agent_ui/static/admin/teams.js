@@ -10,7 +10,7 @@ const STRATEGIES = ["longest_idle", "least_occupied", "round_robin"];
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 export async function teamsSection(root, { me }) {
-  const [teams, users] = await Promise.all([api("/teams"), api("/users")]);
+  const [teams, users] = (await Promise.all([api("/teams"), api("/users")])).map((page) => page.items);
   const reload = () => teamsSection(root, { me });
   const rows = teams.map((tm) => h("tr", { "data-team-id": tm.id },
     h("th", { scope: "row" }, h("bdi", {}, tm.name)),

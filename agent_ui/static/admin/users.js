@@ -9,7 +9,7 @@ import { channelNumbers, checkbox, checkboxGroup, checkedNumbers, input, listTex
 const ROLES = ["agent", "supervisor", "admin"];
 
 export async function usersSection(root, { me }) {
-  const [users, teams] = await Promise.all([api("/users"), api("/teams")]);
+  const [users, teams] = (await Promise.all([api("/users"), api("/teams")])).map((page) => page.items);
   const teamName = new Map(teams.map((tm) => [tm.id, tm.name]));
   const reload = () => usersSection(root, { me });
 

@@ -228,7 +228,7 @@ export class Composer {
     const seq = ++this.cannedSeq;
     let rows = [];
     try {
-      rows = await api("/canned-responses", { query: { q: query, limit: 10 } });
+      rows = (await api("/canned-responses", { query: { q: query, limit: 10 } })).items;
     } catch (err) {
       console.warn("canned search failed", err);
     }

@@ -37,7 +37,7 @@ export class ContactPanel {
       ]);
       if (seq !== this.seq) return;
       this.contact = contact;
-      this.conversations = conversations;
+      this.conversations = conversations.items;
       this.hooks.onHistory?.(conversations);
       this.render();
     } catch (err) {
