@@ -67,5 +67,14 @@ def build_registry(channels_config: dict[str, dict[str, Any]]) -> ChannelRegistr
             raise ValueError(f"config error: channels.{kind}: unknown channel kind (known: {known})")
         module_name, _, cls_name = target.partition(":")
         cls = getattr(importlib.import_module(module_name), cls_name)
-        registry.register(cls.from_config({k: v for k, v in section.items() if k != "enabled"}))
+        try:
+            channel = cls.from_config({k: v for k, v in section.items() if k != "enabled"})
+        except (TypeError, ValueError) as exc:
+            # A value of the wrong type (a list where a number belongs) must read as a
+            # config error too, not as a traceback.
+            message = str(exc)
+            if not message.startswith("config error"):
+                message = f"config error: channels.{kind}: {message}"
+            raise ValueError(message) from None
+        registry.register(channel)
     return registry

@@ -73,14 +73,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from channels.registry import build_registry
     from hub.app import create_app
     from hub.db import migrate
     from hub.logs import configure
 
     settings = _settings(args)
-    configure(settings.log_format, settings.log_level)
     if args.demo and "loopback" not in settings.channels:
         settings.channels["loopback"] = {}
+    # Every setting, each channel's table included, is checked before the database is
+    # touched: a config error must not scroll the one-time admin password away.
+    try:
+        registry = build_registry(settings.channels)
+    except ValueError as exc:  # channel config errors carry their own one-line message
+        raise ConfigError(str(exc)) from None
+    configure(settings.log_format, settings.log_level)
     migrate(settings.sync_database_url)
     created = asyncio.run(bootstrap_admin(settings))
     if created:
@@ -99,10 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         accounts = asyncio.run(_with_hub(settings, seed))
         print(accounts.banner(settings.base_url), flush=True)
-    try:
-        app = create_app(settings, demo=args.demo)
-    except ValueError as exc:  # channel config errors carry their own one-line message
-        raise ConfigError(str(exc)) from None
+    app = create_app(settings, demo=args.demo, channels=registry)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, ws="websockets-sansio")
     return 0
 

@@ -109,3 +109,35 @@ def test_cli_migrate_and_create_user(
     assert "created supervisor lead@example.com" in out and "password: " in out
     assert main(["create-user", "--email", "lead@example.com"]) == 1
     assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("demo", [False, True])
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            '[channels.loopback]\ntoken = "short"\n',
+            "config error: channels.loopback.token: expected a string",
+        ),
+        ("[channels.loopback]\nkeep = [1]\n", "config error: channels.loopback: "),
+        ("[channels.smoke_signals]\n", "config error: channels.smoke_signals: unknown channel kind"),
+    ],
+)
+def test_serve_reports_a_bad_channel_table_before_touching_the_database(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    table: str,
+    expected: str,
+    demo: bool,
+) -> None:
+    """No migration and no one-time admin password before the config error."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(table)
+    db = tmp_path / "hub.db"
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{db}")
+    assert main(["--config", str(cfg), "serve", *(["--demo"] if demo else [])]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(expected) and len(err.strip().splitlines()) == 1, err
+    assert "password" not in out and "First start" not in out
+    assert not db.exists()
