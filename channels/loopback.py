@@ -3,17 +3,27 @@
 It exists for tests, the demo and integration checks. It goes through exactly the
 same path as a real adapter (ingest → commit → 2xx; outbox → ``send``), and lets a
 test script send failures (retryable or not) to exercise retries and dead-letters.
+
+It behaves like a provider that honours idempotency keys: a second send with a key it
+has accepted returns the first provider id and delivers nothing. With ``journal`` set,
+every accepted send is appended to that file and flushed to disk before ``send``
+returns, so what was "delivered" survives a kill -9 of the hub (the outbox's
+exactly-once test reads it). Provider ids are random, so they never repeat across
+restarts. ``GET /sent`` lists deliveries only with the configured token: without one
+it is not served at all, since replies carry customers' conversations.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import itertools
+import json
 import logging
+import os
 import uuid
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -48,23 +58,32 @@ class LoopbackChannel:
     supports_attachments: ClassVar[bool] = True
     rate_per_second: ClassVar[float | None] = None
 
-    def __init__(self, *, token: str | None = None, keep: int = 10_000) -> None:
+    def __init__(self, *, token: str | None = None, keep: int = 10_000, journal: Path | None = None) -> None:
         self.token = token
         self.sent: deque[OutboundMessage] = deque(maxlen=keep)
         self.sent_event = asyncio.Event()
         self.failures: deque[SendError] = deque()
-        self._ids = itertools.count(1)
+        self.journal = journal
+        # idempotency key -> provider id of every accepted send (loaded from the journal)
+        self._accepted: dict[str, str] = {}
         self._hub: Hub | None = None
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> LoopbackChannel:
-        unknown = set(section) - {"token", "keep", "team"}
+        unknown = set(section) - {"token", "keep", "team", "journal"}
         if unknown:
             raise ValueError(f"config error: channels.loopback.{sorted(unknown)[0]}: unknown setting")
         token = section.get("token")
         if token is not None and (not isinstance(token, str) or len(token) < 16):
             raise ValueError("config error: channels.loopback.token: expected a string of 16+ characters")
-        return cls(token=token, keep=int(section.get("keep", 10_000)))
+        journal = section.get("journal")
+        if journal is not None and (not isinstance(journal, str) or not journal):
+            raise ValueError("config error: channels.loopback.journal: expected a file path")
+        return cls(
+            token=token,
+            keep=int(section.get("keep", 10_000)),
+            journal=Path(journal) if journal else None,
+        )
 
     # -- test controls -----------------------------------------------------------------
     def script_failures(self, *errors: SendError) -> None:
@@ -80,6 +99,8 @@ class LoopbackChannel:
 
     async def start(self, hub: Hub) -> None:
         self._hub = hub
+        if self.journal is not None:
+            self._accepted.update(await asyncio.to_thread(read_journal, self.journal))
 
     async def stop(self) -> None:
         self._hub = None
@@ -87,9 +108,21 @@ class LoopbackChannel:
     async def send(self, message: OutboundMessage) -> SendResult:
         if self.failures:
             raise self.failures.popleft()
+        key = message.idempotency_key
+        if key and key in self._accepted:
+            log.info("loopback: repeated send ignored", extra={"message_id": message.message_id})
+            return SendResult(provider_message_id=self._accepted[key])
+        provider_id = f"lb-out-{uuid.uuid4().hex}"
+        if self.journal is not None:
+            line = json.dumps(
+                {"key": key, "provider_message_id": provider_id, "message": message.model_dump(mode="json")}
+            )
+            await asyncio.to_thread(append_line, self.journal, line)
+        if key:
+            self._accepted[key] = provider_id
         self.sent.append(message)
         self.sent_event.set()
-        return SendResult(provider_message_id=f"lb-out-{next(self._ids)}")
+        return SendResult(provider_message_id=provider_id)
 
     # -- HTTP --------------------------------------------------------------------------
     def _authorized(self, request: Request) -> bool:
@@ -138,9 +171,39 @@ class LoopbackChannel:
         )
 
     async def _list_sent(self, request: Request) -> Response:
+        if self.token is None:
+            return _error(404, "not_found", "set channels.loopback.token to list sent messages")
         if not self._authorized(request):
             return _error(403, "bad_token", "missing or wrong X-Loopback-Token")
         return JSONResponse([m.model_dump(mode="json") for m in self.sent])
+
+
+def read_journal(path: Path) -> dict[str, str]:
+    """idempotency key -> provider id of every send the journal records."""
+    accepted: dict[str, str] = {}
+    if not path.exists():
+        return accepted
+    with path.open("rb+") as raw:
+        # A crash mid-write leaves a cut line: end it, so the next entry starts clean.
+        if raw.seek(0, os.SEEK_END) and (raw.seek(-1, os.SEEK_END), raw.read(1))[1] != b"\n":
+            raw.write(b"\n")
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a crash mid-write was never acknowledged
+            if entry.get("key"):
+                accepted[entry["key"]] = entry["provider_message_id"]
+    return accepted
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append and fsync: a send is accepted only once it is on disk."""
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

@@ -90,6 +90,9 @@ class OutboundMessage(BaseModel):
     author_name: str = ""
     attempt: int = 1
     meta: dict[str, Any] = Field(default_factory=dict)
+    # The same for every attempt at this message: a channel whose provider honours an
+    # idempotency key sends it, so a retry after a crash mid-send is not a second send.
+    idempotency_key: str = ""
 
 
 class DeliveryUpdate(BaseModel):

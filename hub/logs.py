@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-CONTEXT_FIELDS = ("request_id", "conversation_id", "channel", "message_id", "user_id")
+CONTEXT_FIELDS = ("request_id", "conversation_id", "channel", "message_id", "outbox_id", "user_id")
 
 
 class ContextFilter(logging.Filter):

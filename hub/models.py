@@ -123,6 +123,10 @@ class DeliveryStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     pending = "pending"
+    # Claimed and handed to the channel; the outcome is not recorded yet. A lease that
+    # runs out in this state means the process died mid-send: the retry carries the
+    # same idempotency key, so channels that honour one deliver exactly once.
+    sending = "sending"
     sent = "sent"
     dead = "dead"
 
@@ -218,6 +222,8 @@ class Identity(SQLModel, table=True):
 # --- conversations ------------------------------------------------------------------
 
 _OPEN_SQL = "status NOT IN ('resolved', 'abandoned')"
+INBOUND_SQL = "direction = 'inbound'"
+_OUTBOUND_SQL = "direction = 'outbound'"
 
 
 class Conversation(SQLModel, table=True):
@@ -268,9 +274,24 @@ class Conversation(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __table_args__ = (
-        # Idempotency of provider retries: the same provider id on the same channel
-        # and direction is the same message.
-        sa.UniqueConstraint("channel", "direction", "provider_message_id", name="uq_message_provider_id"),
+        # Idempotency of provider retries: the same inbound provider id on the same
+        # channel is the same message. Outbound ids are only looked up (status
+        # callbacks): a provider reusing one must never make recording a send fail.
+        sa.Index(
+            "uq_message_inbound_provider_id",
+            "channel",
+            "provider_message_id",
+            unique=True,
+            sqlite_where=sa.text(INBOUND_SQL),
+            postgresql_where=sa.text(INBOUND_SQL),
+        ),
+        sa.Index(
+            "ix_message_outbound_provider_id",
+            "channel",
+            "provider_message_id",
+            sqlite_where=sa.text(_OUTBOUND_SQL),
+            postgresql_where=sa.text(_OUTBOUND_SQL),
+        ),
         sa.Index("ix_message_conversation_id_id", "conversation_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)

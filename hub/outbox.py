@@ -5,6 +5,15 @@ workers: PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite has one proce
 A failed attempt is retried with exponential backoff and jitter (or the provider's
 ``retry_after``); after ``max_attempts`` — or a non-retryable error — the message is
 marked failed with the reason and the console is told.
+
+Exactly once per provider acceptance: a claim commits ``sending`` before the channel is
+called, so the attempt is on record whatever happens next. Once the provider accepted,
+the outcome is recorded as ``sent`` — and if recording the details fails, a second,
+minimal write still marks it ``sent`` (with a warning) rather than leaving it due again.
+Only a process that dies between the provider's acceptance and that write leaves a
+``sending`` row behind; its lease runs out and it is retried with the same
+``idempotency_key``, which channels whose provider honours one pass on (see
+docs/architecture.md for which channels are at-least-once in that one window).
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select, update
 
 from channels.base import SendError, SendResult
 from hub.context import Hub
@@ -38,6 +47,20 @@ class Claimed:
     assignee_id: int | None
 
 
+def idempotency_key(message_id: int) -> str:
+    """One key per message, the same on every attempt."""
+    return f"switchboard-message-{message_id}"
+
+
+def _ids(c: Claimed) -> dict[str, object]:
+    return {
+        "channel": c.message.channel,
+        "conversation_id": c.message.conversation_id,
+        "message_id": c.message.message_id,
+        "outbox_id": c.outbox_id,
+    }
+
+
 def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter in the upper half: base·2^(n-1), capped."""
     delay = min(cap, base * (2 ** max(0, attempt - 1)))
@@ -54,11 +77,26 @@ class OutboxWorker:
 
     # -- one pass ----------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Claim what is due and send it; returns how many sends were attempted."""
+        """Claim what is due and send it; returns how many sends were attempted.
+
+        Each item stands alone: one item's failure (in the channel or while recording
+        its outcome) is logged with its ids and never stops or hides the others.
+        """
         claimed = await self._claim()
         if not claimed:
             return 0
-        await asyncio.gather(*(self._deliver(c) for c in claimed))
+        outcomes = await asyncio.gather(*(self._deliver(c) for c in claimed), return_exceptions=True)
+        for c, outcome in zip(claimed, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancellation and the like are not an item's failure
+            if isinstance(outcome, Exception):
+                log.error(
+                    "outbox item failed: %s: %s",
+                    type(outcome).__name__,
+                    outcome,
+                    exc_info=outcome,
+                    extra=_ids(c),
+                )
         return len(claimed)
 
     async def _claim(self) -> list[Claimed]:
@@ -69,7 +107,8 @@ class OutboxWorker:
             stmt = (
                 select(OutboxItem)
                 .where(
-                    OutboxItem.status == OutboxStatus.pending,
+                    # ``sending`` with a lapsed lease: the process died mid-send.
+                    col(OutboxItem.status).in_([OutboxStatus.pending, OutboxStatus.sending]),
                     col(OutboxItem.next_attempt_at) <= now,
                     or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
                 )
@@ -83,6 +122,7 @@ class OutboxWorker:
                 return []
             lease = now + timedelta(seconds=cfg.lease_seconds)
             for item in items:
+                item.status = OutboxStatus.sending
                 item.locked_until = lease
                 item.attempts += 1
                 item.updated_at = now
@@ -117,6 +157,7 @@ class OutboxWorker:
                             author_name=u.name if u is not None else "",
                             attempt=item.attempts,
                             meta=m.meta,
+                            idempotency_key=idempotency_key(m.id),  # type: ignore[arg-type]
                         ),
                     )
                 )
@@ -137,9 +178,7 @@ class OutboxWorker:
         except KeyError:
             result, error = None, SendError(f"channel {channel_kind} is not enabled", retryable=False)
         except Exception as exc:  # an adapter bug must not kill the worker
-            log.exception(
-                "send raised", extra={"channel": channel_kind, "conversation_id": c.message.conversation_id}
-            )
+            log.exception("send raised", extra=_ids(c))
             result, error = None, SendError(f"{type(exc).__name__}: {exc}")
         if result is not None:
             await self._record_success(c, result)
@@ -148,6 +187,17 @@ class OutboxWorker:
             await self._record_failure(c, error)
 
     async def _record_success(self, c: Claimed, result: SendResult) -> None:
+        """The provider accepted: from here on nothing may make this message due again."""
+        try:
+            await self._record_sent(c, result)
+        except Exception as exc:
+            log.exception(
+                "recording a successful send failed; marking it sent without details", extra=_ids(c)
+            )
+            await self._record_sent_minimal(c, f"sent, but recording the send failed: {type(exc).__name__}")
+        self.hub.metrics.sent.labels(c.message.channel).inc()
+
+    async def _record_sent(self, c: Claimed, result: SendResult) -> None:
         hub = self.hub
         async with unit_of_work(hub) as uow:
             s = uow.session
@@ -165,7 +215,24 @@ class OutboxWorker:
                 m.delivery_status = DeliveryStatus(result.status)
                 m.error = None
             emit_message_status(uow, m, c.team_id, c.assignee_id)
-        hub.metrics.sent.labels(c.message.channel).inc()
+
+    async def _record_sent_minimal(self, c: Claimed, warning: str) -> None:
+        """Two plain updates, nothing that can collide: the row leaves ``sending``."""
+        now = self.hub.now()
+        async with self.hub.db.transaction() as s:
+            await s.exec(
+                update(OutboxItem)  # type: ignore[call-overload]
+                .where(col(OutboxItem.id) == c.outbox_id)
+                .values(status=OutboxStatus.sent, locked_until=None, last_error=warning, updated_at=now)
+            )
+            await s.exec(
+                update(Message)  # type: ignore[call-overload]
+                .where(
+                    col(Message.id) == c.message.message_id,
+                    col(Message.delivery_status).in_([DeliveryStatus.pending, DeliveryStatus.failed]),
+                )
+                .values(delivery_status=DeliveryStatus.sent, error=None)
+            )
 
     async def _record_failure(self, c: Claimed, error: SendError) -> None:
         hub = self.hub
@@ -180,6 +247,7 @@ class OutboxWorker:
             item.last_error = error.reason[:1000]
             item.locked_until = None
             item.updated_at = now
+            item.status = OutboxStatus.pending
             if final:
                 item.status = OutboxStatus.dead
                 m.delivery_status = DeliveryStatus.failed
@@ -197,13 +265,14 @@ class OutboxWorker:
             "send failed (%s): %s",
             "final" if final else f"attempt {c.attempt}, will retry",
             error.reason,
-            extra={"channel": c.message.channel, "conversation_id": c.message.conversation_id},
+            extra=_ids(c),
         )
 
     # -- the loop ----------------------------------------------------------------------
     async def next_due(self) -> datetime | None:
+        """When the next pending item is due, or the next in-flight lease lapses."""
         async with self.hub.db.session() as s:
-            return (
+            pending = (
                 await s.exec(
                     select(OutboxItem.next_attempt_at)
                     .where(OutboxItem.status == OutboxStatus.pending)
@@ -211,6 +280,12 @@ class OutboxWorker:
                     .limit(1)
                 )
             ).first()
+            lapsing = (
+                await s.exec(
+                    select(func.min(OutboxItem.locked_until)).where(OutboxItem.status == OutboxStatus.sending)
+                )
+            ).first()
+        return min((t for t in (pending, lapsing) if t is not None), default=None)
 
     async def run_forever(self) -> None:
         hub = self.hub

@@ -48,7 +48,7 @@ async function refresh() {
     state.queuesAt = Date.now();
     state.agents = agents.items;
     state.convs = convs.items;
-    for (const a of agents) {
+    for (const a of state.agents) {
       const u = state.users.get(a.user_id);
       if (u) u.presence = a.presence;
     }

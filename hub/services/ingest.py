@@ -25,6 +25,7 @@ from hub.context import Hub
 from hub.domain import DeliveryUpdate, InboundMessage
 from hub.events import ConversationPayload, MessagePayload, MessageStatusPayload
 from hub.models import (
+    INBOUND_SQL,
     OPEN_STATUSES,
     AuthorType,
     Contact,
@@ -140,7 +141,9 @@ async def _insert_message(s: AsyncSession, message: Message, *, sqlite: bool) ->
     stmt = (
         insert(Message)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_message_id"])
+        .on_conflict_do_nothing(
+            index_elements=["channel", "provider_message_id"], index_where=sa.text(INBOUND_SQL)
+        )
         .returning(col(Message.id))
     )
     new_id = (await s.exec(stmt)).first()  # type: ignore[call-overload]
@@ -317,11 +320,15 @@ async def delivery_update(hub: Hub, update: DeliveryUpdate) -> bool:
     async with unit_of_work(hub) as uow:
         m = (
             await uow.session.exec(
-                select(Message).where(
+                select(Message)
+                .where(
                     Message.channel == update.channel,
                     Message.direction == Direction.outbound,
                     Message.provider_message_id == update.provider_message_id,
                 )
+                # Outbound ids are not unique (a provider may reuse one): the latest wins.
+                .order_by(col(Message.id).desc())
+                .limit(1)
             )
         ).first()
         if m is None:

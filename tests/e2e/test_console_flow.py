@@ -87,8 +87,11 @@ async def test_offer_accept_reply_with_the_supervisor_watching_live(live: Any, l
         await expect(box).to_have_value("")
         assert await live.app.worker.run_once() == 1
         assert [m.body for m in loopback.sent] == ["Your order ships today."]
+        loopback.token = "a-token-for-the-sent-list"  # /sent is served only with a token
         async with httpx.AsyncClient(base_url=live.base) as client:
-            outbox = (await client.get("/channels/loopback/sent")).json()
+            outbox = (
+                await client.get("/channels/loopback/sent", headers={"x-loopback-token": loopback.token})
+            ).json()
         assert [(m["conversation_id"], m["body"]) for m in outbox] == [(conv, "Your order ships today.")]
         await expect(mine.locator(".delivery")).to_have_attribute("data-status", "sent")
 

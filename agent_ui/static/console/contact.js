@@ -38,7 +38,7 @@ export class ContactPanel {
       if (seq !== this.seq) return;
       this.contact = contact;
       this.conversations = conversations.items;
-      this.hooks.onHistory?.(conversations);
+      this.hooks.onHistory?.(conversations.items);
       this.render();
     } catch (err) {
       if (seq !== this.seq) return;
