@@ -26,17 +26,18 @@ from hub.api import (
     routes_live,
     routes_users,
 )
-from hub.auth import LoginRateLimiter
 from hub.bus import Subscription, create_bus
 from hub.config import Settings
 from hub.context import Hub
 from hub.db import Database
 from hub.metrics import Metrics, MetricsAccess
-from hub.middleware import RequestContextMiddleware
+from hub.middleware import UNTRUSTED_RELAY, ForwardedForMiddleware, RequestContextMiddleware
 from hub.models import Conversation as Conv
 from hub.models import ConversationStatus, OutboxItem, OutboxStatus
 from hub.outbox import OutboxWorker
 from hub.pages import pages_router, static_app
+from hub.services.staff_mail import Mailer
+from hub.throttle import build_throttle
 from hub.timeutil import Clock, utcnow
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def create_app(
             await gateway.stop()
             for channel in registry:
                 await channel.stop()
+            await app.state.staff_mailer.drain()
+            await app.state.signin_throttle.close()
             await bus.close()
             await db.dispose()
 
@@ -116,9 +119,14 @@ def create_app(
     app.state.settings = settings
     app.state.channels = registry
     app.state.metrics = metrics
-    app.state.login_limiter = LoginRateLimiter(
-        settings.auth.login_max_attempts, settings.auth.login_window_seconds
+    app.state.signin_throttle = build_throttle(
+        settings.redis_url,
+        settings.redis_prefix,
+        max_attempts=settings.auth.login_max_attempts,
+        window_seconds=settings.auth.login_window_seconds,
+        max_delay_seconds=settings.auth.login_max_delay_seconds,
     )
+    app.state.staff_mailer = Mailer()
     api_errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
@@ -147,6 +155,8 @@ def create_app(
             app.router.routes.extend(extra())
     app.router.routes.append(Mount("/static", app=static_app(), name="static"))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    # Outermost: everything inside sees the real client address.
+    app.add_middleware(ForwardedForMiddleware, trusted=settings.forwarded_allow_ips)
     return app
 
 
@@ -175,7 +185,10 @@ def _safe_db(settings: Settings) -> str:
 
 def _check_metrics_access(settings: Settings, request: Request) -> None:
     access = MetricsAccess.build(settings.metrics.token, settings.metrics.allow_ips)
-    if not access.address_allowed(request.client.host if request.client else None):
+    # Relayed by a proxy nobody listed in forwarded_allow_ips: the peer (often the
+    # proxy on loopback) is not the client, so it proves nothing.
+    relayed = bool(request.scope.get(UNTRUSTED_RELAY))
+    if not access.address_allowed(None if relayed or not request.client else request.client.host):
         raise api_errors.ApiError(
             403, "forbidden", "this address may not read /metrics (see [metrics] allow_ips)"
         )

@@ -1,16 +1,19 @@
-"""Passwords (argon2), browser sessions (cookie + CSRF), API tokens, sign-in limits."""
+"""Passwords (argon2), browser sessions (cookie + CSRF), API tokens.
+
+Sign-in throttling is in :mod:`hub.throttle`; revoking credentials (password change,
+token revocation, resets) in :mod:`hub.services.credentials`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-from collections import deque
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 
 from hub.context import Hub
 from hub.models import ApiToken, AuthSession, User
@@ -18,6 +21,9 @@ from hub.models import ApiToken, AuthSession, User
 SESSION_COOKIE = "sb_session"
 CSRF_HEADER = "x-csrf-token"
 TOKEN_PREFIX = "sbt_"
+# last_used_at is written at most this often per token: a busy integration costs one
+# UPDATE a minute, not one per request.
+TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
 
 _hasher = PasswordHasher()
 # Verifying against a real hash when the user does not exist keeps timing flat.
@@ -91,17 +97,26 @@ async def end_session(hub: Hub, token: str) -> None:
         await s.exec(delete(AuthSession).where(col(AuthSession.token_hash) == token_hash(token)))  # type: ignore[call-overload]
 
 
-async def create_api_token(hub: Hub, user_id: int, name: str) -> tuple[ApiToken, str]:
+async def create_api_token(
+    hub: Hub, user_id: int, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     """Returns the row and the secret, shown once."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with hub.db.transaction() as s:
-        row = ApiToken(user_id=user_id, name=name, token_hash=token_hash(secret), created_at=hub.now())
+        row = ApiToken(
+            user_id=user_id,
+            name=name,
+            token_hash=token_hash(secret),
+            created_at=hub.now(),
+            expires_at=expires_at,
+        )
         s.add(row)
         await s.flush()
     return row, secret
 
 
 async def token_user(hub: Hub, secret: str) -> User | None:
+    """The active user of a token that is neither revoked nor expired."""
     async with hub.db.session() as s:
         row = (
             await s.exec(
@@ -110,46 +125,28 @@ async def token_user(hub: Hub, secret: str) -> User | None:
                 .where(ApiToken.token_hash == token_hash(secret), col(ApiToken.revoked_at).is_(None))
             )
         ).first()
-    if row is None or not row[0].active:
+    if row is None:
         return None
-    return row[0]
+    user, token = row
+    now = hub.now()
+    if not user.active or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    await _touch(hub, token, now)
+    return user
 
 
-class LoginRateLimiter:
-    """Sliding window of failed sign-ins per key (account and client address).
-
-    Kept in process memory: with several hub processes each enforces its own window,
-    so the effective limit is at most N × processes — acceptable for brute-force
-    protection; see docs/architecture.md.
-    """
-
-    def __init__(self, max_attempts: int, window_seconds: float) -> None:
-        self.max_attempts = max_attempts
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-
-    def _prune(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, keys: list[str], now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        worst = 0.0
-        for key in keys:
-            q = self._prune(key, now)
-            if len(q) >= self.max_attempts:
-                worst = max(worst, q[0] + self.window - now)
-        return worst
-
-    def failed(self, keys: list[str], now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        for key in keys:
-            self._prune(key, now).append(now)
-        if len(self._failures) > 100_000:  # bound memory under a spray attack
-            self._failures.clear()
-
-    def succeeded(self, keys: list[str]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+async def _touch(hub: Hub, token: ApiToken, now: datetime) -> None:
+    if token.last_used_at is not None and now - token.last_used_at < TOKEN_TOUCH_INTERVAL:
+        return
+    stale = now - TOKEN_TOUCH_INTERVAL
+    async with hub.db.transaction() as s:
+        # The condition, not the check above, decides: of several processes using the
+        # same token at once, one writes.
+        await s.exec(
+            update(ApiToken)  # type: ignore[call-overload]
+            .where(
+                col(ApiToken.id) == token.id,
+                sa.or_(col(ApiToken.last_used_at).is_(None), col(ApiToken.last_used_at) <= stale),
+            )
+            .values(last_used_at=now)
+        )

@@ -98,7 +98,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"    Sign in at {settings.base_url}/login\n"
             f"    email:    {email}\n"
             f"    password: {password}\n"
-            "  This password is shown once. Change it after signing in.\n" + "=" * 72 + "\n"
+            "  This password is shown once. Change it after signing in:\n"
+            f"    {settings.base_url}/password\n" + "=" * 72 + "\n"
         )
         print(banner, flush=True)
     if args.demo:
@@ -107,7 +108,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         accounts = asyncio.run(_with_hub(settings, seed))
         print(accounts.banner(settings.base_url), flush=True)
     app = create_app(settings, demo=args.demo, channels=registry)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, ws="websockets-sansio")
+    # proxy_headers off: the hub itself decides whom to believe about client addresses
+    # (forwarded_allow_ips), uvicorn would trust X-Forwarded-For from 127.0.0.1.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        ws="websockets-sansio",
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -31,10 +31,26 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def check_cidrs(v: list[str]) -> list[str]:
+    """Every entry an address or CIDR range (one error naming the bad one)."""
+    for cidr in v:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ValueError(f"not an address or CIDR range: {cidr!r}") from None
+    return v
+
+
 class AuthSettings(_Section):
     session_ttl_seconds: int = Field(43_200, gt=0)
+    # Failed sign-ins from one client address within the window before it gets 429;
+    # past the same count for one account, its attempts are slowed (never refused).
     login_max_attempts: int = Field(10, gt=0)
     login_window_seconds: int = Field(300, gt=0)
+    # The longest wait an attempt on an account under attack is held for.
+    login_max_delay_seconds: float = Field(8.0, ge=0, le=60)
+    # How long a password reset link works.
+    password_reset_ttl_seconds: int = Field(1800, gt=0, le=86_400)
     cookie_secure: bool | None = None  # None: secure when public_url is https
     bootstrap_admin_email: str = "admin@localhost"
 
@@ -60,14 +76,7 @@ class MetricsSettings(_Section):
     @field_validator("allow_ips")
     @classmethod
     def _check_cidrs(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return None
-        for cidr in v:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ValueError(f"not an address or CIDR range: {cidr!r}") from None
-        return v
+        return None if v is None else check_cidrs(v)
 
 
 class Settings(BaseSettings):
@@ -90,6 +99,9 @@ class Settings(BaseSettings):
     log_format: Literal["plain", "json"] = "plain"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     allowed_origins: list[str] = Field(default_factory=list)
+    # Reverse proxies (CIDR ranges) whose X-Forwarded-For names the real client. Empty:
+    # the header is never trusted and the client is the TCP peer.
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
     default_phone_region: str | None = None  # e.g. "SA" for numbers written without +
     max_body_chars: int = Field(65_536, gt=0)
     auth: AuthSettings = Field(default_factory=AuthSettings)  # type: ignore[arg-type]
@@ -106,6 +118,11 @@ class Settings(BaseSettings):
         if not (v.startswith("sqlite") or v.startswith("postgresql")):
             raise ValueError("expected a sqlite:/// or postgresql:// URL")
         return v
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded(cls, v: list[str]) -> list[str]:
+        return check_cidrs(v)
 
     @field_validator("redis_url")
     @classmethod

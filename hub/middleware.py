@@ -1,10 +1,13 @@
-"""Pure ASGI middleware (no BaseHTTPMiddleware): request ids and security headers."""
+"""Pure ASGI middleware (no BaseHTTPMiddleware): request ids, security headers and the
+client address behind trusted reverse proxies."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 import uuid
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -74,3 +77,70 @@ async def _reject_nul(send: Send, rid: str) -> None:
     ]
     await send({"type": "http.response.start", "status": 422, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Set in the scope when a request carries X-Forwarded-For from a peer that is not a
+# trusted proxy: the peer may be a proxy nobody configured, so its address says
+# nothing about the real client (see the /metrics loopback default).
+UNTRUSTED_RELAY = "switchboard.untrusted_relay"
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    try:
+        addr = ipaddress.ip_address(text.strip().split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def client_from_forwarded(peer: str, forwarded_for: str, trusted: Sequence[IPNetwork]) -> str:
+    """The real client: walk X-Forwarded-For from the right while each hop is trusted.
+
+    Each trusted proxy appends the address it received the request from, so the
+    rightmost entry written by a trusted hop is reliable and everything left of the
+    first untrusted hop may be made up by the client.
+    """
+    hop = parse_ip(peer)
+    client = peer
+    for entry in reversed([e for e in forwarded_for.split(",") if e.strip()]):
+        if hop is None or not any(hop in net for net in trusted):
+            break
+        hop = parse_ip(entry)
+        if hop is None:
+            break  # garbage written before a trusted hop: keep that hop's view
+        client = str(hop)
+    return client
+
+
+class ForwardedForMiddleware:
+    """Rewrite the ASGI ``client`` from X-Forwarded-For, only for trusted proxy peers.
+
+    The hub decides this itself (``forwarded_allow_ips``, empty by default) instead of
+    the server (uvicorn runs with ``proxy_headers=False``), so sign-in limits, web chat
+    rate limits and the /metrics address check all see the same address.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: Sequence[str]) -> None:
+        self.app = app
+        self.trusted = tuple(ipaddress.ip_network(c, strict=False) for c in trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            forwarded = b",".join(v for k, v in scope["headers"] if k == b"x-forwarded-for")
+            client = scope.get("client")
+            if forwarded and client:
+                peer = client[0]
+                real = client_from_forwarded(peer, forwarded.decode("latin-1"), self.trusted)
+                if real != peer:
+                    scope = {**scope, "client": (real, 0)}
+                elif not self._trusted(peer):
+                    scope = {**scope, UNTRUSTED_RELAY: True}
+        await self.app(scope, receive, send)
+
+    def _trusted(self, peer: str) -> bool:
+        addr = parse_ip(peer)
+        return addr is not None and any(addr in net for net in self.trusted)

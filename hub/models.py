@@ -188,8 +188,24 @@ class ApiToken(SQLModel, table=True):
     name: str
     token_hash: str = Field(sa_column=Column(sa.String(64), unique=True, nullable=False))
     created_at: datetime = _now_col()
+    # Written at most once a minute per token (see hub.auth.token_user).
     last_used_at: datetime | None = _ts(nullable=True)
     revoked_at: datetime | None = _ts(nullable=True)
+    expires_at: datetime | None = _ts(nullable=True)  # None: until revoked
+
+
+class PasswordReset(SQLModel, table=True):
+    """A mailed (or admin-handed) password reset link: only the SHA-256 of its random
+    token is stored. Single use: ``used_at`` is set in the transaction that sets the
+    new password, and every other open link of the user dies with it."""
+
+    __tablename__ = "password_reset"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(sa_column=Column(sa.String(64), unique=True, nullable=False))
+    created_at: datetime = _now_col()
+    expires_at: datetime = _now_col()
+    used_at: datetime | None = _ts(nullable=True)
 
 
 # --- customers ----------------------------------------------------------------------

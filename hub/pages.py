@@ -19,7 +19,14 @@ from hub.api.deps import principal_from_request
 STATIC_DIR = Path(__file__).resolve().parent.parent / "agent_ui" / "static"
 
 # path -> file of the signed-in pages
-STAFF_PAGES = {"/console": "console.html", "/supervisor": "supervisor.html", "/admin": "admin.html"}
+STAFF_PAGES = {
+    "/console": "console.html",
+    "/supervisor": "supervisor.html",
+    "/admin": "admin.html",
+    "/password": "password.html",
+}
+# Public pages besides /login: asking for a reset link, and using it.
+PUBLIC_PAGES = {"/forgot-password": "reset.html", "/reset-password": "reset.html"}
 
 
 def static_app() -> StaticFiles:
@@ -40,6 +47,15 @@ def _staff_page(path: str, filename: str) -> Callable[[Request], Awaitable[Respo
     return page
 
 
+def _public_page(filename: str) -> Callable[[], Awaitable[Response]]:
+    async def page() -> Response:
+        return FileResponse(
+            STATIC_DIR / filename, media_type="text/html", headers={"Cache-Control": "no-cache"}
+        )
+
+    return page
+
+
 def pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -54,5 +70,7 @@ def pages_router() -> APIRouter:
 
     for path, filename in STAFF_PAGES.items():
         router.add_api_route(path, _staff_page(path, filename), methods=["GET"])
+    for path, filename in PUBLIC_PAGES.items():
+        router.add_api_route(path, _public_page(filename), methods=["GET"], name=path.strip("/"))
 
     return router

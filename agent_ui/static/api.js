@@ -5,11 +5,12 @@ const BASE = "/api/v1";
 let csrfToken = sessionStorage.getItem("sb_csrf") || "";
 
 export class ApiError extends Error {
-  constructor(status, code, message, fields = []) {
+  constructor(status, code, message, fields = [], reason = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.reason = reason; // e.g. weak_password: too_short, contains_email, common
   }
 }
 
@@ -57,7 +58,7 @@ export async function api(path, { method = "GET", body, query } = {}) {
   const data = await res.json().catch(() => null);
   if (!res.ok) {
     const err = data?.error || {};
-    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.fields || []);
+    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.fields || [], err.reason || null);
   }
   return data;
 }

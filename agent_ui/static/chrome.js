@@ -78,6 +78,7 @@ export function topbar({ user, page, socket = null, slot = null, onLang = () => 
       socket ? status : null,
       langButton,
       h("span", { class: "me" }, h("bdi", { id: "me" }, user.name)),
+      h("a", { href: "/password", class: "account-link", id: "change-password" }, t("nav_password")),
       h("button", { type: "button", class: "secondary", id: "logout", on: { click: signOut } }, t("sign_out")),
     );
     if (socket) renderConn(socket.state);

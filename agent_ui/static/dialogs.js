@@ -13,6 +13,9 @@ export function errorText(err) {
   if (!err) return t("err_unknown");
   if (err.code === "network") return t("err_network");
   if (err.code === "disconnected") return t("err_disconnected");
+  // A reason narrows the code (weak_password: too_short, contains_email, common).
+  const precise = err.reason ? `err_${err.code}_${err.reason}` : null;
+  if (precise && hasString(precise)) return t(precise);
   const key = `err_${err.code}`;
   return hasString(key) ? t(key) : err.message || t("err_unknown");
 }

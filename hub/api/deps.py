@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 
 from hub.api.errors import ApiError
-from hub.auth import CSRF_HEADER, SESSION_COOKIE, TOKEN_PREFIX, session_user, token_user
+from hub.auth import CSRF_HEADER, SESSION_COOKIE, TOKEN_PREFIX, session_user, token_hash, token_user
 from hub.context import Hub
 from hub.models import User
 from hub.services.access import Actor, actor_for
@@ -65,3 +65,10 @@ async def current_principal(request: Request, hub: Hub = Depends(get_hub)) -> Pr
 
 async def current_actor(principal: Principal = Depends(current_principal)) -> Actor:
     return principal.actor
+
+
+def session_token_hash(request: Request, principal: Principal) -> str | None:
+    """The stored hash of the session this request came with (None for API tokens):
+    the one session a password change keeps."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return token_hash(cookie) if principal.via == "session" and cookie else None

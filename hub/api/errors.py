@@ -48,6 +48,8 @@ class ErrorDetail(BaseModel):
     message: str
     # validation_error: one entry per refused field
     fields: list[dict[str, str]] | None = None
+    # weak_password: too_short, contains_email or common
+    reason: str | None = None
 
 
 class ErrorBody(BaseModel):
@@ -107,7 +109,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        return JSONResponse(error_body(exc.code, exc.message, **exc.extra), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import col, select
 
-from hub.api.deps import current_actor, get_hub
+from hub.api.deps import Principal, current_actor, current_principal, get_hub, session_token_hash
 from hub.api.schemas import (
+    ForceResetIn,
+    ForceResetOut,
     Id,
     MembersIn,
     Page,
@@ -22,9 +24,11 @@ from hub.api.schemas import (
 )
 from hub.context import Hub
 from hub.models import Team, TeamMember, User
+from hub.services import credentials
 from hub.services import users as svc
 from hub.services.access import Actor
 from hub.services.errors import NotFound
+from hub.services.staff_mail import reset_url, send_reset, smtp_settings
 
 router = APIRouter(tags=["users"])
 
@@ -95,10 +99,45 @@ async def get_user(
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 async def patch_user(
-    user_id: Id, body: UserPatch, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+    user_id: Id,
+    body: UserPatch,
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    hub: Hub = Depends(get_hub),
 ) -> UserOut:
-    user = await svc.update_user(hub, actor, user_id, body.model_dump(exclude_unset=True))
+    """A new ``password`` (admins) ends that user's sessions — but not the admin's own
+    current one when they change their own. The last active admin cannot be demoted
+    or deactivated (409 ``last_admin``)."""
+    keep = session_token_hash(request, principal) if user_id == principal.user.id else None
+    user = await svc.update_user(
+        hub, principal.actor, user_id, body.model_dump(exclude_unset=True), keep_session=keep
+    )
     return await user_out(hub, user)
+
+
+@router.post("/users/{user_id}/password-reset", response_model=ForceResetOut)
+async def force_password_reset(
+    user_id: Id, body: ForceResetIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> ForceResetOut:
+    """Admins: clear the user's password (their sessions end; their API tokens too with
+    ``revoke_tokens``) and mail them a reset link. Without mail set up, or when the mail
+    fails, the link is returned instead for the admin to pass on."""
+    from channels.base import SendError
+
+    link = await credentials.force_reset(hub, actor, user_id, revoke_api_tokens=body.revoke_tokens)
+    cfg = smtp_settings(hub)
+    error = None if cfg is not None else "no [channels.email] is configured to mail it"
+    if cfg is not None:
+        try:
+            await send_reset(hub, cfg, link, forced=True)
+        except SendError as exc:
+            error = exc.reason
+    return ForceResetOut(
+        mailed=error is None,
+        reset_url=reset_url(hub, link) if error is not None else None,
+        expires_at=link.expires_at,
+        mail_error=error,
+    )
 
 
 @router.put("/users/{user_id}/presence", response_model=UserOut)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field
 
 from hub.events import AttachmentRef, public_attachment_field, public_payload
 from hub.models import Category, Presence, Role
+from hub.timeutil import ensure_utc
 
 T = TypeVar("T")
 
@@ -74,12 +75,74 @@ class LoginIn(In):
 
 class TokenIn(In):
     name: str = Field(min_length=1, max_length=120)
+    # After this moment the token is refused (401). Omitted: valid until revoked.
+    expires_at: datetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else ensure_utc(v)  # a zone-less time is UTC
 
 
 class TokenOut(BaseModel):
+    """The new token; ``token`` is shown this once."""
+
     id: int
     name: str
     token: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class TokenInfoOut(Out):
+    """A token as listed: never the secret."""
+
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None  # updated at most once a minute
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class PasswordChangeIn(In):
+    current_password: str = Field(min_length=1, max_length=1024)
+    # Checked by the password policy (weak_password with a reason), not by length here.
+    new_password: str = Field(min_length=1, max_length=1024)
+    revoke_tokens: bool = False
+
+
+class PasswordChangedOut(BaseModel):
+    sessions_revoked: int
+    tokens_revoked: int
+
+
+class ResetRequestIn(In):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class ResetRequestedOut(BaseModel):
+    """The same answer for every address, known or not."""
+
+    accepted: bool = True
+
+
+class ResetConfirmIn(In):
+    token: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class ForceResetIn(In):
+    revoke_tokens: bool = False
+
+
+class ForceResetOut(BaseModel):
+    mailed: bool
+    # Only when it was not mailed: the admin passes it on. Works once, until expires_at.
+    reset_url: str | None
+    expires_at: datetime
+    mail_error: str | None = None
 
 
 # --- users and teams --------------------------------------------------------------------

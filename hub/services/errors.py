@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Machine-readable detail next to code and message (e.g. weak_password's "reason").
+        self.extra = dict(extra or {})
         if code is not None:
             self.code = code
 

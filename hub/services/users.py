@@ -13,7 +13,10 @@ from hub.context import Hub
 from hub.events import PresencePayload, TeamPayload, UserPayload
 from hub.models import Conversation, Presence, Role, Team, TeamMember, User
 from hub.services.access import Actor, require_manages, require_role
+from hub.services.credentials import ensure_another_admin, store_password
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.services.password_policy import check_password
+from hub.services.revocation import publish_access_change
 from hub.services.uow import unit_of_work
 
 CHANNEL_CAPACITY_DEFAULT = {
@@ -63,8 +66,8 @@ async def create_user(
     generated = None
     if password is None:
         generated = password = secrets.token_urlsafe(12)
-    if len(password) < 10:
-        raise Invalid("password must be at least 10 characters", code="weak_password")
+    else:
+        check_password(password, email)
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
         if (await s.exec(select(User.id).where(User.email == email))).first() is not None:
@@ -91,21 +94,41 @@ async def create_user(
     return user, generated
 
 
-async def update_user(hub: Hub, actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
-    """Admins change anything; a user may change their own name, language and password."""
-    own_fields = {"name", "language", "password"}
+def _takes_admin_away(user: User, changes: dict[str, Any]) -> bool:
+    """Would ``changes`` leave ``user`` without an active admin role?"""
+    if user.role != Role.admin or not user.active:
+        return False
+    demoted = "role" in changes and Role(changes["role"]) != Role.admin
+    return demoted or changes.get("active") is False
+
+
+async def update_user(
+    hub: Hub, actor: Actor, user_id: int, changes: dict[str, Any], *, keep_session: str | None = None
+) -> User:
+    """Admins change anything; a user may change their own name and language (their
+    password through ``POST /auth/password``, which asks for the current one).
+
+    A new password ends the user's sessions (except ``keep_session``, the cookie token
+    hash of the admin's own session when they change their own) and open reset links.
+    The last active admin cannot be demoted or deactivated (409 ``last_admin``).
+    """
+    own_fields = {"name", "language"}
     if not actor.is_admin and (actor.user_id != user_id or set(changes) - own_fields):
         raise Forbidden("only an admin may change these fields", code="role_required")
+    password = changes.get("password")
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
         user = await s.get(User, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
+        if _takes_admin_away(user, changes):
+            await ensure_another_admin(hub, s, user)
         for key, value in changes.items():
             if key == "password":
-                if not isinstance(value, str) or len(value) < 10:
-                    raise Invalid("password must be at least 10 characters", code="weak_password")
-                user.password_hash = hash_password(value)
+                if not isinstance(value, str):
+                    raise Invalid("password must be text", code="weak_password")
+                check_password(value, user.email)
+                await store_password(s, user, hash_password(value), hub.now(), keep_session=keep_session)
             elif key == "skills":
                 user.skills = _check_skills(value)
             elif key == "capacity":
@@ -123,6 +146,8 @@ async def update_user(hub: Hub, actor: Actor, user_id: int, changes: dict[str, A
             else:
                 raise Invalid(f"unknown field {key!r}", code="unknown_field")
         uow.emit("user.updated", UserPayload(user_id=user_id), user_id=user_id)
+    if password is not None:
+        await publish_access_change(hub, user_id, "password_changed")
     return user
 
 

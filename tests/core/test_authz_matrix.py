@@ -43,6 +43,7 @@ class World:
     contact: int
     message: int
     canned: int
+    tess_token: int
 
     def fill(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -60,8 +61,20 @@ async def build(hub: Any, client: httpx.AsyncClient) -> World:
         hub, SYSTEM, {"shortcut": "hi", "title": "Hi", "body": "Hello", "language": "en", "team_id": a}
     )
     assert canned.id is not None
+    tess_token, _ = await create_api_token(hub, tess, "tess's integration")
+    assert tess_token.id is not None
     return World(
-        a, b, z, ana, sam, tess, got["conversation_id"], got["contact_id"], got["message_id"], canned.id
+        a,
+        b,
+        z,
+        ana,
+        sam,
+        tess,
+        got["conversation_id"],
+        got["contact_id"],
+        got["message_id"],
+        canned.id,
+        tess_token.id,
     )
 
 
@@ -71,6 +84,22 @@ SOON = (datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(hours=2)).isoformat()
 REST: list[tuple[str, str, Any, dict[str, str]]] = [
     ("GET", "/api/v1/auth/me", None, dict.fromkeys(ROLES, A)),
     ("POST", "/api/v1/auth/tokens", {"name": "ci"}, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/auth/tokens", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/auth/tokens?user_id={tess}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    # Someone else's token is 404 token_not_found (not a 403 that confirms it exists).
+    ("DELETE", "/api/v1/auth/tokens/{tess_token}", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/auth/password",
+        {"current_password": "not-the-password", "new_password": "a new long passphrase"},
+        dict.fromkeys(ROLES, A),
+    ),
+    (
+        "POST",
+        "/api/v1/users/{tess}/password-reset",
+        {},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
     ("GET", "/api/v1/conversations", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/conversations/{conv}", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
     (
@@ -228,8 +257,12 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
     ),
     ("POST", "/api/v1/auth/logout", None, dict.fromkeys(ROLES, A)),
 ]
-# Public by design: signing in.
-PUBLIC = {("POST", "/api/v1/auth/login")}
+# Public by design: signing in, and asking for / using a password reset link.
+PUBLIC = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+}
 
 SOCKET: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("watch", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
@@ -300,6 +333,7 @@ def template_path(path: str) -> str:
         "tess": "user_id",
         "team_a": "team_id",
         "spare_team": "team_id",
+        "tess_token": "token_id",
     }
     path = path.split("?", 1)[0]
     for short, long in names.items():

@@ -1,8 +1,9 @@
 // Users: list, create (the generated password is shown once), edit role, teams,
 // skills with levels, languages and capacity per channel, reset password, deactivate.
 import { api } from "../api.js";
-import { field, modal } from "../dialogs.js";
+import { field, modal, toast } from "../dialogs.js";
 import { h, mount } from "../dom.js";
+import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
 import { channelNumbers, checkbox, checkboxGroup, checkedNumbers, input, listText, parseList, select, skillsEditor } from "./forms.js";
 
@@ -21,7 +22,10 @@ export async function usersSection(root, { me }) {
     h("td", {}, Object.entries(u.skills).map(([s, l]) => `${s} ${l}`).join(", ") || "—"),
     h("td", {}, u.language),
     h("td", {}, u.active ? t(`presence_${u.presence}`) : t("inactive")),
-    h("td", {}, h("button", { type: "button", class: "secondary small", "data-edit": u.id, on: { click: async () => { if (await editUser(u, teams, me)) reload(); } } }, t("edit")))));
+    h("td", { class: "actions" },
+      h("button", { type: "button", class: "secondary small", "data-edit": u.id, on: { click: async () => { if (await editUser(u, teams, me)) reload(); } } }, t("edit")),
+      // Your own password: the change-password page (it asks for the current one).
+      u.id === me.id ? null : h("button", { type: "button", class: "secondary small", "data-reset": u.id, on: { click: () => resetPassword(u) } }, t("reset_password")))));
 
   mount(root,
     h("div", { class: "section-head" },
@@ -86,27 +90,31 @@ async function createUser(teams) {
   return ok;
 }
 
+/** A Copy button for a secret shown once in `code`. */
+function copyButton(text, code) {
+  return h("button", {
+    type: "button", class: "secondary small",
+    on: {
+      click: async (e) => {
+        try {
+          await navigator.clipboard.writeText(text);
+          e.target.textContent = t("copied");
+        } catch {
+          // No clipboard outside secure contexts: select the text for Ctrl+C.
+          window.getSelection().selectAllChildren(code);
+        }
+      },
+    },
+  }, t("copy"));
+}
+
 function showPassword(user, password) {
   const code = h("code", { id: "generated-password", dir: "ltr", class: "secret" }, password);
   return modal({
     title: t("password_once_title"), submitLabel: t("done"), cancelLabel: null, id: "password-dialog",
     body: h("div", {},
       h("p", {}, t("password_once", { name: user.name, email: user.email })),
-      h("p", {}, code, " ",
-        h("button", {
-          type: "button", class: "secondary small",
-          on: {
-            click: async (e) => {
-              try {
-                await navigator.clipboard.writeText(password);
-                e.target.textContent = t("copied");
-              } catch {
-                // No clipboard outside secure contexts: select the text for Ctrl+C.
-                window.getSelection().selectAllChildren(code);
-              }
-            },
-          },
-        }, t("copy")))),
+      h("p", {}, code, " ", copyButton(password, code))),
   });
 }
 
@@ -119,5 +127,32 @@ async function editUser(u, teams, me) {
       if (u.id === me.id) delete data.active; // never lock yourself out by accident
       await api(`/users/${u.id}`, { method: "PATCH", body: data });
     },
+  });
+}
+
+/** Clear the user's password (they are signed out), then mail them a reset link —
+ *  or, without mail, show the link once for the admin to pass on. */
+async function resetPassword(u) {
+  let result = null;
+  const ok = await modal({
+    title: t("adm_reset_title", { name: u.name }), submitLabel: t("reset_password"), danger: true, id: "reset-dialog",
+    body: h("div", { class: "stack" },
+      h("p", {}, t("adm_reset_text", { name: u.name })),
+      checkbox("revoke_tokens", false, t("adm_reset_revoke"))),
+    onSubmit: async (form) => {
+      result = await api(`/users/${u.id}/password-reset`, { method: "POST", body: { revoke_tokens: form.elements.revoke_tokens.checked } });
+    },
+  });
+  if (!ok || !result) return;
+  if (result.mailed) {
+    toast(t("adm_reset_mailed", { email: u.email }));
+    return;
+  }
+  const link = h("code", { id: "reset-link", dir: "ltr", class: "secret" }, result.reset_url);
+  await modal({
+    title: t("adm_reset_link_title"), submitLabel: t("done"), cancelLabel: null, id: "reset-link-dialog",
+    body: h("div", {},
+      h("p", {}, t("adm_reset_link", { name: u.name, error: result.mail_error || "", time: dateTime(result.expires_at) })),
+      h("p", { class: "reset-link" }, link, " ", copyButton(result.reset_url, link))),
   });
 }
