@@ -30,16 +30,41 @@ from hub.auth import LoginRateLimiter
 from hub.bus import Subscription, create_bus
 from hub.config import Settings
 from hub.context import Hub
-from hub.db import Database
+from hub.db import Database, sync_engine
+from hub.group_commit import GroupCommitter
 from hub.metrics import Metrics, MetricsAccess
 from hub.middleware import RequestContextMiddleware
 from hub.models import Conversation as Conv
 from hub.models import ConversationStatus, OutboxItem, OutboxStatus
 from hub.outbox import OutboxWorker
 from hub.pages import pages_router, static_app
+from hub.services.inbound_batch import InboundWriter, Prepared, Stored
 from hub.timeutil import Clock, utcnow
 
 log = logging.getLogger(__name__)
+
+
+def _ingest_writer(hub: Hub) -> GroupCommitter[Prepared, Stored]:
+    """The inbound group commit: one lane on SQLite (one writer), several on PostgreSQL."""
+    settings = hub.settings
+    lanes = 1 if settings.is_sqlite else settings.ingest.lanes
+
+    async def publish(results: list[Stored]) -> None:
+        events = [e for r in results for e in r.events]
+        if events:
+            # Committed: a failed publish loses no truth (consoles resync from the log).
+            await hub.bus.publish(events)
+
+    engine = sync_engine(settings.sync_database_url, pool_size=lanes, synchronous=settings.sqlite_synchronous)
+    return GroupCommitter(
+        engine,
+        InboundWriter(engine.dialect),
+        lanes=lanes,
+        max_batch=settings.ingest.max_batch,
+        lock=hub.db.write_lock,
+        after_commit=publish,
+        name="ingest",
+    )
 
 
 def create_app(
@@ -56,11 +81,13 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.async_database_url)
+        db = Database(settings.async_database_url, synchronous=settings.sqlite_synchronous)
         bus = create_bus(settings.redis_url, settings.redis_prefix)
         hub = Hub(settings=settings, db=db, bus=bus, channels=registry, metrics=metrics, clock=clock)
         app.state.hub = hub
         await bus.start()
+        hub.ingest_writer = _ingest_writer(hub)
+        hub.ingest_writer.start()
         wake_sub = bus.subscribe()
         worker = OutboxWorker(hub)
         gateway = Gateway(hub, COMMANDS)
@@ -102,6 +129,7 @@ def create_app(
             await gateway.stop()
             for channel in registry:
                 await channel.stop()
+            await hub.ingest_writer.stop()
             await bus.close()
             await db.dispose()
 
