@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import col, func, select
-from starlette.routing import Mount, Router
+from starlette.routing import BaseRoute, Mount, Router
 
 from agent_ui.commands import COMMANDS
 from agent_ui.gateway import Gateway
@@ -33,7 +33,7 @@ from hub.context import Hub
 from hub.db import Database, sync_engine
 from hub.group_commit import GroupCommitter
 from hub.metrics import Metrics, MetricsAccess
-from hub.middleware import RequestContextMiddleware
+from hub.middleware import RequestContextMiddleware, WebhookFastPath
 from hub.models import Conversation as Conv
 from hub.models import ConversationStatus, OutboxItem, OutboxStatus
 from hub.outbox import OutboxWorker
@@ -164,16 +164,17 @@ def create_app(
     app.include_router(_ops_router())
     app.include_router(pages_router())
     app.add_api_websocket_route("/ws", _console_socket)
+    webhooks: list[BaseRoute] = [
+        Mount(f"/channels/{c.kind}", app=Router(routes=list(c.routes()))) for c in registry
+    ]
     for channel in registry:
-        app.router.routes.append(
-            Mount(f"/channels/{channel.kind}", app=Router(routes=list(channel.routes())))
-        )
         # Pages that must live outside /channels/<kind> (the widget frame has its own
         # framing policy, see hub/middleware.py).
         extra = getattr(channel, "extra_routes", None)
         if extra is not None:
             app.router.routes.extend(extra())
     app.router.routes.append(Mount("/static", app=static_app(), name="static"))
+    app.add_middleware(WebhookFastPath, webhooks=webhooks)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 
