@@ -45,7 +45,7 @@ class OutboxSettings(_Section):
     backoff_max_seconds: float = Field(300.0, gt=0)
     poll_interval_seconds: float = Field(5.0, gt=0)
     lease_seconds: float = Field(60.0, gt=0)
-    batch_size: int = Field(50, ge=1)
+    batch_size: int = Field(200, ge=1, le=10_000)
 
 
 class IngestSettings(_Section):
