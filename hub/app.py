@@ -39,6 +39,7 @@ from hub.models import ConversationStatus, OutboxItem, OutboxStatus
 from hub.outbox import OutboxWorker
 from hub.pages import pages_router, static_app
 from hub.services.inbound_batch import InboundWriter, Prepared, Stored
+from hub.services.reply_batch import PreparedReply, ReplyWriter, StoredReply
 from hub.timeutil import Clock, utcnow
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,30 @@ def _ingest_writer(hub: Hub) -> GroupCommitter[Prepared, Stored]:
     )
 
 
+def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
+    """Agent replies by group commit, keyed by conversation (see hub.services.reply_batch)."""
+    settings = hub.settings
+    lanes = 1 if settings.is_sqlite else settings.ingest.lanes
+
+    async def publish(results: list[StoredReply]) -> None:
+        hub.outbox_wakeup.set()
+        events = [e for r in results for e in r.events]
+        if events:
+            await hub.bus.publish(events)
+
+    engine = sync_engine(settings.sync_database_url, pool_size=lanes, synchronous=settings.sqlite_synchronous)
+    channels = {c.kind: bool(c.supports_attachments) for c in hub.channels}
+    return GroupCommitter(
+        engine,
+        ReplyWriter(engine.dialect, channels),
+        lanes=lanes,
+        max_batch=settings.ingest.max_batch,
+        lock=hub.db.write_lock,
+        after_commit=publish,
+        name="reply",
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -88,6 +113,8 @@ def create_app(
         await bus.start()
         hub.ingest_writer = _ingest_writer(hub)
         hub.ingest_writer.start()
+        hub.reply_writer = _reply_writer(hub)
+        hub.reply_writer.start()
         wake_sub = bus.subscribe()
         worker = OutboxWorker(hub)
         gateway = Gateway(hub, COMMANDS)
@@ -130,6 +157,7 @@ def create_app(
             for channel in registry:
                 await channel.stop()
             await hub.ingest_writer.stop()
+            await hub.reply_writer.stop()
             await bus.close()
             await db.dispose()
 

@@ -35,6 +35,8 @@ class Hub:
     # The inbound group commit (hub.group_commit.GroupCommitter[Prepared, Stored]),
     # started with the app; ``ingest`` submits to it.
     ingest_writer: Any = None
+    # Agent replies, the same way (GroupCommitter[PreparedReply, StoredReply]).
+    reply_writer: Any = None
     # Set when new outbox rows are committed in this process; the worker waits on it.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -17,8 +17,11 @@ commit cost is shared.
 - SQLite has one writer: there is one lane, and it holds the database's write lock
   (``Database.write_lock``) while it writes, so it queues behind — and ahead of — the
   ORM's write transactions instead of hitting "database is locked".
-- ``after_commit`` runs on the event loop with the batch's results, before any caller
-  is answered (the ingest path publishes its events there, in commit order).
+- ``after_commit`` runs on the event loop with the batch's results, right after the
+  callers' futures are resolved and before the lane's next batch (the ingest and reply
+  paths publish their events there, so events go out in commit order; an agent's
+  reply is acknowledged on the socket before its own ``message.created`` echo, as
+  before).
 """
 
 from __future__ import annotations
@@ -41,8 +44,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # The function a lane's thread runs: (connection, items) -> one result per item. It
-# must not commit; the lane commits (or rolls back) around it.
-BatchFn = Callable[[Connection, Sequence[T]], list[R]]
+# must not commit; the lane commits (or rolls back) around it. An item it refuses
+# before writing anything of it may be answered with an exception instead of a result
+# (the others still commit); raising instead rolls the batch back and retries its
+# items one by one.
+BatchFn = Callable[[Connection, Sequence[T]], Sequence[R | Exception]]
 
 
 @dataclass(slots=True)
@@ -146,12 +152,6 @@ class GroupCommitter(Generic[T, R]):
                     outcomes.append(exc)
         self.batches += 1
         self.items += len(items)
-        results = [o for o in outcomes if not isinstance(o, BaseException)]
-        if self._after_commit is not None and results:
-            try:
-                await self._after_commit(results)
-            except Exception:
-                log.exception("%s: after-commit hook failed", self._name)
         for pending, outcome in zip(batch, outcomes, strict=True):
             if pending.future.done():
                 continue
@@ -159,10 +159,19 @@ class GroupCommitter(Generic[T, R]):
                 pending.future.set_exception(outcome)
             else:
                 pending.future.set_result(outcome)
+        # Resolving a future only schedules its caller, so a hook that does not await
+        # (the in-process bus) has run before any caller resumes; one that does (Redis)
+        # still finishes before this lane writes its next batch.
+        results: list[R] = [o for o in outcomes if not isinstance(o, BaseException)]
+        if self._after_commit is not None and results:
+            try:
+                await self._after_commit(results)
+            except Exception:
+                log.exception("%s: after-commit hook failed", self._name)
 
     async def _in_thread(
         self, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor, items: list[T]
-    ) -> list[R]:
+    ) -> Sequence[R | Exception]:
         if self._lock is None:
             return await loop.run_in_executor(executor, self._transaction, items)
         async with self._lock:
@@ -176,7 +185,7 @@ class GroupCommitter(Generic[T, R]):
             self._local.conn = conn
         return conn
 
-    def _transaction(self, items: list[T]) -> list[R]:
+    def _transaction(self, items: list[T]) -> Sequence[R | Exception]:
         conn = self._connection()
         try:
             with conn.begin():
