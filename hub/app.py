@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import col, func, select
-from starlette.routing import Mount, Router
+from starlette.routing import BaseRoute, Mount, Router
 
 from agent_ui.commands import COMMANDS
 from agent_ui.gateway import Gateway
@@ -29,18 +29,68 @@ from hub.api import (
 from hub.bus import Subscription, create_bus
 from hub.config import Settings
 from hub.context import Hub
-from hub.db import Database
+from hub.db import Database, sync_engine
+from hub.group_commit import GroupCommitter
 from hub.metrics import Metrics, MetricsAccess
-from hub.middleware import UNTRUSTED_RELAY, ForwardedForMiddleware, RequestContextMiddleware
+from hub.middleware import UNTRUSTED_RELAY, ForwardedForMiddleware, RequestContextMiddleware, WebhookFastPath
 from hub.models import Conversation as Conv
 from hub.models import ConversationStatus, OutboxItem, OutboxStatus
 from hub.outbox import OutboxWorker
 from hub.pages import pages_router, static_app
+from hub.services.inbound_batch import InboundWriter, Prepared, Stored
+from hub.services.reply_batch import PreparedReply, ReplyWriter, StoredReply
 from hub.services.staff_mail import Mailer
 from hub.throttle import build_throttle
 from hub.timeutil import Clock, utcnow
 
 log = logging.getLogger(__name__)
+
+
+def _ingest_writer(hub: Hub) -> GroupCommitter[Prepared, Stored]:
+    """The inbound group commit: one lane on SQLite (one writer), several on PostgreSQL."""
+    settings = hub.settings
+    lanes = 1 if settings.is_sqlite else settings.ingest.lanes
+
+    async def publish(results: list[Stored]) -> None:
+        events = [e for r in results for e in r.events]
+        if events:
+            # Committed: a failed publish loses no truth (consoles resync from the log).
+            await hub.bus.publish(events)
+
+    engine = sync_engine(settings.sync_database_url, pool_size=lanes, synchronous=settings.sqlite_synchronous)
+    return GroupCommitter(
+        engine,
+        InboundWriter(engine.dialect),
+        lanes=lanes,
+        max_batch=settings.ingest.max_batch,
+        lock=hub.db.write_lock,
+        after_commit=publish,
+        name="ingest",
+    )
+
+
+def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
+    """Agent replies by group commit, keyed by conversation (see hub.services.reply_batch)."""
+    settings = hub.settings
+    lanes = 1 if settings.is_sqlite else settings.ingest.lanes
+
+    async def publish(results: list[StoredReply]) -> None:
+        hub.outbox_wakeup.set()
+        events = [e for r in results for e in r.events]
+        if events:
+            await hub.bus.publish(events)
+
+    engine = sync_engine(settings.sync_database_url, pool_size=lanes, synchronous=settings.sqlite_synchronous)
+    channels = {c.kind: bool(c.supports_attachments) for c in hub.channels}
+    return GroupCommitter(
+        engine,
+        ReplyWriter(engine.dialect, channels),
+        lanes=lanes,
+        max_batch=settings.ingest.max_batch,
+        lock=hub.db.write_lock,
+        after_commit=publish,
+        name="reply",
+    )
 
 
 def create_app(
@@ -57,11 +107,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.async_database_url)
+        db = Database(settings.async_database_url, synchronous=settings.sqlite_synchronous)
         bus = create_bus(settings.redis_url, settings.redis_prefix)
         hub = Hub(settings=settings, db=db, bus=bus, channels=registry, metrics=metrics, clock=clock)
         app.state.hub = hub
         await bus.start()
+        hub.ingest_writer = _ingest_writer(hub)
+        hub.ingest_writer.start()
+        hub.reply_writer = _reply_writer(hub)
+        hub.reply_writer.start()
         wake_sub = bus.subscribe()
         worker = OutboxWorker(hub)
         gateway = Gateway(hub, COMMANDS)
@@ -105,6 +159,8 @@ def create_app(
                 await channel.stop()
             await app.state.staff_mailer.drain()
             await app.state.signin_throttle.close()
+            await hub.ingest_writer.stop()
+            await hub.reply_writer.stop()
             await bus.close()
             await db.dispose()
 
@@ -144,16 +200,17 @@ def create_app(
     app.include_router(_ops_router())
     app.include_router(pages_router())
     app.add_api_websocket_route("/ws", _console_socket)
+    webhooks: list[BaseRoute] = [
+        Mount(f"/channels/{c.kind}", app=Router(routes=list(c.routes()))) for c in registry
+    ]
     for channel in registry:
-        app.router.routes.append(
-            Mount(f"/channels/{channel.kind}", app=Router(routes=list(channel.routes())))
-        )
         # Pages that must live outside /channels/<kind> (the widget frame has its own
         # framing policy, see hub/middleware.py).
         extra = getattr(channel, "extra_routes", None)
         if extra is not None:
             app.router.routes.extend(extra())
     app.router.routes.append(Mount("/static", app=static_app(), name="static"))
+    app.add_middleware(WebhookFastPath, webhooks=webhooks)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     # Outermost: everything inside sees the real client address.
     app.add_middleware(ForwardedForMiddleware, trusted=settings.forwarded_allow_ips)

@@ -61,7 +61,17 @@ class OutboxSettings(_Section):
     backoff_max_seconds: float = Field(300.0, gt=0)
     poll_interval_seconds: float = Field(5.0, gt=0)
     lease_seconds: float = Field(60.0, gt=0)
-    batch_size: int = Field(50, ge=1)
+    batch_size: int = Field(200, ge=1, le=10_000)
+
+
+class IngestSettings(_Section):
+    """The inbound message path's group commit (see docs/architecture.md)."""
+
+    # Writer lanes on PostgreSQL, each one connection and one thread (SQLite has one
+    # writer, so one lane). A customer's messages always go through the same lane.
+    lanes: int = Field(4, ge=1, le=32)
+    # Most messages in one transaction.
+    max_batch: int = Field(256, ge=1, le=10_000)
 
 
 class MetricsSettings(_Section):
@@ -106,6 +116,9 @@ class Settings(BaseSettings):
     max_body_chars: int = Field(65_536, gt=0)
     auth: AuthSettings = Field(default_factory=AuthSettings)  # type: ignore[arg-type]
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)  # type: ignore[arg-type]
+    ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
+    # SQLite's PRAGMA synchronous: FULL survives power loss, NORMAL only a process kill.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     # Each channel validates its own table; see channels/<kind>.py.
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -32,6 +32,11 @@ class Hub:
     # The routing driver (routing.driver.RoutingDriver) once started; channels ask it
     # for wait estimates. Typed loosely to keep hub/ free of routing imports.
     routing: Any = None
+    # The inbound group commit (hub.group_commit.GroupCommitter[Prepared, Stored]),
+    # started with the app; ``ingest`` submits to it.
+    ingest_writer: Any = None
+    # Agent replies, the same way (GroupCommitter[PreparedReply, StoredReply]).
+    reply_writer: Any = None
     # Set when new outbox rows are committed in this process; the worker waits on it.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 

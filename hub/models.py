@@ -328,6 +328,12 @@ class Message(SQLModel, table=True):
     created_at: datetime = _now_col()
 
 
+# The direction as a literal, not a bound parameter: SQLite (and PostgreSQL's generic
+# plans) use a partial index only when the query's WHERE visibly implies the index's.
+MESSAGE_INBOUND = Message.__table__.c.direction == sa.literal_column("'inbound'")  # type: ignore[attr-defined]
+MESSAGE_OUTBOUND = Message.__table__.c.direction == sa.literal_column("'outbound'")  # type: ignore[attr-defined]
+
+
 class ConversationRead(SQLModel, table=True):
     """How far each staff member has read a conversation (for unread counts)."""
 

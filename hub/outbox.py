@@ -79,24 +79,29 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Claim what is due and send it; returns how many sends were attempted.
 
-        Each item stands alone: one item's failure (in the channel or while recording
-        its outcome) is logged with its ids and never stops or hides the others.
+        The sends run concurrently; the pass's successes are then recorded in one
+        transaction (each failure in its own). Each item stands alone: one item's
+        failure, in the channel or while recording, is logged once with its ids and
+        never stops or hides the others.
         """
         claimed = await self._claim()
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._deliver(c) for c in claimed), return_exceptions=True)
-        for c, outcome in zip(claimed, outcomes, strict=True):
+        outcomes = await asyncio.gather(*(self._send(c) for c in claimed))
+        sent = [(c, o) for c, o in zip(claimed, outcomes, strict=True) if isinstance(o, SendResult)]
+        failed = [(c, o) for c, o in zip(claimed, outcomes, strict=True) if isinstance(o, SendError)]
+        done = await asyncio.gather(
+            self._record_successes(sent),
+            *(self._record_failure(c, e) for c, e in failed),
+            return_exceptions=True,
+        )
+        for outcome, c in zip(done[1:], (c for c, _ in failed), strict=True):
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                 raise outcome  # cancellation and the like are not an item's failure
             if isinstance(outcome, Exception):
-                log.error(
-                    "outbox item failed: %s: %s",
-                    type(outcome).__name__,
-                    outcome,
-                    exc_info=outcome,
-                    extra=_ids(c),
-                )
+                log.error("recording a failed send failed: %s", outcome, exc_info=outcome, extra=_ids(c))
+        if isinstance(done[0], BaseException):
+            raise done[0]  # _record_successes handles every item's own failure
         return len(claimed)
 
     async def _claim(self) -> list[Claimed]:
@@ -163,58 +168,93 @@ class OutboxWorker:
                 )
         return claimed
 
-    async def _deliver(self, c: Claimed) -> None:
-        hub = self.hub
+    async def _send(self, c: Claimed) -> SendResult | SendError:
+        """One attempt through the channel; every outcome is a value, never a raise."""
         channel_kind = c.message.channel
         try:
-            channel = hub.channels.get(channel_kind)
+            channel = self.hub.channels.get(channel_kind)
             async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-                result: SendResult | None = await channel.send(c.message)
-            error: SendError | None = None
+                return await channel.send(c.message)
         except SendError as exc:
-            result, error = None, exc
+            return exc
         except TimeoutError:
-            result, error = None, SendError(f"send timed out after {SEND_TIMEOUT_SECONDS:.0f}s")
+            return SendError(f"send timed out after {SEND_TIMEOUT_SECONDS:.0f}s")
         except KeyError:
-            result, error = None, SendError(f"channel {channel_kind} is not enabled", retryable=False)
+            return SendError(f"channel {channel_kind} is not enabled", retryable=False)
         except Exception as exc:  # an adapter bug must not kill the worker
             log.exception("send raised", extra=_ids(c))
-            result, error = None, SendError(f"{type(exc).__name__}: {exc}")
-        if result is not None:
-            await self._record_success(c, result)
-        else:
-            assert error is not None
-            await self._record_failure(c, error)
+            return SendError(f"{type(exc).__name__}: {exc}")
 
-    async def _record_success(self, c: Claimed, result: SendResult) -> None:
-        """The provider accepted: from here on nothing may make this message due again."""
+    async def _record_successes(self, sent: list[tuple[Claimed, SendResult]]) -> None:
+        """The providers accepted: from here on nothing may make these messages due again."""
+        if not sent:
+            return
         try:
-            await self._record_sent(c, result)
-        except Exception as exc:
-            log.exception(
-                "recording a successful send failed; marking it sent without details", extra=_ids(c)
-            )
-            await self._record_sent_minimal(c, f"sent, but recording the send failed: {type(exc).__name__}")
-        self.hub.metrics.sent.labels(c.message.channel).inc()
+            await self._record_sent(sent)
+        except Exception:
+            if len(sent) == 1:
+                await self._record_one(*sent[0])
+            else:
+                log.warning("recording %d sends in one transaction failed; recording each alone", len(sent))
+                for c, result in sent:
+                    await self._record_one(c, result)
+        for c, _ in sent:
+            self.hub.metrics.sent.labels(c.message.channel).inc()
 
-    async def _record_sent(self, c: Claimed, result: SendResult) -> None:
+    async def _record_one(self, c: Claimed, result: SendResult) -> None:
+        try:
+            await self._record_sent([(c, result)])
+            return
+        except Exception as exc:
+            failure: Exception = exc
+        try:
+            await self._record_sent_minimal(
+                c, f"sent, but recording the send failed: {type(failure).__name__}"
+            )
+        except Exception as exc:
+            # Left ``sending``: after its lease it is retried with its idempotency key.
+            log.error("could not record a send the provider accepted", exc_info=exc, extra=_ids(c))
+            return
+        log.error(
+            "recording a successful send failed; marked it sent without details",
+            exc_info=failure,
+            extra=_ids(c),
+        )
+
+    async def _record_sent(self, sent: list[tuple[Claimed, SendResult]]) -> None:
+        """Every accepted send of a pass in one transaction."""
         hub = self.hub
         async with unit_of_work(hub) as uow:
             s = uow.session
-            item = await s.get(OutboxItem, c.outbox_id)
-            m = await s.get(Message, c.message.message_id)
-            assert item is not None and m is not None
+            items = {
+                i.id: i
+                for i in (
+                    await s.exec(
+                        select(OutboxItem).where(col(OutboxItem.id).in_([c.outbox_id for c, _ in sent]))
+                    )
+                ).all()
+            }
+            messages = {
+                m.id: m
+                for m in (
+                    await s.exec(
+                        select(Message).where(col(Message.id).in_([c.message.message_id for c, _ in sent]))
+                    )
+                ).all()
+            }
             now = hub.now()
-            item.status = OutboxStatus.sent
-            item.locked_until = None
-            item.last_error = None
-            item.updated_at = now
-            m.provider_message_id = result.provider_message_id
-            # A fast provider callback may already have advanced the status.
-            if m.delivery_status in (DeliveryStatus.pending, DeliveryStatus.failed):
-                m.delivery_status = DeliveryStatus(result.status)
-                m.error = None
-            emit_message_status(uow, m, c.team_id, c.assignee_id)
+            for c, result in sent:
+                item, m = items[c.outbox_id], messages[c.message.message_id]
+                item.status = OutboxStatus.sent
+                item.locked_until = None
+                item.last_error = None
+                item.updated_at = now
+                m.provider_message_id = result.provider_message_id
+                # A fast provider callback may already have advanced the status.
+                if m.delivery_status in (DeliveryStatus.pending, DeliveryStatus.failed):
+                    m.delivery_status = DeliveryStatus(result.status)
+                    m.error = None
+                emit_message_status(uow, m, c.team_id, c.assignee_id)
 
     async def _record_sent_minimal(self, c: Claimed, warning: str) -> None:
         """Two plain updates, nothing that can collide: the row leaves ``sending``."""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from hub.context import Hub
-from hub.models import Contact, Conversation, Direction, Message, MessageKind, User
+from hub.models import MESSAGE_INBOUND, Contact, Conversation, Direction, Message, MessageKind, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ async def call_by_sid(hub: Hub, channel: str, call_sid: str) -> CallRef | None:
                 .join(Conversation, col(Conversation.id) == Message.conversation_id)
                 .where(
                     Message.channel == channel,
-                    Message.direction == Direction.inbound,
+                    MESSAGE_INBOUND,
                     Message.provider_message_id == call_sid,
                 )
             )

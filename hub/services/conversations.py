@@ -12,7 +12,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.domain import Attachment
-from hub.events import OutboxPayload
 from hub.models import (
     OPEN_STATUSES,
     AuthorType,
@@ -23,7 +22,6 @@ from hub.models import (
     Direction,
     Message,
     MessageKind,
-    OutboxItem,
     Team,
     TeamMember,
     User,
@@ -31,6 +29,7 @@ from hub.models import (
 from hub.services.access import Actor, require_handler, require_manages, require_role, require_view
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.ingest import conversation_payload, emit_message
+from hub.services.reply_batch import PreparedReply, StoredReply
 from hub.services.uow import UnitOfWork, unit_of_work
 
 MENTION = re.compile(r"@([\w.\-]+@[\w.\-]+|[\w.\-]+)", re.UNICODE)
@@ -83,52 +82,19 @@ async def reply(
     (WhatsApp outside its 24-hour window); the body is then the agent's preview text.
     """
     text = body.strip() if template else _check_body(hub, body, attachments)
-    async with unit_of_work(hub, actor.user_id) as uow:
-        conv = await load_conversation(uow.session, conversation_id, for_update=True)
-        require_handler(actor, conv)
-        if conv.status in (ConversationStatus.resolved, ConversationStatus.abandoned):
-            raise Conflict("the conversation is closed; reopen it to reply", code="conversation_closed")
-        if conv.channel in hub.channels:
-            channel = hub.channels.get(conv.channel)
-            if attachments and not channel.supports_attachments:
-                raise Invalid(f"the {conv.channel} channel does not take attachments", code="no_attachments")
-        else:
-            raise Conflict(f"the {conv.channel} channel is not enabled on this hub", code="channel_disabled")
-        now = hub.now()
-        message = Message(
-            conversation_id=conv.id,  # type: ignore[arg-type]
-            channel=conv.channel,
-            direction=Direction.outbound,
-            author_type=AuthorType.system if actor.is_system else AuthorType.agent,
-            author_id=actor.user_id,
-            kind=MessageKind.text,
-            subject=subject or conv.subject,
-            body=text,
-            attachments=[a.model_dump(exclude_none=True) for a in attachments],
-            delivery_status=DeliveryStatus.pending,
-            meta={"template": template["name"], "variables": template.get("variables", {})}
-            if template
-            else {},
-            created_at=now,
-        )
-        uow.session.add(message)
-        await uow.session.flush()
-        item = OutboxItem(message_id=message.id, channel=conv.channel, next_attempt_at=now)  # type: ignore[arg-type]
-        uow.session.add(item)
-        if conv.first_response_at is None and not actor.is_system:
-            conv.first_response_at = now
-        conv.last_message_at = now
-        conv.updated_at = now
-        await uow.session.flush()
-        emit_message(uow, "message.created", conv, message)
-        uow.emit(
-            "outbox.enqueued",
-            OutboxPayload(outbox_id=item.id, message_id=message.id, channel=conv.channel),  # type: ignore[arg-type]
-            conversation_id=conv.id,
-            team_id=conv.team_id,
-        )
-        uow.after_commit.append(hub.outbox_wakeup.set)
-    return message
+    prepared = PreparedReply(
+        actor=actor,
+        conversation_id=conversation_id,
+        text=text,
+        subject=subject,
+        attachments=[a.model_dump(exclude_none=True) for a in attachments],
+        meta={"template": template["name"], "variables": template.get("variables", {})} if template else {},
+        now=hub.now(),
+    )
+    # Group commit (hub.services.reply_batch): returns once the message, its outbox row
+    # and events are committed and published; refusals raise their ServiceError.
+    stored: StoredReply = await hub.reply_writer.submit(prepared, key=str(conversation_id))
+    return stored.message
 
 
 async def add_note(hub: Hub, actor: Actor, conversation_id: int, body: str) -> Message:

@@ -105,8 +105,8 @@ def test_cli_migrate_and_create_user(
 ) -> None:
     monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     assert main(["migrate"]) == 0
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert f"database at revision {head}" in capsys.readouterr().out
+    head = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path}/cli.db")).get_current_head()
+    assert f"database at revision {head}\n" == capsys.readouterr().out
     assert main(["create-user", "--email", "Lead@Example.com", "--role", "supervisor", "--name", "Lead"]) == 0
     out = capsys.readouterr().out
     assert "created supervisor lead@example.com" in out and "password: " in out

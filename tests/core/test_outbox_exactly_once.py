@@ -71,7 +71,7 @@ async def test_a_failure_after_the_provider_accepted_leaves_the_message_sent(
     conv = await _conversation(app)
     m = await reply(app.hub, SYSTEM, conv, "accepted")
 
-    async def recording_breaks(c: Any, result: Any) -> None:
+    async def recording_breaks(sent: Any) -> None:
         raise RuntimeError("database went away")
 
     app.worker._record_sent = recording_breaks
@@ -93,14 +93,22 @@ async def test_one_items_failure_neither_stops_nor_hides_the_others(
     conv = await _conversation(app)
     replies = [await reply(app.hub, SYSTEM, conv, f"r{i}") for i in range(4)]
     broken = {replies[1].id, replies[2].id}
-    record_success = app.worker._record_success
+    record_sent, record_minimal = app.worker._record_sent, app.worker._record_sent_minimal
 
-    async def record_breaks_for_some(c: Any, result: Any) -> None:
+    # Recording fails for two items, even the minimal "sent" write (the database
+    # refuses those rows): the batch is recorded item by item, the others land.
+    async def record_breaks_for_some(sent: Any) -> None:
+        if {c.message.message_id for c, _ in sent} & broken:
+            raise RuntimeError("cannot record")
+        await record_sent(sent)
+
+    async def minimal_breaks_for_some(c: Any, warning: str) -> None:
         if c.message.message_id in broken:
             raise RuntimeError(f"cannot record {c.message.message_id}")
-        await record_success(c, result)
+        await record_minimal(c, warning)
 
-    app.worker._record_success = record_breaks_for_some
+    app.worker._record_sent = record_breaks_for_some
+    app.worker._record_sent_minimal = minimal_breaks_for_some
     with caplog.at_level(logging.ERROR, logger="hub.outbox"):
         assert await app.worker.run_once() == 4
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -111,7 +119,7 @@ async def test_one_items_failure_neither_stops_nor_hides_the_others(
 
     # Their lease lapses: they are claimed again with the same idempotency key, and
     # the provider (which honours it) does not deliver a second time.
-    app.worker._record_success = record_success
+    app.worker._record_sent, app.worker._record_sent_minimal = record_sent, record_minimal
     assert await app.worker.run_once() == 0  # still leased
     _past_lease(app, clock)
     assert await app.worker.run_once() == 2

@@ -1,0 +1,415 @@
+"""The hot path of every inbound message, as SQLAlchemy Core on a lane's connection.
+
+Runs on a :class:`hub.group_commit.GroupCommitter` thread: a batch of prepared
+messages in one transaction, statements built once at import and compiled once per
+connection (SQLAlchemy's compiled cache), no ORM objects. Per message, in the usual
+case of a known customer writing into an open conversation, that is five statements
+on one connection with no thread or network hop between them: the provider-id check,
+identity → contact, open conversation, message insert, conversation touch, plus one
+event-log insert per event.
+
+Concurrency is settled as before by the database's unique indexes, which matters on
+PostgreSQL where several lanes and processes write at once: the identity, the open
+conversation per thread and the inbound provider id are each inserted with
+``ON CONFLICT DO NOTHING``; losing that race re-reads the winner (on PostgreSQL the
+losing statement waits for the winner's commit, so the winner is visible).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Dialect, bindparam
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from hub.domain import InboundMessage
+from hub.events import ConversationPayload, Event, MessagePayload, public_payload, validate_payload
+from hub.models import (
+    INBOUND_SQL,
+    MESSAGE_INBOUND,
+    AuthorType,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    EventLog,
+    Identity,
+    Message,
+    MessageKind,
+    Team,
+)
+from hub.precompiled import Precompiled
+from routing.model import DEFAULT_SLA_SECONDS, FALLBACK_SLA_SECONDS
+
+log = logging.getLogger(__name__)
+_msg = Message.__table__  # type: ignore[attr-defined]
+_conv = Conversation.__table__  # type: ignore[attr-defined]
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_identity = Identity.__table__  # type: ignore[attr-defined]
+_events = EventLog.__table__  # type: ignore[attr-defined]
+_team = Team.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A validated inbound message with everything decided outside the transaction."""
+
+    msg: InboundMessage
+    address: str
+    now: datetime
+    team_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    message_id: int
+    conversation_id: int
+    contact_id: int
+    duplicate: bool = False
+    new_conversation: bool = False
+    events: list[Event] = field(default_factory=list)
+
+
+def _defaults(model: type[Any]) -> dict[str, Any]:
+    """Every column's default as the ORM would fill it (new columns come for free)."""
+    instance = model()
+    table = model.__table__
+    return {c.name: getattr(instance, c.name, None) for c in table.columns if c.name != "id"}
+
+
+_CONTACT_DEFAULTS = _defaults(Contact)
+_CONV_DEFAULTS = _defaults(Conversation)
+_MSG_DEFAULTS = _defaults(Message)
+
+_OPEN = sa.text("status NOT IN ('resolved', 'abandoned')")  # the open-thread index's own WHERE
+_FIND_DUPLICATE = (
+    sa.select(_msg.c.id, _msg.c.conversation_id, _conv.c.contact_id)
+    .join_from(_msg, _conv, _conv.c.id == _msg.c.conversation_id)
+    .where(_msg.c.channel == bindparam("channel"), MESSAGE_INBOUND)
+    .where(_msg.c.provider_message_id == bindparam("pid"))
+)
+_FIND_CONTACT = (
+    sa.select(_identity.c.contact_id, _contact.c.name, _contact.c.language)
+    .join_from(_identity, _contact, _contact.c.id == _identity.c.contact_id)
+    .where(_identity.c.kind == bindparam("kind"), _identity.c.address == bindparam("address"))
+)
+_NAME_CONTACT = (
+    sa.update(_contact)
+    .where(_contact.c.id == bindparam("cid"), _contact.c.name == sa.literal_column("''"))
+    .values(name=bindparam("new_name"))
+)
+_DELETE_CONTACT = sa.delete(_contact).where(_contact.c.id == bindparam("cid"))
+_CONV_COLUMNS = (
+    _conv.c.id,
+    _conv.c.contact_id,
+    _conv.c.channel,
+    _conv.c.status,
+    _conv.c.team_id,
+    _conv.c.assignee_id,
+    _conv.c.priority,
+    _conv.c.category,
+)
+_FIND_OPEN = sa.select(*_CONV_COLUMNS).where(
+    _conv.c.contact_id == bindparam("cid"),
+    _conv.c.channel == bindparam("channel"),
+    _conv.c.thread_key == bindparam("thread_key"),
+    _OPEN,
+)
+_FIND_TEAM = sa.select(_team.c.id, _team.c.routing).where(_team.c.name == bindparam("name"))
+_TOUCH_KEYS = ("last_message_at", "last_inbound_at", "updated_at")
+
+Teams = dict[str, tuple[int, dict[str, Any]] | None]
+
+
+@dataclass(slots=True)
+class _Conv:
+    id: int
+    contact_id: int
+    channel: str
+    status: str
+    team_id: int | None
+    assignee_id: int | None
+    priority: int
+    category: str | None
+
+
+class InboundWriter:
+    """Writes batches of :class:`Prepared` messages with statements compiled for ``dialect``."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        insert = sqlite_insert if dialect.name == "sqlite" else pg_insert
+
+        def pre(stmt: Any, keys: Sequence[str] | None = None) -> Precompiled:
+            return Precompiled(stmt, dialect, keys)
+
+        self._find_duplicate = pre(_FIND_DUPLICATE)
+        self._find_contact = pre(_FIND_CONTACT)
+        self._name_contact = pre(_NAME_CONTACT)
+        self._delete_contact = pre(_DELETE_CONTACT)
+        self._find_open = pre(_FIND_OPEN)
+        self._find_team = pre(_FIND_TEAM)
+        self._insert_contact = pre(sa.insert(_contact).returning(_contact.c.id), list(_CONTACT_DEFAULTS))
+        self._insert_identity = pre(
+            insert(_identity)
+            .on_conflict_do_nothing(index_elements=["kind", "address"])
+            .returning(_identity.c.id),
+            ["contact_id", "kind", "address", "created_at"],
+        )
+        self._insert_conv = pre(
+            insert(_conv)
+            .on_conflict_do_nothing(index_elements=["contact_id", "channel", "thread_key"], index_where=_OPEN)
+            .returning(*_CONV_COLUMNS),
+            list(_CONV_DEFAULTS),
+        )
+        self._insert_message = pre(
+            insert(_msg)
+            .on_conflict_do_nothing(
+                index_elements=["channel", "provider_message_id"], index_where=sa.text(INBOUND_SQL)
+            )
+            .returning(_msg.c.id),
+            list(_MSG_DEFAULTS),
+        )
+        self._insert_event = pre(
+            sa.insert(_events).returning(_events.c.id),
+            ["type", "ts", "actor_id", "conversation_id", "team_id", "user_id", "payload"],
+        )
+        touch = sa.update(_conv).where(_conv.c.id == bindparam("cid"))
+        self._touch_plain = pre(touch, _TOUCH_KEYS)
+        self._touch_reopen = pre(touch, (*_TOUCH_KEYS, "status", "snoozed_until"))
+        self._touch_requeue = pre(touch, (*_TOUCH_KEYS, "status", "snoozed_until", "queued_at"))
+
+    # The lane calls this with its connection inside a transaction.
+    def __call__(self, conn: Connection, batch: Sequence[Prepared]) -> list[Stored]:
+        teams: Teams = {}
+        return [self._one(conn, p, teams) for p in batch]
+
+    def _one(self, conn: Connection, p: Prepared, teams: Teams) -> Stored:
+        msg = p.msg
+        dup = self._duplicate(conn, msg)
+        if dup is not None:
+            return dup
+        contact_id, contact_language = self._contact(conn, msg, p.address, p.now)
+        conv, created = self._open_conversation(conn, p, contact_id, contact_language, teams)
+        received_at = msg.received_at or p.now
+        values = {
+            **_MSG_DEFAULTS,
+            "conversation_id": conv.id,
+            "channel": msg.channel,
+            "direction": Direction.inbound.value,
+            "author_type": AuthorType.contact.value,
+            "author_id": contact_id,
+            "kind": MessageKind(msg.kind).value,
+            "subject": msg.subject,
+            "body": msg.body,
+            "attachments": [a.model_dump(exclude_none=True) for a in msg.attachments],
+            "provider_message_id": msg.provider_message_id,
+            "delivery_status": DeliveryStatus.received.value,
+            "meta": msg.meta,
+            "raw": msg.raw,
+            "created_at": received_at,
+        }
+        row = self._insert_message.first(conn, values)
+        if row is None:
+            # The same provider id committed by another lane or process meanwhile.
+            dup = self._duplicate(conn, msg)
+            assert dup is not None, "unique violation without a visible duplicate"
+            return dup
+        message_id = int(row[0])
+        self._touch(conn, conv, received_at, p.now)
+        events = []
+        if created:
+            events.append(
+                self._event(
+                    conn,
+                    "conversation.created",
+                    _conversation_payload(conv),
+                    p.now,
+                    conversation_id=conv.id,
+                    team_id=conv.team_id,
+                )
+            )
+        payload = MessagePayload(
+            conversation_id=conv.id,
+            message_id=message_id,
+            channel=msg.channel,
+            direction=Direction.inbound.value,
+            author_type=AuthorType.contact.value,
+            author_id=contact_id,
+            kind=values["kind"],
+            body=msg.body,
+            subject=msg.subject,
+            delivery_status=DeliveryStatus.received.value,
+            attachments=values["attachments"],
+            created_at=received_at,
+        )
+        events.append(
+            self._event(
+                conn,
+                "message.received",
+                payload,
+                p.now,
+                conversation_id=conv.id,
+                team_id=conv.team_id,
+                user_id=conv.assignee_id,
+            )
+        )
+        return Stored(message_id, conv.id, contact_id, new_conversation=created, events=events)
+
+    def _duplicate(self, conn: Connection, msg: InboundMessage) -> Stored | None:
+        row = self._find_duplicate.first(conn, {"channel": msg.channel, "pid": msg.provider_message_id})
+        if row is None:
+            return None
+        return Stored(int(row[0]), int(row[1]), int(row[2]), duplicate=True)
+
+    def _contact(
+        self, conn: Connection, msg: InboundMessage, address: str, now: datetime
+    ) -> tuple[int, str | None]:
+        """(contact id, their language) for the sender, created on their first message."""
+        key = {"kind": msg.address_kind, "address": address}
+        for _ in range(3):
+            found = self._find_contact.first(conn, key)
+            if found is not None:
+                contact_id, name, language = found
+                if msg.sender_name and not name:
+                    self._name_contact.run(conn, {"cid": contact_id, "new_name": msg.sender_name})
+                return int(contact_id), language
+            new = {
+                **_CONTACT_DEFAULTS,
+                "name": msg.sender_name,
+                "language": msg.language,
+                "created_at": now,
+                "updated_at": now,
+            }
+            contact_id = self._insert_contact.first(conn, new)[0]  # type: ignore[index]
+            identity = {"contact_id": contact_id, **key, "created_at": now}
+            if self._insert_identity.first(conn, identity) is not None:
+                return int(contact_id), msg.language
+            self._delete_contact.run(conn, {"cid": contact_id})  # another writer was first
+        raise RuntimeError(f"could not settle identity {msg.address_kind}:{address}")
+
+    def _open_conversation(
+        self, conn: Connection, p: Prepared, contact_id: int, contact_language: str | None, teams: Teams
+    ) -> tuple[_Conv, bool]:
+        msg = p.msg
+        key = {"cid": contact_id, "channel": msg.channel, "thread_key": msg.thread_key}
+        for _ in range(3):
+            found = self._find_open.first(conn, key)
+            if found is not None:
+                return _Conv(*found), False
+            team = self._team(conn, p.team_name, teams)
+            values = {
+                **_CONV_DEFAULTS,
+                "contact_id": contact_id,
+                "channel": msg.channel,
+                "channel_account": msg.channel_account,
+                "contact_address": p.address,
+                "thread_key": msg.thread_key,
+                "subject": msg.subject,
+                "status": ConversationStatus.queued.value,
+                "team_id": team[0] if team else None,
+                "sla_due_at": p.now + timedelta(seconds=sla_seconds(team[1] if team else None, msg.channel)),
+                "language": msg.language or contact_language,
+                "priority": msg.priority,
+                "created_at": p.now,
+                "updated_at": p.now,
+                "queued_at": p.now,
+            }
+            row = self._insert_conv.first(conn, values)
+            if row is not None:
+                return _Conv(*row), True
+        raise RuntimeError("could not settle the open conversation")
+
+    def _team(self, conn: Connection, name: str | None, teams: Teams) -> tuple[int, dict[str, Any]] | None:
+        if not name:
+            return None
+        if name not in teams:
+            row = self._find_team.first(conn, {"name": name})
+            if row is None:
+                log.warning("unknown team %r; leaving the conversation unrouted", name)
+                teams[name] = None
+            else:
+                routing = json.loads(row[1]) if isinstance(row[1], str) else row[1]
+                teams[name] = (int(row[0]), routing if isinstance(routing, dict) else {})
+        return teams[name]
+
+    def _touch(self, conn: Connection, conv: _Conv, received_at: datetime, now: datetime) -> None:
+        values: dict[str, Any] = {
+            "cid": conv.id,
+            "last_message_at": received_at,
+            "last_inbound_at": received_at,
+            "updated_at": now,
+        }
+        stmt = self._touch_plain
+        if conv.status in (ConversationStatus.waiting_on_customer, ConversationStatus.snoozed):
+            # The customer wrote back: the conversation needs attention again.
+            status = ConversationStatus.assigned if conv.assignee_id else ConversationStatus.queued
+            conv.status = status.value
+            values.update(status=status.value, snoozed_until=None)
+            stmt = self._touch_reopen
+            if status == ConversationStatus.queued:
+                values["queued_at"] = now
+                stmt = self._touch_requeue
+        stmt.run(conn, values)
+
+    def _event(
+        self,
+        conn: Connection,
+        event_type: str,
+        payload: Any,
+        ts: datetime,
+        *,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        user_id: int | None = None,
+    ) -> Event:
+        data = validate_payload(event_type, payload)
+        row = {
+            "type": event_type,
+            "ts": ts,
+            "actor_id": None,
+            "conversation_id": conversation_id,
+            "team_id": team_id,
+            "user_id": user_id,
+            "payload": data,
+        }
+        event_id = int(self._insert_event.first(conn, row)[0])  # type: ignore[index]
+        return Event(
+            id=event_id,
+            type=event_type,
+            ts=ts,
+            conversation_id=conversation_id,
+            team_id=team_id,
+            user_id=user_id,
+            actor_id=None,
+            payload=public_payload(data),
+        )
+
+
+def _conversation_payload(conv: _Conv) -> ConversationPayload:
+    return ConversationPayload(
+        conversation_id=conv.id,
+        contact_id=conv.contact_id,
+        channel=conv.channel,
+        status=str(conv.status),
+        team_id=conv.team_id,
+        assignee_id=conv.assignee_id,
+        priority=conv.priority,
+        category=str(conv.category) if conv.category else None,
+    )
+
+
+def sla_seconds(routing: dict[str, Any] | None, channel: str) -> float:
+    """The team's answer-time target for the channel (routing.sla_seconds), else the default."""
+    configured = (routing or {}).get("sla_seconds", {})
+    value = configured.get(channel) if isinstance(configured, dict) else None
+    if isinstance(value, int | float) and value > 0:
+        return float(value)
+    return DEFAULT_SLA_SECONDS.get(channel, FALLBACK_SLA_SECONDS)
