@@ -145,8 +145,14 @@ class Gateway:
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait([self._task], timeout=10)
-        for task in list(self._background):
+        # Wait for the cancelled re-checks: one cut off mid-query must hand its database
+        # connection back before the engine is disposed, or closing the loop hangs on
+        # the orphaned aiosqlite connection.
+        background = list(self._background)
+        for task in background:
             task.cancel()
+        if background:
+            await asyncio.wait(background, timeout=10)
         for conns in list(self.by_user.values()):
             for conn in list(conns):
                 with contextlib.suppress(asyncio.QueueFull):
