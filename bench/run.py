@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["routing_bench.py", "e2e_bench.py", "widget_bench.py"]
+BENCHES = ["routing_bench.py", "storage_bench.py", "e2e_bench.py", "widget_bench.py"]
 
 
 def main(argv: list[str]) -> int:
