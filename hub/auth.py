@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import ApiToken, AuthSession, User
@@ -75,15 +76,16 @@ async def start_session(hub: Hub, user: User) -> tuple[str, str, datetime]:
     return token, csrf, expires
 
 
-async def session_user(hub: Hub, token: str) -> tuple[User, AuthSession] | None:
-    async with hub.db.session() as s:
-        row = (
-            await s.exec(
-                select(User, AuthSession)
-                .join(AuthSession, col(AuthSession.user_id) == User.id)
-                .where(AuthSession.token_hash == token_hash(token))
-            )
-        ).first()
+async def session_user_in(s: AsyncSession, hub: Hub, token: str) -> tuple[User, AuthSession] | None:
+    """The active user of an unexpired session cookie, read on the caller's session
+    (so a request's credential and team reads share one connection checkout)."""
+    row = (
+        await s.exec(
+            select(User, AuthSession)
+            .join(AuthSession, col(AuthSession.user_id) == User.id)
+            .where(AuthSession.token_hash == token_hash(token))
+        )
+    ).first()
     if row is None:
         return None
     user, sess = row

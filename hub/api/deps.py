@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 
 from hub.api.errors import ApiError
-from hub.auth import CSRF_HEADER, SESSION_COOKIE, TOKEN_PREFIX, session_user, token_hash, token_user
+from hub.auth import CSRF_HEADER, SESSION_COOKIE, TOKEN_PREFIX, session_user_in, token_hash, token_user
 from hub.context import Hub
 from hub.models import User
 from hub.services.access import Actor, actor_for
@@ -43,11 +43,12 @@ async def principal_from_request(hub: Hub, request: Request) -> Principal | None
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    found = await session_user(hub, cookie)
-    if found is None:
-        return None
-    user, sess = found
+    # One connection for both reads: every socket command re-reads the credential.
     async with hub.db.session() as s:
+        found = await session_user_in(s, hub, cookie)
+        if found is None:
+            return None
+        user, sess = found
         return Principal(user, await actor_for(s, user), "session", sess.csrf_token)
 
 
