@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain import InboundMessage
-from hub.events import ConversationPayload, Event, MessagePayload, public_payload, validate_payload
+from hub.events import ConversationPayload, Event, MessagePayload
 from hub.models import (
     INBOUND_SQL,
     MESSAGE_INBOUND,
@@ -47,6 +47,7 @@ from hub.models import (
     Team,
 )
 from hub.precompiled import Precompiled
+from hub.services.batch_rows import EventWriter, column_defaults
 from routing.model import DEFAULT_SLA_SECONDS, FALLBACK_SLA_SECONDS
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,9 @@ class Stored:
     events: list[Event] = field(default_factory=list)
 
 
-def _defaults(model: type[Any]) -> dict[str, Any]:
-    """Every column's default as the ORM would fill it (new columns come for free)."""
-    instance = model()
-    table = model.__table__
-    return {c.name: getattr(instance, c.name, None) for c in table.columns if c.name != "id"}
-
-
-_CONTACT_DEFAULTS = _defaults(Contact)
-_CONV_DEFAULTS = _defaults(Conversation)
-_MSG_DEFAULTS = _defaults(Message)
+_CONTACT_DEFAULTS = column_defaults(Contact)
+_CONV_DEFAULTS = column_defaults(Conversation)
+_MSG_DEFAULTS = column_defaults(Message)
 
 _OPEN = sa.text("status NOT IN ('resolved', 'abandoned')")  # the open-thread index's own WHERE
 _FIND_DUPLICATE = (
@@ -177,10 +171,7 @@ class InboundWriter:
             .returning(_msg.c.id),
             list(_MSG_DEFAULTS),
         )
-        self._insert_event = pre(
-            sa.insert(_events).returning(_events.c.id),
-            ["type", "ts", "actor_id", "conversation_id", "team_id", "user_id", "payload"],
-        )
+        self._events = EventWriter(dialect)
         touch = sa.update(_conv).where(_conv.c.id == bindparam("cid"))
         self._touch_plain = pre(touch, _TOUCH_KEYS)
         self._touch_reopen = pre(touch, (*_TOUCH_KEYS, "status", "snoozed_until"))
@@ -227,7 +218,7 @@ class InboundWriter:
         events = []
         if created:
             events.append(
-                self._event(
+                self._events.write(
                     conn,
                     "conversation.created",
                     _conversation_payload(conv),
@@ -251,7 +242,7 @@ class InboundWriter:
             created_at=received_at,
         )
         events.append(
-            self._event(
+            self._events.write(
                 conn,
                 "message.received",
                 payload,
@@ -358,39 +349,6 @@ class InboundWriter:
                 values["queued_at"] = now
                 stmt = self._touch_requeue
         stmt.run(conn, values)
-
-    def _event(
-        self,
-        conn: Connection,
-        event_type: str,
-        payload: Any,
-        ts: datetime,
-        *,
-        conversation_id: int | None = None,
-        team_id: int | None = None,
-        user_id: int | None = None,
-    ) -> Event:
-        data = validate_payload(event_type, payload)
-        row = {
-            "type": event_type,
-            "ts": ts,
-            "actor_id": None,
-            "conversation_id": conversation_id,
-            "team_id": team_id,
-            "user_id": user_id,
-            "payload": data,
-        }
-        event_id = int(self._insert_event.first(conn, row)[0])  # type: ignore[index]
-        return Event(
-            id=event_id,
-            type=event_type,
-            ts=ts,
-            conversation_id=conversation_id,
-            team_id=team_id,
-            user_id=user_id,
-            actor_id=None,
-            payload=public_payload(data),
-        )
 
 
 def _conversation_payload(conv: _Conv) -> ConversationPayload:

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Dialect, bindparam
 
-from hub.events import Event, MessagePayload, OutboxPayload, public_payload, validate_payload
+from hub.events import Event, MessagePayload, OutboxPayload
 from hub.models import (
     AuthorType,
     Conversation,
@@ -33,6 +33,7 @@ from hub.models import (
 )
 from hub.precompiled import Precompiled
 from hub.services.access import Actor, require_handler
+from hub.services.batch_rows import EventWriter, column_defaults
 from hub.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 _msg = Message.__table__  # type: ignore[attr-defined]
@@ -41,13 +42,8 @@ _outbox = OutboxItem.__table__  # type: ignore[attr-defined]
 _events = EventLog.__table__  # type: ignore[attr-defined]
 
 
-def _defaults(model: type[Any]) -> dict[str, Any]:
-    instance = model()
-    return {c.name: getattr(instance, c.name, None) for c in model.__table__.columns if c.name != "id"}
-
-
-_MSG_DEFAULTS = _defaults(Message)
-_OUTBOX_DEFAULTS = _defaults(OutboxItem)
+_MSG_DEFAULTS = column_defaults(Message)
+_OUTBOX_DEFAULTS = column_defaults(OutboxItem)
 _CONV_COLUMNS = (
     _conv.c.id,
     _conv.c.contact_id,
@@ -108,10 +104,7 @@ class ReplyWriter:
         touch = sa.update(_conv).where(_conv.c.id == bindparam("cid"))
         self._touch = pre(touch, ["last_message_at", "updated_at"])
         self._touch_first = pre(touch, ["last_message_at", "updated_at", "first_response_at"])
-        self._insert_event = pre(
-            sa.insert(_events).returning(_events.c.id),
-            ["type", "ts", "actor_id", "conversation_id", "team_id", "user_id", "payload"],
-        )
+        self._events = EventWriter(dialect)
 
     def __call__(self, conn: Connection, batch: Sequence[PreparedReply]) -> list[StoredReply | Exception]:
         out: list[StoredReply | Exception] = []
@@ -181,7 +174,7 @@ class ReplyWriter:
             self._touch_first.run(conn, {**touch, "first_response_at": now})
         else:
             self._touch.run(conn, touch)
-        created = self._event(
+        created = self._events.write(
             conn,
             "message.created",
             MessagePayload(
@@ -198,49 +191,20 @@ class ReplyWriter:
                 attachments=r.attachments,
                 created_at=now,
             ),
-            r,
-            conv,
+            now,
+            actor_id=actor.user_id,
+            conversation_id=conv.id,
+            team_id=conv.team_id,
             user_id=conv.assignee_id,
         )
-        enqueued = self._event(
+        enqueued = self._events.write(
             conn,
             "outbox.enqueued",
             OutboxPayload(outbox_id=outbox_id, message_id=message_id, channel=conv.channel),
-            r,
-            conv,
-            user_id=None,
+            now,
+            actor_id=actor.user_id,
+            conversation_id=conv.id,
+            team_id=conv.team_id,
         )
         message = Message(id=message_id, **{k: v for k, v in values.items() if k in Message.model_fields})
         return StoredReply(message, [created, enqueued])
-
-    def _event(
-        self,
-        conn: Connection,
-        event_type: str,
-        payload: Any,
-        r: PreparedReply,
-        conv: _Conv,
-        *,
-        user_id: int | None,
-    ) -> Event:
-        data = validate_payload(event_type, payload)
-        row = {
-            "type": event_type,
-            "ts": r.now,
-            "actor_id": r.actor.user_id,
-            "conversation_id": conv.id,
-            "team_id": conv.team_id,
-            "user_id": user_id,
-            "payload": data,
-        }
-        event_id = int(self._insert_event.first(conn, row)[0])  # type: ignore[index]
-        return Event(
-            id=event_id,
-            type=event_type,
-            ts=r.now,
-            conversation_id=conv.id,
-            team_id=conv.team_id,
-            user_id=user_id,
-            actor_id=r.actor.user_id,
-            payload=public_payload(data),
-        )
