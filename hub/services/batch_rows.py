@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Dialect
 
-from hub.events import Event, public_payload, validate_payload
+from hub.events import ConversationPayload, Event, public_payload, validate_payload
 from hub.models import EventLog
 from hub.precompiled import Precompiled
 
@@ -67,3 +67,18 @@ class EventWriter:
             actor_id=actor_id,
             payload=public_payload(data),
         )
+
+
+def conversation_payload(conv: Any, **extra: Any) -> ConversationPayload:
+    """A conversation event's payload from a Conversation row (or a lane's light copy)."""
+    return ConversationPayload(
+        conversation_id=conv.id,
+        contact_id=conv.contact_id,
+        channel=conv.channel,
+        status=str(conv.status),
+        team_id=conv.team_id,
+        assignee_id=conv.assignee_id,
+        priority=conv.priority,
+        category=str(conv.category) if conv.category else None,
+        **extra,
+    )

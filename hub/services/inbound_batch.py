@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain import InboundMessage
-from hub.events import ConversationPayload, Event, MessagePayload
+from hub.events import Event, MessagePayload
 from hub.models import (
     INBOUND_SQL,
     MESSAGE_INBOUND,
@@ -47,7 +47,7 @@ from hub.models import (
     Team,
 )
 from hub.precompiled import Precompiled
-from hub.services.batch_rows import EventWriter, column_defaults
+from hub.services.batch_rows import EventWriter, column_defaults, conversation_payload
 from routing.model import DEFAULT_SLA_SECONDS, FALLBACK_SLA_SECONDS
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ class InboundWriter:
                 self._events.write(
                     conn,
                     "conversation.created",
-                    _conversation_payload(conv),
+                    conversation_payload(conv),
                     p.now,
                     conversation_id=conv.id,
                     team_id=conv.team_id,
@@ -349,19 +349,6 @@ class InboundWriter:
                 values["queued_at"] = now
                 stmt = self._touch_requeue
         stmt.run(conn, values)
-
-
-def _conversation_payload(conv: _Conv) -> ConversationPayload:
-    return ConversationPayload(
-        conversation_id=conv.id,
-        contact_id=conv.contact_id,
-        channel=conv.channel,
-        status=str(conv.status),
-        team_id=conv.team_id,
-        assignee_id=conv.assignee_id,
-        priority=conv.priority,
-        category=str(conv.category) if conv.category else None,
-    )
 
 
 def sla_seconds(routing: dict[str, Any] | None, channel: str) -> float:

@@ -1,23 +1,22 @@
 """``ingest``: the one door for every inbound message, and ``delivery_update``.
 
 Idempotent on (channel, provider message id): a provider retrying a webhook gets the
-first result back. Concurrent first messages from one new customer are settled by
-unique constraints (identity, open conversation per thread, provider id) and
-savepoints, so no duplicate rows appear on PostgreSQL under real concurrency.
+first result back. The write is a group commit (hub.services.inbound_batch); concurrent
+first messages from one new customer are settled by unique constraints (identity, open
+conversation per thread, provider id), so no duplicate rows appear under concurrency.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
 from hub.addresses import normalize_address
 from hub.context import Hub
 from hub.domain import DeliveryUpdate, InboundMessage
-from hub.events import ConversationPayload, MessagePayload, MessageStatusPayload
+from hub.events import MessagePayload, MessageStatusPayload
 from hub.models import (
     MESSAGE_OUTBOUND,
     Conversation,
@@ -25,13 +24,13 @@ from hub.models import (
     Message,
     Team,
 )
+from hub.services.batch_rows import conversation_payload
 from hub.services.errors import Invalid
 from hub.services.inbound_batch import Prepared
 from hub.services.inbound_batch import sla_seconds as team_sla_seconds
 from hub.services.uow import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,20 +89,6 @@ def _channel_default_team(hub: Hub, channel: str) -> str | None:
     section = hub.settings.channels.get(channel) or {}
     value = section.get("team")
     return value if isinstance(value, str) else None
-
-
-def conversation_payload(conv: Conversation, **extra: Any) -> ConversationPayload:
-    return ConversationPayload(
-        conversation_id=conv.id,  # type: ignore[arg-type]
-        contact_id=conv.contact_id,
-        channel=conv.channel,
-        status=str(conv.status),
-        team_id=conv.team_id,
-        assignee_id=conv.assignee_id,
-        priority=conv.priority,
-        category=str(conv.category) if conv.category else None,
-        **extra,
-    )
 
 
 def message_payload(m: Message) -> MessagePayload:

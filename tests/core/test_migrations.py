@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -78,6 +79,91 @@ def test_postgresql_from_empty(pg_server: str) -> None:
         assert not (EXPECTED & _tables(url))
         migrate(url)
         assert current_revision(url) == _head(url)
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _upgrade_with_data(url: str) -> None:
+    """Upgrade a database holding real rows from 0003 (before this stage's migrations)."""
+    from datetime import UTC, datetime
+
+    from hub.models import ApiToken, Contact, Conversation, Message, User
+    from hub.services.batch_rows import column_defaults
+
+    migrate(url, "0003")
+    engine = sa.create_engine(url)
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+
+            def insert(model: type, **values: object) -> int:
+                table = sa.Table(model.__tablename__, sa.MetaData(), autoload_with=conn)  # type: ignore[attr-defined]
+                row = {k: v for k, v in column_defaults(model).items() if k in table.c}
+                row.update(
+                    {c.name: now for c in table.c if c.name in row and isinstance(row[c.name], datetime)}
+                )
+                row.update(values)
+                return int(conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one())
+
+            uid = insert(User, email="a@example.com", name="A", role="admin")
+            insert(ApiToken, user_id=uid, name="ci", token_hash="h" * 64)
+            cid = insert(Contact, name="C")
+            conv = insert(Conversation, contact_id=cid, channel="sms", status="queued")
+            for direction, pid in (("inbound", "SM-in"), ("outbound", "SM-out")):
+                insert(
+                    Message,
+                    conversation_id=conv,
+                    channel="sms",
+                    direction=direction,
+                    author_type="contact",
+                    delivery_status="received",
+                    provider_message_id=pid,
+                )
+        migrate(url)
+        assert current_revision(url) == _head(url) and _drift(url) == []
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT expires_at FROM apitoken")).scalar_one() is None
+            pids = conn.execute(
+                sa.text("SELECT direction, provider_message_id FROM message ORDER BY id")
+            ).all()
+            assert [tuple(r) for r in pids] == [("inbound", "SM-in"), ("outbound", "SM-out")]
+            # After the upgrade an outbound id may repeat; an inbound id still may not.
+            conn.execute(
+                sa.text(
+                    "INSERT INTO message (conversation_id, channel, direction, author_type, kind, subject,"
+                    " body, attachments, provider_message_id, delivery_status, meta, raw, created_at)"
+                    " SELECT conversation_id, channel, direction, author_type, kind, subject, body,"
+                    " attachments, provider_message_id, delivery_status, meta, raw, created_at"
+                    " FROM message WHERE direction = 'outbound'"
+                )
+            )
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO message (conversation_id, channel, direction, author_type, kind, subject,"
+                    " body, attachments, provider_message_id, delivery_status, meta, raw, created_at)"
+                    " SELECT conversation_id, channel, direction, author_type, kind, subject, body,"
+                    " attachments, provider_message_id, delivery_status, meta, raw, created_at"
+                    " FROM message WHERE direction = 'inbound'"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_upgrade_keeps_existing_rows(tmp_path: Path) -> None:
+    _upgrade_with_data(f"sqlite:///{tmp_path}/old.db")
+
+
+def test_postgresql_upgrade_keeps_existing_rows(pg_server: str) -> None:
+    name = f"sb_mig_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        _upgrade_with_data(
+            pg_server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+        )
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
