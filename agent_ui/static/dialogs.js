@@ -6,6 +6,7 @@ import { hasString, t } from "./i18n.js";
 const CODE_FIELDS = {
   weak_password: "password", email_taken: "email", bad_email: "email", team_exists: "name", bad_name: "name",
   bad_shortcut: "shortcut", bad_capacity: "capacity", bad_skill: "skills", empty_body: "body",
+  bad_closed_date: "closed_dates",
 };
 
 /** A readable message for an error from api() or a socket command. */

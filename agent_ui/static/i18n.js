@@ -164,6 +164,7 @@ export const STRINGS = {
     err_agent_not_in_team: "That colleague is not in the conversation's team: choose their team too.",
     err_not_assigned: "Only an assigned conversation can be snoozed.", err_csrf_failed: "Your session expired; reload the page.",
     err_rate_limited: "Too many attempts. Try again in a minute.", err_timeout: "The hub did not answer in time.",
+    err_bad_closed_date: "A closed date is not a date: write each one as YYYY-MM-DD, e.g. 2026-12-25.",
   },
   ar: {
     login_title: "تسجيل الدخول إلى سويتشبورد", email: "البريد الإلكتروني", password: "كلمة المرور", sign_in: "دخول",
@@ -310,6 +311,7 @@ export const STRINGS = {
     err_agent_not_in_team: "هذا الزميل ليس في فريق المحادثة: اختر فريقه أيضًا.",
     err_not_assigned: "لا يمكن تأجيل إلا المحادثات المُسندة.", err_csrf_failed: "انتهت جلستك؛ أعد تحميل الصفحة.",
     err_rate_limited: "محاولات كثيرة. حاول بعد دقيقة.", err_timeout: "لم يرد الخادم في الوقت المحدد.",
+    err_bad_closed_date: "أحد أيام الإغلاق ليس تاريخًا صحيحًا: اكتب كل تاريخ بصيغة YYYY-MM-DD، مثل 2026-12-25.",
   },
 };
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlmodel import col, delete, select
@@ -182,6 +184,33 @@ async def set_presence(
     return user
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _check_closed_dates(business_hours: dict[str, Any]) -> None:
+    """closed_dates is a list of calendar dates written YYYY-MM-DD: the form routing
+    compares with the team's local date, so anything else would never close the team."""
+    dates = business_hours.get("closed_dates", [])
+    if not isinstance(dates, list):
+        raise Invalid(
+            'business_hours.closed_dates: expected a list of dates like ["2026-12-25"]',
+            code="bad_closed_date",
+        )
+    for i, value in enumerate(dates):
+        valid = isinstance(value, str) and _ISO_DATE.fullmatch(value) is not None
+        if valid:
+            try:
+                date.fromisoformat(value)
+            except ValueError:  # 2026-02-30, 2026-13-01
+                valid = False
+        if not valid:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise Invalid(
+                f"business_hours.closed_dates[{i}]: {shown} is not a date; write YYYY-MM-DD, e.g. 2026-12-25",
+                code="bad_closed_date",
+            )
+
+
 def _check_team_settings(routing: dict[str, Any] | None, business_hours: dict[str, Any] | None) -> None:
     """Refuse settings routing would reject later, with the key named (422)."""
     from routing import hours
@@ -194,6 +223,8 @@ def _check_team_settings(routing: dict[str, Any] | None, business_hours: dict[st
             hours.validate(business_hours)
     except (ValueError, TypeError) as exc:
         raise Invalid(str(exc), code="bad_team_settings") from None
+    if business_hours:
+        _check_closed_dates(business_hours)
 
 
 async def create_team(
