@@ -26,6 +26,7 @@ from hub.api import (
     routes_live,
     routes_users,
 )
+from hub.api_docs import api_docs_router
 from hub.bus import Subscription, create_bus
 from hub.config import Settings
 from hub.context import Hub
@@ -169,7 +170,9 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # FastAPI's own docs pages load from a CDN with inline scripts, which the CSP
+        # blocks: /api/v1/docs is served by hub.api_docs instead, and ReDoc is off.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -197,6 +200,7 @@ def create_app(
     ):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(api_docs_router())
     app.include_router(_ops_router())
     app.include_router(pages_router())
     app.add_api_websocket_route("/ws", _console_socket)
