@@ -38,6 +38,7 @@ from hub.models import Conversation as Conv
 from hub.models import ConversationStatus, OutboxItem, OutboxStatus
 from hub.outbox import OutboxWorker
 from hub.pages import pages_router, static_app
+from hub.projections import ProjectionRunner
 from hub.services.inbound_batch import InboundWriter, Prepared, Stored
 from hub.services.reply_batch import PreparedReply, ReplyWriter, StoredReply
 from hub.services.staff_mail import Mailer
@@ -94,6 +95,13 @@ def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
     )
 
 
+def build_projections(hub: Hub) -> ProjectionRunner:
+    from hub.crm.figures import ContactFiguresProjection
+    from hub.crm.search import ContactSearchProjection
+
+    return ProjectionRunner(hub, [ContactFiguresProjection(), ContactSearchProjection()])
+
+
 def create_app(
     settings: Settings,
     *,
@@ -117,6 +125,8 @@ def create_app(
         hub.ingest_writer.start()
         hub.reply_writer = _reply_writer(hub)
         hub.reply_writer.start()
+        hub.projections = build_projections(hub)
+        hub.projections.start()
         wake_sub = bus.subscribe()
         worker = OutboxWorker(hub)
         gateway = Gateway(hub, COMMANDS)
@@ -160,6 +170,7 @@ def create_app(
                 await channel.stop()
             await app.state.staff_mailer.drain()
             await app.state.signin_throttle.close()
+            await hub.projections.stop()
             await hub.ingest_writer.stop()
             await hub.reply_writer.stop()
             await bus.close()

@@ -146,6 +146,19 @@ class ContactMergedPayload(_Payload):
     target_id: int
 
 
+class ContactUpdatedPayload(_Payload):
+    """A profile edit: which fields changed, with their old and new values (the
+    timeline shows who changed what). Values are the stored JSON values."""
+
+    contact_id: int
+    changes: dict[str, list[Any]] = Field(default_factory=dict)  # field -> [old, new]
+    reason: str | None = None
+
+
+class TiersChangedPayload(_Payload):
+    keys: list[str]
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     "message.received": MessagePayload,
     "message.created": MessagePayload,
@@ -164,6 +177,8 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "offer.created": OfferPayload,
     "offer.updated": OfferPayload,
     "contact.merged": ContactMergedPayload,
+    "contact.updated": ContactUpdatedPayload,
+    "tiers.changed": TiersChangedPayload,
 }
 
 

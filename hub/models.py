@@ -215,6 +215,7 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = ""
     language: str | None = None
+    timezone: str | None = Field(default=None, max_length=64)  # IANA name, e.g. Asia/Riyadh
     vip: bool = False
     tags: list[str] = _json([])
     attributes: dict[str, Any] = _json({})
@@ -286,6 +287,7 @@ class Conversation(SQLModel, table=True):
     last_inbound_at: datetime | None = _ts(nullable=True)
     csat_score: int | None = None
     csat_comment: str | None = None
+    csat_at: datetime | None = _ts(nullable=True)  # when the customer answered
 
 
 class Message(SQLModel, table=True):
@@ -398,4 +400,103 @@ class OutboxItem(SQLModel, table=True):
     locked_until: datetime | None = _ts(nullable=True)
     last_error: str | None = None
     created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+
+
+# --- customer memory (docs/crm.md) ---------------------------------------------------
+
+
+class ContactField(SQLModel, table=True):
+    """An admin-defined custom field; values live in ``Contact.attributes[key]``."""
+
+    __tablename__ = "contact_field"
+    key: str = Field(primary_key=True, max_length=64)
+    label_en: str = Field(max_length=120)
+    label_ar: str = Field(max_length=120)
+    type: str = Field(max_length=16)  # hub.crm.fields.FIELD_TYPES
+    options: list[str] = _json([])  # the allowed values of "choice" and "multi_choice"
+    required: bool = False
+    show_in_panel: bool = True
+    position: int = 0
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+
+
+class Tier(SQLModel, table=True):
+    """A recognition tier: a rule over a contact's figures and fields (hub.crm.tiers)."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    label_en: str = Field(max_length=60)
+    label_ar: str = Field(max_length=60)
+    color: str = Field(default="#6b7280", max_length=7)
+    rule: dict[str, Any] = _json({})
+    # {"boost": int, "teams": {"<team id>": int}, "sticky_wait": seconds | null}
+    routing: dict[str, Any] = _json({})
+    position: int = 0
+    active: bool = True
+    updated_at: datetime = _now_col()
+
+
+class ContactFigures(SQLModel, table=True):
+    """Per-contact figures kept by the ``contact_figures`` projection (hub.projections).
+
+    Never written by services: a rebuild recomputes every row from conversations.
+    ``due_at`` is when time alone next changes a figure or a tier (a conversation
+    leaving the 30-day window, a lapse threshold): a timer row, claimed like the outbox.
+    """
+
+    __tablename__ = "contact_figures"
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    conversations_30d: int = 0
+    conversations_90d: int = 0
+    conversations_365d: int = 0
+    conversations_total: int = 0
+    first_contact_at: datetime | None = _ts(nullable=True)
+    last_contact_at: datetime | None = _ts(nullable=True, index=True)
+    channels: list[str] = _json([])
+    preferred_channel: str | None = Field(default=None, max_length=20, index=True)
+    csat_count: int = 0
+    csat_sum: int = 0
+    last_low_csat_at: datetime | None = _ts(nullable=True)
+    open_complaints: int = 0
+    last_conversation_id: int | None = None
+    last_category: str | None = Field(default=None, max_length=20)
+    last_status: str | None = Field(default=None, max_length=24)
+    tiers: list[str] = _json([])  # also one ContactTier row each, for filters and counts
+    due_at: datetime | None = _ts(nullable=True, index=True)
+    updated_at: datetime = _now_col()
+
+
+class ContactTier(SQLModel, table=True):
+    """A contact's membership of a tier (mirrors ``ContactFigures.tiers``)."""
+
+    __tablename__ = "contact_tier"
+    tier: str = Field(primary_key=True, max_length=40)
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class ContactSearch(SQLModel, table=True):
+    """The normalised text a contact is found by (hub.textnorm), kept by a projection.
+
+    Indexed for substring search: SQLite FTS5 trigram table ``contact_search_fts``
+    (external content, kept by triggers), PostgreSQL ``pg_trgm`` GIN index; both made
+    by migration 0006 and invisible to the models.
+    """
+
+    __tablename__ = "contact_search"
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    text: str = Field(default="", sa_column=Column(sa.String(2000), nullable=False))
+
+
+class ProjectionCheckpoint(SQLModel, table=True):
+    """How far a projection has applied the event log, written in the same transaction
+    as its effects; ``gaps`` are ids below ``position`` not yet seen (transactions
+    still in flight when the projection passed them)."""
+
+    __tablename__ = "projection_checkpoint"
+    name: str = Field(primary_key=True, max_length=64)
+    position: int = Field(default=0, sa_column=Column(sa.BigInteger(), nullable=False, default=0))
+    gaps: dict[str, Any] = _json({})
+    # While rebuilding: the last key (contact id) recomputed from rows; None when done.
+    rebuild_cursor: int | None = Field(default=None, sa_column=Column(sa.BigInteger(), nullable=True))
     updated_at: datetime = _now_col()

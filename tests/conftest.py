@@ -79,7 +79,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = 'event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, teammember, team, "user"'
+TABLES = (
+    "event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, "
+    'teammember, team, "user", projection_checkpoint, contact_field, tier'
+)
+# Rows migrations seed (default tiers): restored after each truncation.
+SEEDED = ("tier",)
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +94,9 @@ def pg_database(pg_server: str) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = pg_server.rsplit("/", 1)[0] + f"/{name}"
     migrate(url.replace("postgresql://", "postgresql+psycopg://"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in SEEDED:
+            conn.execute(f"CREATE TABLE _seed_{table} AS SELECT * FROM {table}")
     yield url
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -104,6 +112,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_database")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        for table in SEEDED:
+            conn.execute(f"INSERT INTO {table} SELECT * FROM _seed_{table}")
     return url
 
 

@@ -42,7 +42,7 @@ async def record_csat(
             raise WebchatError(409, "already_rated", "thank you — this conversation is already rated")
         conv.csat_score = score
         conv.csat_comment = text or None
-        conv.updated_at = hub.now()
+        conv.csat_at = conv.updated_at = hub.now()
         uow.emit(
             "conversation.updated",
             conversation_payload(conv, reason="csat"),

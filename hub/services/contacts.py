@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
-from hub.events import ContactMergedPayload
+from hub.events import ContactMergedPayload, ContactUpdatedPayload
 from hub.models import Contact, Conversation, Identity, Role
 from hub.services.access import Actor, require_role, visible_clause
+from hub.services.contact_fields import clean_attributes, invalid_fields, list_fields
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.uow import unit_of_work
 
-EDITABLE = {"name", "language", "vip", "tags", "attributes", "notes"}
+EDITABLE = ("name", "language", "timezone", "vip", "tags", "attributes", "notes")
+MAX_TAGS = 50
+MAX_TAG = 50
 
 
 def contact_visible_clause(actor: Actor) -> Any:
@@ -39,16 +42,67 @@ async def load_visible_contact(s: AsyncSession, actor: Actor, contact_id: int) -
 
 
 async def update_contact(hub: Hub, actor: Actor, contact_id: int, changes: dict[str, Any]) -> Contact:
+    """Edit a profile. ``attributes`` is a merge patch: keys given are set (a null or
+    empty value removes one), custom fields are validated against their definitions
+    (hub.crm.fields); staff may only write defined fields, channels (the system actor)
+    anything. Emits ``contact.updated`` with each changed field's old and new value."""
     async with unit_of_work(hub, actor.user_id) as uow:
-        contact = await load_visible_contact(uow.session, actor, contact_id)
+        s = uow.session
+        contact = await load_visible_contact(s, actor, contact_id)
+        diff: dict[str, list[Any]] = {}
         for key, value in changes.items():
             if key not in EDITABLE:
                 raise Forbidden(f"field {key!r} is not editable", code="unknown_field")
             if key == "tags":
-                value = sorted({str(t).strip() for t in value if str(t).strip()})
+                value = clean_tags(value)
+            elif key == "timezone" and value is not None:
+                value = _check_timezone(value)
+            elif key == "attributes":
+                definitions = {f.key: f for f in await list_fields(s)}
+                before = dict(contact.attributes or {})
+                value = clean_attributes(definitions, before, value or {}, allow_undefined=actor.is_system)
+                for k in sorted(set(before) | set(value)):
+                    if before.get(k) != value.get(k):
+                        diff[f"attributes.{k}"] = [before.get(k), value.get(k)]
+                contact.attributes = value
+                continue
+            old = getattr(contact, key)
+            if old != value:
+                diff[key] = [old, value]
             setattr(contact, key, value)
-        contact.updated_at = hub.now()
+        if diff:
+            contact.updated_at = hub.now()
+            s.add(contact)
+            uow.emit("contact.updated", ContactUpdatedPayload(contact_id=contact_id, changes=_bounded(diff)))
     return contact
+
+
+def clean_tags(value: Any) -> list[str]:
+    tags = sorted({str(t).strip() for t in value or [] if str(t).strip()})
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
+        raise invalid_fields([("tags", "invalid_tags", f"at most {MAX_TAGS} tags of {MAX_TAG} characters")])
+    return tags
+
+
+def _check_timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise invalid_fields(
+            [("timezone", "invalid_timezone", "an IANA time zone like Asia/Riyadh")]
+        ) from None
+    return str(value)
+
+
+def _bounded(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Long values (notes) are cut in the event log; the contact row keeps them whole."""
+
+    def cut(v: Any) -> Any:
+        return v[:200] + "…" if isinstance(v, str) and len(v) > 200 else v
+
+    return {k: [cut(a), cut(b)] for k, (a, b) in diff.items()}
 
 
 async def merge_contacts(hub: Hub, actor: Actor, source_id: int, target_id: int) -> Contact:
@@ -112,8 +166,3 @@ async def merge_contacts(hub: Hub, actor: Actor, source_id: int, target_id: int)
 
 def _is_open(conv: Conversation) -> bool:
     return str(conv.status) not in ("resolved", "abandoned")
-
-
-def search_clause(q: str) -> Any:
-    like = f"%{q.strip().lower()}%"
-    return sa.func.lower(col(Contact.name)).like(like)

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import hub.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from hub.db import alembic_config, current_revision, migrate
+from hub.db import alembic_config, current_revision, include_name, migrate
 
 EXPECTED = {
     "contact",
@@ -42,7 +42,11 @@ def _drift(url: str) -> list[object]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return list(compare_metadata(MigrationContext.configure(conn), SQLModel.metadata))
+            return list(
+                compare_metadata(
+                    MigrationContext.configure(conn, opts={"include_name": include_name}), SQLModel.metadata
+                )
+            )
     finally:
         engine.dispose()
 

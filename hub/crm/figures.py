@@ -1,0 +1,247 @@
+"""The ``contact_figures`` projection: per-contact figures and tiers.
+
+For every contact an event touches (a conversation created, moved, resolved or rated,
+an inbound message, a merge, a profile change) the figures are recomputed from that
+contact's conversations with a few grouped queries over the ``contact_id`` index — no
+full scan, no nightly batch — and the active tiers are re-evaluated. Windowed counts
+and time rules change without any event (a conversation leaves the 30-day window, a
+customer lapses after 180 days): each row carries ``due_at``, the next such moment, and
+the runner recomputes due rows then (hub.projections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.crm.tiers import evaluate
+from hub.models import (
+    CLOSED_STATUSES,
+    Category,
+    Contact,
+    ContactFigures,
+    ContactTier,
+    Conversation,
+    Tier,
+)
+from hub.projections import ALL, LoggedEvent, core
+
+WINDOWS = {"conversations_30d": 30, "conversations_90d": 90, "conversations_365d": 365}
+PREFERENCE_DAYS = 90  # the preferred channel: the most used in this many days
+LOW_CSAT = 2  # a satisfaction answer at or below this (of 5) is "low"
+
+_conv = Conversation.__table__  # type: ignore[attr-defined]
+_figures = ContactFigures.__table__  # type: ignore[attr-defined]
+_contact_tier = ContactTier.__table__  # type: ignore[attr-defined]
+
+CONTACT_EVENTS = frozenset({"contact.updated", "contact.erased"})
+
+
+def _since(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)
+
+
+async def contacts_of_conversations(s: AsyncSession, conversation_ids: Collection[int]) -> set[int]:
+    if not conversation_ids:
+        return set()
+    rows = await s.exec(
+        select(Conversation.contact_id).where(col(Conversation.id).in_(list(conversation_ids))).distinct()
+    )
+    return set(rows.all())
+
+
+class ContactFiguresProjection:
+    name = "contact_figures"
+
+    async def affected(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> set[int]:
+        keys: set[int] = set()
+        conversations: set[int] = set()
+        for e in events:
+            if e.type == "tiers.changed":
+                return {ALL}
+            if e.type.startswith("conversation.") and isinstance(e.payload.get("contact_id"), int):
+                keys.add(e.payload["contact_id"])
+            elif e.type == "message.received" and e.conversation_id is not None:
+                conversations.add(e.conversation_id)
+            elif e.type == "contact.merged":
+                keys |= {e.payload["source_id"], e.payload["target_id"]}
+            elif e.type in CONTACT_EVENTS:
+                keys.add(e.payload["contact_id"])
+        return keys | await contacts_of_conversations(s, conversations)
+
+    async def keys_after(self, s: AsyncSession, after: int, limit: int) -> list[int]:
+        rows = await s.exec(
+            select(Contact.id).where(col(Contact.id) > after).order_by(col(Contact.id)).limit(limit)
+        )
+        return [r for r in rows.all() if r is not None]
+
+    async def due(self, s: AsyncSession, now: datetime, limit: int) -> list[int]:
+        rows = await s.exec(
+            select(ContactFigures.contact_id)
+            .where(col(ContactFigures.due_at) <= now)
+            .order_by(col(ContactFigures.due_at))
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def next_due(self, s: AsyncSession) -> datetime | None:
+        return (await s.exec(select(sa.func.min(ContactFigures.due_at)))).one()
+
+    async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
+        keys = sorted(set(keys))
+        if not keys:
+            return
+        rows = await compute_figures(s, keys, now)
+        tiers = (await s.exec(select(Tier).where(Tier.active == True).order_by(col(Tier.position)))).all()  # noqa: E712
+        await core(s, sa.delete(_contact_tier).where(_contact_tier.c.contact_id.in_(keys)))
+        await core(s, sa.delete(_figures).where(_figures.c.contact_id.in_(keys)))
+        memberships: list[dict[str, Any]] = []
+        for row in rows:
+            facts = row.pop("_facts")
+            due: list[datetime] = [d for d in [row.pop("_window_due")] if d is not None]
+            member: list[str] = []
+            for tier in tiers:
+                verdict = evaluate(tier.rule, facts, now)
+                if verdict.member:
+                    member.append(tier.key)
+                if verdict.changes_at is not None:
+                    due.append(verdict.changes_at)
+            row["tiers"] = member
+            row["due_at"] = min(due) if due else None
+            row["updated_at"] = now
+            memberships += [{"tier": t, "contact_id": row["contact_id"]} for t in member]
+        if rows:
+            await core(s, sa.insert(_figures), rows)
+        if memberships:
+            await core(s, sa.insert(_contact_tier), memberships)
+
+
+async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+    """The figures rows of ``keys`` (live, unmerged contacts only), with the facts tier
+    rules see under ``_facts`` and the next window change under ``_window_due``."""
+    contacts: dict[int, Contact] = {
+        c.id or 0: c
+        for c in (
+            await s.exec(
+                select(Contact).where(col(Contact.id).in_(keys), col(Contact.merged_into_id).is_(None))
+            )
+        ).all()
+    }
+    if not contacts:
+        return []
+    ids = list(contacts)
+    c = _conv.c
+    windows = {name: _since(now, days) for name, days in WINDOWS.items()}
+    closed = [str(x) for x in CLOSED_STATUSES]
+    columns: list[Any] = [
+        c.contact_id,
+        sa.func.count().label("total"),
+        sa.func.min(c.created_at).label("first"),
+        sa.func.max(sa.func.coalesce(c.last_inbound_at, c.created_at)).label("last"),
+        sa.func.count(c.csat_score).label("csat_count"),
+        sa.func.coalesce(sa.func.sum(c.csat_score), 0).label("csat_sum"),
+        sa.func.max(sa.case((c.csat_score <= LOW_CSAT, c.csat_at))).label("low_csat_at"),
+        sa.func.sum(
+            sa.case(((c.category == Category.complaint.value) & c.status.not_in(closed), 1), else_=0)
+        ).label("open_complaints"),
+        sa.func.max(c.id).label("last_id"),
+    ]
+    for name, since in windows.items():
+        # Strictly after: a conversation leaves the window at created_at + window, and
+        # that moment (the due time) is then always in the future.
+        columns.append(sa.func.sum(sa.case((c.created_at > since, 1), else_=0)).label(name))
+        columns.append(sa.func.min(sa.case((c.created_at > since, c.created_at))).label(f"{name}_oldest"))
+    aggregates = {
+        r.contact_id: r._mapping
+        for r in (
+            await core(s, sa.select(*columns).where(c.contact_id.in_(ids)).group_by(c.contact_id))
+        ).all()
+    }
+    preference_since = _since(now, PREFERENCE_DAYS)
+    per_channel: dict[int, list[tuple[str, int, datetime]]] = {}
+    for r in (
+        await core(
+            s,
+            sa.select(
+                c.contact_id,
+                c.channel,
+                sa.func.sum(sa.case((c.created_at > preference_since, 1), else_=0)).label("recent"),
+                sa.func.max(c.created_at).label("latest"),
+            )
+            .where(c.contact_id.in_(ids))
+            .group_by(c.contact_id, c.channel),
+        )
+    ).all():
+        per_channel.setdefault(r.contact_id, []).append((r.channel, int(r.recent or 0), r.latest))
+    last_ids = [a["last_id"] for a in aggregates.values()]
+    last: dict[int, Mapping[str, Any]] = {}
+    if last_ids:
+        for r in (
+            await core(s, sa.select(c.contact_id, c.id, c.category, c.status).where(c.id.in_(last_ids)))
+        ).all():
+            last[r.contact_id] = r._mapping
+    out = []
+    for cid, contact in contacts.items():
+        a = aggregates.get(cid)
+        channels = per_channel.get(cid, [])
+        recent = [ch for ch in channels if ch[1] > 0]
+        # Most used lately; a tie goes to the one used last.
+        preferred = max(recent, key=lambda ch: (ch[1], _ts(ch[2])))[0] if recent else None
+        row: dict[str, Any] = {
+            "contact_id": cid,
+            "conversations_total": int(a["total"]) if a else 0,
+            "first_contact_at": a["first"] if a else None,
+            "last_contact_at": a["last"] if a else None,
+            "channels": sorted(ch[0] for ch in channels),
+            "preferred_channel": preferred,
+            "csat_count": int(a["csat_count"]) if a else 0,
+            "csat_sum": int(a["csat_sum"]) if a else 0,
+            "last_low_csat_at": a["low_csat_at"] if a else None,
+            "open_complaints": int(a["open_complaints"] or 0) if a else 0,
+            "last_conversation_id": last[cid]["id"] if cid in last else None,
+            "last_category": last[cid]["category"] if cid in last else None,
+            "last_status": last[cid]["status"] if cid in last else None,
+        }
+        window_due: list[datetime] = []
+        for name, days in WINDOWS.items():
+            row[name] = int(a[name] or 0) if a else 0
+            oldest = a[f"{name}_oldest"] if a else None
+            if oldest is not None:
+                window_due.append(_aware(oldest) + timedelta(days=days))
+        for key in ("first_contact_at", "last_contact_at", "last_low_csat_at"):
+            if row[key] is not None:
+                row[key] = _aware(row[key])
+        row["_window_due"] = min(window_due) if window_due else None
+        row["_facts"] = facts_of(row, contact)
+        out.append(row)
+    return out
+
+
+def facts_of(figures: Mapping[str, Any], contact: Contact) -> dict[str, Any]:
+    """What tier rules see of one contact (hub.crm.tiers)."""
+    count = figures.get("csat_count") or 0
+    facts: dict[str, Any] = {k: v for k, v in figures.items() if not k.startswith("_")}
+    facts.update(
+        csat_average=(figures.get("csat_sum") or 0) / count if count else None,
+        vip=bool(contact.vip),
+        tags=list(contact.tags or []),
+        language=contact.language,
+    )
+    for key, value in (contact.attributes or {}).items():
+        facts[f"field.{key}"] = value
+    return facts
+
+
+def _aware(value: datetime) -> datetime:
+    from hub.timeutil import ensure_utc
+
+    return ensure_utc(value)
+
+
+def _ts(value: datetime | None) -> float:
+    return _aware(value).timestamp() if value is not None else 0.0

@@ -1,0 +1,327 @@
+"""Projections: named consumers of the event log that keep derived tables.
+
+A projection reads the event log after its checkpoint, works out which of its keys
+(contact ids) the events touch, recomputes those keys from the rows, and stores the new
+checkpoint *in the same transaction*. So it is exactly-once by construction, restartable
+and rebuildable from zero; the hot path (``ingest``, ``reply``) only writes its rows and
+events and never waits for it.
+
+Several hub processes run the same runner. On PostgreSQL the checkpoint row is locked
+(``FOR UPDATE SKIP LOCKED``): one process applies a batch at a time, the others skip it,
+and the one holding it loops until the log is drained, so nothing waits on a
+notification it skipped. On SQLite there is one process and one writer.
+
+Event ids are assigned when a transaction inserts its row and become visible when it
+commits, which on PostgreSQL is not in id order: a projection that passed id 101 may
+see id 100 commit later. Ids skipped over are kept as *gaps* on the checkpoint and
+looked for again on every pass until ``gap_horizon`` has passed (a rolled-back
+transaction's id never appears). That bound is the longest a write transaction may run
+and still be seen; the hub's are milliseconds.
+
+Recomputing a key is idempotent, so replaying an event is harmless; a rebuild walks
+every key from rows in batches (``rebuild_cursor``) while new events keep being applied.
+
+Time-driven changes (a conversation leaving the 30-day window) are *due* rows: the
+projection keeps a ``due_at`` per key and :meth:`ProjectionRunner.run_due` recomputes
+the keys whose time has come, claimed the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.context import Hub
+from hub.models import EventLog, ProjectionCheckpoint
+
+log = logging.getLogger(__name__)
+
+_checkpoint = ProjectionCheckpoint.__table__  # type: ignore[attr-defined]
+ALL = -1  # returned by Projection.affected: every key must be recomputed (a rebuild)
+MAX_GAPS = 5_000
+
+
+async def core(s: AsyncSession, stmt: Any, params: Any = None) -> Any:
+    """Run a Core statement in the session's transaction (SQLModel's ``execute`` is for ORM)."""
+    conn = await s.connection()
+    return await conn.execute(stmt, params)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    id: int
+    type: str
+    ts: datetime
+    conversation_id: int | None
+    payload: dict[str, Any]
+
+
+class Projection(Protocol):
+    name: str
+
+    async def affected(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> set[int]:
+        """The keys these events change; ``{ALL}`` to recompute everything."""
+        ...
+
+    async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
+        """Make the derived rows of ``keys`` equal to a computation from the source rows."""
+        ...
+
+    async def keys_after(self, s: AsyncSession, after: int, limit: int) -> list[int]:
+        """Every key in order, for rebuilds."""
+        ...
+
+    async def due(self, s: AsyncSession, now: datetime, limit: int) -> list[int]:
+        """Keys whose figures change by time alone at or before ``now``."""
+        ...
+
+    async def next_due(self, s: AsyncSession) -> datetime | None: ...
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        hub: Hub,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 500,
+        gap_horizon: timedelta = timedelta(seconds=60),
+        max_idle: float = 30.0,
+    ) -> None:
+        self.hub = hub
+        self.projections = {p.name: p for p in projections}
+        if len(self.projections) != len(projections):
+            raise ValueError("two projections share a name")
+        self.batch_size = batch_size
+        self.gap_horizon = gap_horizon
+        self.max_idle = max_idle
+        self._locks = {name: asyncio.Lock() for name in self.projections}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._known: set[str] = set()  # checkpoints known to exist
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        sub = self.hub.bus.subscribe(maxsize=1_000)
+
+        async def notifications() -> None:
+            # Any committed event may concern a projection; the content is read from the
+            # log, the bus only wakes us. A lagged subscription is just another wake-up.
+            try:
+                while not self._stopping:
+                    event = await sub.get()
+                    if event is None:
+                        if sub.closed:
+                            return
+                        sub.reset()
+                    self._wake.set()
+            finally:
+                sub.close()
+
+        self._tasks = [
+            asyncio.create_task(notifications(), name="projections-bus"),
+            asyncio.create_task(self._loop(), name="projections"),
+        ]
+        self._wake.set()  # catch up with what happened while stopped
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            timeout = self.max_idle
+            try:
+                await self.catch_up(wait=False)
+                await self.run_due()
+                timeout = await self._until_next_due()
+            except Exception:
+                log.exception("projection pass failed; retrying")
+                timeout = 1.0
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+
+    async def _until_next_due(self) -> float:
+        soonest = self.max_idle
+        now = self.hub.now()
+        async with self.hub.db.session() as s:
+            for p in self.projections.values():
+                due = await p.next_due(s)
+                if due is not None:
+                    soonest = min(soonest, max(0.0, (due - now).total_seconds()))
+        return soonest
+
+    # -- applying the log ----------------------------------------------------------------
+    async def catch_up(self, *, wait: bool = True) -> int:
+        """Apply every committed event (and finish any rebuild); returns events applied.
+
+        ``wait=True`` waits for another process holding a checkpoint instead of skipping
+        it, so that on return everything committed before the call has been applied.
+        """
+        total = 0
+        for name in self.projections:
+            while True:
+                applied = await self._pass(name, wait=wait)
+                if applied is None:
+                    break
+                total += applied
+        return total
+
+    async def _pass(self, name: str, *, wait: bool) -> int | None:
+        """One batch: a rebuild step or events after the checkpoint. None: nothing left
+        (or another process holds the checkpoint and ``wait`` is false)."""
+        p = self.projections[name]
+        await self._ensure_checkpoint(name)
+        async with self._locks[name], self.hub.db.transaction() as s:
+            cp = await self._lock_checkpoint(s, name, wait=wait)
+            if cp is None:
+                return None
+            now = self.hub.now()
+            if cp.rebuild_cursor is not None:
+                batch = await p.keys_after(s, cp.rebuild_cursor, self.batch_size)
+                await p.recompute(s, batch, now)
+                cp.rebuild_cursor = batch[-1] if len(batch) == self.batch_size else None
+                cp.updated_at = now
+                s.add(cp)
+                return len(batch)
+            events = await self._read(s, cp, now)
+            if not events:
+                s.add(cp)  # gaps may have expired
+                return None
+            keys = await p.affected(s, events)
+            if ALL in keys:
+                cp.rebuild_cursor = 0
+            elif keys:
+                await p.recompute(s, keys, now)
+            cp.updated_at = now
+            s.add(cp)
+            return len(events)
+
+    async def _ensure_checkpoint(self, name: str) -> None:
+        """A projection seen for the first time starts from now and rebuilds from rows."""
+        if name in self._known:
+            return
+        async with self.hub.db.transaction() as s:
+            top = (await s.exec(select(sa.func.max(EventLog.id)))).one()
+            insert = sqlite_insert if self.hub.db.is_sqlite else pg_insert
+            values = {
+                "name": name,
+                "position": top or 0,
+                "gaps": {},
+                "rebuild_cursor": 0,
+                "updated_at": self.hub.now(),
+            }
+            # Another process may create it first: then theirs stands.
+            await core(
+                s, insert(_checkpoint).values(**values).on_conflict_do_nothing(index_elements=["name"])
+            )
+        self._known.add(name)
+
+    async def _lock_checkpoint(
+        self, s: AsyncSession, name: str, *, wait: bool
+    ) -> ProjectionCheckpoint | None:
+        stmt = select(ProjectionCheckpoint).where(ProjectionCheckpoint.name == name)
+        stmt = stmt.with_for_update(skip_locked=not wait)
+        return (await s.exec(stmt)).first()
+
+    async def _read(self, s: AsyncSession, cp: ProjectionCheckpoint, now: datetime) -> list[LoggedEvent]:
+        gaps = {int(k): v for k, v in (cp.gaps or {}).items()}
+        new = list(
+            (
+                await s.exec(
+                    select(EventLog)
+                    .where(col(EventLog.id) > cp.position)
+                    .order_by(col(EventLog.id))
+                    .limit(self.batch_size)
+                )
+            ).all()
+        )
+        late: list[EventLog] = []
+        if gaps:
+            late = list((await s.exec(select(EventLog).where(col(EventLog.id).in_(list(gaps))))).all())
+            for row in late:
+                gaps.pop(row.id or 0, None)
+        seen_at = now.isoformat()
+        expected = cp.position + 1
+        for row in new:
+            assert row.id is not None
+            for missing in range(expected, min(row.id, expected + MAX_GAPS)):
+                gaps[missing] = seen_at
+            expected = row.id + 1
+        if new:
+            cp.position = new[-1].id or cp.position
+        horizon = (now - self.gap_horizon).isoformat()
+        kept = sorted((k, v) for k, v in gaps.items() if v >= horizon)[-MAX_GAPS:]
+        cp.gaps = {str(k): v for k, v in kept}
+        return [
+            LoggedEvent(
+                id=r.id or 0, type=r.type, ts=r.ts, conversation_id=r.conversation_id, payload=r.payload
+            )
+            for r in [*late, *new]
+        ]
+
+    # -- time-driven changes --------------------------------------------------------------
+    async def run_due(self) -> int:
+        """Recompute the keys whose time has come; returns how many."""
+        total = 0
+        for name, p in self.projections.items():
+            while True:
+                async with self._locks[name], self.hub.db.transaction() as s:
+                    # The checkpoint lock also serialises timers across processes.
+                    if await self._lock_checkpoint(s, name, wait=False) is None:
+                        break
+                    now = self.hub.now()
+                    keys = await p.due(s, now, self.batch_size)
+                    if keys:
+                        await p.recompute(s, keys, now)
+                total += len(keys)
+                if len(keys) < self.batch_size:
+                    break
+        return total
+
+    async def rebuild(self, name: str) -> None:
+        """Recompute every key from rows (``switchboard projections rebuild``)."""
+        await self._ensure_checkpoint(name)
+        async with self._locks[name], self.hub.db.transaction() as s:
+            cp = await self._lock_checkpoint(s, name, wait=True)
+            assert cp is not None
+            cp.rebuild_cursor = 0
+            s.add(cp)
+        await self.catch_up()
+
+    async def status(self) -> list[dict[str, Any]]:
+        async with self.hub.db.session() as s:
+            top = (await s.exec(select(sa.func.max(EventLog.id)))).one() or 0
+            rows = {r.name: r for r in (await s.exec(select(ProjectionCheckpoint))).all()}
+        out = []
+        for name in self.projections:
+            cp = rows.get(name)
+            out.append(
+                {
+                    "name": name,
+                    "position": cp.position if cp else 0,
+                    "behind": top - cp.position if cp else top,
+                    "gaps": len(cp.gaps or {}) if cp else 0,
+                    "rebuilding": cp is None or cp.rebuild_cursor is not None,
+                }
+            )
+        return out
