@@ -23,6 +23,7 @@ from hub.api import (
     routes_canned,
     routes_contacts,
     routes_conversations,
+    routes_crm,
     routes_live,
     routes_users,
 )
@@ -204,6 +205,7 @@ def create_app(
         routes_auth,
         routes_conversations,
         routes_contacts,
+        routes_crm,
         routes_users,
         routes_canned,
         routes_live,

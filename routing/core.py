@@ -776,6 +776,7 @@ class RoutingCore:
             pol.priority_for(it.channel)
             + it.priority
             + (pol.vip_boost if w.vip else 0)
+            + w.boost
             + (pol.sla_urgency_boost if it.urgent else 0)
         )
         overflow_at = None
@@ -836,7 +837,8 @@ class RoutingCore:
         """Returning customer: offer to the last agent if free, or hold for them
         up to `sticky_wait` if they are eligible but busy. False = route normally."""
         last = self._agents.get(it.work.last_agent_id or "")
-        if last is None or pol.sticky_wait <= 0 or it.team_id not in last.teams or not last.satisfies(it.sig):
+        sticky_wait = it.work.sticky_wait if it.work.sticky_wait is not None else pol.sticky_wait
+        if last is None or sticky_wait <= 0 or it.team_id not in last.teams or not last.satisfies(it.sig):
             return False
         if last.capacity.get(it.channel, 0) <= 0:
             return False
@@ -844,7 +846,7 @@ class RoutingCore:
             self._hand_to(it, last, now, out)
             return True
         busy_but_there = last.connected and last.presence in (AVAILABLE, BUSY, WRAP_UP)
-        until = it.t0 + pol.sticky_wait
+        until = it.t0 + sticky_wait
         if not busy_but_there or now >= until:
             return False
         it.gen += 1

@@ -22,19 +22,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.bus import Subscription, follow
 from hub.context import Hub
+from hub.crm.tiers import routing_for
 from hub.events import Event
 from hub.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
     Contact,
+    ContactFigures,
     Conversation,
     ConversationStatus,
     OfferStatus,
     Team,
     TeamMember,
+    Tier,
     User,
 )
 from hub.services import SYSTEM, ServiceError
@@ -263,6 +267,7 @@ class RoutingDriver:
     async def _work_item(self, conv: Conversation) -> WorkItem:
         async with self.hub.db.session() as s:
             contact = await s.get(Contact, conv.contact_id)
+            boost, sticky_wait = await self._tier_routing(s, conv)
             last_agent = (
                 await s.exec(
                     select(Conversation.assignee_id)
@@ -289,7 +294,27 @@ class RoutingDriver:
             language=conv.language,
             last_agent_id=str(last_agent) if last_agent else None,
             open=hours.is_open(self._hours.get(team_id, {}), self.hub.now()),
+            boost=boost,
+            sticky_wait=sticky_wait,
         )
+
+    async def _tier_routing(self, s: AsyncSession, conv: Conversation) -> tuple[int, float | None]:
+        """The customer's tiers (read from the contact_figures projection when the work
+        item is built): the largest boost any of them gives in this team, and the
+        longest sticky wait any asks for."""
+        figures = await s.get(ContactFigures, conv.contact_id)
+        if figures is None or not figures.tiers:
+            return 0, None
+        tiers = (
+            await s.exec(select(Tier).where(col(Tier.key).in_(figures.tiers), Tier.active == True))  # noqa: E712
+        ).all()
+        boost, sticky = 0, None
+        for tier in tiers:
+            b, w = routing_for(tier.routing or {}, conv.team_id)
+            boost = max(boost, b)
+            if w is not None:
+                sticky = max(sticky or 0.0, w)
+        return boost, sticky
 
     # -- events --------------------------------------------------------------------------
     async def _event_loop(self) -> None:

@@ -115,6 +115,10 @@ class WorkItem:
     language: str | None = None
     last_agent_id: str | None = None
     open: bool = True
+    # From the customer's recognition tiers (hub.crm.tiers.routing_for): extra priority
+    # in this team's queue, and a sticky wait that overrides the team's when set.
+    boost: int = 0
+    sticky_wait: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

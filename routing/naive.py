@@ -132,6 +132,7 @@ class NaiveRouter:
             pol.priority_for(item.channel)
             + item.priority
             + (pol.vip_boost if item.vip else 0)
+            + item.boost
             + (pol.sla_urgency_boost if urgent else 0)
         )
         return (-(base + pol.aging_per_second * (now - item.enqueued_at)), item.enqueued_at, seq)

@@ -43,6 +43,10 @@ class TrafficStream:
     skills: dict[str, int] = field(default_factory=dict)
     language: str | None = None
     vip_fraction: float = 0.0
+    # Recognised customers (a tier with a routing boost): this share of arrivals gets
+    # ``boost`` extra priority; the report shows their waits apart ("boosted").
+    boost_fraction: float = 0.0
+    boost: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,8 @@ def scenario_from_mapping(data: Mapping[str, Any]) -> Scenario:
             skills={str(k): int(v) for k, v in t.get("skills", {}).items()},
             language=t.get("language"),
             vip_fraction=float(t.get("vip_fraction", 0.0)),
+            boost_fraction=float(t.get("boost_fraction", 0.0)),
+            boost=int(t.get("boost", 0)),
         )
         for t in data.get("traffic", ())
     ]

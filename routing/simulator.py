@@ -48,6 +48,7 @@ class _Conv:
     measured: bool
     answered_at: float | None = None
     agent: str | None = None
+    boosted: bool = False
 
 
 @dataclass(slots=True)
@@ -88,6 +89,7 @@ class Simulation:
         self.convs: dict[str, _Conv] = {}
         self.tally: dict[str, _Tally] = {}
         self.total = _Tally()
+        self.boosted = _Tally()  # arrivals with a tier boost (TrafficStream.boost_fraction)
         self.agent_teams: dict[str, tuple[str, ...]] = {}
         self.events_processed = 0
 
@@ -101,6 +103,12 @@ class Simulation:
     def _push(self, when: float, kind: int, data: Any) -> None:
         self.seq += 1
         heappush(self.events, (when, self.seq, kind, data))
+
+    def _tallies(self, conv: _Conv) -> list[_Tally]:
+        out = [self.total, self._team(conv.team)]
+        if conv.boosted:
+            out.append(self.boosted)
+        return out
 
     def _team(self, team: str) -> _Tally:
         t = self.tally.get(team)
@@ -171,8 +179,16 @@ class Simulation:
             handle = self.rng.expovariate(1.0 / stream.aht)
             patience = self.rng.expovariate(1.0 / stream.patience) if stream.patience else None
             vip = stream.vip_fraction > 0 and self.rng.random() < stream.vip_fraction
+            boosted = stream.boost_fraction > 0 and self.rng.random() < stream.boost_fraction
             item = WorkItem(
-                cid, stream.team, stream.channel, now, vip=vip, skills=stream.skills, language=stream.language
+                cid,
+                stream.team,
+                stream.channel,
+                now,
+                vip=vip,
+                skills=stream.skills,
+                language=stream.language,
+                boost=stream.boost if boosted else 0,
             )
             nxt = now + self.rng.expovariate(stream.arrival_rate)
             if nxt < sc.duration:
@@ -183,10 +199,10 @@ class Simulation:
             handle, patience = rec.handle_time, rec.patience
             item = WorkItem(cid, rec.team, rec.channel, now)
         measured = sc.warmup <= now < sc.duration
-        self.convs[cid] = _Conv(now, item.team_id, handle, measured)
+        self.convs[cid] = _Conv(now, item.team_id, handle, measured, boosted=item.boost != 0)
         if measured:
-            self.total.offered += 1
-            self._team(item.team_id).offered += 1
+            for t in self._tallies(self.convs[cid]):
+                t.offered += 1
         if patience is not None:
             self._push(now + patience, _ABANDON, cid)
         self._apply(self.core.enqueue(item, now), now)
@@ -206,7 +222,7 @@ class Simulation:
         conv.agent = agent
         if conv.measured:
             wait = now - conv.arrived
-            for t in (self.total, self._team(conv.team)):
+            for t in self._tallies(conv):
                 t.answered += 1
                 t.wait_sum += wait
                 t.waits.append(wait)
@@ -232,10 +248,9 @@ class Simulation:
             return
         del self.convs[cid]
         if conv.measured:
-            self.total.abandoned += 1
-            self._team(conv.team).abandoned += 1
-            self.total.waited += 1
-            self._team(conv.team).waited += 1
+            for t in self._tallies(conv):
+                t.abandoned += 1
+                t.waited += 1
         self._apply(self.core.remove(cid, now), now)
 
     def _report(self) -> dict[str, Any]:
@@ -249,6 +264,8 @@ class Simulation:
             "events": self.events_processed,
             "teams": {name: t.report() for name, t in sorted(self.tally.items())},
         }
+        if self.boosted.offered:
+            result["boosted"] = self.boosted.report()
         if self.arrivals is None and sc.single_queue:
             stream = sc.traffic[0]
             n = sc.agents[0].count

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
+from hub.api.errors import ApiError
 from hub.api.schemas import (
     MAX_ID,
     ContactOut,
+    ContactPage,
     ContactPatch,
+    ContactSummary,
     ConversationOut,
     EventOut,
+    FiguresOut,
     Id,
     IdentityOut,
     Page,
-    Position,
 )
 from hub.context import Hub
-from hub.models import Contact, Conversation, Identity
+from hub.crm.contact_query import BadCursor, ContactFilter, Sort, count_query, encode_cursor, list_query
+from hub.models import Contact, ContactFigures, Conversation, Identity
 from hub.services.access import Actor, can_view, visible_clause
-from hub.services.contacts import contact_visible_clause, load_visible_contact, update_contact
+from hub.services.contacts import load_visible_contact, update_contact
 from hub.services.visibility import read_visible
 
 router = APIRouter(tags=["contacts"])
@@ -32,42 +35,112 @@ async def _contact_out(hub: Hub, contact: Contact) -> ContactOut:
         ids = (
             await s.exec(select(Identity).where(Identity.contact_id == contact.id).order_by(col(Identity.id)))
         ).all()
+        figures = await s.get(ContactFigures, contact.id)
+    fig = None
+    if figures is not None:
+        fig = FiguresOut.model_validate(figures).model_copy(
+            update={
+                "csat_average": round(figures.csat_sum / figures.csat_count, 2)
+                if figures.csat_count
+                else None
+            }
+        )
     return ContactOut.model_validate(contact).model_copy(
-        update={"identities": [IdentityOut.model_validate(i) for i in ids]}
+        update={
+            "identities": [IdentityOut.model_validate(i) for i in ids],
+            "figures": fig,
+            "tiers": figures.tiers if figures is not None else [],
+        }
     )
 
 
-@router.get("/contacts", response_model=Page[ContactOut])
+def contact_filter(
+    q: str | None = Query(
+        default=None, max_length=200, description="name, phone (any format), email, tag, field value"
+    ),
+    tag: str | None = Query(default=None, max_length=100),
+    tier: str | None = Query(default=None, max_length=40),
+    vip: bool | None = None,
+    language: str | None = Query(default=None, max_length=10),
+    preferred_channel: str | None = Query(default=None, max_length=20),
+    channel: str | None = Query(default=None, max_length=20, description="contacts who used this channel"),
+    field: list[str] = Query(default=[], max_length=10, description="custom field equality, key:value"),
+    min_conversations_90d: int | None = Query(default=None, ge=0, le=1_000_000),
+) -> ContactFilter:
+    fields: dict[str, str] = {}
+    for item in field:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ApiError(422, "validation_error", "field filters are key:value")
+        fields[key[:64]] = value[:200]
+    return ContactFilter(
+        q=q,
+        tag=tag,
+        tier=tier,
+        vip=vip,
+        language=language,
+        preferred_channel=preferred_channel,
+        channel=channel,
+        fields=fields,
+        min_conversations_90d=min_conversations_90d,
+    )
+
+
+@router.get("/contacts", response_model=ContactPage)
 async def list_contacts(
-    q: str | None = Query(default=None, max_length=200, description="name, or an exact address"),
+    f: ContactFilter = Depends(contact_filter),
+    sort: Sort = "created",
     limit: int = Query(default=50, ge=1, le=200),
-    cursor: Position | None = None,
+    cursor: str | None = Query(default=None, max_length=400),
+    count: bool = Query(default=False, description="also count every match (slower)"),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
-) -> Page[ContactOut]:
-    stmt = select(Contact).where(contact_visible_clause(actor))
-    if q:
-        needle = q.strip().lower()
-        by_address = select(Identity.contact_id).where(sa.func.lower(col(Identity.address)) == needle)
-        stmt = stmt.where(
-            sa.or_(sa.func.lower(col(Contact.name)).contains(needle), col(Contact.id).in_(by_address))
+) -> ContactPage:
+    """Search and list contacts, newest first or by ``sort``; keyset-paged by ``cursor``."""
+    region = hub.settings.default_phone_region
+    try:
+        stmt = list_query(
+            f, actor, sort=sort, limit=limit, cursor=cursor, is_sqlite=hub.db.is_sqlite, region=region
         )
-    if cursor is not None:
-        stmt = stmt.where(col(Contact.id) < cursor)
-    stmt = stmt.order_by(col(Contact.id).desc()).limit(limit + 1)
+    except BadCursor as exc:
+        raise ApiError(422, "bad_cursor", str(exc)) from None
     async with hub.db.session() as s:
-        rows = list((await s.exec(stmt)).all())
-        ids = (await s.exec(select(Identity).where(col(Identity.contact_id).in_([r.id for r in rows])))).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+        conn = await s.connection()
+        rows = list((await conn.execute(stmt)).mappings().all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        ids = [r["id"] for r in rows]
+        identities = (await s.exec(select(Identity).where(col(Identity.contact_id).in_(ids)))).all()
+        figures = {
+            fig.contact_id: fig
+            for fig in (
+                await s.exec(select(ContactFigures).where(col(ContactFigures.contact_id).in_(ids)))
+            ).all()
+        }
+        total = None
+        if count:
+            total = (
+                await conn.execute(count_query(f, actor, is_sqlite=hub.db.is_sqlite, region=region))
+            ).scalar()
     by_contact: dict[int, list[IdentityOut]] = {}
-    for i in ids:
+    for i in identities:
         by_contact.setdefault(i.contact_id, []).append(IdentityOut.model_validate(i))
-    items = [
-        ContactOut.model_validate(c).model_copy(update={"identities": by_contact.get(c.id or 0, [])})
-        for c in rows
-    ]
-    return Page[ContactOut](items=items, next_cursor=rows[-1].id if more and rows else None)
+    items = []
+    for r in rows:
+        fig = figures.get(r["id"])
+        items.append(
+            ContactSummary.model_validate(dict(r)).model_copy(
+                update={
+                    "identities": by_contact.get(r["id"], []),
+                    "tiers": fig.tiers if fig else [],
+                    "last_contact_at": fig.last_contact_at if fig else None,
+                    "conversations_90d": fig.conversations_90d if fig else 0,
+                    "preferred_channel": fig.preferred_channel if fig else None,
+                }
+            )
+        )
+    next_cursor = encode_cursor(sort, rows[-1]["sort_value"], rows[-1]["id"]) if more and rows else None
+    return ContactPage(items=items, next_cursor=next_cursor, total=total)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)

@@ -241,22 +241,70 @@ class IdentityOut(Out):
     address: str
 
 
+class FiguresOut(Out):
+    """What the hub knows of a contact's history (kept by the contact_figures projection)."""
+
+    conversations_30d: int
+    conversations_90d: int
+    conversations_365d: int
+    conversations_total: int
+    first_contact_at: datetime | None
+    last_contact_at: datetime | None
+    channels: list[str]
+    preferred_channel: str | None
+    csat_count: int
+    csat_average: float | None = None
+    last_low_csat_at: datetime | None
+    open_complaints: int
+    last_conversation_id: int | None
+    last_category: str | None
+    last_status: str | None
+    tiers: list[str]
+
+
 class ContactOut(Out):
     id: int
     name: str
     language: str | None
+    timezone: str | None = None
     vip: bool
     tags: list[str]
     attributes: dict[str, Any]
     notes: str
     created_at: datetime
+    updated_at: datetime | None = None
     identities: list[IdentityOut] = []
+    figures: FiguresOut | None = None
+    tiers: list[str] = []
+
+
+class ContactSummary(Out):
+    """A row of the contacts list."""
+
+    id: int
+    name: str
+    language: str | None
+    vip: bool
+    tags: list[str]
+    created_at: datetime
+    identities: list[IdentityOut] = []
+    tiers: list[str] = []
+    last_contact_at: datetime | None = None
+    conversations_90d: int = 0
+    preferred_channel: str | None = None
+
+
+class ContactPage(BaseModel):
+    items: list[ContactSummary]
+    next_cursor: str | None = None
+    total: int | None = None  # only with count=true
 
 
 class ContactPatch(In):
     not_null = ("name", "vip", "tags", "attributes", "notes")
     name: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=10)
+    timezone: str | None = Field(default=None, max_length=64)
     vip: bool | None = None
     tags: list[Tag] | None = Field(default=None, max_length=100)
     attributes: dict[str, Any] | None = None
@@ -293,6 +341,10 @@ class ConversationOut(Out):
     last_inbound_at: datetime | None = None
     snoozed_until: datetime | None = None
     contact_name: str = ""
+    contact_tiers: list[str] = []
+    # Only on a single conversation: {conversations_30d, conversations_total,
+    # preferred_channel, previous_category, previous_status, previous_at}
+    contact_hint: dict[str, Any] | None = None
     unread_count: int = 0
 
 
@@ -367,3 +419,70 @@ class EventOut(Out):
     @classmethod
     def _public(cls, v: Any) -> Any:
         return public_payload(v) if isinstance(v, dict) else v
+
+
+# --- customer memory: custom fields and tiers ---------------------------------------------
+class ContactFieldOut(Out):
+    key: str
+    label_en: str
+    label_ar: str
+    type: str
+    options: list[str]
+    required: bool
+    show_in_panel: bool
+    position: int
+
+
+class ContactFieldIn(In):
+    key: str = Field(min_length=1, max_length=64)
+    label_en: str = Field(min_length=1, max_length=120)
+    label_ar: str = Field(min_length=1, max_length=120)
+    type: str = Field(max_length=16)
+    options: list[Annotated[str, at.MaxLen(100)]] = Field(default_factory=list, max_length=100)
+    required: bool = False
+    show_in_panel: bool = True
+    position: int = Field(default=0, ge=0, le=10_000)
+
+
+class ContactFieldPatch(In):
+    not_null = ("label_en", "label_ar", "options", "required", "show_in_panel", "position")
+    label_en: str | None = Field(default=None, min_length=1, max_length=120)
+    label_ar: str | None = Field(default=None, min_length=1, max_length=120)
+    type: str | None = Field(default=None, max_length=16)
+    options: list[Annotated[str, at.MaxLen(100)]] | None = Field(default=None, max_length=100)
+    required: bool | None = None
+    show_in_panel: bool | None = None
+    position: int | None = Field(default=None, ge=0, le=10_000)
+
+
+class TierOut(Out):
+    key: str
+    label_en: str
+    label_ar: str
+    color: str
+    rule: dict[str, Any]
+    routing: dict[str, Any]
+    position: int
+    active: bool
+
+
+class TierIn(In):
+    key: str = Field(min_length=1, max_length=40)
+    label_en: str = Field(min_length=1, max_length=60)
+    label_ar: str = Field(min_length=1, max_length=60)
+    color: str = Field(default="#6b7280", max_length=7)
+    rule: dict[str, Any]
+    routing: dict[str, Any] = Field(default_factory=dict)
+    position: int = Field(default=0, ge=0, le=1000)
+    active: bool = True
+
+
+class TierPatch(In):
+    not_null = ("label_en", "label_ar", "color", "rule", "routing", "position", "active")
+    label_en: str | None = Field(default=None, min_length=1, max_length=60)
+    label_ar: str | None = Field(default=None, min_length=1, max_length=60)
+    color: str | None = Field(default=None, max_length=7)
+    rule: dict[str, Any] | None = None
+    routing: dict[str, Any] | None = None
+    position: int | None = Field(default=None, ge=0, le=1000)
+    active: bool | None = None

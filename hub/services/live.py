@@ -9,10 +9,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import (
     Contact,
+    ContactFigures,
     Conversation,
     ConversationRead,
     ConversationStatus,
@@ -186,6 +188,15 @@ async def enrich(hub: Hub, actor: Actor, convs: list[Conversation]) -> list[dict
         names = dict(
             (await s.exec(select(Contact.id, Contact.name).where(col(Contact.id).in_(contact_ids)))).all()
         )
+        figures = {
+            f.contact_id: f
+            for f in (
+                await s.exec(select(ContactFigures).where(col(ContactFigures.contact_id).in_(contact_ids)))
+            ).all()
+        }
+        hint = (
+            await _greeting_hint(s, convs[0], figures.get(convs[0].contact_id)) if len(convs) == 1 else None
+        )
         marks = dict(
             (
                 await s.exec(
@@ -218,10 +229,37 @@ async def enrich(hub: Hub, actor: Actor, convs: list[Conversation]) -> list[dict
         {
             **{name: getattr(c, name) for name in Conversation.model_fields},
             "contact_name": names.get(c.contact_id, ""),
+            "contact_tiers": figures[c.contact_id].tiers if c.contact_id in figures else [],
+            "contact_hint": hint,
             "unread_count": unread.get(c.id or 0, 0),
         }
         for c in convs
     ]
+
+
+async def _greeting_hint(
+    s: AsyncSession, conv: Conversation, figures: ContactFigures | None
+) -> dict[str, Any] | None:
+    """What an agent greeting this customer should know at a glance: how often they
+    wrote lately, how their previous conversation ended, which channel they prefer."""
+    if figures is None:
+        return None
+    previous = (
+        await s.exec(
+            select(Conversation)
+            .where(Conversation.contact_id == conv.contact_id, col(Conversation.id) < (conv.id or 0))
+            .order_by(col(Conversation.id).desc())
+            .limit(1)
+        )
+    ).first()
+    return {
+        "conversations_30d": figures.conversations_30d,
+        "conversations_total": figures.conversations_total,
+        "preferred_channel": figures.preferred_channel,
+        "previous_category": previous.category if previous else None,
+        "previous_status": previous.status if previous else None,
+        "previous_at": previous.created_at.isoformat() if previous else None,
+    }
 
 
 async def mark_read(hub: Hub, actor: Actor, conversation_id: int, message_id: int) -> None:

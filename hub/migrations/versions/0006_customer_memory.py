@@ -141,8 +141,9 @@ def _search_index_up() -> None:
 _DEFAULT_TIERS = [
     {
         'key': 'vip', 'label_en': 'VIP', 'label_ar': 'كبار العملاء', 'color': '#b45309',
+        # No boost of its own: the team's vip_boost already lifts VIP customers.
         'rule': {'all': [{'field': 'vip', 'op': 'is', 'value': True}]},
-        'routing': {'boost': 15}, 'position': 0,
+        'routing': {}, 'position': 0,
     },
     {
         'key': 'at_risk', 'label_en': 'At risk', 'label_ar': 'معرّض للخسارة', 'color': '#b91c1c',
