@@ -25,6 +25,7 @@ from hub.api import (
     routes_conversations,
     routes_crm,
     routes_live,
+    routes_segments,
     routes_users,
 )
 from hub.api_docs import api_docs_router
@@ -206,6 +207,7 @@ def create_app(
         routes_conversations,
         routes_contacts,
         routes_crm,
+        routes_segments,
         routes_users,
         routes_canned,
         routes_live,

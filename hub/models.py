@@ -488,6 +488,19 @@ class ContactSearch(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(sa.String(2000), nullable=False))
 
 
+class Segment(SQLModel, table=True):
+    """A saved contact filter (hub.crm.contact_query.ContactFilter): counted, listed,
+    exported, and later targeted by campaigns. Private ones are their owner's."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    filter: dict[str, Any] = _json({})
+    shared: bool = True
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="SET NULL")
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+
+
 class ProjectionCheckpoint(SQLModel, table=True):
     """How far a projection has applied the event log, written in the same transaction
     as its effects; ``gaps`` are ids below ``position`` not yet seen (transactions

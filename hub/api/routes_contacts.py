@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
@@ -22,8 +23,10 @@ from hub.api.schemas import (
 )
 from hub.context import Hub
 from hub.crm.contact_query import BadCursor, ContactFilter, Sort, count_query, encode_cursor, list_query
-from hub.models import Contact, ContactFigures, Conversation, Identity
-from hub.services.access import Actor, can_view, visible_clause
+from hub.crm.export import export_csv
+from hub.models import Contact, ContactFigures, Conversation, Identity, Role
+from hub.services.access import Actor, can_view, require_role, visible_clause
+from hub.services.contact_fields import list_fields
 from hub.services.contacts import load_visible_contact, update_contact
 from hub.services.visibility import read_visible
 
@@ -97,6 +100,34 @@ async def list_contacts(
     hub: Hub = Depends(get_hub),
 ) -> ContactPage:
     """Search and list contacts, newest first or by ``sort``; keyset-paged by ``cursor``."""
+    return await contact_page(hub, actor, f, sort=sort, limit=limit, cursor=cursor, count=count)
+
+
+@router.get("/contacts/export.csv", response_class=StreamingResponse, tags=["contacts"])
+async def export_contacts(
+    f: ContactFilter = Depends(contact_filter),
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> StreamingResponse:
+    """Every contact matching the filters as CSV (supervisors and admins)."""
+    require_role(actor, Role.supervisor)
+    return await csv_response(hub, actor, f, "contacts")
+
+
+async def csv_response(hub: Hub, actor: Actor, f: ContactFilter, name: str) -> StreamingResponse:
+    async with hub.db.session() as s:
+        fields = await list_fields(s)
+    stamp = hub.now().strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        export_csv(hub, actor, f, fields),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}-{stamp}.csv"'},
+    )
+
+
+async def contact_page(
+    hub: Hub, actor: Actor, f: ContactFilter, *, sort: Sort, limit: int, cursor: str | None, count: bool
+) -> ContactPage:
     region = hub.settings.default_phone_region
     try:
         stmt = list_query(

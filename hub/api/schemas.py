@@ -486,3 +486,28 @@ class TierPatch(In):
     routing: dict[str, Any] | None = None
     position: int | None = Field(default=None, ge=0, le=1000)
     active: bool | None = None
+
+
+class SegmentIn(In):
+    name: str = Field(min_length=1, max_length=120)
+    # A contact filter: q, tag, tier, vip, language, preferred_channel, channel,
+    # fields {key: value}, min_conversations_90d, last_contact_after/before.
+    filter: dict[str, Any] = Field(default_factory=dict)
+    shared: bool = True
+
+
+class SegmentPatch(In):
+    not_null = ("name", "filter", "shared")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    filter: dict[str, Any] | None = None
+    shared: bool | None = None
+
+
+class SegmentOut(Out):
+    id: int
+    name: str
+    filter: dict[str, Any]
+    shared: bool
+    owner_id: int | None
+    created_at: datetime
+    count: int | None = None

@@ -163,3 +163,13 @@ def count_query(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str 
         .select_from(_contact.outerjoin(_figures, _figures.c.contact_id == _contact.c.id))
         .where(*where_clauses(f, actor, is_sqlite=is_sqlite, region=region))
     )
+
+
+def preference_query(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None) -> Any:
+    """Members counted by preferred channel (None: no conversation in 90 days)."""
+    return (
+        sa.select(_figures.c.preferred_channel, sa.func.count())
+        .select_from(_contact.outerjoin(_figures, _figures.c.contact_id == _contact.c.id))
+        .where(*where_clauses(f, actor, is_sqlite=is_sqlite, region=region))
+        .group_by(_figures.c.preferred_channel)
+    )
