@@ -1,8 +1,11 @@
 // The top bar every staff page shares: navigation by role, the live-connection
-// indicator, the language switch (saved on the user) and sign-out.
+// indicator, the language switch (saved on the user) and sign-out. On a narrow
+// screen the navigation and the account links fold behind a menu button (CSS
+// decides when: base.css, "narrow screens"); on a desktop they are all in the bar.
 import { api, signOut } from "./api.js";
 import { h, mount } from "./dom.js";
 import { applyLang, getLang, setLang, t } from "./i18n.js";
+import { icon } from "./icons.js";
 
 const NAV = [
   { page: "console", href: "/console", key: "nav_console", role: "agent" },
@@ -29,7 +32,7 @@ export function topbar({ user, page, socket = null, slot = null, onLang = () => 
     if (state === "reconnecting" && retryAt) {
       text = t("conn_retry_in", { s: Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) });
     }
-    mount(status, h("span", { class: "dot", "aria-hidden": "true" }), text);
+    mount(status, h("span", { class: "dot", "aria-hidden": "true" }), h("span", { class: "conn-text" }, text));
   };
   let connTimer = null;
   if (socket) {
@@ -62,24 +65,47 @@ export function topbar({ user, page, socket = null, slot = null, onLang = () => 
     },
   });
 
+  // The menu button only shows on narrow screens, where the navigation and the
+  // account links fold away; it opens them below the bar. Escape closes it.
+  const menuButton = h("button", {
+    type: "button", class: "secondary menu-toggle", id: "menu-toggle", "aria-expanded": "false",
+    "aria-controls": "topbar-nav topbar-account",
+    on: { click: () => setMenu(menuButton.getAttribute("aria-expanded") !== "true") },
+  });
+  function setMenu(open) {
+    menuButton.setAttribute("aria-expanded", String(open));
+    bar.classList.toggle("menu-open", open);
+  }
+  bar.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && bar.classList.contains("menu-open")) {
+      setMenu(false);
+      menuButton.focus();
+    }
+  });
+
   function render() {
-    const nav = h("nav", { class: "nav", "aria-label": t("nav_label") },
+    const nav = h("nav", { class: "nav", id: "topbar-nav", "aria-label": t("nav_label") },
       NAV.filter((n) => hasRole(user, n.role)).map((n) =>
         h("a", { href: n.href, class: n.page === page ? "active" : null, "aria-current": n.page === page ? "page" : null }, t(n.key)),
       ),
     );
     langButton.textContent = t("other_lang");
     langButton.setAttribute("lang", getLang() === "ar" ? "en" : "ar");
+    mount(menuButton, icon("menu"), h("span", { class: "visually-hidden" }, t("menu")));
+    // On a desktop the menu button is hidden and .account is display: contents, so
+    // the bar reads as it always did: brand, navigation, page controls, account.
     mount(bar,
       h("strong", { class: "brand" }, t("brand")),
+      menuButton,
       nav,
       h("span", { class: "spacer" }),
       slot,
       socket ? status : null,
-      langButton,
-      h("span", { class: "me" }, h("bdi", { id: "me" }, user.name)),
-      h("a", { href: "/password", class: "account-link", id: "change-password" }, t("nav_password")),
-      h("button", { type: "button", class: "secondary", id: "logout", on: { click: signOut } }, t("sign_out")),
+      h("div", { class: "account", id: "topbar-account" },
+        langButton,
+        h("span", { class: "me" }, h("bdi", { id: "me" }, user.name)),
+        h("a", { href: "/password", class: "account-link", id: "change-password" }, t("nav_password")),
+        h("button", { type: "button", class: "secondary", id: "logout", on: { click: signOut } }, t("sign_out"))),
     );
     if (socket) renderConn(socket.state);
   }

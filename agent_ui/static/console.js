@@ -14,7 +14,7 @@ import { installShortcuts, showHelp } from "./console/shortcuts.js";
 import { errorText, toast } from "./dialogs.js";
 import { $, debounce, h, mount } from "./dom.js";
 import { applyLang, initialLang, setLang, t } from "./i18n.js";
-import { channelIcon } from "./icons.js";
+import { channelIcon, icon } from "./icons.js";
 import { HubSocket } from "./socket.js";
 
 const PRESENCES = ["available", "busy", "away", "offline"];
@@ -38,6 +38,10 @@ const state = {
 
 const socket = new HubSocket();
 const listEl = $("#conv-list");
+const consoleEl = $("#console");
+// Keep in step with console.css: a phone shows one pane; a tablet hides the customer.
+const PHONE = window.matchMedia("(max-width: 640px)");
+const TABLET = window.matchMedia("(max-width: 1100px)");
 const thread = new ThreadView($("#thread"), state);
 let composer;
 let contact;
@@ -73,6 +77,24 @@ function queueVisible() {
 function relevant(c) {
   if (isMine(c)) return true;
   return c.assignee_id === null && OPEN.has(c.status) && inMyTeams(c);
+}
+
+// --- narrow screens: which pane shows ----------------------------------------------------
+/**
+ * "list", "thread" or "contact": the pane a phone shows (a tablet shows the list and
+ * the thread, or the customer in the thread's place). On a desktop all three show and
+ * nothing changes. When the pane that had focus disappears, focus moves to the one
+ * that appears, so keyboard and screen-reader users land where they went.
+ */
+function showView(view, { focus = true } = {}) {
+  const before = consoleEl.dataset.view;
+  consoleEl.dataset.view = view;
+  const swapped = PHONE.matches || (TABLET.matches && (view === "contact" || before === "contact"));
+  if (!focus || before === view || !swapped) return;
+  if (view === "thread" && before === "contact") $("#show-contact").focus();
+  else if (view === "thread") $("#thread-pane").focus();
+  else if (view === "contact") $("#contact-pane").focus();
+  else (listEl.querySelector(`[data-conversation-id="${state.currentId}"]`) || $(`#tab-${state.tab}`)).focus();
 }
 
 // --- lists ------------------------------------------------------------------------------
@@ -233,6 +255,7 @@ function refresh(id) {
           state.currentId = null;
           thread.clear();
           renderEmpty();
+          showView("list");
           toast(t("conversation_gone"), { kind: "warn" });
         }
       }
@@ -296,6 +319,8 @@ function markRead(conv) {
 
 function renderEmpty() {
   mount($("#thread-header"), h("h1", { id: "thread-title", class: "muted" }, t("no_conversation")));
+  $("#show-contact").hidden = true;
+  if (consoleEl.dataset.view === "contact") showView("thread", { focus: false });
   $("#thread-banner").hidden = true;
   emptyThread($("#thread"), t("pick_conversation"));
   composer.setConversation(null);
@@ -318,6 +343,7 @@ function renderHeader() {
   const team = state.teams.get(c.team_id);
   const offered = offers.offers.has(c.id);
   const closed = !OPEN.has(c.status);
+  $("#show-contact").hidden = false;
   mount($("#thread-header"),
     h("div", { class: "thread-title-row" },
       channelIcon(c.channel),
@@ -401,7 +427,8 @@ function step(delta) {
   const at = items.findIndex((c) => c.id === state.currentId);
   const next = items[(at + delta + items.length) % items.length] || items[0];
   openConversation(next.id);
-  listEl.querySelector(`[data-conversation-id="${next.id}"]`)?.focus();
+  if (PHONE.matches) showView("thread");
+  else listEl.querySelector(`[data-conversation-id="${next.id}"]`)?.focus();
 }
 
 // --- events ------------------------------------------------------------------------------------
@@ -585,7 +612,10 @@ async function main() {
     },
   });
   contact = new ContactPanel($("#contact"), {
-    onOpen: (c) => openConversation(c.id),
+    onOpen: (c) => {
+      openConversation(c.id);
+      if (PHONE.matches) showView("thread");
+    },
     onHistory: (convs) => {
       state.contactConvs = convs;
     },
@@ -594,6 +624,7 @@ async function main() {
     socket,
     onAccepted: (id) => {
       state.tab = "mine";
+      showView("thread", { focus: false }); // the composer gets focus
       openConversation(id, { focusComposer: true });
     },
     describe: async (id) => {
@@ -617,8 +648,15 @@ async function main() {
   }
   listEl.addEventListener("click", (e) => {
     const item = e.target.closest("[data-conversation-id]");
-    if (item) openConversation(Number(item.dataset.conversationId));
+    if (!item) return;
+    openConversation(Number(item.dataset.conversationId));
+    showView("thread");
   });
+  // Narrow screens: back and forth between the panes (console.css shows the bars).
+  for (const back of document.querySelectorAll(".pane-bar .back")) back.prepend(icon("back"));
+  $("#back-to-list").addEventListener("click", () => showView("list"));
+  $("#show-contact").addEventListener("click", () => showView("contact"));
+  $("#back-to-thread").addEventListener("click", () => showView("thread"));
   // Clocks tick locally; no request per second.
   setInterval(() => tickList(listEl, state.convs), 1000);
   document.addEventListener("visibilitychange", () => {
@@ -658,7 +696,10 @@ async function main() {
   socket.start();
   await Promise.race([helloSeen, new Promise((r) => setTimeout(r, 4000))]);
   const wanted = Number((window.location.hash.match(/^#c=(\d+)$/) || [])[1]);
-  if (wanted) state.currentId = wanted;
+  if (wanted) {
+    state.currentId = wanted;
+    showView("thread", { focus: false });
+  }
   await loadAll();
   if (!state.currentId) renderEmpty();
 }

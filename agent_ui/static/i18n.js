@@ -27,6 +27,7 @@ export const STRINGS = {
     // chrome
     brand: "Switchboard", nav_label: "Main", nav_console: "Console", nav_supervisor: "Supervisor", nav_admin: "Admin",
     sign_out: "Sign out", presence: "Presence", skip_to_thread: "Skip to the conversation",
+    menu: "Menu", back_to_list: "Conversations", back_to_thread: "Back to the conversation", show_customer: "Customer",
     conn_open: "Live", conn_connecting: "Connecting…", conn_reconnecting: "Reconnecting…",
     conn_retry_in: "Reconnecting in {s} s", conn_refused: "Connection refused", conn_offline: "Offline",
     // generic
@@ -187,6 +188,7 @@ export const STRINGS = {
     forgot_again: "اطلب رابطًا جديدًا", back_to_sign_in: "العودة إلى تسجيل الدخول", err_bad_email: "أدخل بريدًا إلكترونيًا.",
     brand: "سويتشبورد", nav_label: "الرئيسية", nav_console: "لوحة العمل", nav_supervisor: "الإشراف", nav_admin: "الإدارة",
     sign_out: "خروج", presence: "الحالة", skip_to_thread: "انتقل إلى المحادثة",
+    menu: "القائمة", back_to_list: "المحادثات", back_to_thread: "العودة إلى المحادثة", show_customer: "العميل",
     conn_open: "متصل", conn_connecting: "جارٍ الاتصال…", conn_reconnecting: "جارٍ إعادة الاتصال…",
     conn_retry_in: "إعادة الاتصال خلال {s} ث", conn_refused: "رُفض الاتصال", conn_offline: "غير متصل",
     ok: "موافق", cancel: "إلغاء", close: "إغلاق", save: "حفظ", create: "إنشاء", edit: "تعديل", delete: "حذف",

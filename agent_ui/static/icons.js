@@ -26,6 +26,9 @@ const PATHS = {
   event: ["M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18", "M12 8v5M12 16v.5"],
   user: ["M12 12a4 4 0 1 0 0-8a4 4 0 1 0 0 8", "M4 21a8 8 0 0 1 16 0"],
   bell: ["M6 16V11a6 6 0 0 1 12 0v5l2 2H4z", "M10 20a2 2 0 0 0 4 0"],
+  menu: ["M4 7h16M4 12h16M4 17h16"],
+  // Points to the start side; base.css mirrors it in right-to-left pages.
+  back: ["M19 12H5", "M11 6l-6 6 6 6"],
 };
 
 export function icon(name, { label = null, cls = "" } = {}) {

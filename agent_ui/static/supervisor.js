@@ -163,7 +163,10 @@ function renderConversations() {
 }
 
 // --- read-only conversation view ---------------------------------------------------------------
+let openedFrom = null;
 async function openConversation(id) {
+  // Which table it was opened from, to give focus back there on close.
+  openedFrom = document.activeElement?.closest?.("#floor table")?.id || null;
   if (state.viewing && state.viewing.id !== id) socket.signal("unwatch", { conversation_id: state.viewing.id });
   let conv;
   try {
@@ -183,12 +186,18 @@ async function openConversation(id) {
 }
 
 function closeViewer() {
+  const id = state.viewing?.id;
   if (state.viewing) socket.signal("unwatch", { conversation_id: state.viewing.id });
   state.viewing = null;
   viewer.clear();
   $("#viewer").hidden = true;
   document.body.classList.remove("viewing");
   renderConversations();
+  // Back where the conversation was opened from (on a narrow screen the floor was
+  // hidden behind the viewer, so focus would otherwise fall to the page).
+  const opener = id !== undefined &&
+    (document.querySelector(`#${openedFrom || "open-convs"} [data-open="${id}"]`) || document.querySelector(`#floor [data-open="${id}"]`));
+  if (opener) opener.focus();
 }
 
 async function reloadViewed() {
@@ -213,7 +222,10 @@ function renderViewerHeader() {
       toast(errorText(err), { kind: "error" });
     }
   };
-  mount($("#viewer-header"),
+  // Live updates re-render the header: keep focus on the element that had it.
+  const header = $("#viewer-header");
+  const focused = header.contains(document.activeElement) ? document.activeElement.id : null;
+  mount(header,
     h("div", { class: "thread-title-row" },
       channelIcon(c.channel),
       h("h2", { id: "viewer-title", tabindex: -1 }, h("bdi", {}, c.contact_name || c.contact_address), h("span", { class: "muted" }, ` #${c.id}`)),
@@ -227,6 +239,7 @@ function renderViewerHeader() {
       h("button", { type: "button", class: "secondary", id: "sv-transfer", disabled: !open, on: { click: run(() => transferDialog(c, state)) } }, t("transfer")),
       h("button", { type: "button", class: "secondary", id: "priority", disabled: !open, on: { click: run(() => priorityDialog(c)) } }, t("priority_n", { n: c.priority })),
       h("a", { href: `/console#c=${c.id}`, class: "button-link" }, t("open_in_console"))));
+  if (focused) document.getElementById(focused)?.focus();
 }
 
 // --- events ------------------------------------------------------------------------------------
