@@ -24,6 +24,7 @@ from hub.api import (
     routes_contacts,
     routes_conversations,
     routes_crm,
+    routes_imports,
     routes_live,
     routes_segments,
     routes_users,
@@ -32,6 +33,7 @@ from hub.api_docs import api_docs_router
 from hub.bus import Subscription, create_bus
 from hub.config import Settings
 from hub.context import Hub
+from hub.crm.importer import Imports
 from hub.db import Database, sync_engine
 from hub.group_commit import GroupCommitter
 from hub.metrics import Metrics, MetricsAccess
@@ -129,6 +131,7 @@ def create_app(
         hub.reply_writer.start()
         hub.projections = build_projections(hub)
         hub.projections.start()
+        hub.imports = Imports(hub)
         wake_sub = bus.subscribe()
         worker = OutboxWorker(hub)
         gateway = Gateway(hub, COMMANDS)
@@ -172,6 +175,7 @@ def create_app(
                 await channel.stop()
             await app.state.staff_mailer.drain()
             await app.state.signin_throttle.close()
+            await hub.imports.stop()
             await hub.projections.stop()
             await hub.ingest_writer.stop()
             await hub.reply_writer.stop()
@@ -205,6 +209,7 @@ def create_app(
     for module in (
         routes_auth,
         routes_conversations,
+        routes_imports,
         routes_contacts,
         routes_crm,
         routes_segments,

@@ -37,6 +37,8 @@ class Hub:
     ingest_writer: Any = None
     # Agent replies, the same way (GroupCommitter[PreparedReply, StoredReply]).
     reply_writer: Any = None
+    # CSV import jobs running in this process (hub.crm.importer.Imports).
+    imports: Any = None
     # The projection runner (hub.projections.ProjectionRunner), started with the app.
     projections: Any = None
     # Set when new outbox rows are committed in this process; the worker waits on it.

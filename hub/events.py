@@ -155,6 +155,14 @@ class ContactUpdatedPayload(_Payload):
     reason: str | None = None
 
 
+class ContactCreatedPayload(_Payload):
+    """A contact made by staff or an import (channels' first messages make contacts
+    inside ``conversation.created``)."""
+
+    contact_id: int
+    reason: str | None = None
+
+
 class TiersChangedPayload(_Payload):
     keys: list[str]
 
@@ -178,6 +186,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "offer.updated": OfferPayload,
     "contact.merged": ContactMergedPayload,
     "contact.updated": ContactUpdatedPayload,
+    "contact.created": ContactCreatedPayload,
     "tiers.changed": TiersChangedPayload,
 }
 

@@ -501,6 +501,30 @@ class Segment(SQLModel, table=True):
     updated_at: datetime = _now_col()
 
 
+class ImportJob(SQLModel, table=True):
+    """A CSV import of contacts (hub.crm.importer): the uploaded file, a dry run or the
+    real run, its progress and its report (counts and the first errors per row)."""
+
+    __tablename__ = "import_job"
+    id: int | None = Field(default=None, primary_key=True)
+    dry_run: bool = True
+    status: str = Field(default="queued", max_length=12)  # queued, running, done, failed
+    filename: str = Field(default="", max_length=255)
+    path: str = Field(default="", max_length=1000)  # under data_dir/imports
+    total_bytes: int = Field(default=0, sa_column=Column(sa.BigInteger(), nullable=False, default=0))
+    processed_bytes: int = Field(default=0, sa_column=Column(sa.BigInteger(), nullable=False, default=0))
+    rows: int = 0
+    created: int = 0  # new contacts
+    matched: int = 0  # found by an identity, nothing to change
+    updated: int = 0  # found by an identity, its data merged in
+    skipped: int = 0  # rows with errors
+    errors: list[dict[str, Any]] = _json([])  # the first errors: {row, field, code, message}
+    source_job_id: int | None = None  # the dry run this real run follows
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _now_col()
+    finished_at: datetime | None = _ts(nullable=True)
+
+
 class ProjectionCheckpoint(SQLModel, table=True):
     """How far a projection has applied the event log, written in the same transaction
     as its effects; ``gaps`` are ids below ``position`` not yet seen (transactions

@@ -136,6 +136,10 @@ class ProjectionRunner:
         ]
         self._wake.set()  # catch up with what happened while stopped
 
+    def wake(self) -> None:
+        """Look at the log now (after writes that published nothing on the bus)."""
+        self._wake.set()
+
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()

@@ -39,7 +39,7 @@ _conv = Conversation.__table__  # type: ignore[attr-defined]
 _figures = ContactFigures.__table__  # type: ignore[attr-defined]
 _contact_tier = ContactTier.__table__  # type: ignore[attr-defined]
 
-CONTACT_EVENTS = frozenset({"contact.updated", "contact.erased"})
+CONTACT_EVENTS = frozenset({"contact.created", "contact.updated", "contact.erased"})
 
 
 def _since(now: datetime, days: int) -> datetime:

@@ -1,0 +1,520 @@
+"""CSV import of contacts: a dry run that reports, then the import; idempotent.
+
+The file is streamed to ``data_dir/imports`` on upload and read back line by line in
+batches (a 100,000-row file never sits in memory). Each batch is one transaction with
+a handful of set-based statements: look up every identity of the batch at once, insert
+the new contacts and their identities in bulk, update the matched ones, and write one
+``contact.created`` / ``contact.updated`` event per changed contact (the projections
+index them; the timeline shows who imported what).
+
+A row is matched to an existing contact by any of its identities (phone in any format,
+email, Telegram user id). Cells left empty change nothing; tags are added, never
+removed. So importing the same file twice changes nothing the second time. A row whose
+identities belong to two different contacts is skipped (merge them first).
+
+Columns: ``name, language, timezone, vip, tags, phone, email, telegram, notes`` and one
+per custom field (``plan`` or ``field.plan``); several values in one cell (tags, a
+many-of list, several phones) are separated by ``|``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from hub.addresses import normalize_email, normalize_phone
+from hub.context import Hub
+from hub.crm.fields import FieldValueError, clean_value
+from hub.events import validate_payload
+from hub.models import Contact, ContactField, EventLog, Identity, ImportJob
+from hub.projections import core
+from hub.services.errors import Invalid
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_ERRORS = 500  # kept on the job; the counts cover every row
+MAX_CELL = 20_000
+IDENTITY_COLUMNS = {"phone": "phone", "email": "email", "telegram": "telegram"}
+PLAIN_COLUMNS = ("name", "language", "timezone", "vip", "tags", "notes", "id")
+EDITABLE = ("name", "language", "timezone", "vip", "tags", "notes", "attributes")
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_identity = Identity.__table__  # type: ignore[attr-defined]
+_event = EventLog.__table__  # type: ignore[attr-defined]
+_TRUE = {"true", "yes", "1", "y", "نعم"}
+_FALSE = {"false", "no", "0", "n", "لا", ""}
+
+
+class RowError(Exception):
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.code, self.message = field, code, message
+
+
+@dataclass
+class Row:
+    number: int  # 1 = the header line
+    identities: list[tuple[str, str]]
+    values: dict[str, Any]  # contact columns and "attributes"
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    created: int = 0
+    matched: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def error(self, row: int, field: str, code: str, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"row": row, "field": field, "code": code, "message": message})
+
+
+def _strip_defused(text: str) -> str:
+    """Our export writes ``'=…`` for cells a spreadsheet would run: read them back."""
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+        return text[1:]
+    return text
+
+
+class Columns:
+    """The header, checked once: which column is what."""
+
+    def __init__(self, header: Sequence[str], fields: dict[str, ContactField], report: Report) -> None:
+        self.fields = fields
+        self.index: dict[str, int] = {}
+        for i, raw in enumerate(header):
+            name = raw.strip().lstrip("\ufeff").lower()
+            key = name[6:] if name.startswith("field.") else name
+            if name in PLAIN_COLUMNS or name in IDENTITY_COLUMNS:
+                self.index[name] = i
+            elif key in fields:
+                self.index[f"field.{key}"] = i
+            elif name in (
+                "tiers",
+                "conversations_90d",
+                "conversations_total",
+                "last_contact_at",
+                "preferred_channel",
+                "webchat",
+            ):
+                continue  # figures our export writes: derived, never imported
+            else:
+                report.error(1, raw[:64], "unknown_field", "no such column or custom field; ignored")
+        if not any(c in self.index for c in IDENTITY_COLUMNS):
+            raise Invalid("the file needs a phone, email or telegram column", code="no_identity_column")
+
+    def cell(self, row: Sequence[str], name: str) -> str:
+        i = self.index.get(name)
+        if i is None or i >= len(row):
+            return ""
+        return _strip_defused(row[i].strip())[:MAX_CELL]
+
+    def parse(self, number: int, row: Sequence[str], region: str | None) -> Row:
+        identities: list[tuple[str, str]] = []
+        for column, kind in IDENTITY_COLUMNS.items():
+            for raw in self.cell(row, column).split("|"):
+                raw = raw.strip()
+                if not raw:
+                    continue
+                try:
+                    if kind == "phone":
+                        identities.append((kind, normalize_phone(raw, region)))
+                    elif kind == "email":
+                        identities.append((kind, normalize_email(raw)))
+                    else:
+                        if not raw.isdigit() or len(raw) > 20:
+                            raise Invalid("a Telegram user id is a number", code="bad_address")
+                        identities.append((kind, raw))
+                except Invalid:
+                    raise RowError(column, f"bad_{column}", f"not a valid {column}: {raw[:80]}") from None
+        if not identities:
+            raise RowError("phone", "no_identity", "a row needs a phone, email or telegram id")
+        identities = list(dict.fromkeys(identities))
+        values: dict[str, Any] = {}
+        name = self.cell(row, "name")
+        if name:
+            values["name"] = name[:200]
+        language = self.cell(row, "language")
+        if language:
+            if len(language) > 10:
+                raise RowError("language", "invalid_field_value", "a language code like en or ar")
+            values["language"] = language
+        tz = self.cell(row, "timezone")
+        if tz:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise RowError("timezone", "invalid_timezone", "an IANA time zone like Asia/Riyadh") from None
+            values["timezone"] = tz
+        vip = self.cell(row, "vip").casefold()
+        if vip:
+            if vip not in _TRUE and vip not in _FALSE:
+                raise RowError("vip", "invalid_field_value", "true or false")
+            values["vip"] = vip in _TRUE
+        notes = self.cell(row, "notes")
+        if notes:
+            values["notes"] = notes
+        tags = sorted(
+            {t.strip()[:50] for t in self.cell(row, "tags").replace(",", "|").split("|") if t.strip()}
+        )
+        attributes: dict[str, Any] = {}
+        for key, definition in self.fields.items():
+            raw = self.cell(row, f"field.{key}")
+            if not raw:
+                continue
+            try:
+                attributes[key] = clean_value(key, definition.type, definition.options, raw, from_text=True)
+            except FieldValueError as exc:
+                raise RowError(key, exc.code, exc.message) from None
+        if attributes:
+            values["attributes"] = attributes
+        return Row(number, identities, values, tags)
+
+
+async def read_rows(path: Path) -> AsyncIterator[tuple[int, list[str], int]]:
+    """(line number, cells, bytes read so far), streamed from disk by a thread in
+    chunks of rows (a cross-thread hand-off per row would cost more than the row)."""
+    queue: asyncio.Queue[list[tuple[int, list[str], int]] | None] = asyncio.Queue(maxsize=4)
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+
+    def put(item: list[tuple[int, list[str], int]] | None) -> None:
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+    def produce() -> None:
+        try:
+            with path.open("rb") as raw:
+                # newline="": the csv module handles line ends itself (quoted newlines).
+                text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+                reader = csv.reader(_bounded_lines(text))
+                chunk: list[tuple[int, list[str], int]] = []
+                try:
+                    for cells in reader:
+                        if stop.is_set():
+                            break
+                        chunk.append((reader.line_num, cells, raw.tell()))
+                        if len(chunk) >= BATCH:
+                            put(chunk)
+                            chunk = []
+                except csv.Error as exc:
+                    raise Invalid(f"line {reader.line_num}: {exc}", code="bad_csv") from None
+                if chunk:
+                    put(chunk)
+        finally:
+            put(None)
+
+    task = loop.run_in_executor(None, produce)
+    finished = False
+    try:
+        while (chunk := await queue.get()) is not None:
+            for item in chunk:
+                yield item
+        finished = True
+    finally:
+        stop.set()
+        while not finished:  # the reader stopped early: let the thread run out
+            finished = await queue.get() is None
+        await task  # re-raises the thread's error (bad_csv)
+
+
+def _bounded_lines(text: Iterator[str]) -> Iterator[str]:
+    for line in text:
+        yield line[: MAX_CELL * 4]
+
+
+async def run_import(hub: Hub, job_id: int) -> None:
+    """Process one job to the end; progress and the report land on its row."""
+    async with hub.db.transaction() as s:
+        job = await s.get(ImportJob, job_id)
+        if job is None or job.status != "queued":
+            return
+        job.status = "running"
+        s.add(job)
+    assert job is not None
+    report = Report()
+    try:
+        await _process(hub, job, report)
+        status = "done"
+    except Invalid as exc:
+        report.error(1, "file", exc.code, exc.message)
+        status = "failed"
+    except Exception:
+        log.exception("import %s failed", job_id)
+        report.error(0, "file", "internal_error", "the import stopped; see the hub log")
+        status = "failed"
+    await _save(hub, job_id, report, status=status, done=True)
+    if not job.dry_run and hub.projections is not None:
+        hub.projections.wake()
+
+
+async def _save(
+    hub: Hub, job_id: int, report: Report, *, status: str, processed: int | None = None, done: bool = False
+) -> None:
+    async with hub.db.transaction() as s:
+        job = await s.get(ImportJob, job_id)
+        assert job is not None
+        job.status = status
+        job.rows, job.created, job.matched = report.rows, report.created, report.matched
+        job.updated, job.skipped, job.errors = report.updated, report.skipped, list(report.errors)
+        if processed is not None:
+            job.processed_bytes = processed
+        if done:
+            job.processed_bytes = job.total_bytes
+            job.finished_at = hub.now()
+        s.add(job)
+
+
+async def _process(hub: Hub, job: ImportJob, report: Report) -> None:
+    async with hub.db.session() as s:
+        fields = {f.key: f for f in (await s.exec(select(ContactField))).all()}
+    region = hub.settings.default_phone_region
+    columns: Columns | None = None
+    batch: list[Row] = []
+    # Identities this file already introduced: in a dry run nothing is written, yet a
+    # later row with the same phone must count as matched, as it would for real.
+    seen: dict[tuple[str, str], int] = {}
+    position = 0
+    async for line, cells, position in read_rows(Path(job.path)):
+        if columns is None:
+            columns = Columns(cells, fields, report)
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        report.rows += 1
+        try:
+            batch.append(columns.parse(line, cells, region))
+        except RowError as exc:
+            report.skipped += 1
+            report.error(line, exc.field, exc.code, exc.message)
+        if len(batch) >= BATCH:
+            await _apply(hub, job, batch, report, seen, fields)
+            batch = []
+            await _save(hub, job.id or 0, report, status="running", processed=position)
+    if columns is None:
+        raise Invalid("the file is empty", code="empty_file")
+    if batch:
+        await _apply(hub, job, batch, report, seen, fields)
+
+
+async def _apply(
+    hub: Hub,
+    job: ImportJob,
+    batch: list[Row],
+    report: Report,
+    seen: dict[tuple[str, str], int],
+    fields: dict[str, ContactField],
+) -> None:
+    now = hub.now()
+    async with hub.db.transaction() as s:
+        wanted = {i for row in batch for i in row.identities}
+        owners: dict[tuple[str, str], int] = {}
+        if wanted:
+            pairs = list(wanted)
+            for start in range(0, len(pairs), 400):
+                chunk = pairs[start : start + 400]
+                stmt = sa.select(_identity.c.kind, _identity.c.address, _identity.c.contact_id).where(
+                    sa.tuple_(_identity.c.kind, _identity.c.address).in_(chunk)
+                )
+                for kind, address, cid in (await core(s, stmt)).all():
+                    owners[(kind, address)] = cid
+        owners.update({k: v for k, v in seen.items() if k not in owners})
+        existing_ids = {v for v in owners.values() if v > 0}
+        contacts = {
+            c.id: c
+            for c in (await s.exec(select(Contact).where(col(Contact.id).in_(list(existing_ids))))).all()
+        }
+        events: list[dict[str, Any]] = []
+        pending_new: list[Row] = []
+        state: dict[int, dict[str, Any]] = {}
+        for row in batch:
+            found = {owners[i] for i in row.identities if i in owners}
+            if len(found) > 1:
+                report.skipped += 1
+                report.error(
+                    row.number,
+                    "phone",
+                    "identity_conflict",
+                    "these identities belong to different contacts; merge them first",
+                )
+                continue
+            if not found:
+                missing = [
+                    f.key
+                    for f in fields.values()
+                    if f.required and f.key not in row.values.get("attributes", {})
+                ]
+                if missing:
+                    report.skipped += 1
+                    report.error(row.number, missing[0], "field_required", "this field is required")
+                    continue
+                pending_new.append(row)
+                for ident in row.identities:
+                    seen[ident] = owners[ident] = -(len(seen) + 1)  # placeholder until inserted
+                continue
+            cid = found.pop()
+            if cid < 0:  # introduced earlier in this file (dry run, or this batch)
+                report.matched += 1
+                continue
+            contact = contacts.get(cid)
+            if contact is None or contact.merged_into_id is not None:
+                report.skipped += 1
+                report.error(
+                    row.number, "phone", "identity_conflict", "the matching contact was merged or erased"
+                )
+                continue
+            # Rows of one file build on each other: compare with what earlier rows set.
+            current = state.setdefault(cid, {k: getattr(contact, k) for k in EDITABLE})
+            changes = _changes(current, row)
+            new_identities = [i for i in row.identities if i not in owners]
+            if changes or new_identities:
+                report.updated += 1
+                if not job.dry_run:
+                    await _update(s, cid, changes, new_identities, now)
+                    diff = _diff(current, changes)
+                    events.append(
+                        _event_row("contact.updated", cid, job, now, {"changes": diff, "reason": "import"})
+                    )
+                current.update(changes)
+                for ident in new_identities:
+                    owners[ident] = seen[ident] = cid
+            else:
+                report.matched += 1
+        report.created += len(pending_new)
+        if pending_new and not job.dry_run:
+            created = await _insert(s, pending_new, now)
+            for row, cid in zip(pending_new, created, strict=True):
+                for ident in row.identities:
+                    seen[ident] = cid
+                events.append(_event_row("contact.created", cid, job, now, {"reason": "import"}))
+        if events:
+            await core(s, sa.insert(_event), events)
+
+
+def _changes(current: dict[str, Any], row: Row) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for key, value in row.values.items():
+        if key == "attributes":
+            merged = {**(current["attributes"] or {}), **value}
+            if merged != (current["attributes"] or {}):
+                changes["attributes"] = merged
+        elif current[key] != value:
+            changes[key] = value
+    tags = sorted(set(current["tags"] or []) | set(row.tags))
+    if tags != sorted(current["tags"] or []):
+        changes["tags"] = tags
+    return changes
+
+
+def _diff(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, list[Any]]:
+    def cut(v: Any) -> Any:
+        return v[:200] if isinstance(v, str) else v
+
+    out: dict[str, list[Any]] = {}
+    for key, value in changes.items():
+        if key == "attributes":
+            before = current["attributes"] or {}
+            for k in sorted(set(before) | set(value)):
+                if before.get(k) != value.get(k):
+                    out[f"attributes.{k}"] = [before.get(k), value.get(k)]
+        else:
+            out[key] = [cut(current[key]), cut(value)]
+    return out
+
+
+async def _update(
+    s: Any, contact_id: int, changes: dict[str, Any], identities: list[tuple[str, str]], now: Any
+) -> None:
+    if changes:
+        await core(
+            s, sa.update(_contact).where(_contact.c.id == contact_id).values(**changes, updated_at=now)
+        )
+    if identities:
+        await core(
+            s,
+            sa.insert(_identity),
+            [{"contact_id": contact_id, "kind": k, "address": a, "created_at": now} for k, a in identities],
+        )
+
+
+async def _insert(s: Any, rows: list[Row], now: Any) -> list[int]:
+    values = [
+        {
+            "name": r.values.get("name", ""),
+            "language": r.values.get("language"),
+            "timezone": r.values.get("timezone"),
+            "vip": r.values.get("vip", False),
+            "tags": r.tags,
+            "attributes": r.values.get("attributes", {}),
+            "notes": r.values.get("notes", ""),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in rows
+    ]
+    result = await core(s, sa.insert(_contact).returning(_contact.c.id, sort_by_parameter_order=True), values)
+    ids = [r[0] for r in result.all()]
+    await core(
+        s,
+        sa.insert(_identity),
+        [
+            {"contact_id": cid, "kind": k, "address": a, "created_at": now}
+            for row, cid in zip(rows, ids, strict=True)
+            for k, a in row.identities
+        ],
+    )
+    return ids
+
+
+def _event_row(
+    event_type: str, contact_id: int, job: ImportJob, now: Any, extra: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "type": event_type,
+        "ts": now,
+        "actor_id": job.created_by,
+        "conversation_id": None,
+        "team_id": None,
+        "user_id": None,
+        "payload": validate_payload(event_type, {"contact_id": contact_id, **extra}),
+    }
+
+
+class Imports:
+    """The import jobs this process runs (each an asyncio task)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+
+    def start(self, job_id: int) -> None:
+        task = asyncio.create_task(run_import(self.hub, job_id), name=f"import-{job_id}")
+        self.tasks[job_id] = task
+        task.add_done_callback(lambda _t: self.tasks.pop(job_id, None))
+
+    async def wait(self, job_id: int) -> None:
+        task = self.tasks.get(job_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        for task in list(self.tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
