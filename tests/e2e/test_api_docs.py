@@ -57,6 +57,8 @@ async def test_api_docs_render_with_no_csp_violation(live: Any, width: int) -> N
             "code validation_error names the fields"
         )
         await expect(page.locator(".swagger-ui .models")).to_be_visible()
+        # Like every page: no sideways scroll, on a phone either.
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
         assert await page.evaluate("window.__csp") == []
         assert [e for e in console_errors if "Content Security Policy" in e] == []
