@@ -21,6 +21,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "agent_ui" / "static"
 # path -> file of the signed-in pages
 STAFF_PAGES = {
     "/console": "console.html",
+    "/contacts": "contacts.html",
     "/supervisor": "supervisor.html",
     "/admin": "admin.html",
     "/password": "password.html",

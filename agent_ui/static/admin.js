@@ -1,6 +1,7 @@
 // Admin pages: users (with skills, languages and capacities), teams (routing policy,
-// business hours, members) and canned responses — full CRUD over the REST API.
-// Sections are chosen by the URL hash (#users, #teams, #canned).
+// business hours, members), canned responses, and the customer memory's custom
+// fields, tiers and CSV import — full CRUD over the REST API. Sections are chosen by
+// the URL hash (#users, #teams, #canned, #fields, #tiers, #import).
 import { whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { errorText, toast } from "./dialogs.js";
@@ -9,11 +10,15 @@ import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { usersSection } from "./admin/users.js";
 import { teamsSection } from "./admin/teams.js";
 import { cannedSection } from "./admin/canned.js";
+import { fieldsSection, importSection, tiersSection } from "./admin/crm.js";
 
 const SECTIONS = [
   { id: "users", key: "adm_users", role: "admin", build: usersSection },
   { id: "teams", key: "adm_teams", role: "admin", build: teamsSection },
   { id: "canned", key: "adm_canned", role: "supervisor", build: cannedSection },
+  { id: "fields", key: "adm_fields", role: "admin", build: fieldsSection },
+  { id: "tiers", key: "adm_tiers", role: "admin", build: tiersSection },
+  { id: "import", key: "adm_import", role: "admin", build: importSection },
 ];
 
 let me;

@@ -16,6 +16,7 @@ import { $, debounce, h, mount } from "./dom.js";
 import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { channelIcon, icon } from "./icons.js";
 import { HubSocket } from "./socket.js";
+import { greetingHint, loadTiers, tierBadges } from "./crm/badges.js";
 
 const PRESENCES = ["available", "busy", "away", "offline"];
 
@@ -349,10 +350,12 @@ function renderHeader() {
       channelIcon(c.channel),
       h("h1", { id: "thread-title" }, h("bdi", { dir: "auto" }, c.contact_name || c.contact_address || t("unknown_customer")),
         h("span", { class: "muted" }, ` #${c.id}`)),
+      tierBadges(c.contact_tiers),
       h("span", { class: ["status-chip", `status-${c.status}`], id: "conv-status" }, t(`status_${c.status}`)),
       team ? h("span", { class: "muted" }, team.name) : null,
       c.category ? h("span", { class: "muted" }, `· ${t(`cat_${c.category}`)}`) : null),
     c.subject ? h("p", { class: "thread-subject", dir: "auto" }, c.subject) : null,
+    greetingHint(c.contact_hint),
     h("div", { class: "thread-actions", role: "toolbar", "aria-label": t("actions") },
       offered ? actionButton("accept", () => offers.accept(c.id), { shortcut: "Alt+A", cls: "primary" }) : null,
       offered ? actionButton("reject", () => offers.reject(c.id), { shortcut: "Alt+D" }) : null,
@@ -593,6 +596,8 @@ async function main() {
   state.me = await whoAmI();
   setLang(state.me.language || initialLang());
   applyLang();
+  await loadTiers();
+  state.fields = await api("/contact-fields").catch(() => []);
   const presence = buildPresence();
   topbar({ user: state.me, page: "console", socket, slot: presence, onLang: rerender });
   renderPresence();
@@ -612,6 +617,7 @@ async function main() {
     },
   });
   contact = new ContactPanel($("#contact"), {
+    fields: () => state.fields || [],
     onOpen: (c) => {
       openConversation(c.id);
       if (PHONE.matches) showView("thread");
@@ -630,7 +636,10 @@ async function main() {
     describe: async (id) => {
       const [c, msgs] = await Promise.all([api(`/conversations/${id}`), api(`/conversations/${id}/messages`, { query: { limit: 5 } })]);
       const first = msgs.items.find((m) => m.direction === "inbound");
-      return { name: c.contact_name || c.contact_address, channel: c.channel, preview: (first?.body || c.subject || "").slice(0, 160) };
+      return {
+        name: c.contact_name || c.contact_address, channel: c.channel, tiers: c.contact_tiers, hint: c.contact_hint,
+        preview: (first?.body || c.subject || "").slice(0, 160),
+      };
     },
   });
   renderEmpty();

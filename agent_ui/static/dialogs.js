@@ -33,15 +33,19 @@ export function showFormError(form, box, err) {
   // Service errors carry a code, not a field: point at the input they are about.
   if (!fields.length && CODE_FIELDS[err?.code]) fields.push({ field: `body.${CODE_FIELDS[err.code]}`, message: errorText(err) });
   for (const f of fields) {
-    const name = String(f.field || "").split(".").slice(1).join(".") || String(f.field || "");
-    const base = name.split(".")[0];
-    const input = form.querySelector(`[name="${CSS.escape(name)}"]`) || form.querySelector(`[name="${CSS.escape(base)}"]`);
+    // "body.email" -> email; service errors name the field itself ("rule.all[0]" -> rule).
+    const path = String(f.field || "");
+    const name = path.split(".").slice(1).join(".") || path;
+    const candidates = [name, name.split(".")[0], path, path.split(/[.[]/)[0]];
+    const input = candidates.map((c) => c && form.querySelector(`[name="${CSS.escape(c)}"]`)).find(Boolean);
     if (!input) {
-      box.append(h("br"), `${name}: ${f.message}`);
+      box.append(h("br"), `${name}: ${f.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`) : f.message}`);
       continue;
     }
     input.setAttribute("aria-invalid", "true");
-    const note = h("span", { class: "field-error", role: "alert" }, f.message);
+    // A field error with its own code is shown in the page's language.
+    const text = f.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`) : f.message;
+    const note = h("span", { class: "field-error", role: "alert" }, text);
     input.after(note);
   }
 }

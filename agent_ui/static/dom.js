@@ -8,7 +8,7 @@ const PLAIN_ATTRS = new Set([
   "min", "max", "step", "maxlength", "minlength", "rows", "cols", "autocomplete", "alt",
   "datetime", "colspan", "rowspan", "scope", "list", "pattern", "open", "download",
   "spellcheck", "inputmode", "form", "width", "height", "loading", "size", "label", "enterkeyhint",
-  "low", "high", "optimum", "method", "novalidate", "autofocus",
+  "low", "high", "optimum", "method", "novalidate", "autofocus", "accept",
 ]);
 const BOOLEAN_ATTRS = new Set([
   "hidden", "disabled", "checked", "selected", "readonly", "required", "multiple", "open",

@@ -28,7 +28,7 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
         "validation_error",
     ),
     ("cursor above 2^63", "GET", f"/api/v1/conversations?cursor={BIG}", None, 422, "validation_error"),
-    ("contacts cursor above 2^63", "GET", f"/api/v1/contacts?cursor={BIG}", None, 422, "validation_error"),
+    ("contacts cursor not ours", "GET", f"/api/v1/contacts?cursor={BIG}", None, 422, "bad_cursor"),
     (
         "after above 2^63",
         "GET",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from channels.registry import CHANNEL_TYPES
+from hub.crm.fields import FIELD_TYPES
 from hub.models import Category, ConversationStatus, DeliveryStatus, Presence, Role
 from routing.hours import DAYS
 from routing.model import STRATEGIES
@@ -82,18 +83,19 @@ def test_every_string_exists_in_english_and_arabic() -> None:
         "empty": ["mine", "queue", "closed"],
         "snooze": ["1h", "4h", "24h", "week"],
         "conn": ["open", "connecting", "reconnecting", "refused", "offline"],
+        "ftype": list(FIELD_TYPES),
     }
     used |= {f"{prefix}_{value}" for prefix, values in families.items() for value in values}
     assert used - keys["en"] == set()
 
 
 async def test_staff_pages_need_a_session_and_send_the_csp(app: Any) -> None:
-    for path in ("/console", "/supervisor", "/admin"):
+    for path in ("/console", "/contacts", "/supervisor", "/admin"):
         r = await app.client.get(path)
         assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2F{path[1:]}"
     await user(app.hub, "ana@example.com")
     await login(app.client, "ana@example.com")
-    for path in ("/console", "/supervisor", "/admin", "/login"):
+    for path in ("/console", "/contacts", "/supervisor", "/admin", "/login"):
         r = await app.client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         csp = r.headers["content-security-policy"]

@@ -4,8 +4,9 @@ import { api } from "../api.js";
 import { errorText } from "../dialogs.js";
 import { h, mount } from "../dom.js";
 import { shortDate } from "../format.js";
-import { hasString, t } from "../i18n.js";
+import { getLang, hasString, t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
+import { tierBadges } from "../crm/badges.js";
 
 export class ContactPanel {
   /**
@@ -57,6 +58,22 @@ export class ContactPanel {
     }
   }
 
+  /** Custom fields marked "shown in the customer panel", and data channels stored
+   *  (a web-chat visitor's pre-chat email) so the agent sees what the customer typed. */
+  fieldsShown(c) {
+    const all = this.hooks.fields?.() || [];
+    const fields = all.filter((f) => f.show_in_panel && c.attributes[f.key] !== undefined);
+    const defined = new Set(all.map((f) => f.key));
+    const extra = Object.entries(c.attributes || {}).filter(([k, v]) => !defined.has(k) && typeof v === "string");
+    if (!fields.length && !extra.length) return null;
+    const show = (v) => (Array.isArray(v) ? v.join(", ") : typeof v === "boolean" ? t(v ? "yes" : "no") : String(v));
+    return h("dl", { class: "panel-fields" },
+      fields.flatMap((f) => [
+        h("dt", {}, h("bdi", {}, getLang() === "ar" ? f.label_ar : f.label_en)),
+        h("dd", {}, h("bdi", { dir: "auto" }, show(c.attributes[f.key])))]),
+      extra.flatMap(([k, v]) => [h("dt", {}, h("bdi", {}, k)), h("dd", {}, h("bdi", { dir: "auto" }, v))]));
+  }
+
   render(error = null) {
     const c = this.contact;
     if (!c) {
@@ -81,11 +98,14 @@ export class ContactPanel {
       h("section", { class: "contact-card", "aria-labelledby": "contact-name" },
         h("div", { class: "contact-head" },
           h("h2", { id: "contact-name" }, h("bdi", {}, c.name || t("unknown_customer"))),
+          tierBadges(c.tiers),
           h("button", {
             type: "button", id: "vip-toggle", class: ["toggle", "vip", c.vip && "on"], "aria-pressed": String(c.vip),
             on: { click: () => this.save({ vip: !c.vip }) },
           }, icon("star"), " ", t("vip"))),
         c.language ? h("p", { class: "muted" }, t("contact_language", { lang: c.language })) : null,
+        h("p", {}, h("a", { href: `/contacts#contact=${c.id}`, id: "open-profile" }, t("crm_open_profile"))),
+        this.fieldsShown(c),
         error ? h("p", { class: "error", role: "alert" }, error) : null,
 
         h("h3", {}, t("identities")),

@@ -4,6 +4,7 @@ import { h, mount } from "../dom.js";
 import { ageSeconds, clock, shortDuration, slaState, timeOfDay } from "../format.js";
 import { t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
+import { tierBadges } from "../crm/badges.js";
 
 export const OPEN = new Set(["queued", "offered", "assigned", "waiting_on_customer", "snoozed"]);
 
@@ -61,6 +62,7 @@ export function renderItem(conv, { current, teamName }) {
     h("span", { class: "conv-main" },
       h("span", { class: "row" },
         h("bdi", { class: "name", dir: "auto" }, conv.contact_name || conv.contact_address || t("unknown_customer")),
+        tierBadges(conv.contact_tiers, { small: true }),
         h("time", { class: "when", datetime: lastActivity(conv) }, timeOfDay(lastActivity(conv)))),
       conv.subject ? h("span", { class: "row subject-line", dir: "auto" }, conv.subject) : null,
       h("span", { class: "row small" },

@@ -5,6 +5,7 @@ import { h, isTyping, mount } from "../dom.js";
 import { clock, parseTime, serverClockKnown, serverNow } from "../format.js";
 import { t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
+import { greetingHint, tierBadges } from "../crm/badges.js";
 
 let audio = null;
 
@@ -164,7 +165,9 @@ export class OfferTray {
         h("p", { class: "offer-who" },
           info ? channelIcon(info.channel) : null, " ",
           h("bdi", { class: "offer-name" }, info?.name || t("loading")),
-          h("span", { class: "muted" }, ` #${id}`)),
+          h("span", { class: "muted" }, ` #${id}`),
+          info ? tierBadges(info.tiers, { small: true }) : null),
+        info ? greetingHint(info.hint) : null,
         info?.preview ? h("p", { class: "offer-preview", dir: "auto" }, info.preview) : null,
         countdown),
       h("div", { class: "offer-actions" },

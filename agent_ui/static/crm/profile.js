@@ -1,0 +1,266 @@
+// A customer's full profile: who they are (editable: name, language, time zone, VIP,
+// tags, notes, custom fields), how they reach us (identities), what the hub knows
+// of their history (figures and tiers) and their conversations. Used by /contacts.
+// Errors from the hub are shown next to the field they name, translated by code.
+import { api } from "../api.js";
+import { errorText } from "../dialogs.js";
+import { h, mount } from "../dom.js";
+import { channelName, dateTime, number, shortDate } from "../format.js";
+import { getLang, hasString, t } from "../i18n.js";
+import { channelIcon } from "../icons.js";
+import { tierBadges } from "./badges.js";
+
+const TIMEZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+
+function label(field) {
+  return getLang() === "ar" ? field.label_ar : field.label_en;
+}
+
+function identityLabel(kind) {
+  return hasString(`id_${kind}`) ? t(`id_${kind}`) : kind;
+}
+
+/** A field error's text: the translated code when we have one, else the hub's words. */
+export function fieldErrorText(f) {
+  return f.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`) : f.message;
+}
+
+function fieldInput(field, value) {
+  const name = `attr.${field.key}`;
+  const common = { name, id: `f-${field.key}`, "aria-required": field.required ? "true" : null };
+  if (field.type === "boolean") {
+    const box = h("input", { type: "checkbox", ...common });
+    box.checked = value === true;
+    return box;
+  }
+  if (field.type === "choice") {
+    const select = h("select", common,
+      h("option", { value: "" }, "—"),
+      field.options.map((o) => h("option", { value: o }, o)));
+    select.value = value ?? "";
+    return select;
+  }
+  if (field.type === "multi_choice") {
+    const chosen = new Set(Array.isArray(value) ? value : []);
+    return h("fieldset", { class: "multi", id: common.id, name },
+      h("legend", { class: "visually-hidden" }, label(field)),
+      field.options.map((o) => {
+        const box = h("input", { type: "checkbox", value: o, "data-multi": field.key });
+        box.checked = chosen.has(o);
+        return h("label", { class: "inline" }, box, " ", h("bdi", {}, o));
+      }));
+  }
+  const input = h("input", {
+    ...common,
+    type: { number: "number", date: "date" }[field.type] || "text",
+    dir: field.type === "text" ? "auto" : null,
+    step: field.type === "number" ? "any" : null,
+  });
+  input.value = value ?? "";
+  return input;
+}
+
+function readField(form, field) {
+  if (field.type === "multi_choice") {
+    return [...form.querySelectorAll(`[data-multi="${CSS.escape(field.key)}"]`)].filter((b) => b.checked).map((b) => b.value);
+  }
+  const input = form.elements.namedItem(`attr.${field.key}`);
+  if (!input) return undefined;
+  if (field.type === "boolean") return input.checked;
+  if (field.type === "number") return input.value === "" ? null : Number(input.value);
+  return input.value === "" ? null : input.value;
+}
+
+export class ProfileView {
+  /** @param {HTMLElement} root @param {{fields: Array, onSaved?: Function}} opts */
+  constructor(root, { fields, onSaved = () => {} }) {
+    this.root = root;
+    this.fields = fields;
+    this.onSaved = onSaved;
+    this.contact = null;
+    this.conversations = [];
+    this.seq = 0;
+  }
+
+  async load(contactId) {
+    const seq = ++this.seq;
+    mount(this.root, h("p", { class: "muted pad" }, t("loading")));
+    try {
+      const [contact, convs] = await Promise.all([
+        api(`/contacts/${contactId}`),
+        api(`/contacts/${contactId}/conversations`),
+      ]);
+      if (seq !== this.seq) return;
+      this.contact = contact;
+      this.conversations = convs.items;
+      this.render();
+    } catch (err) {
+      if (seq !== this.seq) return;
+      mount(this.root, h("p", { class: "error pad", role: "alert" }, errorText(err)));
+    }
+  }
+
+  render() {
+    const c = this.contact;
+    const fig = c.figures;
+    const form = this.form(c);
+    mount(this.root,
+      h("article", { class: "profile", "aria-labelledby": "profile-name" },
+        h("header", { class: "profile-head" },
+          h("h2", { id: "profile-name" }, h("bdi", {}, c.name || t("unknown_customer"))),
+          tierBadges(c.tiers)),
+        fig ? this.figures(fig) : h("p", { class: "muted" }, t("crm_no_history")),
+        h("section", { "aria-labelledby": "identities-h" },
+          h("h3", { id: "identities-h" }, t("identities")),
+          c.identities.length
+            ? h("ul", { class: "identities" }, c.identities.map((i) => h("li", {},
+              h("span", { class: "muted" }, identityLabel(i.kind)), " ",
+              h("bdi", { dir: "ltr", class: "address" }, i.address))))
+            : h("p", { class: "muted" }, t("none"))),
+        form,
+        this.history()));
+  }
+
+  figures(fig) {
+    const avg = fig.csat_average === null ? "—" : `${number(fig.csat_average)} / 5 (${number(fig.csat_count)})`;
+    const row = (key, value) => [h("dt", {}, t(key)), h("dd", {}, value)];
+    return h("section", { class: "figures", "aria-labelledby": "figures-h" },
+      h("h3", { id: "figures-h" }, t("crm_figures")),
+      h("dl", { class: "figure-grid" },
+        row("crm_conv_30", number(fig.conversations_30d)),
+        row("crm_conv_90", number(fig.conversations_90d)),
+        row("crm_conv_365", number(fig.conversations_365d)),
+        row("crm_conv_total", number(fig.conversations_total)),
+        row("crm_first_contact", fig.first_contact_at ? shortDate(fig.first_contact_at) : "—"),
+        row("crm_last_contact", fig.last_contact_at ? dateTime(fig.last_contact_at) : "—"),
+        row("crm_preferred", fig.preferred_channel ? channelName(fig.preferred_channel) : "—"),
+        row("crm_channels", fig.channels.map(channelName).join(", ") || "—"),
+        row("crm_csat", avg),
+        row("crm_open_complaints", number(fig.open_complaints))));
+  }
+
+  form(c) {
+    const box = h("p", { class: "error", role: "alert", hidden: true });
+    const name = h("input", { name: "name", id: "p-name", dir: "auto", maxlength: 200 });
+    name.value = c.name || "";
+    const language = h("select", { name: "language", id: "p-language" },
+      h("option", { value: "" }, "—"), h("option", { value: "en" }, "English"), h("option", { value: "ar" }, "العربية"));
+    language.value = c.language || "";
+    const tz = h("input", { name: "timezone", id: "p-timezone", list: "tz-list", dir: "ltr", maxlength: 64, placeholder: "Asia/Riyadh" });
+    tz.value = c.timezone || "";
+    const vip = h("input", { type: "checkbox", name: "vip", id: "p-vip" });
+    vip.checked = c.vip;
+    const tags = h("input", { name: "tags", id: "p-tags", dir: "auto", placeholder: t("crm_tags_hint") });
+    tags.value = c.tags.join(", ");
+    const notes = h("textarea", { name: "notes", id: "p-notes", rows: 3, dir: "auto" });
+    notes.value = c.notes || "";
+    const row = (id, key, control, required = false) => h("div", { class: "field" },
+      h("label", { for: id }, t(key) + (required ? " *" : "")), control);
+    const form = h("form", {
+      class: "profile-form", id: "profile-form", novalidate: true,
+      on: { submit: (e) => { e.preventDefault(); this.save(form, box); } },
+    },
+    h("h3", {}, t("crm_details")),
+    row("p-name", "crm_name", name),
+    row("p-language", "crm_language", language),
+    row("p-timezone", "crm_timezone", tz),
+    h("datalist", { id: "tz-list" }, TIMEZONES.map((z) => h("option", { value: z }))),
+    h("div", { class: "field inline" }, vip, h("label", { for: "p-vip" }, t("vip"))),
+    row("p-tags", "tags", tags),
+    row("p-notes", "contact_notes", notes),
+    this.fields.length ? h("h3", {}, t("crm_fields")) : null,
+    this.fields.map((f) => h("div", { class: "field" },
+      f.type === "multi_choice"
+        ? h("span", { class: "label" }, h("bdi", {}, label(f)), f.required ? " *" : "")
+        : h("label", { for: `f-${f.key}` }, h("bdi", {}, label(f)), f.required ? " *" : ""),
+      fieldInput(f, c.attributes[f.key]))),
+    this.otherAttributes(c),
+    box,
+    h("button", { type: "submit", id: "profile-save" }, t("save")));
+    return form;
+  }
+
+  /** Data channels stored (pre-chat email, opt-outs) that no custom field describes. */
+  otherAttributes(c) {
+    const defined = new Set(this.fields.map((f) => f.key));
+    const rest = Object.entries(c.attributes || {}).filter(([k]) => !defined.has(k));
+    if (!rest.length) return null;
+    return h("section", { class: "other-attributes" },
+      h("h3", {}, t("crm_channel_data")),
+      h("dl", { class: "figure-grid" }, rest.flatMap(([k, v]) => [
+        h("dt", {}, h("bdi", {}, k)),
+        h("dd", {}, h("bdi", { dir: "auto" }, typeof v === "string" ? v : JSON.stringify(v))),
+      ])));
+  }
+
+  history() {
+    return h("section", { "aria-labelledby": "history-h" },
+      h("h3", { id: "history-h" }, t("previous_conversations")),
+      this.conversations.length
+        ? h("ul", { class: "history" }, this.conversations.map((conv) => h("li", {},
+          h("a", { href: `/console#c=${conv.id}`, class: "history-item" },
+            channelIcon(conv.channel), " ", `#${conv.id}`, " ",
+            h("span", { class: "muted" }, shortDate(conv.created_at)), " ",
+            h("span", { class: ["status-chip", `status-${conv.status}`] }, t(`status_${conv.status}`)),
+            conv.category ? h("span", { class: "muted" }, ` · ${t(`cat_${conv.category}`)}`) : null,
+            conv.subject ? h("span", { class: "subject-line", dir: "auto" }, ` ${conv.subject}`) : null))))
+        : h("p", { class: "muted" }, t("none")));
+  }
+
+  async save(form, box) {
+    const c = this.contact;
+    clearErrors(form, box);
+    const tags = form.elements.tags.value.split(/[,،]/).map((s) => s.trim()).filter(Boolean);
+    const attributes = {};
+    for (const f of this.fields) {
+      const value = readField(form, f);
+      const before = c.attributes[f.key] ?? null;
+      if (JSON.stringify(value ?? null) !== JSON.stringify(before)) attributes[f.key] = value;
+    }
+    const body = {
+      name: form.elements.name.value.trim(),
+      language: form.elements.language.value || null,
+      timezone: form.elements.timezone.value.trim() || null,
+      vip: form.elements.vip.checked,
+      tags,
+      notes: form.elements.notes.value,
+    };
+    if (Object.keys(attributes).length) body.attributes = attributes;
+    try {
+      this.contact = await api(`/contacts/${c.id}`, { method: "PATCH", body });
+      this.render();
+      this.root.querySelector("#profile-save")?.after(h("span", { class: "saved muted", role: "status" }, t("crm_saved")));
+      this.onSaved(this.contact);
+    } catch (err) {
+      showErrors(form, box, err);
+    }
+  }
+}
+
+function clearErrors(form, box) {
+  box.hidden = true;
+  box.replaceChildren();
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  for (const el of form.querySelectorAll(".field-error")) el.remove();
+}
+
+/** Each refused field's translated message under its input; the rest in the box. */
+export function showErrors(form, box, err) {
+  const loose = [];
+  for (const f of err.fields || []) {
+    const path = String(f.field || "").replace(/^body\./, "");
+    const name = path.startsWith("attributes.") ? `attr.${path.slice(11)}` : path;
+    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (!input) {
+      loose.push(fieldErrorText(f));
+      continue;
+    }
+    input.setAttribute("aria-invalid", "true");
+    const note = h("span", { class: "field-error", role: "alert" }, fieldErrorText(f));
+    input.after(note);
+  }
+  if (loose.length || !(err.fields || []).length) {
+    mount(box, loose.length ? loose.join(" ") : errorText(err));
+    box.hidden = false;
+  }
+}
