@@ -155,9 +155,9 @@ class ContactUpdatedPayload(_Payload):
     reason: str | None = None
 
 
-class ContactCreatedPayload(_Payload):
-    """A contact made by staff or an import (channels' first messages make contacts
-    inside ``conversation.created``)."""
+class ContactPayload(_Payload):
+    """A fact about one contact: made by staff or an import (channels' first messages
+    make contacts inside ``conversation.created``), exported, erased."""
 
     contact_id: int
     reason: str | None = None
@@ -186,7 +186,9 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "offer.updated": OfferPayload,
     "contact.merged": ContactMergedPayload,
     "contact.updated": ContactUpdatedPayload,
-    "contact.created": ContactCreatedPayload,
+    "contact.created": ContactPayload,
+    "contact.exported": ContactPayload,
+    "contact.erased": ContactPayload,
     "tiers.changed": TiersChangedPayload,
 }
 

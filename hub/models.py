@@ -221,6 +221,7 @@ class Contact(SQLModel, table=True):
     attributes: dict[str, Any] = _json({})
     notes: str = ""
     merged_into_id: int | None = Field(default=None, foreign_key="contact.id")
+    erased_at: datetime | None = _ts(nullable=True)  # personal data removed (hub.services.privacy)
     created_at: datetime = _now_col()
     updated_at: datetime = _now_col()
 

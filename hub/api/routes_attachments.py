@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import Id, Position
 from hub.context import Hub
+from hub.files import attachment_roots
 from hub.models import Conversation, Message
 from hub.services.access import Actor, require_view
 from hub.services.errors import NotFound
@@ -35,16 +36,6 @@ SAFE_TYPES = frozenset(
 def safe_content_type(declared: str | None) -> str:
     ctype = (declared or "").split(";")[0].strip().lower()
     return ctype if ctype in SAFE_TYPES else "application/octet-stream"
-
-
-def attachment_roots(hub: Hub) -> list[Path]:
-    """Directories attachments may be served from: the default one and any a channel sets."""
-    roots = [Path(hub.settings.data_dir) / "attachments"]
-    for section in hub.settings.channels.values():
-        configured = section.get("attachments_dir") if isinstance(section, dict) else None
-        if isinstance(configured, str) and configured:
-            roots.append(Path(configured))
-    return [r.resolve() for r in roots]
 
 
 def _stored_file(hub: Hub, path: str | None) -> Path | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
@@ -25,6 +25,7 @@ from hub.context import Hub
 from hub.crm.contact_query import BadCursor, ContactFilter, Sort, count_query, encode_cursor, list_query
 from hub.crm.export import export_csv
 from hub.models import Contact, ContactFigures, Conversation, Identity, Role
+from hub.services import privacy
 from hub.services.access import Actor, can_view, require_role, visible_clause
 from hub.services.contact_fields import list_fields
 from hub.services.contacts import load_visible_contact, update_contact
@@ -244,3 +245,22 @@ async def list_events(
             watch_checked=True,
         )
     return Page[EventOut](items=[EventOut.model_validate(e) for e in rows], next_cursor=next_cursor)
+
+
+@router.get("/contacts/{contact_id}/export", tags=["privacy"])
+async def privacy_export(
+    contact_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> JSONResponse:
+    """Everything stored about the contact (admins; the export is audited)."""
+    data = await privacy.export_contact(hub, actor, contact_id)
+    return JSONResponse(
+        data, headers={"content-disposition": f'attachment; filename="contact-{contact_id}.json"'}
+    )
+
+
+@router.post("/contacts/{contact_id}/erase", response_model=ContactOut, tags=["privacy"])
+async def erase(
+    contact_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> ContactOut:
+    """Remove the contact's personal data and message contents; figures stay (admins)."""
+    return await _contact_out(hub, await privacy.erase_contact(hub, actor, contact_id))

@@ -273,6 +273,7 @@ class ContactOut(Out):
     notes: str
     created_at: datetime
     updated_at: datetime | None = None
+    erased_at: datetime | None = None
     identities: list[IdentityOut] = []
     figures: FiguresOut | None = None
     tiers: list[str] = []

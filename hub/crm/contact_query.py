@@ -62,7 +62,7 @@ def contact_visible_clause(actor: Actor) -> Any:
 
 def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None) -> list[Any]:
     c = _contact.c
-    out: list[Any] = [c.merged_into_id.is_(None), contact_visible_clause(actor)]
+    out: list[Any] = [c.merged_into_id.is_(None), c.erased_at.is_(None), contact_visible_clause(actor)]
     if f.q and f.q.strip():
         out.append(c.id.in_(matching_ids(f.q, is_sqlite=is_sqlite, default_region=region)))
     if f.tag:

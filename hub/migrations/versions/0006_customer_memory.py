@@ -101,6 +101,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+        batch_op.add_column(sa.Column('erased_at', hub.models.UTCDateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('csat_at', hub.models.UTCDateTime(timezone=True), nullable=True))
@@ -236,6 +237,7 @@ def downgrade() -> None:
         batch_op.drop_column('csat_at')
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.drop_column('erased_at')
         batch_op.drop_column('timezone')
 
     with op.batch_alter_table('contact_tier', schema=None) as batch_op:
