@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import col, select
 
@@ -15,20 +19,25 @@ from hub.api.schemas import (
     ContactPatch,
     ContactSummary,
     ConversationOut,
+    DuplicateOut,
     EventOut,
     FiguresOut,
     Id,
     IdentityOut,
+    MergeIn,
+    MergePreview,
     Page,
 )
 from hub.context import Hub
 from hub.crm.contact_query import BadCursor, ContactFilter, Sort, count_query, encode_cursor, list_query
+from hub.crm.duplicates import suggestions
 from hub.crm.export import export_csv
+from hub.crm.timeline import timeline
 from hub.models import Contact, ContactFigures, Conversation, Identity, Role
 from hub.services import privacy
 from hub.services.access import Actor, can_view, require_role, visible_clause
 from hub.services.contact_fields import list_fields
-from hub.services.contacts import load_visible_contact, update_contact
+from hub.services.contacts import contact_visible_clause, load_visible_contact, merge_contacts, update_contact
 from hub.services.visibility import read_visible
 
 router = APIRouter(tags=["contacts"])
@@ -264,3 +273,106 @@ async def erase(
 ) -> ContactOut:
     """Remove the contact's personal data and message contents; figures stay (admins)."""
     return await _contact_out(hub, await privacy.erase_contact(hub, actor, contact_id))
+
+
+@router.get("/contacts/{contact_id}/timeline", tags=["contacts"])
+async def contact_timeline(
+    contact_id: Id,
+    before: datetime | None = Query(default=None, description="the next_before of the previous page"),
+    limit: int = Query(default=50, ge=1, le=200),
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> dict[str, Any]:
+    """Everything with this customer, newest first: conversations, satisfaction
+    answers, internal notes and profile changes with who made them."""
+    async with hub.db.session() as s:
+        await load_visible_contact(s, actor, contact_id)
+        entries, next_before = await timeline(s, actor, contact_id, before=before, limit=limit)
+    return {
+        "items": jsonable_encoder(entries),
+        "next_before": next_before.isoformat() if next_before else None,
+    }
+
+
+@router.get("/contacts/{contact_id}/duplicates", response_model=list[DuplicateOut], tags=["contacts"])
+async def contact_duplicates(
+    contact_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> list[DuplicateOut]:
+    """Contacts that are probably the same customer (same phone or email, same name)."""
+    async with hub.db.session() as s:
+        contact = await load_visible_contact(s, actor, contact_id)
+        found = await suggestions(
+            s,
+            contact,
+            contact_visible_clause(actor),
+            is_sqlite=hub.db.is_sqlite,
+            region=hub.settings.default_phone_region,
+        )
+        rows = {
+            c.id: c
+            for c in (await s.exec(select(Contact).where(col(Contact.id).in_([f[0] for f in found])))).all()
+        }
+        idents = (await s.exec(select(Identity).where(col(Identity.contact_id).in_(list(rows))))).all()
+    by_contact: dict[int, list[IdentityOut]] = {}
+    for i in idents:
+        by_contact.setdefault(i.contact_id, []).append(IdentityOut.model_validate(i))
+    return [
+        DuplicateOut(
+            contact=ContactSummary.model_validate(rows[cid]).model_copy(
+                update={"identities": by_contact.get(cid, [])}
+            ),
+            reasons=reasons,
+        )
+        for cid, reasons in found
+        if cid in rows
+    ]
+
+
+@router.get("/contacts/{contact_id}/merge-preview", response_model=MergePreview, tags=["contacts"])
+async def merge_preview(
+    contact_id: Id,
+    source_id: Id = Query(description="the contact that would be folded into this one"),
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> MergePreview:
+    """What merging ``source_id`` into this contact would move, and whether it can."""
+    require_role(actor, Role.supervisor)
+    async with hub.db.session() as s:
+        target = await load_visible_contact(s, actor, contact_id)
+        source = await load_visible_contact(s, actor, source_id)
+        idents = (await s.exec(select(Identity).where(Identity.contact_id == source_id))).all()
+        convs = (await s.exec(select(Conversation).where(Conversation.contact_id == source_id))).all()
+        target_open = {
+            (c.channel, c.thread_key)
+            for c in (await s.exec(select(Conversation).where(Conversation.contact_id == contact_id))).all()
+            if str(c.status) not in ("resolved", "abandoned")
+        }
+    blocking = [
+        c.id or 0
+        for c in convs
+        if str(c.status) not in ("resolved", "abandoned") and (c.channel, c.thread_key) in target_open
+    ]
+    clashes = {
+        k: [target.attributes[k], v]
+        for k, v in (source.attributes or {}).items()
+        if k in (target.attributes or {}) and target.attributes[k] != v
+    }
+    return MergePreview(
+        identities=[IdentityOut.model_validate(i) for i in idents],
+        conversations=len(convs),
+        tags=sorted(set(target.tags or []) | set(source.tags or [])),
+        attribute_clashes=clashes,
+        name=target.name or source.name,
+        blocking_conversations=blocking,
+    )
+
+
+@router.post("/contacts/{contact_id}/merge", response_model=ContactOut, tags=["contacts"])
+async def merge_into(
+    contact_id: Id, body: MergeIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> ContactOut:
+    """Fold ``source_id`` into this contact (supervisors and admins; audited)."""
+    async with hub.db.session() as s:
+        await load_visible_contact(s, actor, contact_id)
+        await load_visible_contact(s, actor, body.source_id)
+    return await _contact_out(hub, await merge_contacts(hub, actor, body.source_id, contact_id))

@@ -512,3 +512,21 @@ class SegmentOut(Out):
     owner_id: int | None
     created_at: datetime
     count: int | None = None
+
+
+class DuplicateOut(BaseModel):
+    contact: ContactSummary
+    reasons: list[str]  # same_phone, same_email, same_name
+
+
+class MergeIn(In):
+    source_id: BodyId
+
+
+class MergePreview(BaseModel):
+    identities: list[IdentityOut]  # move from the source to this contact
+    conversations: int  # move too
+    tags: list[str]  # the union
+    attribute_clashes: dict[str, list[Any]]  # key: [this contact's value (kept), the source's]
+    name: str
+    blocking_conversations: list[int]  # open on the same thread on both: resolve first
