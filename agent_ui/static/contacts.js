@@ -162,10 +162,14 @@ async function main() {
   me = await whoAmI();
   setLang(me.language || initialLang());
   applyLang();
-  const [fields] = await Promise.all([api("/contact-fields"), loadTiers()]);
+  const [fields, users] = await Promise.all([
+    api("/contact-fields"), api("/users").then((page) => page.items).catch(() => []), loadTiers(),
+  ]);
   tiers = tierList();
   profile = new ProfileView($("#profile"), {
     fields,
+    me,
+    users: new Map(users.map((u) => [u.id, u])),
     onSaved: (contact) => {
       const i = rows.findIndex((r) => r.id === contact.id);
       if (i >= 0) rows[i] = { ...rows[i], name: contact.name, vip: contact.vip, tags: contact.tags };

@@ -51,7 +51,9 @@ async def timeline(
     events_q = select(EventLog).where(_about(contact_id))
     if before is not None:
         events_q = events_q.where(col(EventLog.ts) < before)
-    events = (await s.exec(events_q.order_by(col(EventLog.ts).desc()).limit(limit))).all()
+    events = (
+        await s.exec(events_q.order_by(col(EventLog.ts).desc(), col(EventLog.id).desc()).limit(limit))
+    ).all()
     # Satisfaction answers of conversations on other pages still belong on this one.
     rated_q = select(Conversation).where(
         Conversation.contact_id == contact_id, visible_clause(actor), col(Conversation.csat_at).is_not(None)

@@ -84,6 +84,7 @@ def test_every_string_exists_in_english_and_arabic() -> None:
         "snooze": ["1h", "4h", "24h", "week"],
         "conn": ["open", "connecting", "reconnecting", "refused", "offline"],
         "ftype": list(FIELD_TYPES),
+        "dup": ["same_email", "same_phone", "same_name"],
     }
     used |= {f"{prefix}_{value}" for prefix, values in families.items() for value in values}
     assert used - keys["en"] == set()

@@ -40,16 +40,31 @@ def db_url(sqlite_template: Any, tmp_path: Any) -> str:
 
 def sms(sender: str, pid: str, name: str) -> InboundMessage:
     return InboundMessage(
-        channel="sms", provider_message_id=pid, address_kind="phone", sender=sender, sender_name=name, body="hi"
+        channel="sms",
+        provider_message_id=pid,
+        address_kind="phone",
+        sender=sender,
+        sender_name=name,
+        body="hi",
     )
 
 
 async def seed(hub: Any) -> dict[str, int]:
     await create_field(
-        hub, SYSTEM, {"key": "plan", "label_en": "Plan", "label_ar": "الباقة", "type": "choice", "options": ["free", "gold"]}
+        hub,
+        SYSTEM,
+        {
+            "key": "plan",
+            "label_en": "Plan",
+            "label_ar": "الباقة",
+            "type": "choice",
+            "options": ["free", "gold"],
+        },
     )
     await create_field(
-        hub, SYSTEM, {"key": "seats", "label_en": "Seats", "label_ar": "المقاعد", "type": "number", "required": True}
+        hub,
+        SYSTEM,
+        {"key": "seats", "label_en": "Seats", "label_ar": "المقاعد", "type": "number", "required": True},
     )
     ids = {
         "ahmad": (await ingest(hub, sms("+966501234567", "a", "أحمد السيد"))).contact_id,
@@ -80,8 +95,15 @@ async def test_search_open_and_edit_a_contact(live: Any, lang: str) -> None:
         await page.select_option("#f-plan", "gold")
         await page.click("#profile-save")
         await expect(profile.locator(".saved")).to_be_visible()
-        contact = (await live.app.client.get(f"/api/v1/contacts/{ids['ahmad']}", headers=await _admin(live))).json()
+        contact = (
+            await live.app.client.get(f"/api/v1/contacts/{ids['ahmad']}", headers=await _admin(live))
+        ).json()
         assert contact["attributes"] == {"plan": "gold", "seats": 3}
+        # The change is on the timeline with who made it.
+        changed = profile.locator('#timeline li[data-kind="updated"]').first
+        await expect(changed).to_contain_text("plan")
+        await expect(changed).to_contain_text("Root")
+        await expect(profile.locator("#privacy-export")).to_be_visible()
         # Clearing a required field: refused, and said next to the field, in the page's language.
         await page.fill("#f-seats", "")
         await page.click("#profile-save")
@@ -90,8 +112,12 @@ async def test_search_open_and_edit_a_contact(live: Any, lang: str) -> None:
         await expect(page.locator("#f-seats")).to_have_attribute("aria-invalid", "true")
         # Customer text stays text.
         await page.fill("#q", "noor")
-        await expect(page.locator(f'tr[data-contact-id="{ids["noor"]}"] .contact-link')).to_have_text("Noor <b>Ali</b>")
-        await expect(page.locator(f'tr[data-contact-id="{ids["noor"]}"] .tier-badge[data-tier="vip"]')).to_be_visible()
+        await expect(page.locator(f'tr[data-contact-id="{ids["noor"]}"] .contact-link')).to_have_text(
+            "Noor <b>Ali</b>"
+        )
+        await expect(
+            page.locator(f'tr[data-contact-id="{ids["noor"]}"] .tier-badge[data-tier="vip"]')
+        ).to_be_visible()
         await assert_clean(page, watch)
 
 
@@ -195,7 +221,8 @@ async def test_import_a_csv_with_one_bad_row(live: Any) -> None:
         page, watch = await open_page(browser, live, "root@example.com", "/admin")
         await page.goto(f"{live.base}/admin#import")
         await page.set_input_files(
-            "#import-file", files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}]
+            "#import-file",
+            files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}],
         )
         await page.click("#import-check")
         report = page.locator("#import-report")

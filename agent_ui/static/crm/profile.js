@@ -3,7 +3,7 @@
 // of their history (figures and tiers) and their conversations. Used by /contacts.
 // Errors from the hub are shown next to the field they name, translated by code.
 import { api } from "../api.js";
-import { errorText } from "../dialogs.js";
+import { confirmDialog, errorText, modal, toast } from "../dialogs.js";
 import { h, mount } from "../dom.js";
 import { channelName, dateTime, number, shortDate } from "../format.js";
 import { getLang, hasString, t } from "../i18n.js";
@@ -72,10 +72,12 @@ function readField(form, field) {
 }
 
 export class ProfileView {
-  /** @param {HTMLElement} root @param {{fields: Array, onSaved?: Function}} opts */
-  constructor(root, { fields, onSaved = () => {} }) {
+  /** @param {HTMLElement} root @param {{fields: Array, me: object, users: Map, onSaved?: Function}} opts */
+  constructor(root, { fields, me, users = new Map(), onSaved = () => {} }) {
     this.root = root;
     this.fields = fields;
+    this.me = me;
+    this.users = users;
     this.onSaved = onSaved;
     this.contact = null;
     this.conversations = [];
@@ -86,13 +88,17 @@ export class ProfileView {
     const seq = ++this.seq;
     mount(this.root, h("p", { class: "muted pad" }, t("loading")));
     try {
-      const [contact, convs] = await Promise.all([
+      const [contact, convs, timeline, duplicates] = await Promise.all([
         api(`/contacts/${contactId}`),
         api(`/contacts/${contactId}/conversations`),
+        api(`/contacts/${contactId}/timeline`, { query: { limit: 30 } }),
+        api(`/contacts/${contactId}/duplicates`),
       ]);
       if (seq !== this.seq) return;
       this.contact = contact;
       this.conversations = convs.items;
+      this.timelineItems = timeline.items;
+      this.duplicates = duplicates;
       this.render();
     } catch (err) {
       if (seq !== this.seq) return;
@@ -117,8 +123,112 @@ export class ProfileView {
               h("span", { class: "muted" }, identityLabel(i.kind)), " ",
               h("bdi", { dir: "ltr", class: "address" }, i.address))))
             : h("p", { class: "muted" }, t("none"))),
+        this.duplicatesSection(),
         form,
-        this.history()));
+        this.timelineSection(),
+        this.history(),
+        this.privacySection()));
+  }
+
+  who(userId) {
+    if (userId === null || userId === undefined) return t("system");
+    return this.users.get(userId)?.name || `#${userId}`;
+  }
+
+  timelineSection() {
+    const items = this.timelineItems || [];
+    const text = (e) => {
+      if (e.kind === "conversation") {
+        const parts = [channelName(e.channel), t(`status_${e.status}`)];
+        if (e.category) parts.push(t(`cat_${e.category}`));
+        if (e.assignee_id) parts.push(this.who(e.assignee_id));
+        return [h("a", { href: `/console#c=${e.conversation_id}` }, `#${e.conversation_id}`), " ", parts.join(" · ")];
+      }
+      if (e.kind === "satisfaction") return t("tl_satisfaction", { score: e.score, comment: e.comment || "" });
+      if (e.kind === "note") return [t("tl_note", { who: this.who(e.author_id) }), " ", h("bdi", { dir: "auto" }, e.body)];
+      if (e.kind === "updated") {
+        const fields = Object.keys(e.changes || {}).map((k) => k.replace(/^attributes\./, "")).join(", ");
+        return t(e.reason === "import" ? "tl_imported" : "tl_updated", { who: this.who(e.actor_id), fields });
+      }
+      if (e.kind === "merged") return t("tl_merged", { who: this.who(e.actor_id), id: e.source_id });
+      if (e.kind === "created") return t("tl_created", { who: this.who(e.actor_id) });
+      return t("tl_erased", { who: this.who(e.actor_id) });
+    };
+    return h("section", { "aria-labelledby": "timeline-h" },
+      h("h3", { id: "timeline-h" }, t("tl_title")),
+      items.length
+        ? h("ol", { class: "timeline", id: "timeline" }, items.map((e) => h("li", { "data-kind": e.kind },
+          h("time", { datetime: e.at, class: "muted" }, dateTime(e.at)), " ", text(e))))
+        : h("p", { class: "muted" }, t("none")));
+  }
+
+  duplicatesSection() {
+    const dups = this.duplicates || [];
+    if (!dups.length) return null;
+    const canMerge = ["supervisor", "admin"].includes(this.me?.role);
+    return h("section", { class: "duplicates", "aria-labelledby": "dups-h" },
+      h("h3", { id: "dups-h" }, t("dup_title")),
+      h("ul", { id: "duplicates" }, dups.map((d) => h("li", { "data-duplicate": d.contact.id },
+        h("a", { href: `#contact=${d.contact.id}` }, h("bdi", {}, d.contact.name || t("unknown_customer"))), " ",
+        h("span", { class: "muted" }, d.reasons.map((r) => t(`dup_${r}`)).join(", ")), " ",
+        canMerge ? h("button", { type: "button", class: "secondary small", on: { click: () => this.merge(d.contact) } }, t("dup_merge")) : null))));
+  }
+
+  async merge(source) {
+    const c = this.contact;
+    let preview;
+    try {
+      preview = await api(`/contacts/${c.id}/merge-preview`, { query: { source_id: source.id } });
+    } catch (err) {
+      toast(errorText(err), { kind: "error" });
+      return;
+    }
+    const clashes = Object.entries(preview.attribute_clashes);
+    const body = h("div", { class: "merge-preview" },
+      h("p", {}, t("dup_merge_intro", { source: source.name || `#${source.id}`, target: c.name || `#${c.id}` })),
+      h("ul", {},
+        h("li", {}, t("dup_moves_identities", { list: preview.identities.map((i) => i.address).join(", ") || "—" })),
+        h("li", {}, t("dup_moves_conversations", { n: preview.conversations })),
+        h("li", {}, t("dup_tags", { list: preview.tags.join(", ") || "—" })),
+        clashes.length ? h("li", {}, t("dup_clashes", { list: clashes.map(([k]) => k).join(", ") })) : null),
+      preview.blocking_conversations.length
+        ? h("p", { class: "error", role: "alert" }, t("err_thread_open")) : null);
+    const ok = await modal({
+      title: t("dup_merge"), body, id: "merge-dialog", danger: true, submitLabel: t("dup_merge"),
+      onSubmit: async () => {
+        await api(`/contacts/${c.id}/merge`, { method: "POST", body: { source_id: source.id } });
+      },
+    });
+    if (ok) {
+      toast(t("dup_merged"));
+      await this.load(c.id);
+      this.onSaved(this.contact);
+    }
+  }
+
+  privacySection() {
+    if (this.me?.role !== "admin") return null;
+    const c = this.contact;
+    return h("section", { class: "privacy", "aria-labelledby": "privacy-h" },
+      h("h3", { id: "privacy-h" }, t("priv_title")),
+      h("p", { class: "muted" }, t("priv_intro")),
+      h("a", { class: "button-link", id: "privacy-export", href: `/api/v1/contacts/${c.id}/export`, download: `contact-${c.id}.json` }, t("priv_export")), " ",
+      h("button", {
+        type: "button", class: "danger", id: "privacy-erase",
+        on: {
+          click: async () => {
+            if (!(await confirmDialog(t("priv_erase_title"), t("priv_erase_text", { name: c.name || `#${c.id}` }), { submitLabel: t("priv_erase"), danger: true }))) return;
+            try {
+              await api(`/contacts/${c.id}/erase`, { method: "POST" });
+              toast(t("priv_erased"));
+              await this.load(c.id);
+              this.onSaved(this.contact);
+            } catch (err) {
+              toast(errorText(err), { kind: "error" });
+            }
+          },
+        },
+      }, t("priv_erase")));
   }
 
   figures(fig) {
@@ -228,6 +338,7 @@ export class ProfileView {
     if (Object.keys(attributes).length) body.attributes = attributes;
     try {
       this.contact = await api(`/contacts/${c.id}`, { method: "PATCH", body });
+      this.timelineItems = (await api(`/contacts/${c.id}/timeline`, { query: { limit: 30 } }).catch(() => ({ items: this.timelineItems }))).items;
       this.render();
       this.root.querySelector("#profile-save")?.after(h("span", { class: "saved muted", role: "status" }, t("crm_saved")));
       this.onSaved(this.contact);
