@@ -26,6 +26,7 @@ from hub.api import (
     routes_crm,
     routes_imports,
     routes_live,
+    routes_organizations,
     routes_segments,
     routes_users,
 )
@@ -101,9 +102,12 @@ def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
 
 def build_projections(hub: Hub) -> ProjectionRunner:
     from hub.crm.figures import ContactFiguresProjection
+    from hub.crm.orgs import OrganizationJoinProjection
     from hub.crm.search import ContactSearchProjection
 
-    return ProjectionRunner(hub, [ContactFiguresProjection(), ContactSearchProjection()])
+    return ProjectionRunner(
+        hub, [ContactFiguresProjection(), ContactSearchProjection(), OrganizationJoinProjection()]
+    )
 
 
 def create_app(
@@ -213,6 +217,7 @@ def create_app(
         routes_contacts,
         routes_crm,
         routes_segments,
+        routes_organizations,
         routes_users,
         routes_canned,
         routes_live,

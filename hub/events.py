@@ -163,6 +163,11 @@ class ContactPayload(_Payload):
     reason: str | None = None
 
 
+class OrganizationPayload(_Payload):
+    organization_id: int
+    domains: list[str] = Field(default_factory=list)
+
+
 class TiersChangedPayload(_Payload):
     keys: list[str]
 
@@ -190,6 +195,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "contact.exported": ContactPayload,
     "contact.erased": ContactPayload,
     "tiers.changed": TiersChangedPayload,
+    "organization.updated": OrganizationPayload,
 }
 
 

@@ -222,8 +222,37 @@ class Contact(SQLModel, table=True):
     notes: str = ""
     merged_into_id: int | None = Field(default=None, foreign_key="contact.id")
     erased_at: datetime | None = _ts(nullable=True)  # personal data removed (hub.services.privacy)
+    # The account manager: the employee who owns the relationship.
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="SET NULL")
+    organization_id: int | None = Field(
+        default=None, foreign_key="organization.id", index=True, ondelete="SET NULL"
+    )
+    # Per channel: {"sms": {"granted": true, "at": "...", "source": "agent"}} (surveys, campaigns).
+    consent: dict[str, Any] = _json({})
     created_at: datetime = _now_col()
     updated_at: datetime = _now_col()
+
+
+class Organization(SQLModel, table=True):
+    """A customer company (B2B): its contacts, an account manager, email domains whose
+    senders join it automatically, and fields of its own."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(sa.String(200), nullable=False, index=True))
+    domains: list[str] = _json([])  # lower-case; one domain belongs to one organisation
+    owner_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    attributes: dict[str, Any] = _json({})
+    notes: str = ""
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+
+
+class OrganizationDomain(SQLModel, table=True):
+    """domain -> organisation, unique: the lookup an incoming email uses."""
+
+    __tablename__ = "organization_domain"
+    domain: str = Field(primary_key=True, max_length=253)
+    organization_id: int = Field(foreign_key="organization.id", index=True, ondelete="CASCADE")
 
 
 class Identity(SQLModel, table=True):
@@ -235,6 +264,8 @@ class Identity(SQLModel, table=True):
     kind: str = Field(max_length=20)
     address: str = Field(max_length=320)
     created_at: datetime = _now_col()
+    # Proven to be this customer (they wrote from it, or staff checked it); None: typed in.
+    verified_at: datetime | None = _ts(nullable=True)
 
 
 # --- conversations ------------------------------------------------------------------

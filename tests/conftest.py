@@ -81,7 +81,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 TABLES = (
     "event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, "
-    'teammember, team, "user", projection_checkpoint, contact_field, tier, segment, import_job'
+    'teammember, team, "user", projection_checkpoint, contact_field, tier, segment, import_job, organization'
 )
 # Rows migrations seed (default tiers): restored after each truncation.
 SEEDED = ("tier",)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import col, select
@@ -23,21 +23,32 @@ from hub.api.schemas import (
     EventOut,
     FiguresOut,
     Id,
+    IdentityIn,
     IdentityOut,
     MergeIn,
     MergePreview,
+    OrganizationRef,
     Page,
+    VerifyIn,
 )
 from hub.context import Hub
 from hub.crm.contact_query import BadCursor, ContactFilter, Sort, count_query, encode_cursor, list_query
 from hub.crm.duplicates import suggestions
 from hub.crm.export import export_csv
 from hub.crm.timeline import timeline
-from hub.models import Contact, ContactFigures, Conversation, Identity, Role
+from hub.models import Contact, ContactFigures, Conversation, Identity, Organization, Role
 from hub.services import privacy
 from hub.services.access import Actor, can_view, require_role, visible_clause
 from hub.services.contact_fields import list_fields
-from hub.services.contacts import contact_visible_clause, load_visible_contact, merge_contacts, update_contact
+from hub.services.contacts import (
+    add_identity,
+    contact_visible_clause,
+    load_visible_contact,
+    merge_contacts,
+    remove_identity,
+    update_contact,
+    verify_identity,
+)
 from hub.services.visibility import read_visible
 
 router = APIRouter(tags=["contacts"])
@@ -49,6 +60,7 @@ async def _contact_out(hub: Hub, contact: Contact) -> ContactOut:
             await s.exec(select(Identity).where(Identity.contact_id == contact.id).order_by(col(Identity.id)))
         ).all()
         figures = await s.get(ContactFigures, contact.id)
+        org = await s.get(Organization, contact.organization_id) if contact.organization_id else None
     fig = None
     if figures is not None:
         fig = FiguresOut.model_validate(figures).model_copy(
@@ -63,6 +75,7 @@ async def _contact_out(hub: Hub, contact: Contact) -> ContactOut:
             "identities": [IdentityOut.model_validate(i) for i in ids],
             "figures": fig,
             "tiers": figures.tiers if figures is not None else [],
+            "organization": OrganizationRef.model_validate(org) if org is not None else None,
         }
     )
 
@@ -79,6 +92,8 @@ def contact_filter(
     channel: str | None = Query(default=None, max_length=20, description="contacts who used this channel"),
     field: list[str] = Query(default=[], max_length=10, description="custom field equality, key:value"),
     min_conversations_90d: int | None = Query(default=None, ge=0, le=1_000_000),
+    organization_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+    owner_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="the account manager"),
 ) -> ContactFilter:
     fields: dict[str, str] = {}
     for item in field:
@@ -96,6 +111,8 @@ def contact_filter(
         channel=channel,
         fields=fields,
         min_conversations_90d=min_conversations_90d,
+        organization_id=organization_id,
+        owner_id=owner_id,
     )
 
 
@@ -376,3 +393,37 @@ async def merge_into(
         await load_visible_contact(s, actor, contact_id)
         await load_visible_contact(s, actor, body.source_id)
     return await _contact_out(hub, await merge_contacts(hub, actor, body.source_id, contact_id))
+
+
+@router.post(
+    "/contacts/{contact_id}/identities", response_model=IdentityOut, status_code=201, tags=["contacts"]
+)
+async def post_identity(
+    contact_id: Id, body: IdentityIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> IdentityOut:
+    """Add a phone (any format), email or Telegram id; 409 identity_taken if it is
+    another contact's (merge them instead)."""
+    return IdentityOut.model_validate(await add_identity(hub, actor, contact_id, body.kind, body.address))
+
+
+@router.delete("/contacts/{contact_id}/identities/{identity_id}", status_code=204, tags=["contacts"])
+async def delete_identity(
+    contact_id: Id, identity_id: Id, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> Response:
+    await remove_identity(hub, actor, contact_id, identity_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/contacts/{contact_id}/identities/{identity_id}/verify", response_model=IdentityOut, tags=["contacts"]
+)
+async def post_verify(
+    contact_id: Id,
+    identity_id: Id,
+    body: VerifyIn,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> IdentityOut:
+    return IdentityOut.model_validate(
+        await verify_identity(hub, actor, contact_id, identity_id, body.verified)
+    )

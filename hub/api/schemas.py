@@ -239,6 +239,21 @@ class IdentityOut(Out):
     id: int
     kind: str
     address: str
+    verified_at: datetime | None = None
+
+
+class IdentityIn(In):
+    kind: str = Field(max_length=20, description="phone, email or telegram")
+    address: str = Field(min_length=1, max_length=320)
+
+
+class VerifyIn(In):
+    verified: bool = True
+
+
+class OrganizationRef(Out):
+    id: int
+    name: str
 
 
 class FiguresOut(Out):
@@ -274,6 +289,10 @@ class ContactOut(Out):
     created_at: datetime
     updated_at: datetime | None = None
     erased_at: datetime | None = None
+    owner_id: int | None = None
+    organization_id: int | None = None
+    organization: OrganizationRef | None = None
+    consent: dict[str, Any] = {}
     identities: list[IdentityOut] = []
     figures: FiguresOut | None = None
     tiers: list[str] = []
@@ -306,6 +325,10 @@ class ContactPatch(In):
     name: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=10)
     timezone: str | None = Field(default=None, max_length=64)
+    owner_id: BodyId | None = None
+    organization_id: BodyId | None = None
+    # Per channel: true (granted), false (refused), null (forget)
+    consent: dict[Annotated[str, at.MaxLen(20)], bool | None] | None = Field(default=None, max_length=10)
     vip: bool | None = None
     tags: list[Tag] | None = Field(default=None, max_length=100)
     attributes: dict[str, Any] | None = None
@@ -530,3 +553,36 @@ class MergePreview(BaseModel):
     attribute_clashes: dict[str, list[Any]]  # key: [this contact's value (kept), the source's]
     name: str
     blocking_conversations: list[int]  # open on the same thread on both: resolve first
+
+
+class OrganizationIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    domains: list[Annotated[str, at.MaxLen(253)]] = Field(default_factory=list, max_length=20)
+    owner_id: BodyId | None = None
+    notes: str = Field(default="", max_length=20_000)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class OrganizationPatch(In):
+    not_null = ("name", "domains", "notes", "attributes")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    domains: list[Annotated[str, at.MaxLen(253)]] | None = Field(default=None, max_length=20)
+    owner_id: BodyId | None = None
+    notes: str | None = Field(default=None, max_length=20_000)
+    attributes: dict[str, Any] | None = None
+
+
+class OrganizationOut(Out):
+    id: int
+    name: str
+    domains: list[str]
+    owner_id: int | None
+    notes: str
+    attributes: dict[str, Any]
+    created_at: datetime
+    # Over all its contacts (only with the organisation itself, not in lists):
+    contacts: int | None = None
+    conversations: int | None = None
+    open_complaints: int | None = None
+    csat_average: float | None = None
+    csat_count: int | None = None

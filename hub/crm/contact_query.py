@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col
 
 from hub.crm.search import matching_ids
-from hub.models import Contact, ContactFigures, ContactTier, UTCDateTime
+from hub.models import Contact, ContactFigures, ContactTier, Organization, UTCDateTime
 from hub.services.access import Actor
 
 Sort = Literal["recent", "name", "created", "last_contact", "conversations"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _figures = ContactFigures.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
+_org = Organization.__table__  # type: ignore[attr-defined]
 
 
 class ContactFilter(BaseModel):
@@ -38,6 +39,8 @@ class ContactFilter(BaseModel):
     channel: str | None = Field(default=None, max_length=20)  # used at least once
     # custom field equality: {"plan": "gold"}
     fields: dict[str, str] = Field(default_factory=dict, max_length=10)
+    organization_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    owner_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     min_conversations_90d: int | None = Field(default=None, ge=0, le=1_000_000)
     last_contact_after: datetime | None = None
     last_contact_before: datetime | None = None
@@ -64,7 +67,15 @@ def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: st
     c = _contact.c
     out: list[Any] = [c.merged_into_id.is_(None), c.erased_at.is_(None), contact_visible_clause(actor)]
     if f.q and f.q.strip():
-        out.append(c.id.in_(matching_ids(f.q, is_sqlite=is_sqlite, default_region=region)))
+        found = c.id.in_(matching_ids(f.q, is_sqlite=is_sqlite, default_region=region))
+        # ... or works for an organisation of that name.
+        needle = f.q.strip().lower().replace("%", "")
+        orgs = sa.select(_org.c.id).where(sa.func.lower(_org.c.name).contains(needle, autoescape=True))
+        out.append(sa.or_(found, c.organization_id.in_(orgs)))
+    if f.organization_id is not None:
+        out.append(c.organization_id == f.organization_id)
+    if f.owner_id is not None:
+        out.append(c.owner_id == f.owner_id)
     if f.tag:
         out.append(_json_list_has(c.tags, f.tag, is_sqlite))
     if f.tier:

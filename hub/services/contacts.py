@@ -8,15 +8,28 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.addresses import normalize_address
 from hub.context import Hub
 from hub.events import ContactMergedPayload, ContactUpdatedPayload
-from hub.models import Contact, Conversation, Identity, Role
+from hub.models import Contact, Conversation, Identity, Organization, Role, User
 from hub.services.access import Actor, require_role, visible_clause
 from hub.services.contact_fields import clean_attributes, invalid_fields, list_fields
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.uow import unit_of_work
 
-EDITABLE = ("name", "language", "timezone", "vip", "tags", "attributes", "notes")
+EDITABLE = (
+    "name",
+    "language",
+    "timezone",
+    "vip",
+    "tags",
+    "attributes",
+    "notes",
+    "owner_id",
+    "organization_id",
+    "consent",
+)
+CONSENT_CHANNELS = ("sms", "whatsapp", "voice", "email", "telegram", "webchat")
 MAX_TAGS = 50
 MAX_TAG = 50
 
@@ -57,6 +70,17 @@ async def update_contact(hub: Hub, actor: Actor, contact_id: int, changes: dict[
                 value = clean_tags(value)
             elif key == "timezone" and value is not None:
                 value = _check_timezone(value)
+            elif key == "owner_id" and value is not None:
+                owner = await s.get(User, value)
+                if owner is None or not owner.active:
+                    raise invalid_fields([("owner_id", "unknown_user", "no such active user")])
+            elif key == "organization_id" and value is not None:
+                if await s.get(Organization, value) is None:
+                    raise invalid_fields(
+                        [("organization_id", "unknown_organization", "no such organisation")]
+                    )
+            elif key == "consent":
+                value = _merge_consent(contact.consent or {}, value or {}, hub.now(), actor)
             elif key == "attributes":
                 definitions = {f.key: f for f in await list_fields(s)}
                 before = dict(contact.attributes or {})
@@ -75,6 +99,22 @@ async def update_contact(hub: Hub, actor: Actor, contact_id: int, changes: dict[
             s.add(contact)
             uow.emit("contact.updated", ContactUpdatedPayload(contact_id=contact_id, changes=_bounded(diff)))
     return contact
+
+
+def _merge_consent(current: dict[str, Any], patch: dict[str, Any], now: Any, actor: Actor) -> dict[str, Any]:
+    """``{"sms": true, "email": false, "whatsapp": null}``: granted, refused, unknown —
+    each kept with when and by whom it was recorded."""
+    out = dict(current)
+    for channel, granted in patch.items():
+        if channel not in CONSENT_CHANNELS or not (granted is None or isinstance(granted, bool)):
+            raise invalid_fields(
+                [(f"consent.{channel}", "invalid_consent", "true, false or null per channel")]
+            )
+        if granted is None:
+            out.pop(channel, None)
+        elif (current.get(channel) or {}).get("granted") is not granted:
+            out[channel] = {"granted": granted, "at": now.isoformat(), "by": actor.user_id, "source": "staff"}
+    return out
 
 
 def clean_tags(value: Any) -> list[str]:
@@ -166,3 +206,72 @@ async def merge_contacts(hub: Hub, actor: Actor, source_id: int, target_id: int)
 
 def _is_open(conv: Conversation) -> bool:
     return str(conv.status) not in ("resolved", "abandoned")
+
+
+async def add_identity(hub: Hub, actor: Actor, contact_id: int, kind: str, raw: str) -> Identity:
+    """Give a contact another way to reach them (typed in by staff: not verified)."""
+    if kind not in ("phone", "email", "telegram"):
+        raise invalid_fields([("kind", "invalid_kind", "phone, email or telegram")])
+    try:
+        address = normalize_address(kind, raw, hub.settings.default_phone_region)
+    except Invalid:
+        raise invalid_fields([("address", f"bad_{kind}", f"not a valid {kind}")]) from None
+    if kind == "telegram" and not address.isdigit():
+        raise invalid_fields([("address", "bad_telegram", "a Telegram user id is a number")])
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        await load_visible_contact(s, actor, contact_id)
+        other = (
+            await s.exec(select(Identity).where(Identity.kind == kind, Identity.address == address))
+        ).first()
+        if other is not None:
+            raise Conflict(
+                f"{address} belongs to contact {other.contact_id}; merge the two instead",
+                code="identity_taken",
+            )
+        identity = Identity(contact_id=contact_id, kind=kind, address=address, created_at=hub.now())
+        s.add(identity)
+        uow.emit(
+            "contact.updated",
+            ContactUpdatedPayload(contact_id=contact_id, changes={"identities": [None, f"{kind}:{address}"]}),
+        )
+    return identity
+
+
+async def remove_identity(hub: Hub, actor: Actor, contact_id: int, identity_id: int) -> None:
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        await load_visible_contact(s, actor, contact_id)
+        identity = await s.get(Identity, identity_id)
+        if identity is None or identity.contact_id != contact_id:
+            raise NotFound(f"identity {identity_id} not found on contact {contact_id}")
+        await s.delete(identity)
+        uow.emit(
+            "contact.updated",
+            ContactUpdatedPayload(
+                contact_id=contact_id, changes={"identities": [f"{identity.kind}:{identity.address}", None]}
+            ),
+        )
+
+
+async def verify_identity(
+    hub: Hub, actor: Actor, contact_id: int, identity_id: int, verified: bool
+) -> Identity:
+    """Staff confirmed (or withdrew) that this address is the customer's."""
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        await load_visible_contact(s, actor, contact_id)
+        identity = await s.get(Identity, identity_id)
+        if identity is None or identity.contact_id != contact_id:
+            raise NotFound(f"identity {identity_id} not found on contact {contact_id}")
+        identity.verified_at = hub.now() if verified else None
+        s.add(identity)
+        uow.emit(
+            "contact.updated",
+            ContactUpdatedPayload(
+                contact_id=contact_id,
+                changes={"identities": [None, f"{identity.kind}:{identity.address}"]},
+                reason="verified" if verified else "unverified",
+            ),
+        )
+    return identity

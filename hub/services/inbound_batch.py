@@ -155,7 +155,7 @@ class InboundWriter:
             insert(_identity)
             .on_conflict_do_nothing(index_elements=["kind", "address"])
             .returning(_identity.c.id),
-            ["contact_id", "kind", "address", "created_at"],
+            ["contact_id", "kind", "address", "created_at", "verified_at"],
         )
         self._insert_conv = pre(
             insert(_conv)
@@ -280,7 +280,8 @@ class InboundWriter:
                 "updated_at": now,
             }
             contact_id = self._insert_contact.first(conn, new)[0]  # type: ignore[index]
-            identity = {"contact_id": contact_id, **key, "created_at": now}
+            # Verified: the customer wrote from this address.
+            identity = {"contact_id": contact_id, **key, "created_at": now, "verified_at": now}
             if self._insert_identity.first(conn, identity) is not None:
                 return int(contact_id), msg.language
             self._delete_contact.run(conn, {"cid": contact_id})  # another writer was first
