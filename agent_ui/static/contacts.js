@@ -30,17 +30,92 @@ function query() {
     channel: form.elements.channel.value,
     tag: form.elements.tag.value.trim(),
     vip: form.elements.vip.checked ? "true" : "",
+    organization_id: form.elements.organization_id.value,
     sort: form.elements.sort.value,
   };
 }
 
 let segments = [];
+let orgs = [];
+let users = new Map();
+
+async function loadOrgs() {
+  orgs = (await api("/organizations", { query: { limit: 200 } })).items;
+  if (profile) profile.orgs = orgs;
+}
+
+/** The organisation's central view: who they are, figures over all their contacts'
+ *  conversations, their contacts and latest conversations. */
+async function showOrg(id) {
+  const root = $("#profile");
+  mount(root, h("p", { class: "muted pad" }, t("loading")));
+  try {
+    const [org, members, convs] = await Promise.all([
+      api(`/organizations/${id}`), api(`/organizations/${id}/contacts`), api(`/organizations/${id}/conversations`, { query: { limit: 20 } }),
+    ]);
+    const row = (key, value) => [h("dt", {}, t(key)), h("dd", {}, value)];
+    mount(root, h("article", { class: "profile org-view", "aria-labelledby": "org-name" },
+      h("header", { class: "profile-head" }, h("h2", { id: "org-name" }, h("bdi", {}, org.name)),
+        hasRole(me, "supervisor") ? h("button", { type: "button", class: "secondary small", id: "edit-org", on: { click: () => editOrg(org) } }, t("edit")) : null),
+      h("dl", { class: "figure-grid" },
+        row("org_domains", org.domains.join(", ") || "—"),
+        row("crm_owner", org.owner_id ? (users.get(org.owner_id)?.name || `#${org.owner_id}`) : "—"),
+        row("org_contacts", number(org.contacts)),
+        row("org_conversations", number(org.conversations)),
+        row("crm_open_complaints", number(org.open_complaints)),
+        row("crm_csat", org.csat_average === null ? "—" : `${number(org.csat_average)} / 5 (${number(org.csat_count)})`)),
+      org.notes ? h("p", { dir: "auto" }, org.notes) : null,
+      h("h3", {}, t("org_contacts")),
+      h("ul", { class: "history", id: "org-members" }, members.items.map((c) => h("li", {},
+        h("a", { href: `#contact=${c.id}` }, h("bdi", {}, c.name || t("unknown_customer"))), tierBadges(c.tiers, { small: true })))),
+      h("h3", {}, t("org_conversations")),
+      h("ul", { class: "history" }, convs.items.map((conv) => h("li", {},
+        h("a", { href: `/console#c=${conv.id}` }, `#${conv.id}`), " ", channelName(conv.channel), " ",
+        h("span", { class: ["status-chip", `status-${conv.status}`] }, t(`status_${conv.status}`)),
+        conv.category ? h("span", { class: "muted" }, ` · ${t(`cat_${conv.category}`)}`) : null)))));
+    $("#profile-pane").focus();
+  } catch (err) {
+    mount(root, h("p", { class: "error pad", role: "alert" }, errorText(err)));
+  }
+}
+
+async function editOrg(org) {
+  const body = h("div", { class: "form-grid" },
+    field(t("org_name"), h("input", { name: "name", required: true, maxlength: 200, dir: "auto", value: org?.name || "" })),
+    field(t("org_domains"), h("input", { name: "domains", dir: "ltr", value: (org?.domains || []).join(", ") }), t("org_domains_hint")),
+    field(t("crm_owner"), h("select", { name: "owner_id" }, h("option", { value: "" }, "—"),
+      [...users.values()].map((u) => h("option", { value: u.id, selected: org?.owner_id === u.id }, u.name)))),
+    field(t("contact_notes"), h("textarea", { name: "notes", rows: 3, dir: "auto" })));
+  body.querySelector("textarea").value = org?.notes || "";
+  let saved = null;
+  const ok = await modal({
+    title: org ? t("org_edit", { name: org.name }) : t("org_new"), body, id: "org-dialog", submitLabel: t("save"),
+    onSubmit: async (form) => {
+      const data = {
+        name: form.elements.name.value.trim(),
+        domains: form.elements.domains.value.split(/[,\s،]+/).map((d) => d.trim()).filter(Boolean),
+        owner_id: form.elements.owner_id.value ? Number(form.elements.owner_id.value) : null,
+        notes: form.elements.notes.value,
+      };
+      saved = org
+        ? await api(`/organizations/${org.id}`, { method: "PATCH", body: data })
+        : await api("/organizations", { method: "POST", body: data });
+    },
+  });
+  if (ok && saved) {
+    await loadOrgs();
+    fillFilters();
+    window.location.hash = `#org=${saved.id}`;
+    if (org) showOrg(saved.id);
+  }
+}
 
 /** The filters as a segment stores them (hub.crm.contact_query.ContactFilter). */
 function currentFilter() {
   const q = query();
   const f = {};
   for (const k of ["q", "tier", "channel", "tag"]) if (q[k]) f[k] = q[k];
+  if (q.organization_id) f.organization_id = Number(q.organization_id);
   if (q.vip) f.vip = true;
   return f;
 }
@@ -52,6 +127,7 @@ function applyFilter(f) {
   form.elements.channel.value = f.channel || "";
   form.elements.tag.value = f.tag || "";
   form.elements.vip.checked = Boolean(f.vip);
+  form.elements.organization_id.value = f.organization_id ? String(f.organization_id) : "";
 }
 
 async function loadSegments(selected = "") {
@@ -100,6 +176,10 @@ function fillFilters() {
   const chValue = keep(chSel);
   mount(chSel, h("option", { value: "" }, t("crm_all")), CHANNELS.map((c) => h("option", { value: c }, channelName(c))));
   chSel.value = chValue;
+  const orgSel = $("#f-org");
+  const orgValue = keep(orgSel);
+  mount(orgSel, h("option", { value: "" }, t("crm_all")), orgs.map((o) => h("option", { value: o.id }, o.name)));
+  orgSel.value = orgValue;
   const sortSel = $("#f-sort");
   const sortValue = keep(sortSel) || "created";
   mount(sortSel, SORTS.map(([v, key]) => h("option", { value: v }, t(key))));
@@ -145,6 +225,12 @@ async function search({ more = false } = {}) {
 }
 
 function openFromHash() {
+  const orgId = Number((window.location.hash.match(/^#org=(\d+)$/) || [])[1]);
+  if (orgId) {
+    $("#contacts").dataset.view = "profile";
+    showOrg(orgId);
+    return;
+  }
   const id = Number((window.location.hash.match(/^#contact=(\d+)$/) || [])[1]);
   const pane = $("#contacts");
   if (!id) {
@@ -162,14 +248,16 @@ async function main() {
   me = await whoAmI();
   setLang(me.language || initialLang());
   applyLang();
-  const [fields, users] = await Promise.all([
-    api("/contact-fields"), api("/users").then((page) => page.items).catch(() => []), loadTiers(),
+  const [fields, staff] = await Promise.all([
+    api("/contact-fields"), api("/users").then((page) => page.items).catch(() => []), loadTiers(), loadOrgs(),
   ]);
+  users = new Map(staff.map((u) => [u.id, u]));
   tiers = tierList();
   profile = new ProfileView($("#profile"), {
     fields,
     me,
-    users: new Map(users.map((u) => [u.id, u])),
+    users,
+    orgs,
     onSaved: (contact) => {
       const i = rows.findIndex((r) => r.id === contact.id);
       if (i >= 0) rows[i] = { ...rows[i], name: contact.name, vip: contact.vip, tags: contact.tags };
@@ -190,15 +278,17 @@ async function main() {
   form.addEventListener("change", () => { edited(); search(); });
   $("#more").addEventListener("click", () => search({ more: true }));
   if (hasRole(me, "supervisor")) {
-    $("#segments-bar").hidden = false;
-    await loadSegments();
+    // Handlers first: the bar must never show buttons that do nothing yet.
     $("#segment").addEventListener("change", () => {
       const seg = segments.find((s) => String(s.id) === $("#segment").value);
       if (seg) applyFilter(seg.filter);
       search();
     });
     $("#save-segment").addEventListener("click", saveSegment);
+    $("#new-org").addEventListener("click", () => editOrg(null));
     $("#export").addEventListener("click", (e) => { e.currentTarget.href = exportLink(); });
+    await loadSegments();
+    $("#segments-bar").hidden = false;
   }
   $("#back-to-contacts").addEventListener("click", () => {
     history.replaceState(null, "", window.location.pathname);

@@ -238,3 +238,47 @@ async def test_import_a_csv_with_one_bad_row(live: Any) -> None:
         await page.goto(f"{live.base}/contacts")
         await expect(page.locator("tr[data-contact-id]")).to_have_count(2)
         await assert_clean(page, watch)
+
+
+async def test_organisation_and_identities(live: Any) -> None:
+    hub = live.app.hub
+    await user(hub, "sup@example.com", Role.supervisor, language="ar", name="Sara")
+    rana = await ingest(
+        hub,
+        InboundMessage(
+            channel="email", provider_message_id="m1", address_kind="email", sender="rana@acme.com", body="hi"
+        ),
+    )
+    await hub.projections.catch_up()
+    async with chromium() as browser:
+        page, watch = await open_page(browser, live, "sup@example.com", "/contacts")
+        await page.click("#new-org")
+        dialog = page.locator("#org-dialog")
+        await dialog.locator('input[name="name"]').fill("أكمي للتجارة")
+        await dialog.locator('input[name="domains"]').fill("acme.com")
+        await dialog.locator('button[type="submit"]').click()
+        await expect(page.locator("#org-name")).to_have_text("أكمي للتجارة")
+        # The domain brings Rana in, off the request path.
+        await hub.projections.catch_up()
+        await page.reload()
+        await expect(page.locator("#org-members li")).to_have_count(1)
+        await page.locator("#org-members a").click()
+        await expect(page.locator("#profile-org")).to_have_text("أكمي للتجارة")
+        # A phone in a wrong format: refused next to the field, in Arabic.
+        await page.select_option("#id-kind", "phone")
+        await page.fill("#id-address", "12")
+        await page.click("#identity-add button[type=submit]")
+        await expect(page.locator("#id-address + .field-error")).to_have_text("رقم هاتف غير صحيح.")
+        await page.fill("#id-address", "+966 50 111 2233")
+        await page.click("#identity-add button[type=submit]")
+        await expect(page.locator("#identities li")).to_have_count(2)
+        await expect(page.locator("#identities")).to_contain_text("+966501112233")
+        await page.select_option("#p-consent-sms", "yes")
+        await page.click("#profile-save")
+        await expect(page.locator("#profile .saved")).to_be_visible()
+        await assert_clean(page, watch)
+    async with hub.db.session() as s:
+        from hub.models import Contact
+
+        stored = await s.get(Contact, rana.contact_id)
+    assert stored is not None and stored.consent["sms"]["granted"] is True

@@ -10,6 +10,7 @@ import { getLang, hasString, t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
 import { tierBadges } from "./badges.js";
 
+const CONSENT_CHANNELS = ["sms", "whatsapp", "voice", "email", "telegram", "webchat"];
 const TIMEZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
 
 function label(field) {
@@ -73,8 +74,9 @@ function readField(form, field) {
 
 export class ProfileView {
   /** @param {HTMLElement} root @param {{fields: Array, me: object, users: Map, onSaved?: Function}} opts */
-  constructor(root, { fields, me, users = new Map(), onSaved = () => {} }) {
+  constructor(root, { fields, me, users = new Map(), orgs = [], onSaved = () => {} }) {
     this.root = root;
+    this.orgs = orgs;
     this.fields = fields;
     this.me = me;
     this.users = users;
@@ -114,20 +116,59 @@ export class ProfileView {
       h("article", { class: "profile", "aria-labelledby": "profile-name" },
         h("header", { class: "profile-head" },
           h("h2", { id: "profile-name" }, h("bdi", {}, c.name || t("unknown_customer"))),
-          tierBadges(c.tiers)),
+          tierBadges(c.tiers),
+          c.organization
+            ? h("a", { href: `#org=${c.organization.id}`, class: "org-link", id: "profile-org" }, h("bdi", {}, c.organization.name))
+            : null),
         fig ? this.figures(fig) : h("p", { class: "muted" }, t("crm_no_history")),
-        h("section", { "aria-labelledby": "identities-h" },
-          h("h3", { id: "identities-h" }, t("identities")),
-          c.identities.length
-            ? h("ul", { class: "identities" }, c.identities.map((i) => h("li", {},
-              h("span", { class: "muted" }, identityLabel(i.kind)), " ",
-              h("bdi", { dir: "ltr", class: "address" }, i.address))))
-            : h("p", { class: "muted" }, t("none"))),
+        this.identitiesSection(),
         this.duplicatesSection(),
         form,
         this.timelineSection(),
         this.history(),
         this.privacySection()));
+  }
+
+  identitiesSection() {
+    const c = this.contact;
+    const box = h("p", { class: "error", role: "alert", hidden: true });
+    const kind = h("select", { name: "kind", id: "id-kind", "aria-label": t("id_kind") },
+      ["phone", "email", "telegram"].map((kd) => h("option", { value: kd }, identityLabel(kd))));
+    const address = h("input", { name: "address", id: "id-address", dir: "ltr", maxlength: 320, "aria-label": t("id_address") });
+    const add = h("form", {
+      class: "identity-add", id: "identity-add", novalidate: true,
+      on: {
+        submit: async (e) => {
+          e.preventDefault();
+          clearErrors(add, box);
+          try {
+            await api(`/contacts/${c.id}/identities`, { method: "POST", body: { kind: kind.value, address: address.value.trim() } });
+            await this.load(c.id);
+          } catch (err) {
+            showErrors(add, box, err);
+          }
+        },
+      },
+    }, kind, address, h("button", { type: "submit", class: "secondary small" }, t("id_add")), box);
+    const act = (i, path, method, body) => async () => {
+      try {
+        await api(`/contacts/${c.id}/identities/${i.id}${path}`, { method, body });
+        await this.load(c.id);
+      } catch (err) {
+        toast(errorText(err), { kind: "error" });
+      }
+    };
+    return h("section", { "aria-labelledby": "identities-h" },
+      h("h3", { id: "identities-h" }, t("identities")),
+      c.identities.length
+        ? h("ul", { class: "identities", id: "identities" }, c.identities.map((i) => h("li", { "data-identity": i.id },
+          h("span", { class: "muted" }, identityLabel(i.kind)), " ",
+          h("bdi", { dir: "ltr", class: "address" }, i.address), " ",
+          h("span", { class: ["verified", i.verified_at && "yes"] }, t(i.verified_at ? "id_verified" : "id_unverified")), " ",
+          i.verified_at ? null : h("button", { type: "button", class: "link small", on: { click: act(i, "/verify", "POST", { verified: true }) } }, t("id_verify")),
+          h("button", { type: "button", class: "link small", "aria-label": t("id_remove", { address: i.address }), on: { click: act(i, "", "DELETE") } }, t("remove")))))
+        : h("p", { class: "muted" }, t("none")),
+      add);
   }
 
   who(userId) {
@@ -264,6 +305,26 @@ export class ProfileView {
     tags.value = c.tags.join(", ");
     const notes = h("textarea", { name: "notes", id: "p-notes", rows: 3, dir: "auto" });
     notes.value = c.notes || "";
+    const owner = h("select", { name: "owner_id", id: "p-owner" },
+      h("option", { value: "" }, "—"),
+      [...this.users.values()].filter((u) => u.active !== false).map((u) => h("option", { value: u.id }, u.name)));
+    owner.value = c.owner_id ? String(c.owner_id) : "";
+    const orgs = [...this.orgs];
+    if (c.organization && !orgs.some((o) => o.id === c.organization.id)) orgs.push(c.organization);
+    const org = h("select", { name: "organization_id", id: "p-org" },
+      h("option", { value: "" }, "—"), orgs.map((o) => h("option", { value: o.id }, o.name)));
+    org.value = c.organization_id ? String(c.organization_id) : "";
+    const consent = h("fieldset", { class: "consent", name: "consent" },
+      h("legend", {}, t("crm_consent")),
+      CONSENT_CHANNELS.map((ch) => {
+        const state = c.consent?.[ch]?.granted;
+        const sel = h("select", { "data-consent": ch, id: `p-consent-${ch}`, "aria-label": channelName(ch) },
+          h("option", { value: "" }, t("consent_unknown")),
+          h("option", { value: "yes" }, t("consent_granted")),
+          h("option", { value: "no" }, t("consent_refused")));
+        sel.value = state === true ? "yes" : state === false ? "no" : "";
+        return h("label", { class: "consent-row" }, h("span", {}, channelName(ch)), sel);
+      }));
     const row = (id, key, control, required = false) => h("div", { class: "field" },
       h("label", { for: id }, t(key) + (required ? " *" : "")), control);
     const form = h("form", {
@@ -278,6 +339,9 @@ export class ProfileView {
     h("div", { class: "field inline" }, vip, h("label", { for: "p-vip" }, t("vip"))),
     row("p-tags", "tags", tags),
     row("p-notes", "contact_notes", notes),
+    row("p-owner", "crm_owner", owner),
+    row("p-org", "crm_organization", org),
+    consent,
     this.fields.length ? h("h3", {}, t("crm_fields")) : null,
     this.fields.map((f) => h("div", { class: "field" },
       f.type === "multi_choice"
@@ -334,7 +398,16 @@ export class ProfileView {
       vip: form.elements.vip.checked,
       tags,
       notes: form.elements.notes.value,
+      owner_id: form.elements.owner_id.value ? Number(form.elements.owner_id.value) : null,
+      organization_id: form.elements.organization_id.value ? Number(form.elements.organization_id.value) : null,
     };
+    const consent = {};
+    for (const sel of form.querySelectorAll("[data-consent]")) {
+      const before = c.consent?.[sel.dataset.consent]?.granted;
+      const now = sel.value === "yes" ? true : sel.value === "no" ? false : null;
+      if ((before ?? null) !== now) consent[sel.dataset.consent] = now;
+    }
+    if (Object.keys(consent).length) body.consent = consent;
     if (Object.keys(attributes).length) body.attributes = attributes;
     try {
       this.contact = await api(`/contacts/${c.id}`, { method: "PATCH", body });
