@@ -155,6 +155,40 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_projections(args: argparse.Namespace) -> int:
+    """Status of the projections, or recompute one from the rows (safe while the hub
+    runs: the checkpoint row serialises the work; see docs/crm.md)."""
+    from hub.app import build_projections
+    from hub.db import migrate
+
+    settings = _settings(args)
+    migrate(settings.sync_database_url)
+
+    async def run(hub):  # type: ignore[no-untyped-def]
+        runner = build_projections(hub)
+        if args.action == "rebuild":
+            names = [args.name] if args.name else list(runner.projections)
+            unknown = [n for n in names if n not in runner.projections]
+            if unknown:
+                print(
+                    f"error: no projection {unknown[0]!r}; one of {', '.join(runner.projections)}",
+                    file=sys.stderr,
+                )
+                return 1
+            for name in names:
+                await runner.rebuild(name)
+                print(f"rebuilt {name}")
+        for row in await runner.status():
+            state = "rebuilding" if row["rebuilding"] else "live"
+            print(
+                f"{row['name']:<20} position {row['position']:>10}  behind {row['behind']:>8}  gaps {row['gaps']:>4}  {state}"
+            )
+        return 0
+
+    result: int = asyncio.run(_with_hub(settings, run))
+    return result
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     import json
 
@@ -201,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--password", help="set this password (default: generate one and print it)")
     g.add_argument("--prompt-password", action="store_true", help="read the password from the terminal")
     p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser(
+        "projections",
+        help="show the projections (contact figures, search, organisations) or rebuild them from rows",
+    )
+    p.add_argument("action", choices=["status", "rebuild"])
+    p.add_argument("name", nargs="?", help="one projection (default: all)")
+    p.set_defaults(func=cmd_projections)
 
     from routing import simulator
 
