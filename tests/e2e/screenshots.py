@@ -238,7 +238,36 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel) -> dict[str, An
             team="Billing" if i < 2 else "Support",
         )
     await s.settle()
+    # Customer memory: fields, a frequent customer, an organisation.
+    from hub.services.contact_fields import create_field
+    from hub.services.organizations import create_organization
+
+    await create_field(
+        hub,
+        SYSTEM,
+        {
+            "key": "plan",
+            "label_en": "Plan",
+            "label_ar": "الباقة",
+            "type": "choice",
+            "options": ["Basic", "Business", "Enterprise"],
+        },
+    )
+    await create_field(
+        hub, SYSTEM, {"key": "seats", "label_en": "Seats", "label_ar": "المقاعد", "type": "number"}
+    )
+    org = await create_organization(
+        hub, SYSTEM, {"name": "Gulf Office Supplies", "domains": ["gulfoffice.example"]}
+    )
+    wa_conv = await _conv(hub, wa)
+    await update_contact(
+        hub, SYSTEM, wa_conv.contact_id,
+        {"tags": ["طلب ناقص", "wholesale"], "attributes": {"plan": "Business", "seats": 40},
+         "organization_id": org.id, "consent": {"whatsapp": True, "sms": True}},
+    )  # fmt: skip
+    await hub.projections.catch_up()
     return {
+        "contact": wa_conv.contact_id,
         "support": support,
         "billing": billing,
         "ana": ana,
@@ -316,6 +345,17 @@ async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
         await page.wait_for_function("document.documentElement.dir === 'rtl'")
         await page.wait_for_selector("#viewer-thread .msg")
         shots.append(await _save(page, "supervisor-ar.png"))
+
+        # Contacts workspace: the admin in English, Khalid in Arabic, a profile open.
+        for email, name in (
+            ("root@example.com", "contacts-en.png"),
+            ("khalid@example.com", "contacts-ar.png"),
+        ):
+            page, _ = await open_page(browser, live, email, "/contacts", viewport=VIEWPORT)
+            await page.wait_for_selector("tr[data-contact-id]")
+            await page.goto(f"{live.base}/contacts#contact={ids['contact']}")
+            await page.wait_for_selector("#profile-name")
+            shots.append(await _save(page, name))
     return shots
 
 
