@@ -618,6 +618,7 @@ async function main() {
   });
   contact = new ContactPanel($("#contact"), {
     fields: () => state.fields || [],
+    users: () => state.users,
     onOpen: (c) => {
       openConversation(c.id);
       if (PHONE.matches) showView("thread");

@@ -187,6 +187,8 @@ async def test_tier_badges_on_the_offer_and_in_the_queue(live: Any) -> None:
         await expect(offer.locator(".greeting-hint")).to_contain_text("4th conversation this month")
         await offer.get_by_role("button", name="Accept").click()
         await expect(agent.locator('#thread-header .tier-badge[data-tier="frequent"]')).to_be_visible()
+        # The customer panel's timeline: this conversation and the three before it.
+        await expect(agent.locator('#panel-timeline li[data-kind="conversation"]')).to_have_count(4)
         await assert_clean(agent, watch)
 
 

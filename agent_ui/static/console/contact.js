@@ -7,6 +7,7 @@ import { shortDate } from "../format.js";
 import { getLang, hasString, t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
 import { tierBadges } from "../crm/badges.js";
+import { timelineList } from "../crm/profile.js";
 
 export class ContactPanel {
   /**
@@ -32,12 +33,14 @@ export class ContactPanel {
     const seq = ++this.seq;
     this.currentId = currentConversationId;
     try {
-      const [contact, conversations] = await Promise.all([
+      const [contact, conversations, timeline] = await Promise.all([
         api(`/contacts/${contactId}`),
         api(`/contacts/${contactId}/conversations`),
+        api(`/contacts/${contactId}/timeline`, { query: { limit: 10 } }).catch(() => ({ items: [] })),
       ]);
       if (seq !== this.seq) return;
       this.contact = contact;
+      this.timeline = timeline.items;
       this.conversations = conversations.items;
       this.hooks.onHistory?.(conversations.items);
       this.render();
@@ -129,6 +132,8 @@ export class ContactPanel {
         notes,
         h("button", { type: "button", class: "secondary small", on: { click: () => this.save({ notes: notes.value }) } }, t("save")),
 
+        h("h3", {}, t("tl_title")),
+        timelineList(this.timeline || [], (id) => (id == null ? t("system") : this.hooks.users?.()?.get(id)?.name || `#${id}`), { id: "panel-timeline" }),
         h("h3", {}, t("previous_conversations")),
         others.length
           ? h("ul", { class: "history" },

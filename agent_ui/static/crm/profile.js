@@ -72,6 +72,30 @@ function readField(form, field) {
   return input.value === "" ? null : input.value;
 }
 
+/** A timeline (GET /contacts/{id}/timeline) as a list; `who(userId)` names people. */
+export function timelineList(items, who, { id = "timeline" } = {}) {
+  const text = (e) => {
+    if (e.kind === "conversation") {
+      const parts = [channelName(e.channel), t(`status_${e.status}`)];
+      if (e.category) parts.push(t(`cat_${e.category}`));
+      if (e.assignee_id) parts.push(who(e.assignee_id));
+      return [h("a", { href: `/console#c=${e.conversation_id}` }, `#${e.conversation_id}`), " ", parts.join(" · ")];
+    }
+    if (e.kind === "satisfaction") return t("tl_satisfaction", { score: e.score, comment: e.comment || "" });
+    if (e.kind === "note") return [t("tl_note", { who: who(e.author_id) }), " ", h("bdi", { dir: "auto" }, e.body)];
+    if (e.kind === "updated") {
+      const fields = Object.keys(e.changes || {}).map((k) => k.replace(/^attributes\./, "")).join(", ");
+      return t(e.reason === "import" ? "tl_imported" : "tl_updated", { who: who(e.actor_id), fields });
+    }
+    if (e.kind === "merged") return t("tl_merged", { who: who(e.actor_id), id: e.source_id });
+    if (e.kind === "created") return t("tl_created", { who: who(e.actor_id) });
+    return t("tl_erased", { who: who(e.actor_id) });
+  };
+  if (!items.length) return h("p", { class: "muted" }, t("none"));
+  return h("ol", { class: "timeline", id }, items.map((e) => h("li", { "data-kind": e.kind },
+    h("time", { datetime: e.at, class: "muted" }, dateTime(e.at)), " ", text(e))));
+}
+
 export class ProfileView {
   /** @param {HTMLElement} root @param {{fields: Array, me: object, users: Map, onSaved?: Function}} opts */
   constructor(root, { fields, me, users = new Map(), orgs = [], onSaved = () => {} }) {
@@ -177,30 +201,9 @@ export class ProfileView {
   }
 
   timelineSection() {
-    const items = this.timelineItems || [];
-    const text = (e) => {
-      if (e.kind === "conversation") {
-        const parts = [channelName(e.channel), t(`status_${e.status}`)];
-        if (e.category) parts.push(t(`cat_${e.category}`));
-        if (e.assignee_id) parts.push(this.who(e.assignee_id));
-        return [h("a", { href: `/console#c=${e.conversation_id}` }, `#${e.conversation_id}`), " ", parts.join(" · ")];
-      }
-      if (e.kind === "satisfaction") return t("tl_satisfaction", { score: e.score, comment: e.comment || "" });
-      if (e.kind === "note") return [t("tl_note", { who: this.who(e.author_id) }), " ", h("bdi", { dir: "auto" }, e.body)];
-      if (e.kind === "updated") {
-        const fields = Object.keys(e.changes || {}).map((k) => k.replace(/^attributes\./, "")).join(", ");
-        return t(e.reason === "import" ? "tl_imported" : "tl_updated", { who: this.who(e.actor_id), fields });
-      }
-      if (e.kind === "merged") return t("tl_merged", { who: this.who(e.actor_id), id: e.source_id });
-      if (e.kind === "created") return t("tl_created", { who: this.who(e.actor_id) });
-      return t("tl_erased", { who: this.who(e.actor_id) });
-    };
     return h("section", { "aria-labelledby": "timeline-h" },
       h("h3", { id: "timeline-h" }, t("tl_title")),
-      items.length
-        ? h("ol", { class: "timeline", id: "timeline" }, items.map((e) => h("li", { "data-kind": e.kind },
-          h("time", { datetime: e.at, class: "muted" }, dateTime(e.at)), " ", text(e))))
-        : h("p", { class: "muted" }, t("none")));
+      timelineList(this.timelineItems || [], (id) => this.who(id)));
   }
 
   duplicatesSection() {
