@@ -146,6 +146,31 @@ function exportLink() {
   return `/api/v1/contacts/export.csv${qs ? `?${qs}` : ""}`;
 }
 
+/** Which channel does each segment prefer: members by their most used channel. */
+async function channelPreferences() {
+  let rows;
+  try {
+    rows = await api("/segments/channel-preferences");
+  } catch (err) {
+    toast(errorText(err), { kind: "error" });
+    return;
+  }
+  const channels = [...new Set(rows.flatMap((r) => Object.keys(r.by_channel)))].sort();
+  const label = (ch) => (ch === "none" ? t("seg_no_recent") : channelName(ch));
+  const body = rows.length
+    ? h("div", { class: "table-wrap" }, h("table", { class: "grid", id: "prefs-table" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("crm_segments")), channels.map((ch) => h("th", { scope: "col" }, label(ch))))),
+      h("tbody", {}, rows.map((r) => h("tr", {},
+        h("th", { scope: "row" }, h("bdi", {}, r.name)),
+        channels.map((ch) => {
+          const n = r.by_channel[ch] || 0;
+          const share = r.total ? Math.round((100 * n) / r.total) : 0;
+          return h("td", { class: "num" }, `${number(n)} (${share}%)`);
+        }))))))
+    : h("p", { class: "muted" }, t("seg_none_saved"));
+  await modal({ title: t("seg_prefs"), body, id: "prefs-dialog", wide: true, submitLabel: t("close"), cancelLabel: t("close") });
+}
+
 async function saveSegment() {
   const body = h("div", { class: "form-grid" },
     field(t("crm_segment_name"), h("input", { name: "name", required: true, maxlength: 120, dir: "auto" })),
@@ -286,6 +311,7 @@ async function main() {
     });
     $("#save-segment").addEventListener("click", saveSegment);
     $("#new-org").addEventListener("click", () => editOrg(null));
+    $("#channel-prefs").addEventListener("click", channelPreferences);
     $("#export").addEventListener("click", (e) => { e.currentTarget.href = exportLink(); });
     await loadSegments();
     $("#segments-bar").hidden = false;

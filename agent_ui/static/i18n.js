@@ -243,6 +243,7 @@ export const STRINGS = {
     err_public_domain: "A public mail provider cannot identify a company.", err_invalid_domains: "Use domains like acme.com.",
     err_unknown_user: "No such active user.", err_unknown_organization: "No such organisation.",
     err_invalid_consent: "Choose agreed, refused or not asked.", err_invalid_kind: "Choose phone, email or Telegram.",
+    seg_prefs: "Preferred channels", seg_no_recent: "None in 90 days", seg_none_saved: "Save a segment first.",
   },
   ar: {
     login_title: "تسجيل الدخول إلى سويتشبورد", email: "البريد الإلكتروني", password: "كلمة المرور", sign_in: "دخول",
@@ -468,6 +469,7 @@ export const STRINGS = {
     err_public_domain: "مزود بريد عام لا يحدد منشأة.", err_invalid_domains: "استخدم نطاقات مثل acme.com.",
     err_unknown_user: "لا يوجد مستخدم نشط كهذا.", err_unknown_organization: "لا توجد منشأة كهذه.",
     err_invalid_consent: "اختر وافق أو رفض أو لم يُسأل.", err_invalid_kind: "اختر هاتفًا أو بريدًا أو تيليجرام.",
+    seg_prefs: "القنوات المفضلة", seg_no_recent: "لا شيء خلال 90 يومًا", seg_none_saved: "احفظ شريحة أولًا.",
   },
 };
 

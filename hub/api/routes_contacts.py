@@ -94,6 +94,10 @@ def contact_filter(
     min_conversations_90d: int | None = Query(default=None, ge=0, le=1_000_000),
     organization_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     owner_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="the account manager"),
+    open_complaint: bool | None = None,
+    consent: str | None = Query(default=None, max_length=20, description="consent granted on this channel"),
+    min_csat_average: float | None = Query(default=None, ge=1, le=5),
+    max_csat_average: float | None = Query(default=None, ge=1, le=5),
 ) -> ContactFilter:
     fields: dict[str, str] = {}
     for item in field:
@@ -113,6 +117,10 @@ def contact_filter(
         min_conversations_90d=min_conversations_90d,
         organization_id=organization_id,
         owner_id=owner_id,
+        open_complaint=open_complaint,
+        consent=consent,
+        min_csat_average=min_csat_average,
+        max_csat_average=max_csat_average,
     )
 
 

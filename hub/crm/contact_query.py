@@ -44,6 +44,12 @@ class ContactFilter(BaseModel):
     min_conversations_90d: int | None = Field(default=None, ge=0, le=1_000_000)
     last_contact_after: datetime | None = None
     last_contact_before: datetime | None = None
+    first_contact_after: datetime | None = None
+    first_contact_before: datetime | None = None
+    min_csat_average: float | None = Field(default=None, ge=1, le=5)
+    max_csat_average: float | None = Field(default=None, ge=1, le=5)
+    open_complaint: bool | None = None  # has (true) or has no (false) open complaint
+    consent: str | None = Field(default=None, max_length=20)  # granted on this channel
 
 
 class BadCursor(ValueError):
@@ -96,6 +102,21 @@ def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: st
         out.append(_figures.c.last_contact_at >= f.last_contact_after)
     if f.last_contact_before is not None:
         out.append(_figures.c.last_contact_at < f.last_contact_before)
+    if f.first_contact_after is not None:
+        out.append(_figures.c.first_contact_at >= f.first_contact_after)
+    if f.first_contact_before is not None:
+        out.append(_figures.c.first_contact_at < f.first_contact_before)
+    if f.min_csat_average is not None:
+        out.append(_figures.c.csat_count > 0)
+        out.append(_figures.c.csat_sum >= f.min_csat_average * _figures.c.csat_count)
+    if f.max_csat_average is not None:
+        out.append(_figures.c.csat_count > 0)
+        out.append(_figures.c.csat_sum <= f.max_csat_average * _figures.c.csat_count)
+    if f.open_complaint is not None:
+        has = sa.func.coalesce(_figures.c.open_complaints, 0) > 0
+        out.append(has if f.open_complaint else sa.not_(has))
+    if f.consent:
+        out.append(c.consent[f.consent]["granted"].as_boolean() == sa.true())
     return out
 
 

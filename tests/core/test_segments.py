@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -134,3 +135,60 @@ async def test_export_streams_every_row_with_formulas_defused(
     assert by_id[ids["ziad"]]["tags"] == "gold" and by_id[ids["ziad"]]["tiers"] == "vip"
     gold = await app.client.get("/api/v1/contacts/export.csv", params={"tag": "gold"})
     assert len(list(csv.DictReader(io.StringIO(gold.content.decode("utf-8-sig"))))) == 2
+
+
+async def test_filters_on_consent_satisfaction_complaints_and_first_contact(app: Any, clock: Any) -> None:
+    from channels.webchat import record_csat
+    from hub.services.conversations import reopen, resolve
+
+    hub_ = app.hub
+    await user(hub_, "sup@example.com", Role.supervisor)
+    people = {}
+    for n, score in enumerate((1, 4, 5)):
+        visitor = f"v_0000010{n}"
+        r = await ingest(
+            hub_,
+            InboundMessage(
+                channel="webchat",
+                provider_message_id=f"w{n}",
+                address_kind="webchat",
+                sender=visitor,
+                thread_key=visitor,
+                body="hi",
+            ),
+        )
+        await resolve(hub_, SYSTEM, r.conversation_id, category="complaint" if n == 0 else None)
+        await record_csat(hub_, r.conversation_id, visitor, score)
+        people[score] = r.contact_id
+        clock.advance(86400)
+    await reopen(hub_, SYSTEM, (await _conv_of(hub_, people[1])))  # the complaint is open again
+    await update_contact(hub_, SYSTEM, people[4], {"consent": {"sms": True}})
+    await update_contact(hub_, SYSTEM, people[5], {"consent": {"sms": False}})
+    await hub_.projections.catch_up()
+    headers = await login(app.client, "sup@example.com")  # after the days went by
+
+    async def members(f: dict[str, Any]) -> set[int]:
+        r = await app.client.post("/api/v1/segments", json={"name": str(f), "filter": f}, headers=headers)
+        assert r.status_code == 201, r.text
+        page = (await app.client.get(f"/api/v1/segments/{r.json()['id']}/contacts")).json()
+        assert r.json()["count"] == len(page["items"])
+        return {c["id"] for c in page["items"]}
+
+    assert await members({"consent": "sms"}) == {people[4]}
+    assert await members({"open_complaint": True}) == {people[1]}
+    assert await members({"open_complaint": False}) == {people[4], people[5]}
+    assert await members({"min_csat_average": 4}) == {people[4], people[5]}
+    assert await members({"max_csat_average": 2}) == {people[1]}
+    second_day = (clock.now - timedelta(days=2, hours=1)).isoformat()
+    assert await members({"first_contact_after": second_day}) == {people[4], people[5]}
+
+
+async def _conv_of(hub_: Any, contact_id: int) -> int:
+    from sqlmodel import select
+
+    from hub.models import Conversation
+
+    async with hub_.db.session() as s:
+        conv = (await s.exec(select(Conversation).where(Conversation.contact_id == contact_id))).first()
+    assert conv is not None and conv.id is not None
+    return conv.id

@@ -212,6 +212,11 @@ async def test_build_a_segment_and_see_its_count(live: Any, lang: str) -> None:
         await expect(page.locator("tr[data-contact-id]")).to_have_count(2)
         await page.select_option("#segment", label="Gold customers (2)")
         await expect(page.locator("#f-tag")).to_have_value("gold")
+        # Which channel does each segment prefer: both members wrote by SMS.
+        await page.click("#channel-prefs")
+        prefs = page.locator("#prefs-table tbody tr")
+        await expect(prefs).to_have_count(1)
+        await expect(prefs).to_contain_text("2 (100%)")
         await assert_clean(page, watch)
 
 
