@@ -19,16 +19,26 @@ from sqlmodel import select
 
 from agent_ui.commands import COMMANDS
 from hub.auth import create_api_token
-from hub.models import Role, User
+from hub.models import Identity, Role, User
 from hub.services import SYSTEM
 from hub.services.canned import create as create_canned
 from hub.services.conversations import assign
+from hub.services.organizations import create_organization
+from hub.services.segments import create_segment
 from tests.core.test_gateway import Console
 from tests.helpers import inbound, team, user
 
 ROLES = ("agent", "supervisor_other_team", "admin")
 A, D = "allow", "deny"
-DENY_CODES = {"not_your_team", "role_required", "not_assignee", "not_self", "forbidden", "not_your_offer"}
+DENY_CODES = {
+    "not_your_team",
+    "role_required",
+    "not_assignee",
+    "not_self",
+    "forbidden",
+    "not_your_offer",
+    "not_owner",
+}
 
 
 @dataclass
@@ -44,6 +54,12 @@ class World:
     message: int
     canned: int
     tess_token: int
+    org: int
+    segment: int
+    identity: int
+    field_key: str = "plan"
+    tier_key: str = "nope"
+    job: int = 999
 
     def fill(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -63,6 +79,10 @@ async def build(hub: Any, client: httpx.AsyncClient) -> World:
     assert canned.id is not None
     tess_token, _ = await create_api_token(hub, tess, "tess's integration")
     assert tess_token.id is not None
+    org = await create_organization(hub, SYSTEM, {"name": "Acme"})
+    segment = await create_segment(hub, SYSTEM, {"name": "All", "filter": {}})
+    async with hub.db.session() as s:
+        identity = (await s.exec(select(Identity.id).where(Identity.contact_id == got["contact_id"]))).one()
     return World(
         a,
         b,
@@ -75,6 +95,9 @@ async def build(hub: Any, client: httpx.AsyncClient) -> World:
         got["message_id"],
         canned.id,
         tess_token.id,
+        org.id or 0,
+        segment.id or 0,
+        identity or 0,
     )
 
 
@@ -188,6 +211,144 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         None,
         {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
+    # Customer memory (docs/crm.md, "Who may do what").
+    ("GET", "/api/v1/contacts/export.csv", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    (
+        "GET",
+        "/api/v1/contacts/{contact}/timeline",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/contacts/{contact}/duplicates",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/contacts/{contact}/merge-preview?source_id={contact}",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{contact}/merge",
+        {"source_id": "{contact}"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{contact}/identities",
+        {"kind": "email", "address": "new-address@example.com"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{contact}/identities/{identity}/verify",
+        {"verified": True},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "DELETE",
+        "/api/v1/contacts/{contact}/identities/{identity}",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/contacts/{contact}/export", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("POST", "/api/v1/contacts/imports", {}, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/contacts/imports", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/contacts/imports/{job}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    (
+        "POST",
+        "/api/v1/contacts/imports/{job}/run",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/contact-fields", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/contact-fields",
+        {"key": "size", "label_en": "Size", "label_ar": "الحجم", "type": "number"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "PATCH",
+        "/api/v1/contact-fields/{field_key}",
+        {"label_en": "Plan"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "DELETE",
+        "/api/v1/contact-fields/{field_key}",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/tiers", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/tiers",
+        {
+            "key": "gold",
+            "label_en": "Gold",
+            "label_ar": "ذهبي",
+            "rule": {"all": [{"field": "vip", "op": "is", "value": True}]},
+        },
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "PATCH",
+        "/api/v1/tiers/{tier_key}",
+        {"label_en": "x"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("DELETE", "/api/v1/tiers/{tier_key}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/segments", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    (
+        "POST",
+        "/api/v1/segments",
+        {"name": "s", "filter": {}},
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/segments/channel-preferences",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    ("GET", "/api/v1/segments/{segment}", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    (
+        "GET",
+        "/api/v1/segments/{segment}/contacts",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/segments/{segment}/export.csv",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    # Someone else's segment: only its owner (here the system) or an admin changes it.
+    (
+        "PATCH",
+        "/api/v1/segments/{segment}",
+        {"name": "t"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("DELETE", "/api/v1/segments/{segment}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/organizations", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/organizations", {"name": "Zeta"}, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    ("GET", "/api/v1/organizations/{org}", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/organizations/{org}/contacts", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/organizations/{org}/conversations", None, dict.fromkeys(ROLES, A)),
+    (
+        "PATCH",
+        "/api/v1/organizations/{org}",
+        {"notes": "n"},
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    ("DELETE", "/api/v1/organizations/{org}", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
     ("GET", "/api/v1/events", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/users", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/users/defaults", None, dict.fromkeys(ROLES, A)),
@@ -255,6 +416,8 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         {"team_id": "{team_a}"},
         {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
+    # Erasure last: it removes what the rows above use.
+    ("POST", "/api/v1/contacts/{contact}/erase", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("POST", "/api/v1/auth/logout", None, dict.fromkeys(ROLES, A)),
 ]
 # Public by design: signing in, and asking for / using a password reset link.
@@ -334,6 +497,12 @@ def template_path(path: str) -> str:
         "team_a": "team_id",
         "spare_team": "team_id",
         "tess_token": "token_id",
+        "org": "org_id",
+        "segment": "segment_id",
+        "identity": "identity_id",
+        "field_key": "key",
+        "tier_key": "key",
+        "job": "job_id",
     }
     path = path.split("?", 1)[0]
     for short, long in names.items():
