@@ -98,6 +98,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         gap_horizon: timedelta = timedelta(seconds=60),
         max_idle: float = 30.0,
+        coalesce: float = 0.05,
     ) -> None:
         self.hub = hub
         self.projections = {p.name: p for p in projections}
@@ -106,6 +107,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.gap_horizon = gap_horizon
         self.max_idle = max_idle
+        self.coalesce = coalesce
         self._locks = {name: asyncio.Lock() for name in self.projections}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -162,6 +164,10 @@ class ProjectionRunner:
                 timeout = 1.0
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+            # Coalesce: under a stream of events one pass takes many of them, instead
+            # of three transactions per message competing with ingest for the writer.
+            # (Rate limiting, not synchronisation: tests call catch_up() themselves.)
+            await asyncio.sleep(self.coalesce)
             self._wake.clear()
 
     async def _until_next_due(self) -> float:
