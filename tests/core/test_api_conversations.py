@@ -120,6 +120,7 @@ async def test_contacts_profile_identities_and_edit(app: Any) -> None:
         headers=csrf,
     )
     assert edit.status_code == 200 and edit.json()["vip"] is True and edit.json()["tags"] == ["ar", "gold"]
+    await app.hub.projections.catch_up()  # the search index follows the log (docs/crm.md)
     found = (await c.get("/api/v1/contacts?q=noo")).json()["items"]
     assert [x["id"] for x in found] == [r["contact_id"]]
     convs = (await c.get(f"/api/v1/contacts/{r['contact_id']}/conversations")).json()["items"]

@@ -258,6 +258,8 @@ async def test_composer_knows_the_channel_and_the_actions_work(live: Any, loopba
         await page.locator("#tab-mine").click()
         await page.locator(f'#conv-list [data-conversation-id="{mail}"]').click()
         await expect(page.locator("#subject-row")).to_be_visible()
+        # Quoting needs the thread: wait for the customer's message to be on screen.
+        await expect(page.locator("#thread .msg.inbound .body").last).to_contain_text("Order 4471")
         await page.locator("#subject").fill("Your desk")
         await box.fill("It left the warehouse today.")
         await page.locator("#quote").click()
