@@ -30,6 +30,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -155,6 +156,11 @@ async def measure(plan: Plan, built: Built, target: Target, work: Path) -> dict[
     out: dict[str, Any] = {}
     try:
         async with session(target.name, target.url, data_dir, bare, pids) as s:
+            # Nothing may be rebuilding in the background while the bench measures.
+            await s.hub.projections.catch_up()  # the admin's sign-up event
+            status = await s.hub.projections.status()
+            if any(p["rebuilding"] or p["behind"] for p in status):
+                raise RuntimeError(f"projections are not caught up: {status}")
             out["healthz"] = await healthz_floor(s, 200)
             queries = search_queries(built.generator.sample, plan.queries, plan.seed)
             search = await measure_search(s, queries)
@@ -328,8 +334,11 @@ def report_import(r: dict[str, Any]) -> None:
         ("dry run (upload + check)", im["dry_s"], im["dry"]),
         ("import", im["real_s"], im["real"]),
     ):
+        if job["status"] != "done":
+            errors = "; ".join(im["hub_errors"][:1] or [e["message"] for e in job["file_errors"]])
+            name = f"{name}: **{job['status']}** after {job['rows']:,} rows ({errors})"
         print(
-            f"| {name} | {secs:,.1f} | {n / secs:,.0f} | {job['created']:,} | {job['updated']:,} | "
+            f"| {name} | {secs:,.1f} | {job['rows'] / secs:,.0f} | {job['created']:,} | {job['updated']:,} | "
             f"{job['matched']:,} | {job['skipped']:,} |"
         )
     print(
@@ -364,7 +373,11 @@ def targets_table(plan: Plan, results: dict[str, dict[str, Any]]) -> list[dict[s
         seg = max(max(s["hub_ms"]) for s in r["segments"]) / 1000
         seg_name = max(r["segments"], key=lambda s: max(s["hub_ms"]))["name"]
         im = r["import"]
-        rate = min(im["rows"] / im["dry_s"], im["rows"] / im["real_s"])
+        # rows processed per second; a job that failed counts as 0
+        rate = min(
+            im["dry"]["rows"] / im["dry_s"] if im["dry"]["status"] == "done" else 0.0,
+            im["real"]["rows"] / im["real_s"] if im["real"]["status"] == "done" else 0.0,
+        )
         title = TITLES[name]
         rows += [
             {"target": f"{title}: search p95 < 100 ms (UI request, list + count)", "value": f"{fmt(ui)} ms",
@@ -479,6 +492,8 @@ def run(plan: Plan) -> int:
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("SWITCHBOARD_LOG_LEVEL", "WARNING")
+    # A stopped run still drops its database and work directory (run's finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     return run(parse(argv))
 
 
