@@ -189,6 +189,12 @@ async def test_tier_badges_on_the_offer_and_in_the_queue(live: Any) -> None:
         await expect(agent.locator('#thread-header .tier-badge[data-tier="frequent"]')).to_be_visible()
         # The customer panel's timeline: this conversation and the three before it.
         await expect(agent.locator('#panel-timeline li[data-kind="conversation"]')).to_have_count(4)
+        # In Arabic the same badges read in Arabic, in the queue and the thread header.
+        await agent.click("#lang-toggle")
+        await expect(agent.locator('#thread-header .tier-badge[data-tier="frequent"]')).to_have_text(
+            "عميل دائم"
+        )
+        await expect(agent.locator(".greeting-hint")).to_contain_text("المحادثة رقم 4 هذا الشهر")
         await assert_clean(agent, watch)
 
 
@@ -220,9 +226,10 @@ async def test_build_a_segment_and_see_its_count(live: Any, lang: str) -> None:
         await assert_clean(page, watch)
 
 
-async def test_import_a_csv_with_one_bad_row(live: Any) -> None:
+@pytest.mark.parametrize("lang", ["en", "ar"])
+async def test_import_a_csv_with_one_bad_row(live: Any, lang: str) -> None:
     hub = live.app.hub
-    await user(hub, "root@example.com", Role.admin, language="en")
+    await user(hub, "root@example.com", Role.admin, language=lang)
     csv_text = "name,phone,email,tags\nLayla,+966501110000,layla@example.com,new\nBroken,123,,\nOmar,,omar@example.com,\n"
     async with chromium() as browser:
         page, watch = await open_page(browser, live, "root@example.com", "/admin")
@@ -237,9 +244,13 @@ async def test_import_a_csv_with_one_bad_row(live: Any) -> None:
         await expect(report.locator('[data-count="imp_created"]')).to_have_text("2")
         await expect(report.locator('[data-count="imp_skipped"]')).to_have_text("1")
         await expect(report.locator("#import-errors tbody tr")).to_have_count(1)
-        await expect(report.locator("#import-errors tbody tr")).to_contain_text("Not a valid phone number.")
+        await expect(report.locator("#import-errors tbody tr")).to_contain_text(
+            "Not a valid phone number." if lang == "en" else "رقم هاتف غير صحيح."
+        )
         await page.click("#import-run")
-        await expect(page.locator("#import-status")).to_have_text("Imported.")
+        await expect(page.locator("#import-status")).to_have_text(
+            "Imported." if lang == "en" else "تم الاستيراد."
+        )
         await expect(page.locator("#import-progress")).to_have_attribute("value", "1")
         await hub.projections.catch_up()
         await page.goto(f"{live.base}/contacts")
