@@ -121,7 +121,7 @@ export class ContactPanel {
         h("h3", {}, t("tags")),
         h("ul", { class: "tags", "aria-label": t("tags") },
           c.tags.map((tag) => h("li", { class: "chip" },
-            h("bdi", {}, tag),
+            h("bdi", { title: tag }, tag),
             h("button", {
               type: "button", class: "chip-remove", "aria-label": t("tag_remove", { tag }),
               on: { click: () => this.save({ tags: c.tags.filter((x) => x !== tag) }) },
