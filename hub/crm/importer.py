@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import select
 
 from hub.addresses import normalize_email, normalize_phone
 from hub.context import Hub
@@ -324,20 +324,40 @@ async def _apply(
     async with hub.db.transaction() as s:
         wanted = {i for row in batch for i in row.identities}
         owners: dict[tuple[str, str], int] = {}
-        if wanted:
-            pairs = list(wanted)
-            for start in range(0, len(pairs), 400):
-                chunk = pairs[start : start + 400]
-                stmt = sa.select(_identity.c.kind, _identity.c.address, _identity.c.contact_id).where(
-                    sa.tuple_(_identity.c.kind, _identity.c.address).in_(chunk)
+        by_kind: dict[str, list[str]] = {}
+        for kind, address in wanted:
+            by_kind.setdefault(kind, []).append(address)
+        for kind, addresses in by_kind.items():
+            # One kind at a time: "kind = ? AND address IN (...)" is a lookup in the
+            # unique (kind, address) index on both databases.
+            for start in range(0, len(addresses), 500):
+                stmt = sa.select(_identity.c.address, _identity.c.contact_id).where(
+                    _identity.c.kind == kind, _identity.c.address.in_(addresses[start : start + 500])
                 )
-                for kind, address, cid in (await core(s, stmt)).all():
+                for address, cid in (await core(s, stmt)).all():
                     owners[(kind, address)] = cid
-        owners.update({k: v for k, v in seen.items() if k not in owners})
+        # Identities earlier rows of this file introduced (only this batch's: looking at
+        # all of them every batch would make a long file quadratic).
+        for ident in wanted:
+            if ident not in owners and ident in seen:
+                owners[ident] = seen[ident]
         existing_ids = {v for v in owners.values() if v > 0}
+        # Plain rows, not ORM objects: only compared, never written back through the session.
         contacts = {
-            c.id: c
-            for c in (await s.exec(select(Contact).where(col(Contact.id).in_(list(existing_ids))))).all()
+            r["id"]: r
+            for r in (
+                await core(
+                    s,
+                    sa.select(
+                        _contact.c.id,
+                        _contact.c.merged_into_id,
+                        _contact.c.erased_at,
+                        *(_contact.c[k] for k in EDITABLE),
+                    ).where(_contact.c.id.in_(list(existing_ids))),
+                )
+            )
+            .mappings()
+            .all()
         }
         events: list[dict[str, Any]] = []
         pending_new: list[Row] = []
@@ -372,14 +392,14 @@ async def _apply(
                 report.matched += 1
                 continue
             contact = contacts.get(cid)
-            if contact is None or contact.merged_into_id is not None:
+            if contact is None or contact["merged_into_id"] is not None or contact["erased_at"] is not None:
                 report.skipped += 1
                 report.error(
                     row.number, "phone", "identity_conflict", "the matching contact was merged or erased"
                 )
                 continue
             # Rows of one file build on each other: compare with what earlier rows set.
-            current = state.setdefault(cid, {k: getattr(contact, k) for k in EDITABLE})
+            current = state.setdefault(cid, {k: contact[k] for k in EDITABLE})
             changes = _changes(current, row)
             new_identities = [i for i in row.identities if i not in owners]
             if changes or new_identities:
@@ -452,9 +472,27 @@ async def _update(
         )
 
 
+async def _allocate_ids(s: Any, n: int) -> list[int]:
+    """Ids for ``n`` new contacts, taken up front so the rows go in as one executemany
+    (INSERT ... RETURNING in parameter order costs a statement per row). PostgreSQL:
+    from the sequence, atomically. SQLite: past the current maximum, under the write
+    lock this transaction holds (every writer takes it)."""
+    if s.bind.dialect.name == "postgresql":
+        rows = await core(
+            s,
+            sa.text("SELECT nextval(pg_get_serial_sequence('contact', 'id')) FROM generate_series(1, :n)"),
+            {"n": n},
+        )
+        return sorted(int(r[0]) for r in rows.all())
+    top = (await core(s, sa.select(sa.func.coalesce(sa.func.max(_contact.c.id), 0)))).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
 async def _insert(s: Any, rows: list[Row], now: Any) -> list[int]:
+    ids = await _allocate_ids(s, len(rows))
     values = [
         {
+            "id": cid,
             "name": r.values.get("name", ""),
             "language": r.values.get("language"),
             "timezone": r.values.get("timezone"),
@@ -462,13 +500,13 @@ async def _insert(s: Any, rows: list[Row], now: Any) -> list[int]:
             "tags": r.tags,
             "attributes": r.values.get("attributes", {}),
             "notes": r.values.get("notes", ""),
+            "consent": {},
             "created_at": now,
             "updated_at": now,
         }
-        for r in rows
+        for r, cid in zip(rows, ids, strict=True)
     ]
-    result = await core(s, sa.insert(_contact).returning(_contact.c.id, sort_by_parameter_order=True), values)
-    ids = [r[0] for r in result.all()]
+    await core(s, sa.insert(_contact), values)
     await core(
         s,
         sa.insert(_identity),
