@@ -17,14 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col
 
 from hub.crm.search import matching_ids
-from hub.models import Contact, ContactFigures, ContactTier, Organization, UTCDateTime
+from hub.models import Contact, ContactFigures, ContactTier, UTCDateTime
 from hub.services.access import Actor
 
 Sort = Literal["recent", "name", "created", "last_contact", "conversations"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _figures = ContactFigures.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
-_org = Organization.__table__  # type: ignore[attr-defined]
 
 
 class ContactFilter(BaseModel):
@@ -73,11 +72,9 @@ def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: st
     c = _contact.c
     out: list[Any] = [c.merged_into_id.is_(None), c.erased_at.is_(None), contact_visible_clause(actor)]
     if f.q and f.q.strip():
-        found = c.id.in_(matching_ids(f.q, is_sqlite=is_sqlite, default_region=region))
-        # ... or works for an organisation of that name.
-        needle = f.q.strip().lower().replace("%", "")
-        orgs = sa.select(_org.c.id).where(sa.func.lower(_org.c.name).contains(needle, autoescape=True))
-        out.append(sa.or_(found, c.organization_id.in_(orgs)))
+        # One indexed condition (the organisation's name is in the search text): an OR
+        # here would make SQLite collect every match before it can sort and stop at 50.
+        out.append(c.id.in_(matching_ids(f.q, is_sqlite=is_sqlite, default_region=region)))
     if f.organization_id is not None:
         out.append(c.organization_id == f.organization_id)
     if f.owner_id is not None:

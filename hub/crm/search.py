@@ -1,7 +1,8 @@
 """Contact search: the ``contact_search`` projection and the query side.
 
-Each live contact has one row of normalised text (hub.textnorm): name, addresses (a
-phone in international and national digits), tags and custom field values. It is
+Each live contact has one row of normalised text (hub.textnorm): name, organisation
+name, addresses (a phone in international and national digits), tags and custom field
+values. It is
 indexed for substring search — an FTS5 trigram table on SQLite, a ``pg_trgm`` GIN index
 on PostgreSQL (migration 0006) — so ``LIKE '%term%'`` is an index lookup for terms of
 three characters or more on a million contacts. Shorter terms fall back to a scan.
@@ -18,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.crm.figures import CONTACT_EVENTS
-from hub.models import Contact, ContactSearch, Identity
+from hub.models import Contact, ContactSearch, Identity, Organization
 from hub.projections import LoggedEvent, core
 from hub.textnorm import normalize, phone_forms, phone_query
 
@@ -27,8 +28,8 @@ MAX_TERMS = 6
 _search = ContactSearch.__table__  # type: ignore[attr-defined]
 
 
-def search_text(contact: Contact, identities: Iterable[Identity]) -> str:
-    parts: list[str] = [contact.name or ""]
+def search_text(contact: Contact, identities: Iterable[Identity], organization: str = "") -> str:
+    parts: list[str] = [contact.name or "", organization]
     for identity in identities:
         if identity.kind == "phone":
             parts.extend(phone_forms(identity.address))
@@ -48,6 +49,7 @@ class ContactSearchProjection:
 
     async def affected(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> set[int]:
         keys: set[int] = set()
+        renamed: set[int] = set()
         for e in events:
             if e.type == "conversation.created" and isinstance(e.payload.get("contact_id"), int):
                 keys.add(e.payload["contact_id"])
@@ -55,6 +57,11 @@ class ContactSearchProjection:
                 keys |= {e.payload["source_id"], e.payload["target_id"]}
             elif e.type in CONTACT_EVENTS:
                 keys.add(e.payload["contact_id"])
+            elif e.type == "organization.updated":
+                renamed.add(e.payload["organization_id"])
+        if renamed:  # its name is in its contacts' search text
+            rows = await s.exec(select(Contact.id).where(col(Contact.organization_id).in_(list(renamed))))
+            keys |= {r for r in rows.all() if r is not None}
         return keys
 
     async def keys_after(self, s: AsyncSession, after: int, limit: int) -> list[int]:
@@ -81,8 +88,28 @@ class ContactSearchProjection:
         identities: dict[int, list[Identity]] = {}
         for i in (await s.exec(select(Identity).where(col(Identity.contact_id).in_(keys)))).all():
             identities.setdefault(i.contact_id, []).append(i)
+        org_ids = {c.organization_id for c in contacts if c.organization_id is not None}
+        names = (
+            dict(
+                (
+                    await s.exec(
+                        select(Organization.id, Organization.name).where(
+                            col(Organization.id).in_(list(org_ids))
+                        )
+                    )
+                ).all()
+            )
+            if org_ids
+            else {}
+        )
         await core(s, sa.delete(_search).where(_search.c.contact_id.in_(keys)))
-        rows = [{"contact_id": c.id, "text": search_text(c, identities.get(c.id or 0, []))} for c in contacts]
+        rows = [
+            {
+                "contact_id": c.id,
+                "text": search_text(c, identities.get(c.id or 0, []), names.get(c.organization_id or 0, "")),
+            }
+            for c in contacts
+        ]
         if rows:
             await core(s, sa.insert(_search), rows)
 
