@@ -50,6 +50,11 @@ MAX_CELL = 20_000
 IDENTITY_COLUMNS = {"phone": "phone", "email": "email", "telegram": "telegram"}
 PLAIN_COLUMNS = ("name", "language", "timezone", "vip", "tags", "notes", "id")
 EDITABLE = ("name", "language", "timezone", "vip", "tags", "notes", "attributes")
+_UPDATE_CONTACT = (
+    sa.update(Contact.__table__)  # type: ignore[attr-defined]
+    .where(Contact.__table__.c.id == sa.bindparam("cid"))  # type: ignore[attr-defined]
+    .values({**{k: sa.bindparam(f"v_{k}") for k in EDITABLE}, "updated_at": sa.bindparam("now")})
+)
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _identity = Identity.__table__  # type: ignore[attr-defined]
 _event = EventLog.__table__  # type: ignore[attr-defined]
@@ -362,6 +367,8 @@ async def _apply(
         events: list[dict[str, Any]] = []
         pending_new: list[Row] = []
         state: dict[int, dict[str, Any]] = {}
+        changed: set[int] = set()  # contacts to write back (their state holds the new values)
+        new_rows: list[dict[str, Any]] = []  # identities to add to known contacts
         for row in batch:
             found = {owners[i] for i in row.identities if i in owners}
             if len(found) > 1:
@@ -405,7 +412,11 @@ async def _apply(
             if changes or new_identities:
                 report.updated += 1
                 if not job.dry_run:
-                    await _update(s, cid, changes, new_identities, now)
+                    changed.add(cid)
+                    new_rows += [
+                        {"contact_id": cid, "kind": k, "address": a, "created_at": now}
+                        for k, a in new_identities
+                    ]
                     diff = _diff(current, changes)
                     events.append(
                         _event_row("contact.updated", cid, job, now, {"changes": diff, "reason": "import"})
@@ -415,6 +426,18 @@ async def _apply(
                     owners[ident] = seen[ident] = cid
             else:
                 report.matched += 1
+        if changed:
+            # One statement for the batch: every changed contact's full editable state.
+            await core(
+                s,
+                _UPDATE_CONTACT,
+                [
+                    {"cid": cid, **{f"v_{k}": state[cid][k] for k in EDITABLE}, "now": now}
+                    for cid in sorted(changed)
+                ],
+            )
+        if new_rows:
+            await core(s, sa.insert(_identity), new_rows)
         report.created += len(pending_new)
         if pending_new and not job.dry_run:
             created = await _insert(s, pending_new, now)
@@ -455,21 +478,6 @@ def _diff(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, list[An
         else:
             out[key] = [cut(current[key]), cut(value)]
     return out
-
-
-async def _update(
-    s: Any, contact_id: int, changes: dict[str, Any], identities: list[tuple[str, str]], now: Any
-) -> None:
-    if changes:
-        await core(
-            s, sa.update(_contact).where(_contact.c.id == contact_id).values(**changes, updated_at=now)
-        )
-    if identities:
-        await core(
-            s,
-            sa.insert(_identity),
-            [{"contact_id": contact_id, "kind": k, "address": a, "created_at": now} for k, a in identities],
-        )
 
 
 async def _allocate_ids(s: Any, n: int) -> list[int]:
