@@ -240,7 +240,10 @@ async function search({ more = false } = {}) {
     if (mine !== seq) return;
     rows = more ? [...rows, ...page.items] : page.items;
     cursor = page.next_cursor;
-    if (!more) $("#contact-count").textContent = t("crm_count", { n: number(page.total ?? rows.length) });
+    if (!more) {
+      const n = number(page.total ?? rows.length);
+      $("#contact-count").textContent = t("crm_count", { n: page.total_capped ? `${n}+` : n });
+    }
     $("#more").hidden = !cursor;
     renderTable();
   } catch (err) {

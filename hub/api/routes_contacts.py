@@ -52,6 +52,7 @@ from hub.services.contacts import (
 from hub.services.visibility import read_visible
 
 router = APIRouter(tags=["contacts"])
+COUNT_CAP = 10_000  # the list's count stops here: "10,000+" (segments count exactly)
 
 
 async def _contact_out(hub: Hub, contact: Contact) -> ContactOut:
@@ -184,10 +185,12 @@ async def contact_page(
             ).all()
         }
         total = None
+        capped = False
         if count:
-            total = (
-                await conn.execute(count_query(f, actor, is_sqlite=hub.db.is_sqlite, region=region))
-            ).scalar()
+            stmt = count_query(f, actor, is_sqlite=hub.db.is_sqlite, region=region, cap=COUNT_CAP)
+            total = (await conn.execute(stmt)).scalar() or 0
+            capped = total > COUNT_CAP
+            total = min(total, COUNT_CAP)
     by_contact: dict[int, list[IdentityOut]] = {}
     for i in identities:
         by_contact.setdefault(i.contact_id, []).append(IdentityOut.model_validate(i))
@@ -206,7 +209,7 @@ async def contact_page(
             )
         )
     next_cursor = encode_cursor(sort, rows[-1]["sort_value"], rows[-1]["id"]) if more and rows else None
-    return ContactPage(items=items, next_cursor=next_cursor, total=total)
+    return ContactPage(items=items, next_cursor=next_cursor, total=total, total_capped=capped)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)

@@ -317,7 +317,8 @@ class ContactSummary(Out):
 class ContactPage(BaseModel):
     items: list[ContactSummary]
     next_cursor: str | None = None
-    total: int | None = None  # only with count=true
+    total: int | None = None  # only with count=true; at most 10,000
+    total_capped: bool = False  # more than ``total`` match
 
 
 class ContactPatch(In):

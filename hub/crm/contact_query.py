@@ -186,12 +186,19 @@ def list_query(
     return stmt.order_by(*order).limit(limit + 1)
 
 
-def count_query(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None) -> Any:
-    return (
-        sa.select(sa.func.count())
+def count_query(
+    f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None, cap: int | None = None
+) -> Any:
+    """How many contacts match; with ``cap``, counting stops at ``cap + 1`` (a search box
+    says "10,000+" rather than counting 120,000 matches on every keystroke)."""
+    base = (
+        sa.select(_contact.c.id)
         .select_from(_contact.outerjoin(_figures, _figures.c.contact_id == _contact.c.id))
         .where(*where_clauses(f, actor, is_sqlite=is_sqlite, region=region))
     )
+    if cap is not None:
+        base = base.limit(cap + 1)
+    return sa.select(sa.func.count()).select_from(base.subquery())
 
 
 def preference_query(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None) -> Any:

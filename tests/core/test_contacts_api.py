@@ -270,3 +270,17 @@ async def test_agents_see_only_contacts_of_their_conversations(app: Any) -> None
     assert await ids(app) == [mine]
     assert await ids(app, q="+15550100002") == []
     assert (await app.client.get(f"/api/v1/contacts/{other}")).status_code == 403
+
+
+async def test_the_list_count_stops_at_its_cap(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hub.api.routes_contacts as routes
+
+    monkeypatch.setattr(routes, "COUNT_CAP", 3)
+    await admin_client(app)
+    for n in range(5):
+        await ingest(app.hub, sms(f"+1555030{n:04d}", f"c{n}", name=f"capped {n}"))
+    await app.hub.projections.catch_up()
+    page = (await app.client.get("/api/v1/contacts", params={"q": "capped", "count": "true"})).json()
+    assert (page["total"], page["total_capped"]) == (3, True) and len(page["items"]) == 5
+    few = (await app.client.get("/api/v1/contacts", params={"q": "+15550300001", "count": "true"})).json()
+    assert (few["total"], few["total_capped"]) == (1, False)
