@@ -64,6 +64,10 @@ async function showOrg(id) {
         row("org_conversations", number(org.conversations)),
         row("crm_open_complaints", number(org.open_complaints)),
         row("crm_csat", org.csat_average === null ? "—" : `${number(org.csat_average)} / 5 (${number(org.csat_count)})`)),
+      Object.keys(org.attributes || {}).length
+        ? h("dl", { class: "figure-grid", id: "org-fields" }, Object.entries(org.attributes).flatMap(([k, v]) => [
+          h("dt", {}, h("bdi", {}, k)), h("dd", {}, h("bdi", { dir: "auto" }, typeof v === "string" ? v : JSON.stringify(v)))]))
+        : null,
       org.notes ? h("p", { dir: "auto" }, org.notes) : null,
       h("h3", {}, t("org_contacts")),
       h("ul", { class: "history", id: "org-members" }, members.items.map((c) => h("li", {},

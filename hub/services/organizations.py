@@ -48,6 +48,25 @@ PUBLIC_DOMAINS = frozenset(
 )
 
 
+def clean_attributes(values: Any) -> dict[str, Any]:
+    """An organisation's own fields: up to 50 keys of text (≤ 1,000 chars), numbers or
+    yes/no."""
+    if not isinstance(values, Mapping) or len(values) > 50:
+        raise invalid_fields([("attributes", "invalid_attributes", "at most 50 fields")])
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        ok_key = isinstance(key, str) and 0 < len(key) <= 64
+        ok_value = (isinstance(value, str) and len(value) <= 1000) or (
+            isinstance(value, bool | int | float) and (isinstance(value, bool) or abs(value) <= 1e15)
+        )
+        if not ok_key or not ok_value:
+            raise invalid_fields(
+                [(f"attributes.{str(key)[:64]}", "invalid_attributes", "text, a number or yes/no")]
+            )
+        out[key] = value.strip() if isinstance(value, str) else value
+    return out
+
+
 def clean_domains(values: Any) -> list[str]:
     if not isinstance(values, list) or len(values) > MAX_DOMAINS:
         raise invalid_fields([("domains", "invalid_domains", f"at most {MAX_DOMAINS} domains")])
@@ -98,7 +117,7 @@ async def create_organization(hub: Hub, actor: Actor, values: Mapping[str, Any])
             name=str(values["name"]).strip(),
             owner_id=await _check_owner(s, values.get("owner_id")),
             notes=str(values.get("notes", "")),
-            attributes=dict(values.get("attributes") or {}),
+            attributes=clean_attributes(values.get("attributes") or {}),
             created_at=now,
             updated_at=now,
         )
@@ -125,7 +144,7 @@ async def update_organization(
         if "notes" in changes:
             org.notes = str(changes["notes"])
         if "attributes" in changes:
-            org.attributes = dict(changes["attributes"] or {})
+            org.attributes = clean_attributes(changes["attributes"] or {})
         if "domains" in changes:
             await _set_domains(s, org, clean_domains(changes["domains"]))
         org.updated_at = hub.now()

@@ -56,9 +56,12 @@ async def test_domains_join_contacts_and_the_central_view(app: Any) -> None:
     # A domain added later brings in the contacts already there.
     r = await app.client.post("/api/v1/organizations", json={"name": "Elsewhere"}, headers=headers)
     elsewhere = r.json()["id"]
-    await app.client.patch(
-        f"/api/v1/organizations/{elsewhere}", json={"domains": ["elsewhere.org"]}, headers=headers
+    r = await app.client.patch(
+        f"/api/v1/organizations/{elsewhere}",
+        json={"domains": ["elsewhere.org"], "attributes": {"industry": "logistics", "seats": 40}},
+        headers=headers,
     )
+    assert r.json()["attributes"] == {"industry": "logistics", "seats": 40}
     await hub.projections.catch_up()
     assert (await app.client.get(f"/api/v1/contacts/{other.contact_id}")).json()["organization"][
         "id"
