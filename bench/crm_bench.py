@@ -58,7 +58,8 @@ from crm_measure import (  # noqa: E402
     stats,
 )
 
-PG_DB = "sb_crm_bench"
+# One database per run: two runs at once (two people on one host) must not drop each other's.
+PG_DB = f"sb_crm_bench_{os.getpid()}"
 GOAL_SEARCH_P95_MS = 100.0
 GOAL_SEGMENT_S = 1.0
 GOAL_IMPORT_ROWS_S = 5_000.0
@@ -80,6 +81,7 @@ class Plan:
     sqlite_analyze: bool
     explain: bool
     keep: bool
+    build_only: bool
     workdir: str | None
     json_path: str | None
 
@@ -429,6 +431,9 @@ def parse(argv: list[str]) -> Plan:
     )
     ap.add_argument("--explain", action="store_true", help="print the plans of the slowest queries")
     ap.add_argument("--keep", action="store_true", help="keep the databases and the work directory")
+    ap.add_argument(
+        "--build-only", action="store_true", help="build the data set and stop (with --keep: to explore)"
+    )
     ap.add_argument("--workdir", help="where the SQLite file and uploads go (default: a temp dir)")
     ap.add_argument("--json", dest="json_path", help="also write every figure to this JSON file")
     a = ap.parse_args(argv)
@@ -446,7 +451,8 @@ def parse(argv: list[str]) -> Plan:
         verify=a.verify,
         sqlite_analyze=a.sqlite_analyze,
         explain=a.explain,
-        keep=a.keep,
+        keep=a.keep or a.build_only,
+        build_only=a.build_only,
         workdir=a.workdir,
         json_path=a.json_path,
     )
@@ -463,6 +469,11 @@ def run(plan: Plan) -> int:
         t0 = time.perf_counter()
         built = build(plan, work)
         print(f"data set built and loaded in {time.perf_counter() - t0:,.0f} s", flush=True)
+        if plan.build_only:
+            for target in built.targets:
+                report_dataset(plan, built, target, target.size_bytes())
+                print(f"kept: {target.url}")
+            return 0
         results: dict[str, dict[str, Any]] = {}
         datasets: dict[str, Any] = {}
         for target in built.targets:
