@@ -186,14 +186,37 @@ def list_query(
     return stmt.order_by(*order).limit(limit + 1)
 
 
+FIGURE_FILTERS = (
+    "preferred_channel",
+    "channel",
+    "min_conversations_90d",
+    "last_contact_after",
+    "last_contact_before",
+    "first_contact_after",
+    "first_contact_before",
+    "min_csat_average",
+    "max_csat_average",
+    "open_complaint",
+)
+
+
+def reads_figures(f: ContactFilter) -> bool:
+    return any(getattr(f, name) not in (None, "") for name in FIGURE_FILTERS)
+
+
 def count_query(
     f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None, cap: int | None = None
 ) -> Any:
     """How many contacts match; with ``cap``, counting stops at ``cap + 1`` (a search box
     says "10,000+" rather than counting 120,000 matches on every keystroke)."""
+    # The figures are joined only when a filter reads them: a count of every contact
+    # must not hash-join a million figures rows it never looks at.
+    source = (
+        _contact.outerjoin(_figures, _figures.c.contact_id == _contact.c.id) if reads_figures(f) else _contact
+    )
     base = (
         sa.select(_contact.c.id)
-        .select_from(_contact.outerjoin(_figures, _figures.c.contact_id == _contact.c.id))
+        .select_from(source)
         .where(*where_clauses(f, actor, is_sqlite=is_sqlite, region=region))
     )
     if cap is not None:
