@@ -281,7 +281,7 @@ async def test_windows_and_tiers_change_with_time_alone(hub: Any, clock: Any) ->
     assert fig is not None and fig.conversations_90d == 3 and fig.tiers == ["frequent"]
     assert fig.due_at == clock.now + timedelta(days=30)  # the first window drop
     clock.advance(91 * 86400)
-    assert await hub.projections.run_due() == 1
+    await hub.projections.run_due()  # (or the background loop already did: the state is what counts)
     async with hub.db.session() as s:
         fig = await s.get(ContactFigures, r.contact_id)
     assert fig is not None and fig.conversations_90d == 0 and fig.tiers == []
