@@ -21,6 +21,7 @@ from hub.api import (
     routes_attachments,
     routes_auth,
     routes_canned,
+    routes_complaints,
     routes_contacts,
     routes_conversations,
     routes_crm,
@@ -28,6 +29,7 @@ from hub.api import (
     routes_live,
     routes_organizations,
     routes_segments,
+    routes_surveys,
     routes_users,
 )
 from hub.api_docs import api_docs_router
@@ -101,12 +103,19 @@ def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
 
 
 def build_projections(hub: Hub) -> ProjectionRunner:
+    from hub.care.consumer import CareConsumer
     from hub.crm.figures import ContactFiguresProjection
     from hub.crm.orgs import OrganizationJoinProjection
     from hub.crm.search import ContactSearchProjection
 
     return ProjectionRunner(
-        hub, [ContactFiguresProjection(), ContactSearchProjection(), OrganizationJoinProjection()]
+        hub,
+        [
+            ContactFiguresProjection(),
+            ContactSearchProjection(),
+            OrganizationJoinProjection(),
+            CareConsumer(hub),
+        ],
     )
 
 
@@ -134,6 +143,7 @@ def create_app(
         hub.reply_writer = _reply_writer(hub)
         hub.reply_writer.start()
         hub.projections = build_projections(hub)
+        await hub.projections.prepare()
         hub.projections.start()
         hub.imports = Imports(hub)
         wake_sub = bus.subscribe()
@@ -218,6 +228,8 @@ def create_app(
         routes_crm,
         routes_segments,
         routes_organizations,
+        routes_complaints,
+        routes_surveys,
         routes_users,
         routes_canned,
         routes_live,
@@ -228,6 +240,7 @@ def create_app(
     app.include_router(api_docs_router())
     app.include_router(_ops_router())
     app.include_router(pages_router())
+    app.include_router(routes_surveys.page_router())
     app.add_api_websocket_route("/ws", _console_socket)
     webhooks: list[BaseRoute] = [
         Mount(f"/channels/{c.kind}", app=Router(routes=list(c.routes()))) for c in registry

@@ -74,6 +74,30 @@ class IngestSettings(_Section):
     max_batch: int = Field(256, ge=1, le=10_000)
 
 
+class CareSettings(_Section):
+    """Complaints and surveys (docs/complaints.md, docs/surveys.md)."""
+
+    # {year} and {seq} (the never-reused sequence number) as in str.format.
+    reference_format: str = Field("C-{year}-{seq:06d}", min_length=5, max_length=40)
+    # A message containing one of these words opens a complaint (Arabic-normalised match).
+    complaint_keywords: list[str] = Field(default_factory=lambda: ["complaint", "شكوى"], max_length=50)
+    # "status C-2026-000123" / "حالة C-2026-000123": the automatic status answer.
+    status_keywords: list[str] = Field(default_factory=lambda: ["status", "حالة"], max_length=50)
+    reopen_days: int = Field(14, ge=0, le=365)  # a resolved complaint can be reopened this long
+    comment_window_minutes: int = Field(30, ge=1, le=1440)  # after a score, the next message is its comment
+
+    @field_validator("reference_format")
+    @classmethod
+    def _format(cls, v: str) -> str:
+        try:
+            sample = v.format(year=2026, seq=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"reference_format: {exc}; use {{year}} and {{seq}}") from None
+        if "{seq" not in v or len(sample) > 40:
+            raise ValueError("reference_format must contain {seq} and give at most 40 characters")
+        return v
+
+
 class MetricsSettings(_Section):
     """Who may scrape ``/metrics`` (see docs/architecture.md, "Operations")."""
 
@@ -120,6 +144,7 @@ class Settings(BaseSettings):
     # SQLite's PRAGMA synchronous: FULL survives power loss, NORMAL only a process kill.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
+    care: CareSettings = Field(default_factory=CareSettings)  # type: ignore[arg-type]
     # Each channel validates its own table; see channels/<kind>.py.
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

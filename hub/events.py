@@ -172,6 +172,36 @@ class TiersChangedPayload(_Payload):
     keys: list[str]
 
 
+class ComplaintPayload(_Payload):
+    complaint_id: int
+    reference: str
+    contact_id: int
+    status: str
+    severity: str | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    conversation_id: int | None = None
+    reason: str | None = None
+    changes: dict[str, list[Any]] = Field(default_factory=dict)  # field -> [old, new]
+    escalated_to: int | None = None  # complaint.escalated: the team told
+
+
+class SurveyPayload(_Payload):
+    survey_id: int
+    kind: str
+    contact_id: int
+    channel: str
+    status: str
+    conversation_id: int | None = None
+    complaint_id: int | None = None
+    team_id: int | None = None
+    agent_id: int | None = None
+    score: int | None = None
+    comment: str | None = None
+    low_score: bool = False
+    reason: str | None = None
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     "message.received": MessagePayload,
     "message.created": MessagePayload,
@@ -196,6 +226,13 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "contact.erased": ContactPayload,
     "tiers.changed": TiersChangedPayload,
     "organization.updated": OrganizationPayload,
+    "complaint.opened": ComplaintPayload,
+    "complaint.updated": ComplaintPayload,
+    "complaint.escalated": ComplaintPayload,
+    "survey.sent": SurveyPayload,
+    "survey.answered": SurveyPayload,
+    "survey.low_score": SurveyPayload,
+    "survey.closed": SurveyPayload,
 }
 
 

@@ -569,3 +569,198 @@ class ProjectionCheckpoint(SQLModel, table=True):
     # While rebuilding: the last key (contact id) recomputed from rows; None when done.
     rebuild_cursor: int | None = Field(default=None, sa_column=Column(sa.BigInteger(), nullable=True))
     updated_at: datetime = _now_col()
+
+
+# --- complaints (docs/complaints.md) --------------------------------------------------
+
+
+class ComplaintStatus(StrEnum):
+    new = "new"
+    acknowledged = "acknowledged"
+    investigating = "investigating"
+    waiting_on_customer = "waiting_on_customer"
+    waiting_on_third_party = "waiting_on_third_party"
+    resolved = "resolved"
+    closed = "closed"
+    reopened = "reopened"
+
+
+OPEN_COMPLAINT = (
+    "new",
+    "acknowledged",
+    "investigating",
+    "waiting_on_customer",
+    "waiting_on_third_party",
+    "reopened",
+)
+
+
+class ComplaintOption(SQLModel, table=True):
+    """An admin-defined choice of the complaints register: a category (``parent`` set:
+    a sub-category of that category), a severity level with its targets, a root cause."""
+
+    __tablename__ = "complaint_option"
+    kind: str = Field(primary_key=True, max_length=16)  # category, severity, root_cause
+    key: str = Field(primary_key=True, max_length=40)
+    parent: str | None = Field(default=None, max_length=40)  # sub-categories: the category key
+    label_en: str = Field(max_length=120)
+    label_ar: str = Field(max_length=120)
+    # Severities: response and resolution targets in business hours, the warning point
+    # (share of the target elapsed) and whom to escalate to.
+    response_hours: float | None = None
+    resolution_hours: float | None = None
+    warn_ratio: float | None = None
+    escalate_team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="SET NULL")
+    color: str = Field(default="#6b7280", max_length=7)
+    position: int = 0
+    active: bool = True
+    updated_at: datetime = _now_col()
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """Per-scope sequence for human references (``C-2026-000123``): a row locked and
+    incremented in the transaction that uses the number, so a number is never reused."""
+
+    __tablename__ = "reference_counter"
+    scope: str = Field(primary_key=True, max_length=40)
+    value: int = Field(default=0, sa_column=Column(sa.BigInteger(), nullable=False, default=0))
+
+
+class Complaint(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_complaint_status_team", "status", "team_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(sa_column=Column(sa.String(40), unique=True, nullable=False))
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=20)  # where it was opened: acknowledgements go there
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    source: str = Field(default="agent", max_length=16)  # agent, keyword, widget, page, api
+    language: str = Field(default="en", max_length=10)
+    status: ComplaintStatus = Field(
+        default=ComplaintStatus.new, sa_column=Column(sa.String(24), nullable=False)
+    )
+    category: str | None = Field(default=None, max_length=40)
+    subcategory: str | None = Field(default=None, max_length=40)
+    severity: str | None = Field(default=None, max_length=40)
+    product_ref: str = Field(default="", max_length=200)
+    description: str = Field(default="", sa_column=Column(sa.String(8000), nullable=False, default=""))
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    root_cause: str | None = Field(default=None, max_length=40)
+    resolution: str = Field(default="", sa_column=Column(sa.String(8000), nullable=False, default=""))
+    remedy: str = Field(default="", max_length=2000)
+    attachments: list[dict[str, Any]] = _json([])
+    notify_customer: bool = True  # push status changes that matter to the customer
+    response_due_at: datetime | None = _ts(nullable=True)
+    resolution_due_at: datetime | None = _ts(nullable=True)
+    acknowledged_at: datetime | None = _ts(nullable=True)
+    responded_at: datetime | None = _ts(nullable=True)
+    resolved_at: datetime | None = _ts(nullable=True)
+    closed_at: datetime | None = _ts(nullable=True)
+    reopen_until: datetime | None = _ts(nullable=True)
+    # Escalations done, by target: {"response": {"warned": ts, "missed": ts}, ...}.
+    escalations: dict[str, Any] = _json({})
+    escalated_at: datetime | None = _ts(nullable=True)
+    # The next instant time alone changes something (a warning, a missed target, the
+    # end of the reopening period): a timer row, claimed like the outbox.
+    due_at: datetime | None = _ts(nullable=True, index=True)
+    satisfaction: int | None = None  # the customer's rating of how it was handled (1-5)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _now_col(index=True)
+    updated_at: datetime = _now_col()
+
+
+class ComplaintConversation(SQLModel, table=True):
+    """The conversations about a complaint (many to many)."""
+
+    __tablename__ = "complaint_conversation"
+    complaint_id: int = Field(foreign_key="complaint.id", primary_key=True, ondelete="CASCADE")
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True, index=True)
+
+
+class ComplaintEntry(SQLModel, table=True):
+    """A complaint's history: every change (who, when, old and new values), internal
+    notes, escalations and messages sent to the customer."""
+
+    __tablename__ = "complaint_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)  # opened, changed, note, escalated, notified, linked
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    changes: dict[str, Any] = _json({})
+    body: str = Field(default="", sa_column=Column(sa.String(8000), nullable=False, default=""))
+    attachments: list[dict[str, Any]] = _json([])
+    created_at: datetime = _now_col()
+
+
+# --- surveys (docs/surveys.md) ----------------------------------------------------------
+
+
+class SurveyDefinition(SQLModel, table=True):
+    """A question set: CSAT (1-5), NPS (0-10) or CES (1-7), with its texts per language.
+    Editing texts bumps ``version``; answers keep the version they answered."""
+
+    __tablename__ = "survey_definition"
+    key: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(max_length=8)  # csat, nps, ces
+    version: int = 1
+    # {"en": {"question": ..., "comment": ..., "thanks": ...}, "ar": {...}}
+    texts: dict[str, Any] = _json({})
+    active: bool = True
+    updated_at: datetime = _now_col()
+
+
+class SurveyPolicy(SQLModel, table=True):
+    """When to ask after a resolution, per team and channel (None: any). The most
+    specific enabled-or-not policy wins: (team, channel) > (team) > (channel) > default."""
+
+    __tablename__ = "survey_policy"
+    __table_args__ = (sa.UniqueConstraint("team_id", "channel", name="uq_survey_policy_scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="CASCADE")
+    channel: str | None = Field(default=None, max_length=20)
+    enabled: bool = True
+    survey_key: str = Field(default="csat", max_length=40)
+    delay_seconds: int = 60
+    min_days_between: int = 7  # not more than once per N days per contact
+    expiry_hours: int = 72
+    quiet_start: str | None = Field(default=None, max_length=5)  # "21:00" customer's time
+    quiet_end: str | None = Field(default=None, max_length=5)  # "09:00"
+    ask_comment: bool = True
+    low_score_threshold: int = 2  # scores at or below: the team's supervisors are told
+    low_score_action: str = Field(default="notify", max_length=16)  # notify, follow_up, complaint
+    updated_at: datetime = _now_col()
+
+
+class SurveyRequest(SQLModel, table=True):
+    """One survey put to one customer: scheduled (a timer row), sent, answered or
+    expired. The answer lives here, linked to conversation, agent, team and channel."""
+
+    __tablename__ = "survey_request"
+    __table_args__ = (sa.Index("ix_survey_request_pending", "contact_id", "channel", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(sa_column=Column(sa.String(43), unique=True, nullable=False))
+    survey_key: str = Field(max_length=40)
+    kind: str = Field(max_length=8)
+    version: int = 1
+    contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    channel: str = Field(max_length=20)
+    team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="SET NULL")
+    agent_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    language: str = Field(default="en", max_length=10)
+    status: str = Field(default="scheduled", max_length=12)  # scheduled, sent, answered, expired, skipped
+    skip_reason: str | None = Field(default=None, max_length=40)
+    send_at: datetime = _now_col()
+    expires_at: datetime | None = _ts(nullable=True)
+    sent_at: datetime | None = _ts(nullable=True)
+    message_id: int | None = None  # the question as sent
+    score: int | None = None
+    comment: str | None = Field(default=None, sa_column=Column(sa.String(2000), nullable=True))
+    comment_until: datetime | None = _ts(nullable=True)  # the comment question's window
+    answered_at: datetime | None = _ts(nullable=True)
+    answered_via: str | None = Field(default=None, max_length=16)  # reply, button, link, widget, keypad
+    low_score: bool = False
+    due_at: datetime | None = _ts(nullable=True, index=True)  # send_at, then expires_at
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _now_col()

@@ -89,11 +89,34 @@ class Projection(Protocol):
     async def next_due(self, s: AsyncSession) -> datetime | None: ...
 
 
+class Reactor(Protocol):
+    """A consumer that *acts* on events (sends a status answer, schedules a survey)
+    instead of keeping a table: ``apply`` runs in the checkpoint's transaction through
+    a unit of work, so its writes, its events and the new checkpoint commit together —
+    each event acted on exactly once. It starts from the log's end when first seen (no
+    replay of history) and has no rebuild. Its timers (``fire_due``) run under the same
+    checkpoint lock, once cluster-wide."""
+
+    name: str
+
+    async def apply(self, uow: Any, events: Sequence[LoggedEvent], now: datetime) -> None: ...
+
+    async def fire_due(self, uow: Any, now: datetime, limit: int) -> int:
+        """Act on the timers due at ``now`` (at most ``limit``); returns how many."""
+        ...
+
+    async def next_due(self, s: AsyncSession) -> datetime | None: ...
+
+
+def is_reactor(p: Any) -> bool:
+    return hasattr(p, "apply")
+
+
 class ProjectionRunner:
     def __init__(
         self,
         hub: Hub,
-        projections: Sequence[Projection],
+        projections: Sequence[Any],  # Projection or Reactor
         *,
         batch_size: int = 500,
         gap_horizon: timedelta = timedelta(seconds=60),
@@ -101,7 +124,7 @@ class ProjectionRunner:
         coalesce: float = 0.05,
     ) -> None:
         self.hub = hub
-        self.projections = {p.name: p for p in projections}
+        self.projections: dict[str, Any] = {p.name: p for p in projections}
         if len(self.projections) != len(projections):
             raise ValueError("two projections share a name")
         self.batch_size = batch_size
@@ -115,6 +138,12 @@ class ProjectionRunner:
         self._known: set[str] = set()  # checkpoints known to exist
 
     # -- lifecycle -----------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Make sure every checkpoint exists before the hub serves: a reactor seen for the
+        first time starts from the log's end *now*, not from whenever its loop first runs."""
+        for name in self.projections:
+            await self._ensure_checkpoint(name)
+
     def start(self) -> None:
         sub = self.hub.bus.subscribe(maxsize=1_000)
 
@@ -201,6 +230,8 @@ class ProjectionRunner:
         (or another process holds the checkpoint and ``wait`` is false)."""
         p = self.projections[name]
         await self._ensure_checkpoint(name)
+        if is_reactor(p):
+            return await self._react(p, name, wait=wait)  # type: ignore[arg-type]
         async with self._locks[name], self.hub.db.transaction() as s:
             cp = await self._lock_checkpoint(s, name, wait=wait)
             if cp is None:
@@ -225,6 +256,35 @@ class ProjectionRunner:
             cp.updated_at = now
             s.add(cp)
             return len(events)
+
+    async def _react(self, p: Reactor, name: str, *, wait: bool) -> int | None:
+        from hub.services.uow import UnitOfWork
+
+        async with self._locks[name]:
+            async with self.hub.db.transaction() as s:
+                cp = await self._lock_checkpoint(s, name, wait=wait)
+                if cp is None:
+                    return None
+                cp.rebuild_cursor = None  # nothing to rebuild: a reactor starts from now
+                now = self.hub.now()
+                events = await self._read(s, cp, now)
+                uow = UnitOfWork(self.hub, s, None)
+                if events:
+                    await p.apply(uow, events, now)
+                cp.updated_at = now
+                s.add(cp)
+                await s.flush()
+                published = uow.events()
+            await self._publish(published)
+        return len(events) if events else None
+
+    async def _publish(self, events: list[Any]) -> None:
+        if not events:
+            return
+        try:
+            await self.hub.bus.publish(events)
+        except Exception:
+            log.exception("bus publish failed for event ids %s", [e.id for e in events])
 
     async def _ensure_checkpoint(self, name: str) -> None:
         """A projection seen for the first time starts from now and rebuilds from rows."""
@@ -294,6 +354,9 @@ class ProjectionRunner:
         """Recompute the keys whose time has come; returns how many."""
         total = 0
         for name, p in self.projections.items():
+            if is_reactor(p):
+                total += await self._react_due(p, name)  # type: ignore[arg-type]
+                continue
             while True:
                 async with self._locks[name], self.hub.db.transaction() as s:
                     # The checkpoint lock also serialises timers across processes.
@@ -307,6 +370,25 @@ class ProjectionRunner:
                 if len(keys) < self.batch_size:
                     break
         return total
+
+    async def _react_due(self, p: Reactor, name: str) -> int:
+        from hub.services.uow import UnitOfWork
+
+        total = 0
+        await self._ensure_checkpoint(name)
+        while True:
+            async with self._locks[name]:
+                async with self.hub.db.transaction() as s:
+                    if await self._lock_checkpoint(s, name, wait=False) is None:
+                        return total
+                    uow = UnitOfWork(self.hub, s, None)
+                    fired = await p.fire_due(uow, self.hub.now(), self.batch_size)
+                    await s.flush()
+                    published = uow.events()
+                await self._publish(published)
+            total += fired
+            if fired < self.batch_size:
+                return total
 
     async def rebuild(self, name: str) -> None:
         """Recompute every key from rows (``switchboard projections rebuild``)."""

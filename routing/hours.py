@@ -11,7 +11,8 @@ An empty mapping means always open. A day that is missing is closed.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,3 +53,67 @@ def is_open(hours: dict[str, Any], at: datetime) -> bool:
     spans = hours.get("days", {}).get(DAYS[local.weekday()], ())
     now = local.time()
     return any(time.fromisoformat(a) <= now < time.fromisoformat(b) for a, b in spans)
+
+
+# -- business time ------------------------------------------------------------------
+# Targets "in business hours" (complaint response and resolution, survey quiet hours,
+# report variants) count only the time a calendar is open. One module for all of them.
+
+_MAX_DAYS = 3 * 366  # a calendar with no open day at all never reaches a target
+
+
+def _open_spans(hours: dict[str, Any], start: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The calendar's open intervals (aware UTC datetimes) from ``start`` onwards, in order."""
+    tz = ZoneInfo(hours.get("timezone", "UTC"))
+    closed = set(hours.get("closed_dates", ()))
+    days = hours.get("days", {})
+    local_day = start.astimezone(tz).date()
+    for offset in range(_MAX_DAYS):
+        day = local_day + timedelta(days=offset)
+        if day.isoformat() in closed:
+            continue
+        for a, b in days.get(DAYS[day.weekday()], ()):
+            # Wall-clock times in the calendar's zone, so a DST change moves them correctly.
+            opens = datetime.combine(day, time.fromisoformat(a), tz).astimezone(UTC)
+            closes = datetime.combine(day, time.fromisoformat(b), tz).astimezone(UTC)
+            if closes > start:
+                yield max(opens, start), closes
+
+
+def add_open_time(hours: dict[str, Any], start: datetime, seconds: float) -> datetime | None:
+    """The instant when ``seconds`` of open time have passed since ``start``.
+
+    An empty calendar is always open. ``None`` when the calendar never opens again
+    (no open day within three years).
+    """
+    if not hours:
+        return start + timedelta(seconds=seconds)
+    left = timedelta(seconds=max(0.0, seconds))
+    for opens, closes in _open_spans(hours, start):
+        if left <= closes - opens:
+            return opens + left
+        left -= closes - opens
+    return None
+
+
+def open_seconds_between(hours: dict[str, Any], start: datetime, end: datetime) -> float:
+    """Open time between two instants, in seconds (0 when ``end`` is not after ``start``)."""
+    if end <= start:
+        return 0.0
+    if not hours:
+        return (end - start).total_seconds()
+    total = 0.0
+    for opens, closes in _open_spans(hours, start):
+        if opens >= end:
+            break
+        total += (min(closes, end) - opens).total_seconds()
+    return total
+
+
+def next_open(hours: dict[str, Any], at: datetime) -> datetime | None:
+    """``at`` if the calendar is open then, else when it next opens."""
+    if not hours:
+        return at
+    for opens, _ in _open_spans(hours, at):
+        return opens
+    return None

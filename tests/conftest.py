@@ -81,10 +81,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 TABLES = (
     "event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, "
-    'teammember, team, "user", projection_checkpoint, contact_field, tier, segment, import_job, organization'
+    'teammember, team, "user", projection_checkpoint, contact_field, tier, segment, import_job, organization, '
+    "complaint_option, reference_counter, complaint, complaint_conversation, complaint_entry, "
+    "survey_definition, survey_policy, survey_request"
 )
-# Rows migrations seed (default tiers): restored after each truncation.
-SEEDED = ("tier",)
+# Rows migrations seed (default tiers, complaint options, surveys): restored after each truncation.
+SEEDED = ("tier", "complaint_option", "survey_definition", "survey_policy")
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +116,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
         for table in SEEDED:
             conn.execute(f"INSERT INTO {table} SELECT * FROM _seed_{table}")
+        # Seeded rows with serial ids: the next id follows them, as after the migration.
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('survey_policy', 'id'), (SELECT max(id) FROM survey_policy))"
+        )
     return url
 
 

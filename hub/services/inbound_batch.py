@@ -67,6 +67,9 @@ class Prepared:
     address: str
     now: datetime
     team_name: str | None
+    # "status C-2026-000123": answered by the hub (hub.care.consumer). A conversation it
+    # has to open is born resolved, so it never waits in a queue for an agent.
+    self_service: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +317,13 @@ class InboundWriter:
                 "updated_at": p.now,
                 "queued_at": p.now,
             }
+            if p.self_service:
+                values.update(
+                    status=ConversationStatus.resolved.value,
+                    queued_at=None,
+                    resolved_at=p.now,
+                    tags=["self-service"],
+                )
             row = self._insert_conv.first(conn, values)
             if row is not None:
                 return _Conv(*row), True

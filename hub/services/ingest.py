@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 
 from hub.addresses import normalize_address
+from hub.care.parse import parse_status_request
 from hub.context import Hub
 from hub.domain import DeliveryUpdate, InboundMessage
 from hub.events import MessagePayload, MessageStatusPayload
@@ -55,7 +56,16 @@ async def ingest(hub: Hub, msg: InboundMessage) -> IngestResult:
     now = hub.now()
     if msg.received_at is None:
         msg = msg.model_copy(update={"received_at": now})
-    prepared = Prepared(msg, address, now, msg.team or _channel_default_team(hub, msg.channel))
+    # A survey answer (or its comment) is stored in the survey's conversation and opens
+    # nothing; only a message that reads as one costs a lookup (hub.services.surveys).
+    from hub.services.surveys import intercept
+
+    taken = await intercept(hub, msg, address)
+    if taken is not None:
+        hub.metrics.ingested.labels(msg.channel).inc()
+        return IngestResult(*taken)
+    self_service = parse_status_request(msg.body, hub.settings.care.status_keywords) is not None
+    prepared = Prepared(msg, address, now, msg.team or _channel_default_team(hub, msg.channel), self_service)
     stored = await hub.ingest_writer.submit(prepared, key=f"{msg.address_kind}:{address}")
     result = IngestResult(
         stored.message_id,

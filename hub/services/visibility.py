@@ -32,6 +32,8 @@ STAFF = frozenset({"presence.changed", "agent.connected", "agent.disconnected", 
 TEAM = frozenset({"queue.stats", "team.updated"})
 # Supervisors and admins only.
 SUPERVISORS = frozenset({"contact.merged"})
+# Supervisors of the event's team (all supervisors when it has none).
+CARE_SUPERVISORS = frozenset({"complaint.escalated", "survey.low_score"})
 
 TeamsOf = Callable[[int], Collection[int]]
 
@@ -115,6 +117,19 @@ def may_see(
             and ev.user_id is not None
             and bool(set(teams_of(ev.user_id)) & actor.team_ids)
         )
+    if t in CARE_SUPERVISORS:
+        # A missed target or a low score: the (escalation) team's supervisors.
+        if not actor.is_supervisor:
+            return False
+        return ev.team_id in actor.team_ids if ev.team_id is not None else True
+    if t.startswith(("complaint.", "survey.")):
+        # Like a conversation: its owner (assignee / agent), its team, supervisors
+        # while it has none.
+        if me is not None and ev.user_id == me:
+            return True
+        if ev.team_id is None:
+            return actor.role == "supervisor"
+        return ev.team_id in actor.team_ids
     if t in TEAM:
         return ev.team_id is not None and ev.team_id in actor.team_ids
     if t in SUPERVISORS:
