@@ -1,19 +1,18 @@
-"""``record_csat``: the visitor's satisfaction answer, stored on the conversation.
-
-The one write this adapter makes besides ingest; like every hub service it writes in
-a unit of work and emits ``conversation.updated`` (reason ``csat``) after the commit,
-so consoles and reports see it through the usual event path.
+"""``record_csat``: the visitor's rating form, answered through the shared survey
+service (:func:`hub.services.surveys.rate_in_widget`): the answer is a survey request
+like any channel's — linked to conversation, agent, team and contact, low scores told
+to supervisors — and the conversation's ``csat_score`` is set with a
+``conversation.updated`` (reason ``csat``) event. This module only checks the visitor's
+right to rate and speaks the widget's errors.
 """
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from channels.webchat.errors import WebchatError, invalid
 from hub.context import Hub
 from hub.models import Conversation, ConversationStatus
-from hub.services.ingest import conversation_payload
-from hub.services.uow import unit_of_work
+from hub.services.errors import NotFound
+from hub.services.surveys import rate_in_widget
 
 MAX_COMMENT_CHARS = 2000
 
@@ -26,13 +25,9 @@ async def record_csat(
     text = comment.strip()
     if len(text) > MAX_COMMENT_CHARS:
         raise invalid([{"field": "comment", "message": f"at most {MAX_COMMENT_CHARS} characters"}])
-    async with unit_of_work(hub) as uow:
-        conv = (
-            await uow.session.exec(
-                select(Conversation).where(Conversation.id == conversation_id).with_for_update()
-            )
-        ).first()
-        if conv is None or conv.channel != "webchat" or conv.thread_key != visitor_id:
+
+    def check(conv: Conversation) -> None:
+        if conv.channel != "webchat" or conv.thread_key != visitor_id:
             raise WebchatError(
                 404, "not_your_conversation", f"conversation {conversation_id} is not one of yours"
             )
@@ -40,14 +35,10 @@ async def record_csat(
             raise WebchatError(409, "not_resolved", "you can rate the conversation once it is resolved")
         if conv.csat_score is not None:
             raise WebchatError(409, "already_rated", "thank you — this conversation is already rated")
-        conv.csat_score = score
-        conv.csat_comment = text or None
-        conv.csat_at = conv.updated_at = hub.now()
-        uow.emit(
-            "conversation.updated",
-            conversation_payload(conv, reason="csat"),
-            conversation_id=conv.id,
-            team_id=conv.team_id,
-            user_id=conv.assignee_id,
-        )
-    return conv
+
+    try:
+        return await rate_in_widget(hub, conversation_id, check, score, text)
+    except NotFound:
+        raise WebchatError(
+            404, "not_your_conversation", f"conversation {conversation_id} is not one of yours"
+        ) from None

@@ -5,7 +5,7 @@ and satisfaction."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
@@ -21,9 +21,17 @@ from hub.api.schemas import (
 )
 from hub.context import Hub
 from hub.crm.contact_query import ContactFilter, Sort
-from hub.models import Category, Contact, Conversation, Organization, OrganizationDomain
+from hub.models import (
+    OPEN_COMPLAINT,
+    Complaint,
+    Contact,
+    Conversation,
+    Organization,
+    OrganizationDomain,
+)
 from hub.services import organizations
 from hub.services.access import Actor, visible_clause
+from hub.services.complaints import visible_complaints
 from hub.services.errors import NotFound
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
@@ -78,23 +86,22 @@ async def get_organization(
             .where(col(Conversation.contact_id).in_(members), visible_clause(actor))
             .subquery()
         )
-        total, complaints, rated, score_sum = (
+        total, rated, score_sum = (
             await s.exec(
                 select(
-                    func.count(),
-                    func.sum(
-                        case(
-                            (
-                                (convs.c.category == Category.complaint.value)
-                                & convs.c.status.not_in(["resolved", "abandoned"]),
-                                1,
-                            ),
-                            else_=0,
-                        )
-                    ),
-                    func.count(convs.c.csat_score),
-                    func.sum(convs.c.csat_score),
+                    func.count(), func.count(convs.c.csat_score), func.sum(convs.c.csat_score)
                 ).select_from(convs)
+            )
+        ).one()
+        complaints = (
+            await s.exec(
+                select(func.count())
+                .select_from(Complaint)
+                .where(
+                    col(Complaint.contact_id).in_(members),
+                    col(Complaint.status).in_(OPEN_COMPLAINT),
+                    visible_complaints(actor),
+                )
             )
         ).one()
     return OrganizationOut.model_validate(org).model_copy(

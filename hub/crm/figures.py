@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.crm.tiers import evaluate
 from hub.models import (
-    CLOSED_STATUSES,
-    Category,
+    OPEN_COMPLAINT,
+    Complaint,
     Contact,
     ContactFigures,
     ContactTier,
@@ -70,6 +70,8 @@ class ContactFiguresProjection:
                 conversations.add(e.conversation_id)
             elif e.type == "contact.merged":
                 keys |= {e.payload["source_id"], e.payload["target_id"]}
+            elif e.type.startswith("complaint.") and isinstance(e.payload.get("contact_id"), int):
+                keys.add(e.payload["contact_id"])
             elif e.type in CONTACT_EVENTS:
                 keys.add(e.payload["contact_id"])
         return keys | await contacts_of_conversations(s, conversations)
@@ -137,7 +139,6 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
     ids = list(contacts)
     c = _conv.c
     windows = {name: _since(now, days) for name, days in WINDOWS.items()}
-    closed = [str(x) for x in CLOSED_STATUSES]
     columns: list[Any] = [
         c.contact_id,
         sa.func.count().label("total"),
@@ -146,9 +147,6 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
         sa.func.count(c.csat_score).label("csat_count"),
         sa.func.coalesce(sa.func.sum(c.csat_score), 0).label("csat_sum"),
         sa.func.max(sa.case((c.csat_score <= LOW_CSAT, c.csat_at))).label("low_csat_at"),
-        sa.func.sum(
-            sa.case(((c.category == Category.complaint.value) & c.status.not_in(closed), 1), else_=0)
-        ).label("open_complaints"),
         sa.func.max(c.id).label("last_id"),
     ]
     for name, since in windows.items():
@@ -160,6 +158,19 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
         r.contact_id: r._mapping
         for r in (
             await core(s, sa.select(*columns).where(c.contact_id.in_(ids)).group_by(c.contact_id))
+        ).all()
+    }
+    # Open complaints: the register's, not conversations' resolve-time categories.
+    cpl = Complaint.__table__.c  # type: ignore[attr-defined]
+    open_complaints = {
+        r.contact_id: int(r.n)
+        for r in (
+            await core(
+                s,
+                sa.select(cpl.contact_id, sa.func.count().label("n"))
+                .where(cpl.contact_id.in_(ids), cpl.status.in_(OPEN_COMPLAINT))
+                .group_by(cpl.contact_id),
+            )
         ).all()
     }
     preference_since = _since(now, PREFERENCE_DAYS)
@@ -202,7 +213,7 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
             "csat_count": int(a["csat_count"]) if a else 0,
             "csat_sum": int(a["csat_sum"]) if a else 0,
             "last_low_csat_at": a["low_csat_at"] if a else None,
-            "open_complaints": int(a["open_complaints"] or 0) if a else 0,
+            "open_complaints": open_complaints.get(cid, 0),
             "last_conversation_id": last[cid]["id"] if cid in last else None,
             "last_category": last[cid]["category"] if cid in last else None,
             "last_status": last[cid]["status"] if cid in last else None,

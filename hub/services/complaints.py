@@ -232,7 +232,9 @@ async def open_in(hub: Hub, uow: UnitOfWork, actor: Actor, data: NewComplaint, *
     channel = conv.channel if conv is not None else (data.channel or "")
     if not channel:
         problems.append(("channel", "required", "the channel to acknowledge on"))
-    elif channel not in hub.channels:
+    elif conv is None and channel not in hub.channels:
+        # From a thread the channel is the conversation's (if it was disabled since,
+        # the acknowledgement is recorded as not sent); by API it must reach them.
         problems.append(("channel", "channel_disabled", "a channel enabled on this hub"))
     fields = _text_fields({"description": data.description, "product_ref": data.product_ref}, problems)
     await _check_options(s, data.category, data.subcategory, data.severity, None, problems)

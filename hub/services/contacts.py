@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.addresses import normalize_address
 from hub.context import Hub
 from hub.events import ContactMergedPayload, ContactUpdatedPayload
-from hub.models import Contact, Conversation, Identity, Organization, Role, User
+from hub.models import Complaint, Contact, Conversation, Identity, Organization, Role, SurveyRequest, User
 from hub.services.access import Actor, require_role, visible_clause
 from hub.services.contact_fields import clean_attributes, invalid_fields, list_fields
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -191,6 +191,15 @@ async def merge_contacts(hub: Hub, actor: Actor, source_id: int, target_id: int)
             conv.contact_id = target_id
             conv.updated_at = now
             s.add(conv)
+        # Their complaints and survey answers are the customer's too.
+        await s.exec(  # type: ignore[call-overload]
+            sa.update(Complaint).where(col(Complaint.contact_id) == source_id).values(contact_id=target_id)
+        )
+        await s.exec(  # type: ignore[call-overload]
+            sa.update(SurveyRequest)
+            .where(col(SurveyRequest.contact_id) == source_id)
+            .values(contact_id=target_id)
+        )
         target.tags = sorted(set(target.tags or []) | set(source.tags or []))
         target.attributes = {**(source.attributes or {}), **(target.attributes or {})}
         if not target.name and source.name:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 import time as _time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -776,31 +776,49 @@ async def answer_by_token(
     return req
 
 
-async def rate_in_widget(hub: Hub, conversation: Conversation, score: int, comment: str) -> SurveyRequest:
-    """The web widget's rating form, on the shared service (a request answered at once)."""
+async def rate_in_widget(
+    hub: Hub,
+    conversation_id: int,
+    check: Callable[[Conversation], None],
+    score: int,
+    comment: str,
+) -> Conversation:
+    """The web widget's rating form, on the shared service: the conversation's survey
+    request (or a new one) answered at once. ``check`` refuses in the adapter's terms
+    (not the visitor's conversation, not resolved) under the conversation's row lock,
+    so two submissions cannot both rate it."""
     async with unit_of_work(hub) as uow:
         s = uow.session
         now = hub.now()
+        conv = (
+            await s.exec(select(Conversation).where(Conversation.id == conversation_id).with_for_update())
+        ).first()
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        check(conv)
+        if conv.csat_score is not None:
+            raise Conflict("this conversation is already rated", code="already_answered")
         req = (
             await s.exec(
                 select(SurveyRequest)
                 .where(
-                    SurveyRequest.conversation_id == conversation.id,
+                    SurveyRequest.conversation_id == conv.id,
                     col(SurveyRequest.complaint_id).is_(None),
+                    col(SurveyRequest.status).in_(["scheduled", "sent"]),
                 )
                 .with_for_update()
             )
         ).first()
-        if req is None or req.status not in ("scheduled", "sent"):
-            contact = await s.get(Contact, conversation.contact_id)
+        if req is None:
+            contact = await s.get(Contact, conv.contact_id)
             definition = await s.get(SurveyDefinition, "csat")
             if contact is None or definition is None:
                 raise Invalid("no rating survey is defined", code="no_survey")
-            req = _new_request(definition, contact, conversation.channel, now, conversation=conversation)
+            req = _new_request(definition, contact, conv.channel, now, conversation=conv)
             s.add(req)
             await s.flush()
         await record(hub, uow, req, score, comment, "widget", now)
-    return req
+    return conv
 
 
 # -- events ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The contact_figures projection: after any sequence of ingests, resolutions,
-reopenings, satisfaction answers, merges and passing time, every contact's figures and
+reopenings, satisfaction answers, complaints opened and closed, merges and passing time, every contact's figures and
 tiers equal an independent recomputation from the rows. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -14,9 +14,19 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from channels.webchat import record_csat
+from channels.webchat.errors import WebchatError
 from hub.domain import InboundMessage
-from hub.models import Contact, ContactFigures, ContactTier, Conversation, ProjectionCheckpoint
+from hub.models import (
+    OPEN_COMPLAINT,
+    Complaint,
+    Contact,
+    ContactFigures,
+    ContactTier,
+    Conversation,
+    ProjectionCheckpoint,
+)
 from hub.services import SYSTEM
+from hub.services.complaints import NewComplaint, open_complaint, update_complaint
 from hub.services.contacts import merge_contacts, update_contact
 from hub.services.conversations import reopen, resolve
 from hub.services.errors import ServiceError
@@ -60,6 +70,8 @@ OPS = st.lists(
         st.tuples(st.just("msg"), st.integers(0, 2), st.just("email"), st.integers(0, 5)),
         st.tuples(st.just("resolve"), st.integers(0, 2), st.sampled_from(["inquiry", "complaint", None])),
         st.tuples(st.just("reopen"), st.integers(0, 2)),
+        st.tuples(st.just("complain"), st.integers(0, 2)),
+        st.tuples(st.just("close_complaint"), st.integers(0, 2)),
         st.tuples(st.just("csat"), st.integers(0, 2), st.integers(1, 5)),
         st.tuples(st.just("advance"), st.sampled_from([1, 10, 29, 31, 60, 100, 200])),
         st.tuples(st.just("project")),
@@ -106,7 +118,7 @@ class Expected:
     tiers: set[str]
 
 
-def oracle(contact: Contact, convs: list[Conversation], now: datetime) -> Expected:
+def oracle(contact: Contact, convs: list[Conversation], now: datetime, open_complaints: int = 0) -> Expected:
     """Figures and default tiers computed in plain Python from the rows."""
 
     def within(c: Conversation, days: int) -> bool:
@@ -132,9 +144,7 @@ def oracle(contact: Contact, convs: list[Conversation], now: datetime) -> Expect
         csat_count=len(rated),
         csat_sum=sum(c.csat_score or 0 for c in rated),
         low_at=max(lows, default=None),
-        open_complaints=sum(
-            c.category == "complaint" and c.status not in ("resolved", "abandoned") for c in convs
-        ),
+        open_complaints=open_complaints,  # the complaints register's open ones
         tiers=set(),
     )
     if contact.vip:
@@ -158,6 +168,11 @@ async def check_all(hub: Any) -> int:
         convs = (await s.exec(select(Conversation))).all()
         figures = {f.contact_id: f for f in (await s.exec(select(ContactFigures))).all()}
         memberships = (await s.exec(select(ContactTier))).all()
+        complaints = (await s.exec(select(Complaint))).all()
+    open_by_contact: dict[int, int] = {}
+    for cpl in complaints:
+        if cpl.status in OPEN_COMPLAINT:
+            open_by_contact[cpl.contact_id] = open_by_contact.get(cpl.contact_id, 0) + 1
     by_contact: dict[int, list[Conversation]] = {}
     for c in convs:
         by_contact.setdefault(c.contact_id, []).append(c)
@@ -167,7 +182,7 @@ async def check_all(hub: Any) -> int:
     assert set(figures) == {c.id for c in contacts}, "one figures row per live contact"
     for contact in contacts:
         assert contact.id is not None
-        exp = oracle(contact, by_contact.get(contact.id, []), now)
+        exp = oracle(contact, by_contact.get(contact.id, []), now, open_by_contact.get(contact.id, 0))
         got = figures[contact.id]
         actual = Expected(
             c30=got.conversations_30d,
@@ -217,8 +232,23 @@ async def run_ops(hub: Any, clock: Any, ops: list[tuple[Any, ...]], tag: str) ->
                     if kind == "csat" and conv.channel == "webchat" and conv.status == "resolved":
                         await record_csat(hub, conv.id or 0, conv.thread_key, op[2])
                         break
-                except ServiceError:
+                except (ServiceError, WebchatError):
                     continue
+        elif kind in ("complain", "close_complaint") and op[1] in contact_of:
+            async with hub.db.session() as s:
+                contact = await s.get(Contact, contact_of[op[1]])
+                assert contact is not None
+                cid = contact.merged_into_id or contact.id
+                conv_id = (
+                    await s.exec(select(Conversation.id).where(Conversation.contact_id == cid))
+                ).first()
+                listed = (await s.exec(select(Complaint).where(Complaint.contact_id == cid))).all()
+            if kind == "complain" and conv_id is not None:
+                await open_complaint(hub, SYSTEM, NewComplaint(conversation_id=conv_id, acknowledge=False))
+            for cpl in listed:
+                if kind == "close_complaint" and cpl.status in OPEN_COMPLAINT:
+                    await update_complaint(hub, SYSTEM, cpl.id or 0, {"status": "closed"})
+                    break
         elif kind == "advance":
             clock.advance(op[1] * 86400)
         elif kind == "project":
@@ -246,6 +276,7 @@ async def test_figures_equal_a_recomputation_after_any_history(hub: Any, clock: 
         ("advance", 10),
         ("msg", 1, "email", 1),
         ("resolve", 1, "complaint"),
+        ("complain", 1),
         ("reopen", 1),
         ("msg", 1, "email", 2),
         ("msg", 1, "email", 3),
