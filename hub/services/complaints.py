@@ -45,6 +45,7 @@ from hub.models import (
 )
 from hub.services.access import Actor, can_view, require_role
 from hub.services.contact_fields import invalid_fields
+from hub.services.contacts import load_visible_contact
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.uow import UnitOfWork, unit_of_work
 from routing import hours
@@ -163,8 +164,10 @@ async def get_complaint(
     if for_update:
         stmt = stmt.with_for_update()
     c = (await s.exec(stmt)).first()
-    if c is None or not may_view(actor, c):
+    if c is None:
         raise NotFound(f"complaint {complaint_id} not found", code="complaint_not_found")
+    if not may_view(actor, c):
+        raise Forbidden("you may not see this complaint (not your team)", code="not_your_team")
     return c
 
 
@@ -221,13 +224,15 @@ async def open_in(hub: Hub, uow: UnitOfWork, actor: Actor, data: NewComplaint, *
     conv: Conversation | None = None
     if data.conversation_id is not None:
         conv = await s.get(Conversation, data.conversation_id)
-        if conv is None or not (actor.is_system or can_view(actor, conv)):
+        if conv is None:
             raise NotFound(f"conversation {data.conversation_id} not found")
+        if not can_view(actor, conv):
+            raise Forbidden("you may not see this conversation (not your team)", code="not_your_team")
     contact_id = conv.contact_id if conv is not None else data.contact_id
     if contact_id is None:
         raise invalid_fields([("contact_id", "required", "a customer or a conversation")])
-    contact = await s.get(Contact, contact_id)
-    if contact is None or contact.merged_into_id is not None or contact.erased_at is not None:
+    contact = await load_visible_contact(s, actor, contact_id)
+    if contact.merged_into_id is not None or contact.erased_at is not None:
         raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
     channel = conv.channel if conv is not None else (data.channel or "")
     if not channel:

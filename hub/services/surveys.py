@@ -54,6 +54,7 @@ from hub.models import (
 from hub.services.access import Actor, require_role
 from hub.services.batch_rows import conversation_payload
 from hub.services.contact_fields import invalid_fields
+from hub.services.contacts import load_visible_contact
 from hub.services.errors import Conflict, Invalid, NotFound
 from hub.services.ingest import emit_message
 from hub.services.uow import UnitOfWork, unit_of_work
@@ -340,8 +341,8 @@ async def send_now(hub: Hub, actor: Actor, contact_id: int, survey_key: str, cha
     require_role(actor, Role.supervisor)
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
-        contact = await s.get(Contact, contact_id)
-        if contact is None or contact.merged_into_id is not None or contact.erased_at is not None:
+        contact = await load_visible_contact(s, actor, contact_id)
+        if contact.merged_into_id is not None or contact.erased_at is not None:
             raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
         definition = await s.get(SurveyDefinition, survey_key)
         if definition is None or not definition.active:

@@ -22,6 +22,7 @@ from hub.auth import create_api_token
 from hub.models import Identity, Role, User
 from hub.services import SYSTEM
 from hub.services.canned import create as create_canned
+from hub.services.complaints import NewComplaint, open_complaint
 from hub.services.conversations import assign
 from hub.services.organizations import create_organization
 from hub.services.segments import create_segment
@@ -60,6 +61,10 @@ class World:
     field_key: str = "plan"
     tier_key: str = "nope"
     job: int = 999
+    complaint: int = 0
+    option_kind: str = "root_cause"
+    option_key: str = "weather"
+    survey_key: str = "nps"
 
     def fill(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -83,7 +88,10 @@ async def build(hub: Any, client: httpx.AsyncClient) -> World:
     segment = await create_segment(hub, SYSTEM, {"name": "All", "filter": {}})
     async with hub.db.session() as s:
         identity = (await s.exec(select(Identity.id).where(Identity.contact_id == got["contact_id"]))).one()
-    return World(
+    complaint = await open_complaint(
+        hub, SYSTEM, NewComplaint(conversation_id=got["conversation_id"], assignee_id=ana, acknowledge=False)
+    )
+    world = World(
         a,
         b,
         z,
@@ -99,6 +107,8 @@ async def build(hub: Any, client: httpx.AsyncClient) -> World:
         segment.id or 0,
         identity or 0,
     )
+    world.complaint = complaint.id or 0
+    return world
 
 
 SOON = (datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(hours=2)).isoformat()
@@ -416,6 +426,60 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         {"team_id": "{team_a}"},
         {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
+    ("GET", "/api/v1/complaints", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/complaints",
+        {"conversation_id": "{conv}", "acknowledge": False},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/complaints/{complaint}", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "PATCH",
+        "/api/v1/complaints/{complaint}",
+        {"product_ref": "order 7"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/complaints/{complaint}/notes",
+        {"body": "called the courier"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/complaints/{complaint}/conversations",
+        {"conversation_id": "{conv}"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/complaint-options", None, dict.fromkeys(ROLES, A)),
+    (
+        "PUT",
+        "/api/v1/complaint-options/{option_kind}/{option_key}",
+        {"label_en": "Weather", "label_ar": "الطقس"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/surveys", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/contacts/{contact}/surveys",
+        {"survey_key": "nps", "channel": "loopback"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/survey-definitions", None, dict.fromkeys(ROLES, A)),
+    (
+        "PUT",
+        "/api/v1/survey-definitions/{survey_key}",
+        {"kind": "nps", "texts": {"en": {"question": "0-10?"}, "ar": {"question": "من 0 إلى 10؟"}}},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/survey-policies", None, dict.fromkeys(ROLES, A)),
+    (
+        "PUT",
+        "/api/v1/survey-policies",
+        {"team_id": "{team_a}", "enabled": True},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
     # Erasure last: it removes what the rows above use.
     ("POST", "/api/v1/contacts/{contact}/erase", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("POST", "/api/v1/auth/logout", None, dict.fromkeys(ROLES, A)),
@@ -503,6 +567,10 @@ def template_path(path: str) -> str:
         "field_key": "key",
         "tier_key": "key",
         "job": "job_id",
+        "complaint": "complaint_id",
+        "option_kind": "kind",
+        "option_key": "key",
+        "survey_key": "key",
     }
     path = path.split("?", 1)[0]
     for short, long in names.items():

@@ -256,10 +256,10 @@ async def test_agents_see_their_teams_complaints_only(app: Any) -> None:
     cid = r.json()["id"]
     outsider = app.new_client()
     oh = await login(outsider, "omar@example.com")
-    assert (await outsider.get(f"/api/v1/complaints/{cid}")).status_code == 404
+    assert (await outsider.get(f"/api/v1/complaints/{cid}")).status_code == 403
     assert (await outsider.get("/api/v1/complaints")).json()["items"] == []
     r = await outsider.patch(f"/api/v1/complaints/{cid}", json={"status": "investigating"}, headers=oh)
-    assert r.status_code == 404
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_your_team"
     # Options are the admin's.
     r = await app.client.put(
         "/api/v1/complaint-options/severity/urgent", json={"label_en": "U", "label_ar": "ع"}, headers=h
