@@ -21,6 +21,7 @@ from hub.api import (
     routes_attachments,
     routes_auth,
     routes_canned,
+    routes_complaint_page,
     routes_complaints,
     routes_contacts,
     routes_conversations,
@@ -241,6 +242,7 @@ def create_app(
     app.include_router(_ops_router())
     app.include_router(pages_router())
     app.include_router(routes_surveys.page_router())
+    app.include_router(routes_complaint_page.page_router())
     app.add_api_websocket_route("/ws", _console_socket)
     webhooks: list[BaseRoute] = [
         Mount(f"/channels/{c.kind}", app=Router(routes=list(c.routes()))) for c in registry

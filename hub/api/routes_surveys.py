@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
+from hub.api.public_html import page as public_page
 from hub.api.schemas import Id, Position
 from hub.api.schemas_care import DefinitionIn, DefinitionOut, PolicyIn, PolicyOut, SendSurveyIn, SurveyOut
 from hub.care import texts
@@ -130,17 +131,7 @@ PAGE_TEXT: dict[str, dict[str, Any]] = {
 
 
 def _page(lang: str, body: str, status: int = 200) -> HTMLResponse:
-    t = PAGE_TEXT[lang]
-    direction = "rtl" if lang == "ar" else "ltr"
-    return HTMLResponse(
-        f"""<!doctype html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>{html.escape(t["title"])}</title>
-<link rel="stylesheet" href="/static/survey.css"></head>
-<body><main class="survey"><h1>{html.escape(t["title"])}</h1>{body}</main></body></html>""",
-        status_code=status,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
+    return public_page(lang, PAGE_TEXT[lang]["title"], body, status)
 
 
 def _form(req: SurveyRequest, lang: str, chosen: int | None, error: str = "") -> str:

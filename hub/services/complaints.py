@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.addresses import normalize_address
 from hub.care import texts
 from hub.care.outbound import conversation_for, system_message
 from hub.care.references import next_reference
 from hub.context import Hub
-from hub.events import ComplaintPayload
+from hub.events import ComplaintPayload, ContactPayload
 from hub.models import (
     OPEN_COMPLAINT,
     Complaint,
@@ -39,11 +40,12 @@ from hub.models import (
     ComplaintStatus,
     Contact,
     Conversation,
+    Identity,
     Role,
     Team,
     User,
 )
-from hub.services.access import Actor, can_view, require_role
+from hub.services.access import SYSTEM, Actor, can_view, require_role
 from hub.services.contact_fields import invalid_fields
 from hub.services.contacts import load_visible_contact
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -793,3 +795,115 @@ def _payload(c: Complaint, **extra: Any) -> ComplaintPayload:
 
 def _emit(uow: UnitOfWork, event_type: str, c: Complaint, **extra: Any) -> None:
     uow.emit(event_type, _payload(c, **extra), team_id=c.team_id, user_id=c.assignee_id)
+
+
+# -- the hosted complaint form -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PageComplaint:
+    """What a customer types into the hosted complaint page (``/complain``)."""
+
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    order_ref: str = ""
+    category: str | None = None
+    description: str = ""
+    language: str = "en"
+
+
+async def open_from_page(hub: Hub, form: PageComplaint) -> Complaint:
+    """Open a complaint from the hosted form, acknowledged where the customer can be
+    reached: email when given and the email channel is on, else SMS (or WhatsApp).
+
+    The customer is found by that address, or made with it (unverified: they typed it,
+    they did not write from it). Abuse — sending acknowledgements to someone else's
+    address — is bounded by the page's rate limits (per client and per address).
+    """
+    problems: list[tuple[str, str, str]] = []
+    description = form.description.strip()
+    if not description:
+        problems.append(("description", "required", "tell us what happened"))
+    if len(description) > TEXT_LIMITS["description"]:
+        problems.append(("description", "too_long", f"at most {TEXT_LIMITS['description']} characters"))
+    if len(form.name.strip()) > 200:
+        problems.append(("name", "too_long", "at most 200 characters"))
+    if len(form.order_ref.strip()) > TEXT_LIMITS["product_ref"]:
+        problems.append(("order_ref", "too_long", f"at most {TEXT_LIMITS['product_ref']} characters"))
+    target = _page_address(hub, form, problems)
+    if problems or target is None:
+        raise invalid_fields(problems or [("email", "required", "an email address or a phone number")])
+    kind, address, channel = target
+    async with unit_of_work(hub) as uow:
+        s = uow.session
+        await _check_options(s, form.category, None, None, None, problems)
+        if problems:
+            raise invalid_fields(problems)
+        now = hub.now()
+        contact_id = (
+            await s.exec(
+                select(Identity.contact_id).where(Identity.kind == kind, Identity.address == address)
+            )
+        ).first()
+        if contact_id is None:
+            contact = Contact(
+                name=form.name.strip(),
+                language=texts.language_of(form.language),
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(contact)
+            await s.flush()
+            assert contact.id is not None
+            contact_id = contact.id
+            s.add(Identity(contact_id=contact_id, kind=kind, address=address, created_at=now))
+            await s.flush()
+            uow.emit("contact.created", ContactPayload(contact_id=contact_id, reason="complaint_page"))
+        return await open_in(
+            hub,
+            uow,
+            SYSTEM,
+            NewComplaint(
+                contact_id=contact_id,
+                channel=channel,
+                category=form.category,
+                product_ref=form.order_ref.strip(),
+                description=description,
+                language=form.language,
+            ),
+            source="page",
+        )
+
+
+def _page_address(
+    hub: Hub, form: PageComplaint, problems: list[tuple[str, str, str]]
+) -> tuple[str, str, str] | None:
+    email, phone = form.email.strip(), form.phone.strip()
+    if not email and not phone:
+        problems.append(("email", "required", "an email address or a phone number"))
+        return None
+    found: tuple[str, str, str] | None = None
+    if email:
+        try:
+            address = normalize_address("email", email[:320])
+        except Invalid:
+            problems.append(("email", "bad_email", "an email address like name@example.com"))
+        else:
+            if "email" in hub.channels:
+                found = ("email", address, "email")
+    if phone and found is None:
+        try:
+            address = normalize_address("phone", phone[:40], hub.settings.default_phone_region)
+        except Invalid:
+            problems.append(
+                ("phone", "bad_phone", "a phone number with its country code, e.g. +966 50 123 4567")
+            )
+        else:
+            channel = next((c for c in ("sms", "whatsapp") if c in hub.channels), None)
+            if channel is not None:
+                found = ("phone", address, channel)
+    if found is None and not problems:
+        field = "email" if email else "phone"
+        problems.append((field, "no_channel", "we cannot reach you there; give another address"))
+    return found
