@@ -83,6 +83,8 @@ class CareSettings(_Section):
     complaint_keywords: list[str] = Field(default_factory=lambda: ["complaint", "شكوى"], max_length=50)
     # "status C-2026-000123" / "حالة C-2026-000123": the automatic status answer.
     status_keywords: list[str] = Field(default_factory=lambda: ["status", "حالة"], max_length=50)
+    # The team that owns complaints opened without a conversation (hosted page, API).
+    complaint_team: str | None = Field(None, max_length=120)
     reopen_days: int = Field(14, ge=0, le=365)  # a resolved complaint can be reopened this long
     comment_window_minutes: int = Field(30, ge=1, le=1440)  # after a score, the next message is its comment
 

@@ -246,6 +246,8 @@ async def open_in(hub: Hub, uow: UnitOfWork, actor: Actor, data: NewComplaint, *
     fields = _text_fields({"description": data.description, "product_ref": data.product_ref}, problems)
     await _check_options(s, data.category, data.subcategory, data.severity, None, problems)
     team_id = data.team_id if data.team_id is not None else (conv.team_id if conv is not None else None)
+    if team_id is None and conv is None and hub.settings.care.complaint_team:
+        team_id = (await s.exec(select(Team.id).where(Team.name == hub.settings.care.complaint_team))).first()
     if team_id is not None and await s.get(Team, team_id) is None:
         problems.append(("team_id", "team_not_found", "an existing team"))
     if data.assignee_id is not None:

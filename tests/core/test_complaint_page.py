@@ -17,12 +17,17 @@ from hub.config import Settings, load_settings
 from hub.models import Complaint, Contact, Identity
 from tests.channels.email_servers import SmtpSink, running_sink
 from tests.channels.test_email_smtp import email_section
+from tests.helpers import team
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return load_settings(
-        None, database_url=db_url, data_dir=str(tmp_path / "var"), channels={"loopback": {}, "email": {}}
+        None,
+        database_url=db_url,
+        data_dir=str(tmp_path / "var"),
+        channels={"loopback": {}, "email": {}},
+        care={"complaint_team": "Care"},
     )
 
 
@@ -59,6 +64,7 @@ async def test_form_in_both_languages_with_errors_by_the_field(app: Any) -> None
 
 
 async def test_a_complaint_is_acknowledged_by_email(app: Any, smtp_sink: SmtpSink) -> None:
+    care = await team(app.hub, "Care")
     r = await app.client.post(
         "/complain",
         data={
@@ -82,6 +88,7 @@ async def test_a_complaint_is_acknowledged_by_email(app: Any, smtp_sink: SmtpSin
         contact = await s.get(Contact, c.contact_id)
         identity = (await s.exec(select(Identity).where(Identity.contact_id == c.contact_id))).one()
     assert (c.source, c.channel, c.category, c.product_ref) == ("page", "email", "delivery", "ORD-77")
+    assert c.team_id == care  # care.complaint_team owns complaints without a conversation
     assert c.description == "The parcel never came <b>twice</b>"  # stored as written, escaped when shown
     assert contact is not None and contact.name == "<script>alert(1)</script> Mona"
     assert (identity.address, identity.verified_at) == ("mona@example.com", None)  # typed, not proven
