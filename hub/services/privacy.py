@@ -24,15 +24,28 @@ from sqlmodel import col, select
 from hub.context import Hub
 from hub.events import ContactPayload, public_payload
 from hub.files import attachment_roots
-from hub.models import Contact, ContactFigures, Conversation, EventLog, Identity, Message, Role
+from hub.models import (
+    Complaint,
+    ComplaintEntry,
+    Contact,
+    ContactFigures,
+    Conversation,
+    EventLog,
+    Identity,
+    Message,
+    Role,
+    SurveyRequest,
+)
 from hub.projections import core
 from hub.services.access import Actor, require_role
 from hub.services.errors import Conflict, NotFound
 from hub.services.uow import unit_of_work
 
 # Event payload keys that can carry what a person wrote or who they are.
-_PERSONAL_KEYS = ("body", "subject", "attachments", "changes", "error", "provider_message_id")
+_PERSONAL_KEYS = ("body", "subject", "attachments", "changes", "error", "provider_message_id", "comment")
 ERASED_NAME = ""
+# Complaint fields that hold what the customer or staff wrote about them.
+_COMPLAINT_TEXTS = ("description", "resolution", "remedy", "product_ref")
 
 
 async def export_contact(hub: Hub, actor: Actor, contact_id: int) -> dict[str, Any]:
@@ -57,6 +70,25 @@ async def export_contact(hub: Hub, actor: Actor, contact_id: int) -> dict[str, A
             )
         ).all()
         figures = await s.get(ContactFigures, contact_id)
+        complaints = (
+            await s.exec(
+                select(Complaint).where(Complaint.contact_id == contact_id).order_by(col(Complaint.id))
+            )
+        ).all()
+        entries = (
+            await s.exec(
+                select(ComplaintEntry)
+                .where(col(ComplaintEntry.complaint_id).in_([c.id for c in complaints]))
+                .order_by(col(ComplaintEntry.id))
+            )
+        ).all()
+        surveys = (
+            await s.exec(
+                select(SurveyRequest)
+                .where(SurveyRequest.contact_id == contact_id)
+                .order_by(col(SurveyRequest.id))
+            )
+        ).all()
         events = (
             await s.exec(
                 select(EventLog)
@@ -71,6 +103,9 @@ async def export_contact(hub: Hub, actor: Actor, contact_id: int) -> dict[str, A
         "identities": [_row(i) for i in identities],
         "figures": _row(figures) if figures else None,
         "conversations": [_row(c) for c in convs],
+        "complaints": [_row(c, exclude=("attachments",)) for c in complaints],
+        "complaint_history": [_row(e, exclude=("attachments",)) for e in entries],
+        "surveys": [_row(r, exclude=("token",)) for r in surveys],
         "messages": [
             {
                 **_row(m, exclude=("raw", "attachments")),
@@ -103,12 +138,19 @@ def _row(obj: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
 def _about_contact(contact_id: int, hub: Hub) -> Any:
     """Event-log rows whose payload names this contact (contact.* events)."""
     payload = EventLog.__table__.c.payload  # type: ignore[attr-defined]
-    return sa.and_(
-        col(EventLog.type).like("contact.%"),
-        sa.or_(
+    return sa.or_(
+        sa.and_(
+            col(EventLog.type).like("contact.%"),
+            sa.or_(
+                payload["contact_id"].as_integer() == contact_id,
+                payload["source_id"].as_integer() == contact_id,
+                payload["target_id"].as_integer() == contact_id,
+            ),
+        ),
+        # Complaints and survey answers name the contact in their payload.
+        sa.and_(
+            sa.or_(col(EventLog.type).like("complaint.%"), col(EventLog.type).like("survey.%")),
             payload["contact_id"].as_integer() == contact_id,
-            payload["source_id"].as_integer() == contact_id,
-            payload["target_id"].as_integer() == contact_id,
         ),
     )
 
@@ -143,6 +185,27 @@ async def erase_contact(hub: Hub, actor: Actor, contact_id: int) -> Contact:
             files += [str(a["path"]) for a in (m.attachments or []) if isinstance(a, dict) and a.get("path")]
             m.body, m.subject, m.attachments, m.raw, m.meta, m.error = "", "", [], {}, {}, None
             s.add(m)
+        complaints = (await s.exec(select(Complaint).where(Complaint.contact_id == contact_id))).all()
+        for c in complaints:
+            files += [str(a["path"]) for a in (c.attachments or []) if isinstance(a, dict) and a.get("path")]
+            c.description = c.resolution = c.remedy = c.product_ref = ""
+            c.attachments = []
+            c.updated_at = now
+            s.add(c)
+        for entry in (
+            await s.exec(
+                select(ComplaintEntry).where(col(ComplaintEntry.complaint_id).in_([c.id for c in complaints]))
+            )
+        ).all():
+            files += [
+                str(a["path"]) for a in (entry.attachments or []) if isinstance(a, dict) and a.get("path")
+            ]
+            entry.body, entry.attachments = "", []
+            entry.changes = {k: v for k, v in (entry.changes or {}).items() if k not in _COMPLAINT_TEXTS}
+            s.add(entry)
+        for req in (await s.exec(select(SurveyRequest).where(SurveyRequest.contact_id == contact_id))).all():
+            req.comment = None
+            s.add(req)
         events = (
             await s.exec(
                 select(EventLog).where(

@@ -12,8 +12,21 @@ from typing import Any
 from sqlmodel import select
 
 from hub.domain import Attachment, InboundMessage
-from hub.models import Contact, ContactFigures, Conversation, EventLog, Identity, Message, Role
+from hub.models import (
+    Complaint,
+    ComplaintEntry,
+    Contact,
+    ContactFigures,
+    Conversation,
+    EventLog,
+    Identity,
+    Message,
+    Role,
+    SurveyRequest,
+)
 from hub.services import SYSTEM
+from hub.services.complaints import NewComplaint, open_complaint, update_complaint
+from hub.services.complaints import add_note as add_complaint_note
 from hub.services.contacts import update_contact
 from hub.services.conversations import add_note, resolve
 from hub.services.ingest import ingest
@@ -47,7 +60,16 @@ async def dump(hub: Any) -> str:
     """Every stored row of the tables that may hold personal data, as one text."""
     async with hub.db.session() as s:
         rows: list[Any] = []
-        for model in (Contact, Identity, Conversation, Message, EventLog):
+        for model in (
+            Contact,
+            Identity,
+            Conversation,
+            Message,
+            EventLog,
+            Complaint,
+            ComplaintEntry,
+            SurveyRequest,
+        ):
             table = model.__table__  # type: ignore[attr-defined]
             rows += [
                 {c.name: getattr(r, c.name) for c in table.columns}
@@ -76,6 +98,15 @@ async def test_export_then_erase(app: Any, tmp_path: Path) -> None:
         hub, SYSTEM, first.contact_id, {"notes": "Palm Street, villa 4", "tags": ["secret-plan"], "vip": True}
     )
     await add_note(hub, SYSTEM, first.conversation_id, "Layla Haddad: call back on +966501239999")
+    complaint = await open_complaint(
+        hub,
+        SYSTEM,
+        NewComplaint(conversation_id=first.conversation_id, description="card 4111 1111 charged twice"),
+    )
+    await add_complaint_note(hub, SYSTEM, complaint.id or 0, "Layla Haddad lives on Palm Street")
+    await update_complaint(
+        hub, SYSTEM, complaint.id or 0, {"resolution": "refunded to 4111 1111", "status": "resolved"}
+    )
     await resolve(hub, SYSTEM, first.conversation_id)
     await ingest(hub, sms("SM2", "also write to layla@example.com"))
     await hub.projections.catch_up()
@@ -92,6 +123,8 @@ async def test_export_then_erase(app: Any, tmp_path: Path) -> None:
     ]
     assert "path" not in json.dumps(export["messages"])  # server paths stay server-side
     assert any(e["type"] == "contact.updated" for e in export["events"])
+    assert export["complaints"][0]["description"] == "card 4111 1111 charged twice"
+    assert [e["kind"] for e in export["complaint_history"]][:2] == ["opened", "not_notified"]
 
     r = await app.client.post(f"/api/v1/contacts/{first.contact_id}/erase", headers=headers)
     assert r.status_code == 200, r.text
