@@ -3,13 +3,19 @@ history, changes, notes, linked conversations, and the admin's options."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
+from hub.api.errors import ApiError
+from hub.api.routes_attachments import _stored_file, safe_content_type
 from hub.api.schemas import Id, Position
 from hub.api.schemas_care import (
     ComplaintDetail,
@@ -27,13 +33,28 @@ from hub.context import Hub
 from hub.models import OPEN_COMPLAINT, Complaint, ComplaintConversation, Contact
 from hub.services import complaints
 from hub.services.access import Actor
+from hub.services.errors import NotFound
 
 router = APIRouter(tags=["complaints"])
 
 
 def _out(c: Complaint, hub: Hub, contact_name: str = "") -> ComplaintOut:
+    files = [
+        {
+            "index": i,
+            "filename": str(a.get("filename") or f"attachment-{i}"),
+            "content_type": str(a.get("content_type") or "application/octet-stream"),
+            "size": a.get("size"),
+            "url": f"/api/v1/complaints/{c.id}/attachments/{i}",
+        }
+        for i, a in enumerate(c.attachments or [])
+    ]
     return ComplaintOut.model_validate(c).model_copy(
-        update={"overdue": complaints.is_overdue(c, hub.now()), "contact_name": contact_name}
+        update={
+            "overdue": complaints.is_overdue(c, hub.now()),
+            "contact_name": contact_name,
+            "attachments": files,
+        }
     )
 
 
@@ -150,6 +171,81 @@ async def link_conversation(
     complaint_id: Id, body: LinkIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
 ) -> ComplaintOut:
     return _out(await complaints.link_conversation(hub, actor, complaint_id, body.conversation_id), hub)
+
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+@router.post("/complaints/{complaint_id}/attachments", response_model=ComplaintOut, status_code=201)
+async def upload_attachment(
+    complaint_id: Id,
+    request: Request,
+    filename: str = Query(default="file", min_length=1, max_length=255),
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> ComplaintOut:
+    """The file is the request body (its Content-Type is kept as declared, and served
+    back only as a download)."""
+    async with hub.db.session() as s:
+        await complaints.get_complaint(s, actor, complaint_id)  # rights before reading the body
+    folder = Path(hub.settings.data_dir) / "attachments" / "complaints"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / uuid.uuid4().hex
+    size = 0
+    out = await asyncio.to_thread(path.open, "wb")
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_ATTACHMENT_BYTES:
+                raise ApiError(
+                    413, "too_large", f"at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB per file"
+                )
+            await asyncio.to_thread(out.write, chunk)
+    except BaseException:
+        out.close()
+        path.unlink(missing_ok=True)
+        raise
+    await asyncio.to_thread(out.close)
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise ApiError(422, "empty_file", "the file is empty")
+    stored = {
+        "filename": Path(filename).name[:255] or "file",
+        "content_type": request.headers.get("content-type", "application/octet-stream")[:100],
+        "size": size,
+        "path": str(path),
+    }
+    try:
+        c = await complaints.add_attachment(hub, actor, complaint_id, stored)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _out(c, hub)
+
+
+@router.get("/complaints/{complaint_id}/attachments/{index}")
+async def download_attachment(
+    complaint_id: Id, index: Position, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> FileResponse:
+    async with hub.db.session() as s:
+        c = await complaints.get_complaint(s, actor, complaint_id)
+    if not 0 <= index < len(c.attachments or []):
+        raise NotFound(f"complaint {complaint_id} has no attachment {index}")
+    meta = c.attachments[index]
+    file = _stored_file(hub, meta.get("path"))
+    if file is None:
+        raise NotFound("this attachment is not stored on this hub", code="attachment_not_stored")
+    return FileResponse(
+        file,
+        media_type=safe_content_type(meta.get("content_type")),
+        filename=str(meta.get("filename") or f"attachment-{index}"),
+        content_disposition_type="attachment",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/complaint-options", response_model=list[OptionOut])

@@ -85,6 +85,8 @@ class ComplaintOut(Out):
     created_at: datetime
     updated_at: datetime
     overdue: bool = False
+    # Where the hub stores a file never leaves the server: ``url`` is the download route.
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class EntryOut(Out):

@@ -909,3 +909,31 @@ def _page_address(
         field = "email" if email else "phone"
         problems.append((field, "no_channel", "we cannot reach you there; give another address"))
     return found
+
+
+MAX_ATTACHMENTS = 20
+
+
+async def add_attachment(hub: Hub, actor: Actor, complaint_id: int, stored: dict[str, Any]) -> Complaint:
+    """Record a file already stored under the attachments directory (the route streams
+    it there after checking the caller may see the complaint)."""
+    async with unit_of_work(hub, actor.user_id) as uow:
+        s = uow.session
+        c = await get_complaint(s, actor, complaint_id, for_update=True)
+        if len(c.attachments or []) >= MAX_ATTACHMENTS:
+            raise Conflict(f"a complaint holds at most {MAX_ATTACHMENTS} files", code="too_many_attachments")
+        now = hub.now()
+        c.attachments = [*(c.attachments or []), {**stored, "by": actor.user_id, "at": now.isoformat()}]
+        c.updated_at = now
+        s.add(c)
+        s.add(
+            ComplaintEntry(
+                complaint_id=_id(c),
+                kind="attachment",
+                actor_id=actor.user_id,
+                changes={"filename": stored.get("filename"), "index": len(c.attachments) - 1},
+                created_at=now,
+            )
+        )
+        _emit(uow, "complaint.updated", c, reason="attachment")
+    return c

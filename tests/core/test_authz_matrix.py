@@ -452,6 +452,18 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         {"conversation_id": "{conv}"},
         {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
+    (
+        "POST",
+        "/api/v1/complaints/{complaint}/attachments",
+        {"file": "bytes"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/complaints/{complaint}/attachments/0",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
     ("GET", "/api/v1/complaint-options", None, dict.fromkeys(ROLES, A)),
     (
         "PUT",

@@ -265,3 +265,38 @@ async def test_agents_see_their_teams_complaints_only(app: Any) -> None:
         "/api/v1/complaint-options/severity/urgent", json={"label_en": "U", "label_ar": "ع"}, headers=h
     )
     assert r.status_code == 403
+
+
+async def test_attachments_are_stored_downloaded_and_guarded(app: Any) -> None:
+    hub = app.hub
+    _, _, h = await staff(app)
+    other = await team(hub, "Billing")
+    await user(hub, "omar@example.com", Role.agent, (other,))
+    first = await inbound(app.client, "cust-f", "hello", team="Care")
+    cid = (
+        await app.client.post(
+            "/api/v1/complaints", json={"conversation_id": first["conversation_id"]}, headers=h
+        )
+    ).json()["id"]
+    r = await app.client.post(
+        f"/api/v1/complaints/{cid}/attachments",
+        params={"filename": "../../receipt <1>.html"},
+        content=b"<script>alert(1)</script>",
+        headers={**h, "content-type": "text/html"},
+    )
+    assert r.status_code == 201, r.text
+    (ref,) = r.json()["attachments"]
+    assert ref["filename"] == "receipt <1>.html" and "path" not in ref
+    got = await app.client.get(ref["url"])
+    assert got.status_code == 200 and got.content == b"<script>alert(1)</script>"
+    assert got.headers["content-type"] == "application/octet-stream"  # never served as HTML
+    assert got.headers["content-disposition"].startswith("attachment")
+    outsider = app.new_client()
+    oh = await login(outsider, "omar@example.com")
+    assert (await outsider.get(ref["url"])).status_code == 403
+    r = await outsider.post(f"/api/v1/complaints/{cid}/attachments", content=b"x", headers=oh)
+    assert r.status_code == 403
+    r = await app.client.post(f"/api/v1/complaints/{cid}/attachments", content=b"", headers=h)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "empty_file"
+    detail = (await app.client.get(f"/api/v1/complaints/{cid}")).json()
+    assert detail["history"][-1]["kind"] == "attachment"
