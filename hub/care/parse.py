@@ -21,6 +21,7 @@ from hub.textnorm import normalize
 SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 MAX_ANSWER_WORDS = 4  # words allowed after the score ("5 thanks a lot")
 MAX_ANSWER_CHARS = 80
+MAX_STATUS_CHARS = 80
 
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -74,6 +75,17 @@ def parse_answer(text: str, kind: str = "csat") -> Answer | None:
     return Answer(score, comment)
 
 
+def could_be_answer(text: str) -> bool:
+    """Whether ``text`` reads as a score on any scale (the ingest path's cheap test:
+    a long message is rejected before any normalisation)."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return False
+    if parse_answer(text, "nps") is not None:  # 0-10 covers every scale's numbers
+        return True
+    # "5/5" and "7/7" name their own scale's top.
+    return "/" in text and any(parse_answer(text, k) is not None for k in ("csat", "ces"))
+
+
 def _original_tail(raw: str, rest_norm: str) -> str:
     words = raw.split()
     n = len(rest_norm.split())
@@ -111,8 +123,10 @@ def parse_status_request(text: str, keywords: Sequence[str]) -> StatusRequest | 
     The keyword must lead and the message must be short: "what is the status of my
     refund" is a question for a person, not this command.
     """
+    if len(text) > 2 * MAX_STATUS_CHARS:
+        return None  # cheap rejection on the ingest path
     norm = normalize(unicodedata.normalize("NFKC", text))
-    if not norm or len(norm) > 80:
+    if not norm or len(norm) > MAX_STATUS_CHARS:
         return None
     first, _, rest = norm.partition(" ")
     if first.strip(":") not in {normalize(k) for k in keywords if k.strip()}:

@@ -518,7 +518,7 @@ async def intercept(hub: Hub, msg: InboundMessage, address: str) -> tuple[int, i
     if msg.channel not in MESSAGING or msg.kind not in ("text", "media"):
         return None
     now = hub.now()
-    maybe_score = any(parse.parse_answer(msg.body, kind) is not None for kind in KINDS)
+    maybe_score = parse.could_be_answer(msg.body)
     if not maybe_score and not await _hint(hub).may_be_open(hub, now):
         return None
     async with unit_of_work(hub) as uow:
