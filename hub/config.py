@@ -85,6 +85,9 @@ class CareSettings(_Section):
     status_keywords: list[str] = Field(default_factory=lambda: ["status", "حالة"], max_length=50)
     # The team that owns complaints opened without a conversation (hosted page, API).
     complaint_team: str | None = Field(None, max_length=120)
+    # Tell customers when their complaint is resolved, waits on them or is reopened
+    # (the default of each new complaint; staff switch it per complaint).
+    notify_status_changes: bool = True
     reopen_days: int = Field(14, ge=0, le=365)  # a resolved complaint can be reopened this long
     comment_window_minutes: int = Field(30, ge=1, le=1440)  # after a score, the next message is its comment
 

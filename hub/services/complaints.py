@@ -281,7 +281,7 @@ async def open_in(hub: Hub, uow: UnitOfWork, actor: Actor, data: NewComplaint, *
         severity=data.severity,
         team_id=team_id,
         assignee_id=data.assignee_id,
-        notify_customer=data.notify_customer,
+        notify_customer=data.notify_customer and hub.settings.care.notify_status_changes,
         created_by=actor.user_id,
         created_at=now,
         updated_at=now,
