@@ -2,7 +2,8 @@
 
 Ingress checks the webhook's secret-token header, parses the update (``parse.py``) and
 hands it to ``ingest``; Telegram gets its 200 only after the commit, and redelivers
-anything else. Egress goes through the real async :class:`telegram.Bot`; its errors
+anything else. A press on a survey button (``callback_query``) is answered by
+``survey.py`` and always acknowledged. Egress goes through the real async :class:`telegram.Bot`; its errors
 become :class:`SendError` so the outbox waits (429 ``retry_after``), retries (network,
 5xx, timeouts) or dead-letters (blocked bot, unknown chat).
 """
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from telegram import Bot, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -37,6 +38,7 @@ from channels.telegram.parse import (
     parse_update,
     update_type,
 )
+from channels.telegram.survey import answer_press, keyboard, load_callback
 from hub.domain import Attachment, OutboundMessage
 from hub.services.errors import ServiceError
 from hub.services.ingest import IngestResult, ingest
@@ -47,9 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
-# Only these update types carry customer messages; asking for just these keeps Telegram
-# from sending (and retrying) membership and callback updates we would ignore anyway.
-ALLOWED_UPDATES = ("message", "edited_message")
+# Only these update types carry customer messages or survey button presses; asking for
+# just these keeps Telegram from sending (and retrying) membership updates we would ignore.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 CAPTION_MAX = 1024  # Bot API limit for media captions
 UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # Bot API limit for uploads by bots
 POLL_BACKOFF_CAP_SECONDS = 60.0
@@ -177,29 +179,41 @@ class TelegramChannel:
     # -- outbound ----------------------------------------------------------------------
     async def _deliver(self, chat_id: str, message: OutboundMessage) -> Message:
         body = message.body
+        # A survey question carries its score buttons (channels/telegram/survey.py).
+        markup = keyboard(message.meta["survey"]) if "survey" in message.meta else None
         # Resolve every attachment before the first call, so one that can never be sent
         # dead-letters the message before anything reaches the customer.
         media = [(a, await self._media(a)) for a in message.attachments]
         if len(media) == 1 and len(body) <= CAPTION_MAX:
             # One API call: nothing is sent twice when a retry follows a partial failure.
-            return await self._send_attachment(chat_id, *media[0], caption=body or None)
+            return await self._send_attachment(chat_id, *media[0], caption=body or None, markup=markup)
         # Several calls are not atomic: a retry after a failed attachment resends the
         # text (at-least-once, like every outbox send).
-        first = await self.bot.send_message(chat_id=chat_id, text=body) if body else None
+        first = await self.bot.send_message(chat_id=chat_id, text=body, reply_markup=markup) if body else None
         for attachment, content in media:
-            sent = await self._send_attachment(chat_id, attachment, content, caption=None)
+            sent = await self._send_attachment(
+                chat_id, attachment, content, caption=None, markup=None if first else markup
+            )
             first = first or sent
         assert first is not None
         return first
 
     async def _send_attachment(
-        self, chat_id: str, attachment: Attachment, media: str | bytes, *, caption: str | None
+        self,
+        chat_id: str,
+        attachment: Attachment,
+        media: str | bytes,
+        *,
+        caption: str | None,
+        markup: InlineKeyboardMarkup | None = None,
     ) -> Message:
         filename = attachment.filename or None
         if attachment.content_type in ("image/jpeg", "image/png"):
-            return await self.bot.send_photo(chat_id=chat_id, photo=media, caption=caption, filename=filename)
+            return await self.bot.send_photo(
+                chat_id=chat_id, photo=media, caption=caption, filename=filename, reply_markup=markup
+            )
         return await self.bot.send_document(
-            chat_id=chat_id, document=media, caption=caption, filename=filename
+            chat_id=chat_id, document=media, caption=caption, filename=filename, reply_markup=markup
         )
 
     async def _media(self, attachment: Attachment) -> str | bytes:
@@ -256,6 +270,8 @@ class TelegramChannel:
             )
         if not isinstance(raw, dict):
             return _json_error(400, "bad_update", "expected a JSON object (a Telegram Update)")
+        if "callback_query" in raw:
+            return await self._press(raw)
         try:
             result = await self._accept(raw)
         except UnreadableUpdate as exc:
@@ -276,6 +292,19 @@ class TelegramChannel:
                 "duplicate": result.duplicate,
             }
         )
+
+    async def _press(self, raw: dict[str, Any]) -> Response:
+        """A survey button press: recorded and answered here, always acknowledged."""
+        assert self._hub is not None
+        try:
+            query = load_callback(raw, self.bot)
+        except UnreadableUpdate as exc:
+            log.error("%s; acknowledged and dropped", exc, extra={"channel": KIND})
+            return JSONResponse({"ok": True, "ignored": True})
+        except UpdateError as exc:
+            return _json_error(400, "bad_update", str(exc))
+        outcome = await answer_press(self._hub, self.bot, query)
+        return JSONResponse({"ok": True, "callback": outcome})
 
     async def _accept(self, raw: dict[str, Any]) -> IngestResult | None:
         """Parse and commit one update; None when it carries nothing for us.
@@ -365,6 +394,10 @@ class TelegramChannel:
         # (An update the library cannot parse fails the whole getUpdates call inside
         # python-telegram-bot; the loop then retries with backoff and logs each time.)
         try:
+            if update.callback_query is not None:
+                assert self._hub is not None
+                await answer_press(self._hub, self.bot, update.callback_query)
+                return
             await self._accept(update.to_dict())
         except UpdateError as exc:  # skipping beats blocking every later update
             log.error("telegram update %s skipped: %s", update.update_id, exc, extra={"channel": KIND})

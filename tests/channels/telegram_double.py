@@ -232,15 +232,28 @@ class BotApiDouble:
             result["caption"] = call.params["caption"]
         return result
 
+    async def _m_answerCallbackQuery(self, call: Call) -> Any:
+        return True
+
+    async def _m_editMessageReplyMarkup(self, call: Call) -> Any:
+        # The edited message comes back; without reply_markup the keyboard is gone.
+        edited = self._message(int(call.params["chat_id"]), int(call.params["message_id"]))
+        edited["edit_date"] = EPOCH
+        if "reply_markup" in call.params:
+            edited["reply_markup"] = json.loads(call.params["reply_markup"])
+        return edited
+
     def _sent_message(self, call: Call) -> dict[str, Any]:
-        chat_id = int(call.params["chat_id"])
+        return self._message(int(call.params["chat_id"]), next(self._message_ids))
+
+    def _message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         chat: dict[str, Any] = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
         if chat_id < 0:
             chat["title"] = "Acme Customers"
         else:
             chat["first_name"] = "Customer"
         return {
-            "message_id": next(self._message_ids),
+            "message_id": message_id,
             "from": {
                 "id": BOT_ID,
                 "is_bot": True,

@@ -616,7 +616,8 @@ async def test_webhook_mode_checks_the_bot_and_registers_the_webhook(app: Any, b
     call = await bot_api.wait_for("setWebhook")
     assert call.params["url"] == "https://hub.example.com/channels/telegram/webhook"
     assert call.params["secret_token"] == SECRET
-    assert json.loads(call.params["allowed_updates"]) == ["message", "edited_message"]
+    # callback_query: the survey buttons (channels/telegram/survey.py).
+    assert json.loads(call.params["allowed_updates"]) == ["message", "edited_message", "callback_query"]
     assert [c.method for c in bot_api.calls[:2]] == ["getMe", "setWebhook"]
 
 
@@ -645,6 +646,7 @@ async def test_polling_ingests_updates_and_advances_the_offset(
     assert json.loads(bot_api.called("getUpdates")[0].params["allowed_updates"]) == [
         "message",
         "edited_message",
+        "callback_query",
     ]
 
     # Failed polls are retried after a backoff, from the same offset.
