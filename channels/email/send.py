@@ -2,7 +2,8 @@
 aiosmtplib, and map SMTP failures onto retryable / final :class:`SendError`.
 
 The HTML part is the agent's text escaped, never agent-supplied HTML: the hub does not
-send markup it did not write.
+send markup it did not write. A survey question also carries its one-click rating
+links (``survey.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import aiosmtplib
 from channels.base import SendError
 from channels.email.config import EmailConfig
 from channels.email.ids import bracket
+from channels.email.survey import RatingLinks, html_block, rating_links, text_part
 from hub.domain import OutboundMessage
 
 
@@ -30,10 +32,11 @@ def from_display_name(cfg: EmailConfig, agent_name: str) -> str:
     return cfg.from_name_format.format(agent=agent_name.strip(), company=cfg.company_name)
 
 
-def text_to_html(text: str) -> str:
+def text_to_html(text: str, survey: RatingLinks | None = None) -> str:
     body = html.escape(text).replace("\r\n", "\n").replace("\n", "<br>\n")
+    extra = html_block(survey) if survey is not None else ""
     # dir="auto": Arabic replies render right-to-left in the customer's client.
-    return f'<!DOCTYPE html>\n<html><body><div dir="auto">{body}</div></body></html>\n'
+    return f'<!DOCTYPE html>\n<html><body><div dir="auto">{body}</div>{extra}</body></html>\n'
 
 
 def compose(
@@ -57,8 +60,9 @@ def compose(
         msg["In-Reply-To"] = bracket(in_reply_to)
     if references:
         msg["References"] = " ".join(bracket(r) for r in references)
-    msg.set_content(message.body)
-    msg.add_alternative(text_to_html(message.body), subtype="html")
+    survey = rating_links(message.meta.get("survey"), message.body) if "survey" in message.meta else None
+    msg.set_content(text_part(message.body, survey) if survey is not None else message.body)
+    msg.add_alternative(text_to_html(message.body, survey), subtype="html")
     for filename, content_type, data in files:
         maintype, _, subtype = content_type.partition("/")
         msg.add_attachment(
