@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.addresses import normalize_phone
+from hub.care.parse import SCALES
 from hub.services.errors import Invalid
 
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -37,7 +38,8 @@ ACCOUNT_KEYS = frozenset(
     }
 )
 MESSAGING_KEYS = ACCOUNT_KEYS | {"status_callback", "opt_out_keywords", "opt_in_keywords"}
-WHATSAPP_KEYS = MESSAGING_KEYS | {"templates"}
+WHATSAPP_KEYS = MESSAGING_KEYS | {"templates", "survey_content_sids"}
+SURVEY_KINDS = tuple(SCALES)  # csat, nps, ces
 
 
 class Reader:
@@ -213,6 +215,8 @@ class MessagingConfig:
     opt_out_keywords: frozenset[str] = frozenset()
     opt_in_keywords: frozenset[str] = frozenset()
     templates: dict[str, str] = field(default_factory=dict)  # WhatsApp: name -> Content SID
+    # WhatsApp: survey kind (csat, nps, ces) -> Content SID of a quick-reply template
+    survey_content_sids: dict[str, str] = field(default_factory=dict)
     team: str | None = None
 
     @property
@@ -224,12 +228,18 @@ class MessagingConfig:
         r = Reader(kind, section)
         r.reject_unknown(WHATSAPP_KEYS if kind == "whatsapp" else MESSAGING_KEYS)
 
-        def template_sid(value: str) -> str:
-            if not CONTENT_SID.match(value):
-                raise r.err(
-                    "templates", f"expected Content SIDs (HX followed by 32 hex digits), got {value!r}"
-                )
-            return value
+        def content_sid(key: str) -> Callable[[str], str]:
+            def check(value: str) -> str:
+                if not CONTENT_SID.match(value):
+                    raise r.err(key, f"expected Content SIDs (HX followed by 32 hex digits), got {value!r}")
+                return value
+
+            return check
+
+        def survey_kind(kind: str) -> str:
+            if kind not in SURVEY_KINDS:
+                raise r.err(f"survey_content_sids.{kind}", "expected a survey kind: csat, nps or ces")
+            return kind
 
         return cls(
             kind=kind,
@@ -238,6 +248,9 @@ class MessagingConfig:
             status_callback=r.boolean("status_callback", True),
             opt_out_keywords=_keywords(r, "opt_out_keywords", OPT_OUT_KEYWORDS),
             opt_in_keywords=_keywords(r, "opt_in_keywords", OPT_IN_KEYWORDS),
-            templates=r.str_table("templates", lambda k: k, template_sid),
+            templates=r.str_table("templates", lambda k: k, content_sid("templates")),
+            survey_content_sids=r.str_table(
+                "survey_content_sids", survey_kind, content_sid("survey_content_sids")
+            ),
             team=r.opt_string("team"),
         )

@@ -108,6 +108,23 @@ async def event_keys(hub: Hub, conversation_id: int, keys: Iterable[str]) -> set
     return {r for r in rows if r is not None}
 
 
+async def is_survey_question(hub: Hub, channel: str, provider_message_id: str) -> bool:
+    """Whether our message with this provider id asked a survey question."""
+    async with hub.db.session() as s:
+        metas = (
+            await s.exec(
+                select(Message.meta)
+                .where(
+                    Message.channel == channel,
+                    Message.direction == Direction.outbound,
+                    Message.provider_message_id == provider_message_id,
+                )
+                .limit(5)  # outbound ids are not unique (see docs/architecture.md): a few at most
+            )
+        ).all()
+    return any(isinstance(meta, dict) and "survey" in meta for meta in metas)
+
+
 async def user_identity(hub: Hub, user_id: int) -> tuple[str, str] | None:
     """(e-mail, display name) of an active user."""
     async with hub.db.session() as s:

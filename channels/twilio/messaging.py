@@ -97,6 +97,10 @@ class BaseTwilioMessagingChannel:
     async def check_window(self, message: OutboundMessage) -> None:
         """WhatsApp overrides: may this message be sent now?"""
 
+    async def inbound(self, hub: Hub, msg: InboundMessage) -> InboundMessage:
+        """WhatsApp overrides: the parsed message, adjusted before it is ingested."""
+        return msg
+
     # -- sending rules -----------------------------------------------------------------
     async def _check_allowed(self, message: OutboundMessage) -> None:
         if self._hub is not None:
@@ -130,6 +134,7 @@ class BaseTwilioMessagingChannel:
             msg = parse.inbound_message(self.kind, params, self.config, hub.now())
         except ValueError as exc:
             return error(400, "bad_request", str(exc))
+        msg = await self.inbound(hub, msg)
         try:
             result = await ingest(hub, msg)
         except ServiceError as exc:

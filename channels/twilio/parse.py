@@ -14,6 +14,17 @@ from hub.domain import Attachment, DeliveryUpdate, InboundMessage
 from hub.services.errors import Invalid
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message (MediaUrl0..MediaUrl9)
+# Kept in meta["twilio"] for agents: our number, segments, the WhatsApp id, and what a
+# tapped button sent (its text, its payload, the message it belonged to).
+_META_KEYS = (
+    "To",
+    "NumSegments",
+    "WaId",
+    "MessageType",
+    "ButtonText",
+    "ButtonPayload",
+    "OriginalRepliedMessageSid",
+)
 
 # Twilio MessageStatus -> hub delivery status. Statuses before "sent" (accepted,
 # scheduled, queued, sending) say nothing the outbox has not already recorded.
@@ -75,7 +86,7 @@ def inbound_message(
         attachments=attachments,
         team=cfg.numbers.get(to),
         received_at=received_at,
-        meta={"twilio": {k: params[k] for k in ("To", "NumSegments", "WaId") if params.get(k)}},
+        meta={"twilio": {k: params[k] for k in _META_KEYS if params.get(k)}},
         raw=dict(params),
     )
 

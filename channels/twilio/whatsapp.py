@@ -4,11 +4,18 @@ Same path as SMS. WhatsApp allows free-form replies only within 24 hours of the
 customer's last message (the customer-service window); outside it only approved
 templates may be sent. Templates are configured by name → Content SID and chosen
 with ``meta = {"template": name, "variables": {...}}`` on the outbound message.
+
+A survey question (``meta["survey"]``) goes out as the quick-reply template configured
+for its kind in ``survey_content_sids``, with the question as variable ``1``; without
+one it is plain text. A tapped button comes back as a message whose ``Body`` is the
+button's text; when its ``ButtonPayload`` is a score and it answers a survey question,
+the score becomes the body, so the hub reads it as the answer.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,12 +28,14 @@ from channels.base import SendError
 from channels.twilio import lookups
 from channels.twilio.messaging import BaseTwilioMessagingChannel
 from channels.twilio.responses import error
-from hub.domain import OutboundMessage
+from hub.domain import InboundMessage, OutboundMessage
 
 if TYPE_CHECKING:
     from hub.context import Hub
 
 WINDOW = timedelta(hours=24)
+# A survey template's button ids: the score ("5"), or "sv:5" to tell them apart.
+_SCORE_PAYLOAD = re.compile(r"^(?:sv:)?(\d{1,2})$")
 
 
 def window_closes_at(last_inbound: datetime | None) -> datetime | None:
@@ -49,7 +58,7 @@ class TwilioWhatsAppChannel(BaseTwilioMessagingChannel):
         params = super().outgoing(message, media)
         params["from_"] = f"whatsapp:{params['from_']}"
         params["to"] = f"whatsapp:{message.to}"
-        template = self._template(message)
+        template = self._content(message)
         if template is not None:
             sid, variables = template
             params.pop("body")
@@ -59,11 +68,36 @@ class TwilioWhatsAppChannel(BaseTwilioMessagingChannel):
         return params
 
     async def check_window(self, message: OutboundMessage) -> None:
-        if self._template(message) is not None or self._hub is None:
+        if self._content(message) is not None or self._hub is None:
             return  # approved templates may be sent at any time
         closes = window_closes_at(await lookups.last_inbound_at(self._hub, message.conversation_id))
         if closes is None or self._hub.now() > closes:
             raise SendError("outside WhatsApp's 24-hour window; send an approved template", retryable=False)
+
+    def _content(self, message: OutboundMessage) -> tuple[str, dict[str, str]] | None:
+        """The Content SID and variables to send instead of a body, if any."""
+        return self._template(message) or self._survey_template(message)
+
+    def _survey_template(self, message: OutboundMessage) -> tuple[str, dict[str, str]] | None:
+        survey = message.meta.get("survey")
+        if not isinstance(survey, dict):
+            return None
+        sid = self.config.survey_content_sids.get(str(survey.get("kind")))
+        if sid is None:
+            return None
+        # WhatsApp refuses a template variable with a line break, a tab or 4+ spaces in a row.
+        return sid, {"1": " ".join(message.body.split())}
+
+    async def inbound(self, hub: Hub, msg: InboundMessage) -> InboundMessage:
+        """A quick-reply button tapped on a survey question: its payload is the score."""
+        match = _SCORE_PAYLOAD.match(str(msg.raw.get("ButtonPayload") or ""))
+        replied = str(msg.raw.get("OriginalRepliedMessageSid") or "")
+        if match is None or not replied or msg.body.strip() == match.group(1):
+            return msg
+        # Only for a survey's own buttons: another template's button "1" is not a score.
+        if not await lookups.is_survey_question(hub, self.kind, replied):
+            return msg
+        return msg.model_copy(update={"body": match.group(1)})
 
     def _template(self, message: OutboundMessage) -> tuple[str, dict[str, str]] | None:
         name = message.meta.get("template")

@@ -101,6 +101,27 @@ def test_whatsapp_templates_need_content_sids() -> None:
         TwilioWhatsAppChannel.from_config(with_(templates={"order_update": "order_update_v2"}))
 
 
+SURVEY_SID = "HX" + "5" * 32
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"csat": "csat_buttons"}, "channels.whatsapp.survey_content_sids: expected Content SIDs"),
+        ({"stars": SURVEY_SID}, "channels.whatsapp.survey_content_sids.stars: expected a survey kind"),
+        ("HX", "channels.whatsapp.survey_content_sids: expected a table"),
+    ],
+)
+def test_whatsapp_survey_templates_are_content_sids_per_kind(value: Any, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        TwilioWhatsAppChannel.from_config(with_(survey_content_sids=value))
+    assert str(caught.value).startswith(f"config error: {message}")
+    cfg = MessagingConfig.from_section("whatsapp", with_(survey_content_sids={"csat": SURVEY_SID}))
+    assert cfg.survey_content_sids == {"csat": SURVEY_SID}
+    with pytest.raises(ValueError, match=r"channels.sms.survey_content_sids: unknown setting"):
+        TwilioSmsChannel.from_config(with_(survey_content_sids={"csat": SURVEY_SID}))
+
+
 def test_a_full_config_parses_and_keeps_secrets_out_of_repr() -> None:
     cfg = VoiceConfig.from_section(
         with_(
