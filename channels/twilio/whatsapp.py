@@ -92,12 +92,13 @@ class TwilioWhatsAppChannel(BaseTwilioMessagingChannel):
         """A quick-reply button tapped on a survey question: its payload is the score."""
         match = _SCORE_PAYLOAD.match(str(msg.raw.get("ButtonPayload") or ""))
         replied = str(msg.raw.get("OriginalRepliedMessageSid") or "")
-        if match is None or not replied or msg.body.strip() == match.group(1):
+        if match is None or not replied:
             return msg
         # Only for a survey's own buttons: another template's button "1" is not a score.
         if not await lookups.is_survey_question(hub, self.kind, replied):
             return msg
-        return msg.model_copy(update={"body": match.group(1)})
+        # The hub records it as a button answer (hub.services.surveys.intercept).
+        return msg.model_copy(update={"body": match.group(1), "meta": {**msg.meta, "survey_via": "button"}})
 
     def _template(self, message: OutboundMessage) -> tuple[str, dict[str, str]] | None:
         name = message.meta.get("template")

@@ -236,6 +236,8 @@ async def after_resolution(
     if definition is None or not definition.active:
         return None
     req = _new_request(definition, contact, conv.channel, now, conversation=conv)
+    if not (contact.language or conv.language):
+        req.language = await _written_language(s, conv.id)  # type: ignore[arg-type]
     req.send_at = await _send_time(
         s, policy, contact, conv.team_id, now + timedelta(seconds=policy.delay_seconds)
     )
@@ -247,6 +249,20 @@ async def after_resolution(
     s.add(req)
     await s.flush()
     return req
+
+
+async def _written_language(s: AsyncSession, conversation_id: int) -> str:
+    """The language the customer wrote in, when nobody recorded one (email carries
+    none): Arabic when their latest message uses Arabic script."""
+    body = (
+        await s.exec(
+            select(Message.body)
+            .where(Message.conversation_id == conversation_id, col(Message.direction) == Direction.inbound)
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
+    ).first()
+    return "ar" if body and any("\u0600" <= ch <= "\u06ff" for ch in body) else "en"
 
 
 def _new_request(
@@ -570,7 +586,9 @@ async def intercept(hub: Hub, msg: InboundMessage, address: str) -> tuple[int, i
             if answer is None:
                 return None
             message = await _store_inbound(uow, req, msg, now, contact_id)
-            await record(hub, uow, req, answer.score, answer.comment, "reply", now)
+            # A channel marks a tapped quick-reply button (WhatsApp) as such.
+            via = "button" if msg.meta.get("survey_via") == "button" else "reply"
+            await record(hub, uow, req, answer.score, answer.comment, via, now)
         else:
             text = msg.body.strip()
             if (

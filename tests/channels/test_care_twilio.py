@@ -217,7 +217,7 @@ async def test_whatsapp_survey_goes_as_quick_reply_template_and_a_tapped_button_
     assert await whatsapp(app, "whatsapp_quick_reply", OriginalRepliedMessageSid=sid) == conv
     await settle(app)
     survey = await admin.survey_of(conv)
-    assert (survey["status"], survey["score"], survey["answered_via"]) == ("answered", 5, "reply")
+    assert (survey["status"], survey["score"], survey["answered_via"]) == ("answered", 5, "button")
     assert (await admin.conversation(conv))["csat_score"] == 5
     assert await conversation_count(app.hub) == before
     tapped = await latest_inbound(app.hub)

@@ -274,3 +274,10 @@ async def test_the_widget_form_answers_through_the_shared_service(app: Any) -> N
     with pytest.raises(WebchatError) as err:
         await record_csat(app.hub, chat.conversation_id, "v_someone_else", 5)
     assert err.value.code == "not_your_conversation"
+
+
+async def test_a_customer_who_wrote_arabic_is_asked_in_arabic(app: Any, loopback: Any) -> None:
+    await setup(app, delay_seconds=0)
+    await resolved(app, "c-ar", "مرحبا، طلبي لم يصل")
+    (question,) = loopback.sent
+    assert "ما مدى رضاك" in question.body
