@@ -138,6 +138,22 @@ def refuse(cfg: VoiceConfig, text: str) -> VoiceResponse:
     return r
 
 
+def keypad_survey(cfg: VoiceConfig, urls: VoiceUrls, token: str) -> VoiceResponse:
+    """After the agent hangs up: one key for the caller's rating, then goodbye."""
+    r = VoiceResponse()
+    gather = r.gather(num_digits=1, action=urls("survey", token=token), method="POST", timeout=8)
+    _say(gather, cfg.prompts["survey"], cfg)
+    r.hangup()  # no key pressed
+    return r
+
+
+def survey_thanks(cfg: VoiceConfig) -> VoiceResponse:
+    r = VoiceResponse()
+    _say(r, cfg.prompts["survey_thanks"], cfg)
+    r.hangup()
+    return r
+
+
 def hang_up() -> VoiceResponse:
     r = VoiceResponse()
     r.hangup()

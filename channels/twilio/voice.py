@@ -37,6 +37,8 @@ from channels.twilio.token import SoftphoneNotConfigured, client_identity, voice
 from channels.twilio.voice_config import VoiceConfig
 from channels.twilio.webhooks import Params, Webhooks
 from hub.domain import InboundMessage, OutboundMessage
+from hub.services.errors import ServiceError
+from hub.services.surveys import answer_by_token, start_keypad
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -90,6 +92,7 @@ class TwilioVoiceChannel:
             Route("/recording", v(self._recording), methods=["POST"]),
             Route("/transcription", v(self._transcription), methods=["POST"]),
             Route("/dial-status", v(self._dial_status), methods=["POST"]),
+            Route("/survey", v(self._survey), methods=["POST"]),
             Route("/agent-status", v(self._agent_status), methods=["POST"]),
             Route("/status", v(self._call_status), methods=["POST"]),
             Route("/outgoing", v(self._outgoing), methods=["POST"]),
@@ -313,7 +316,14 @@ class TwilioVoiceChannel:
     async def _dial_status(self, hub: Hub, params: Params, request: Request) -> Response:
         call = await lookups.call_by_sid(hub, self.kind, params.get("CallSid", ""))
         status = params.get("DialCallStatus", "")
-        if call is None or status in ("completed", "answered"):
+        if call is None:
+            return twiml_response(twiml.hang_up())
+        if status in ("completed", "answered"):
+            # The agent hung up and the caller is still on the line: the post-call
+            # question, when the voice channel's survey policy asks for one.
+            token = await start_keypad(hub, call.conversation_id)
+            if token is not None:
+                return twiml_response(twiml.keypad_survey(self.config, self.urls(), token))
             return twiml_response(twiml.hang_up())
         agent = await self._agent_name(hub, call)
         if status == "canceled":  # the caller hung up while the agent's phone rang
@@ -325,6 +335,21 @@ class TwilioVoiceChannel:
             await store.add_tag(hub, call.conversation_id, CALLBACK_TAG)
             return twiml_response(twiml.hang_up())
         return await self._to_voicemail(hub, call.conversation_id, call.call_sid, "no_agents")
+
+    async def _survey(self, hub: Hub, params: Params, request: Request) -> Response:
+        """The caller's key for the post-call question (Twilio retries change nothing:
+        a second answer to the same survey is refused and the caller hears goodbye)."""
+        digits = params.get("Digits", "")
+        token = request.query_params.get("token", "")
+        if not digits.isdigit() or len(digits) != 1:
+            return twiml_response(twiml.hang_up())
+        try:
+            await answer_by_token(hub, token, int(digits), via="keypad")
+        except ServiceError as exc:
+            if exc.code != "already_answered":
+                log.info("keypad survey answer not taken: %s", exc.code)
+                return twiml_response(twiml.hang_up())
+        return twiml_response(twiml.survey_thanks(self.config))
 
     async def _call_status(self, hub: Hub, params: Params, request: Request) -> Response:
         """The number's status callback: the call is over (completed, busy, no-answer...)."""

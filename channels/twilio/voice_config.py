@@ -45,6 +45,10 @@ DEFAULT_PROMPTS: dict[str, str] = {
     "voicemail_thanks": "Thank you. We will call you back. Goodbye.",
     "menu_invalid": "Sorry, that is not an option.",
     "withheld": "Sorry, we cannot take calls from a withheld number. Please call again with your number shown.",
+    # The optional post-call question (a survey policy for the voice channel turns it on).
+    "survey": "Before you go: how satisfied are you with the help you got? "
+    "Press a key from 1, very unsatisfied, to 5, very satisfied.",
+    "survey_thanks": "Thank you for your answer. Goodbye.",
 }
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -375,6 +375,62 @@ async def send_now(hub: Hub, actor: Actor, contact_id: int, survey_key: str, cha
     return req
 
 
+KEYPAD_SECONDS = 300  # a keypad question unanswered this long has expired
+
+
+async def start_keypad(hub: Hub, conversation_id: int) -> str | None:
+    """The post-call keypad question (voice): the token of the survey to ask now, or
+    None. Only a policy for the voice channel itself turns it on (the default policy
+    does not), and only CSAT fits one key. Repeated calls (Twilio's retries) get the
+    same survey while it waits."""
+    async with unit_of_work(hub) as uow:
+        s = uow.session
+        now = hub.now()
+        conv = await s.get(Conversation, conversation_id)
+        if conv is None:
+            return None
+        existing = (
+            await s.exec(select(SurveyRequest).where(SurveyRequest.conversation_id == conversation_id))
+        ).first()
+        if existing is not None:
+            waiting = (
+                existing.status == "sent" and existing.expires_at is not None and existing.expires_at > now
+            )
+            return existing.token if waiting else None
+        rows = (
+            await s.exec(
+                select(SurveyPolicy).where(
+                    SurveyPolicy.channel == "voice",
+                    sa.or_(col(SurveyPolicy.team_id).is_(None), col(SurveyPolicy.team_id) == conv.team_id),
+                )
+            )
+        ).all()
+        policy = max(rows, key=lambda p: p.team_id is not None) if rows else None
+        if policy is None or not policy.enabled:
+            return None
+        definition = await s.get(SurveyDefinition, policy.survey_key)
+        contact = await s.get(Contact, conv.contact_id)
+        if (
+            definition is None
+            or definition.kind != "csat"
+            or contact is None
+            or contact.erased_at is not None
+        ):
+            return None
+        req = _new_request(definition, contact, "voice", now, conversation=conv)
+        reason = await _skip_reason(s, contact, "voice", policy, now)
+        if reason is not None:
+            req.status, req.skip_reason, req.due_at = "skipped", reason, None
+            s.add(req)
+            return None
+        req.status, req.sent_at = "sent", now
+        req.expires_at = req.due_at = now + timedelta(seconds=KEYPAD_SECONDS)
+        s.add(req)
+        await s.flush()
+        _emit(uow, "survey.sent", req)
+        return req.token
+
+
 async def ask_about_complaint(hub: Hub, uow: UnitOfWork, c: Complaint, now: datetime) -> None:
     """At a complaint's resolution: how satisfied is the customer with its handling."""
     s = uow.session

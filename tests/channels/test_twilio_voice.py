@@ -499,3 +499,48 @@ async def test_an_agent_softphone_calls_a_customer_back_from_our_number(app: Any
     assert (dial, attrs["callerId"], number, text) == ("Dial", OUR_NUMBER, "Number", CUSTOMER)
     res = await post_webhook(app.client, V + "/outgoing", {**params, "From": "+15550001111"})
     assert res.status_code == 403  # only our softphones dial out
+
+
+# -- the post-call keypad question -------------------------------------------------------
+
+
+async def test_the_caller_rates_the_call_with_one_key_after_the_agent_hangs_up(
+    app: Any, twilio_api: TwilioDouble
+) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from hub.models import SurveyRequest
+    from hub.services.surveys import save_policy
+
+    # Only a policy for the voice channel itself asks on calls.
+    await save_policy(app.hub, SYSTEM, None, None, {"enabled": True})
+    conv, uid = await _waiting_call(app, twilio_api, "ana@example.com")
+    await assign(app.hub, SYSTEM, conv, uid)
+    await twilio_api.wait_for(lambda r: "/Calls/" in r.path)
+    res = await post_webhook(app.client, V + "/dial-status", webhook("voice_dial_action"))
+    assert tags(res) == ["Hangup"]
+    await save_policy(app.hub, SYSTEM, None, "voice", {"enabled": True})
+    res = await post_webhook(app.client, V + "/dial-status", webhook("voice_dial_action"))
+    gather, say, hangup = verbs(res)
+    assert (gather[0], gather[1]["numDigits"], say[0], hangup[0]) == ("Gather", "1", "Say", "Hangup")
+    assert "Press a key from 1" in say[2]
+    action = gather[1]["action"]
+    assert action.startswith(f"{BASE}/survey?token=")
+    # Twilio retries the dial action: the same question, not a second survey.
+    again = await post_webhook(app.client, V + "/dial-status", webhook("voice_dial_action"))
+    assert verbs(again)[0][1]["action"] == action
+    token = parse_qs(urlparse(action).query)["token"][0]
+    path = V + "/survey?token=" + token
+    res = await post_webhook(app.client, path, {"CallSid": CALL, "Digits": "4"}, signed_url=action)
+    assert tags(res) == ["Say", "Hangup"] and "Thank you" in verbs(res)[0][2]
+    retried = await post_webhook(app.client, path, {"CallSid": CALL, "Digits": "4"}, signed_url=action)
+    assert tags(retried) == ["Say", "Hangup"]
+    async with app.hub.db.session() as s:
+        (req,) = (await s.exec(select(SurveyRequest))).all()
+        after = await s.get(Conversation, conv)
+    assert (req.channel, req.status, req.score, req.answered_via) == ("voice", "answered", 4, "keypad")
+    assert after is not None and after.csat_score == 4
+    # A key that is not a score, or an unsigned post, records nothing.
+    bad = await post_webhook(app.client, path, {"CallSid": CALL, "Digits": "*"}, signed_url=action)
+    assert tags(bad) == ["Hangup"]
+    assert (await post_webhook(app.client, path, {"Digits": "1"}, signature=None)).status_code == 403
