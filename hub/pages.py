@@ -22,6 +22,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "agent_ui" / "static"
 STAFF_PAGES = {
     "/console": "console.html",
     "/contacts": "contacts.html",
+    "/complaints": "complaints.html",
     "/supervisor": "supervisor.html",
     "/admin": "admin.html",
     "/password": "password.html",

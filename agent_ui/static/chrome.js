@@ -10,6 +10,7 @@ import { icon } from "./icons.js";
 const NAV = [
   { page: "console", href: "/console", key: "nav_console", role: "agent" },
   { page: "contacts", href: "/contacts", key: "nav_contacts", role: "agent" },
+  { page: "complaints", href: "/complaints", key: "nav_complaints", role: "agent" },
   { page: "supervisor", href: "/supervisor", key: "nav_supervisor", role: "supervisor" },
   { page: "admin", href: "/admin", key: "nav_admin", role: "supervisor" },
 ];
