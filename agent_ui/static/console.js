@@ -17,6 +17,8 @@ import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { channelIcon, icon } from "./icons.js";
 import { HubSocket } from "./socket.js";
 import { greetingHint, loadTiers, tierBadges } from "./crm/badges.js";
+import { CareBox } from "./console/complaints.js";
+import { loadOptions, ratingLine, scoreText } from "./care/common.js";
 
 const PRESENCES = ["available", "busy", "away", "offline"];
 
@@ -47,6 +49,7 @@ const thread = new ThreadView($("#thread"), state);
 let composer;
 let contact;
 let offers;
+let care;
 let presenceSelect;
 
 // --- who may do what (the hub enforces it; the UI only avoids offering dead buttons) ---
@@ -300,8 +303,10 @@ async function openConversation(id, { focusComposer = false } = {}) {
     state.contactConvs = [];
     contact.load(conv.contact_id, conv.id);
   }
+  care.load(conv);
   const loaded = await thread.load(conv, { history: state.allChannels ? state.contactConvs.slice(0, 10) : [] });
   if (!loaded || state.currentId !== id) return;
+  loadSurveys(id);
   markRead(conv);
   // Focus stays where the agent is (the list, a shortcut); accepting an offer goes
   // straight to the composer.
@@ -326,6 +331,7 @@ function renderEmpty() {
   emptyThread($("#thread"), t("pick_conversation"));
   composer.setConversation(null);
   contact.renderEmpty();
+  care.clear();
 }
 
 function actionButton(key, handler, { shortcut = null, disabled = false, cls = "secondary", id = null } = {}) {
@@ -356,6 +362,7 @@ function renderHeader() {
       c.category ? h("span", { class: "muted" }, `· ${t(`cat_${c.category}`)}`) : null),
     c.subject ? h("p", { class: "thread-subject", dir: "auto" }, c.subject) : null,
     greetingHint(c.contact_hint),
+    ratingLine(c),
     h("div", { class: "thread-actions", role: "toolbar", "aria-label": t("actions") },
       offered ? actionButton("accept", () => offers.accept(c.id), { shortcut: "Alt+A", cls: "primary" }) : null,
       offered ? actionButton("reject", () => offers.reject(c.id), { shortcut: "Alt+D" }) : null,
@@ -364,6 +371,7 @@ function renderHeader() {
       !closed ? actionButton("snooze", () => doSnooze(), { shortcut: "Alt+S", disabled: !canHandle(c) || c.status === "snoozed", id: "snooze" }) : null,
       !closed ? actionButton("resolve", () => doResolve(), { shortcut: "Alt+R", disabled: !canHandle(c), id: "resolve" }) : null,
       closed ? actionButton("reopen", () => doReopen(), { shortcut: "Alt+O", id: "reopen" }) : null,
+      !offered ? actionButton("cmp_open", () => care.openNew(), { id: "thread-open-complaint" }) : null,
       h("button", {
         type: "button", class: "toggle", id: "all-channels", "aria-pressed": String(state.allChannels),
         on: { click: toggleAllChannels },
@@ -405,7 +413,54 @@ async function doTransfer() {
 
 async function doResolve() {
   const c = current();
-  if (c && canHandle(c) && (await resolveDialog(c))) toast(t("resolved_toast"));
+  if (!c || !canHandle(c)) return;
+  // Resolving as a complaint offers to open one, unless the conversation has one open.
+  let wantsComplaint = false;
+  const resolved = await resolveDialog(c, {
+    offerComplaint: !care.hasOpenComplaint(c.id),
+    onResolved: ({ openComplaint }) => { wantsComplaint = openComplaint; },
+  });
+  if (!resolved) return;
+  toast(t("resolved_toast"));
+  if (wantsComplaint && state.currentId === c.id) await care.openNew();
+}
+
+// --- surveys in the thread ------------------------------------------------------------------------
+/** The open conversation's survey requests and answers, placed in its timeline. */
+async function loadSurveys(id) {
+  try {
+    const surveys = await api("/surveys", { query: { conversation_id: id, limit: 20 } });
+    if (state.currentId === id && thread.conv?.id === id) thread.setSurveys(surveys);
+  } catch (err) {
+    console.warn("surveys", err);
+  }
+}
+
+const surveysChanged = debounce(async (id) => {
+  if (state.currentId !== id) return;
+  await loadSurveys(id);
+  // Re-read the messages too: the hub's own messages (a survey question, the answer,
+  // a complaint's acknowledgement) carry their marks there, not in the live event.
+  if (thread.conv?.id === id) await thread.catchUp().catch(() => {});
+}, 150);
+
+/** Complaint and survey events: the panel beside the thread, the thread, and (for
+ *  supervisors) a word when a complaint is escalated or a customer rates low. */
+function handleCare(e, replayed) {
+  const p = e.payload || {};
+  if (e.type.startsWith("complaint.")) {
+    care.onEvent(p);
+    // The hub's message to the customer (the acknowledgement) is marked in the thread.
+    if (p.conversation_id === state.currentId) surveysChanged(p.conversation_id);
+    if (e.type === "complaint.escalated" && !replayed) {
+      toast(t("cmp_escalated_toast", { reference: p.reference, stage: t(`cmp_stage_${p.reason}`) }), { kind: "warn", ms: 10000 });
+    }
+    return;
+  }
+  if (p.conversation_id === state.currentId) surveysChanged(p.conversation_id);
+  if (e.type === "survey.low_score" && !replayed) {
+    toast(t("sv_low_toast", { score: scoreText(p.kind, p.score), id: p.conversation_id ?? "—" }), { kind: "warn", ms: 10000 });
+  }
 }
 
 async function doSnooze() {
@@ -446,6 +501,10 @@ function onEvent(item) {
 function handle({ event: e, replayed }, { fromBuffer = false } = {}) {
   const p = e.payload || {};
   const id = e.conversation_id ?? p.conversation_id;
+  if (e.type.startsWith("complaint.") || e.type.startsWith("survey.")) {
+    handleCare(e, replayed || fromBuffer);
+    return;
+  }
   if (e.type.startsWith("conversation.")) {
     state.changes.set(id, (state.changes.get(id) || 0) + 1);
     const c = state.convs.get(id);
@@ -586,6 +645,7 @@ function rerender() {
   composer.relabel();
   composer.updateCounter();
   contact.render();
+  care.relabel();
   offers.render();
   if (current()) openConversation(state.currentId);
   else renderEmpty();
@@ -596,7 +656,7 @@ async function main() {
   state.me = await whoAmI();
   setLang(state.me.language || initialLang());
   applyLang();
-  await loadTiers();
+  await Promise.all([loadTiers(), loadOptions()]);
   state.fields = await api("/contact-fields").catch(() => []);
   const presence = buildPresence();
   topbar({ user: state.me, page: "console", socket, slot: presence, onLang: rerender });
@@ -625,6 +685,16 @@ async function main() {
     },
     onHistory: (convs) => {
       state.contactConvs = convs;
+    },
+  });
+  care = new CareBox($("#care"), $("#contact"), {
+    dir: state,
+    onOpenConversation: (id) => {
+      openConversation(id);
+      showView("thread");
+    },
+    onShow: () => {
+      if (TABLET.matches) showView("contact");
     },
   });
   offers = new OfferTray($("#offers"), {

@@ -61,17 +61,28 @@ export function transferDialog(conv, { users, teams, me }) {
   });
 }
 
-export function resolveDialog(conv) {
+/**
+ * Resolve with a category. With `offerComplaint`, choosing *complaint* shows a box
+ * to open a complaint for the conversation afterwards (an offer: unticked, so a plain
+ * resolve stays one step); `onResolved` hears the choice once the hub has resolved it.
+ */
+export function resolveDialog(conv, { offerComplaint = false, onResolved = null } = {}) {
   const select = h("select", { name: "category", id: "resolve-category" },
     h("option", { value: "" }, t("cat_none")),
     CATEGORIES.map((c) => h("option", { value: c, selected: conv.category === c }, t(`cat_${c}`))));
+  const offer = h("input", { type: "checkbox", name: "open_complaint", id: "resolve-open-complaint" });
+  const offerRow = h("label", { class: "check", for: "resolve-open-complaint", id: "resolve-offer" }, offer, " ", t("cmp_offer_on_resolve"));
+  const sync = () => { offerRow.hidden = !offerComplaint || select.value !== "complaint"; };
+  select.addEventListener("change", sync);
+  sync();
   return modal({
-    title: t("resolve_title", { id: conv.id }), body: field(t("category"), select), submitLabel: t("resolve"),
-    id: "resolve-dialog",
+    title: t("resolve_title", { id: conv.id }), body: h("div", { class: "stack" }, field(t("category"), select), offerRow),
+    submitLabel: t("resolve"), id: "resolve-dialog",
     onSubmit: async () => {
       await api(`/conversations/${conv.id}/resolve`, {
         method: "POST", body: select.value ? { category: select.value } : {},
       });
+      onResolved?.({ category: select.value || null, openComplaint: !offerRow.hidden && offer.checked });
     },
   });
 }

@@ -7,6 +7,7 @@ import { h, linkify, mount } from "../dom.js";
 import { channelName, dateTime, parseTime, timeOfDay } from "../format.js";
 import { t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
+import { surveyItem, surveyTime } from "../care/surveys.js";
 
 const SHOWN_EVENTS = new Set([
   "conversation.assigned", "conversation.transferred", "conversation.resolved", "conversation.reopened",
@@ -187,6 +188,25 @@ export class ThreadView {
     this.insert(`m-${m.id}`, 0, 0, this.renderMessage(m));
   }
 
+  /**
+   * The conversation's survey requests (GET /surveys?conversation_id=), each where it
+   * happened: answered ones after the answer, others when asked. Called again after a
+   * survey event; an item that moved in time is put back in its new place.
+   */
+  setSurveys(surveys) {
+    for (const s of surveys) {
+      if (s.conversation_id !== this.conv?.id) continue;
+      const key = `sv-${s.id}`;
+      const at = parseTime(surveyTime(s)) ?? 0;
+      const existing = this.items.get(key);
+      if (existing && existing.at !== at) {
+        existing.el.remove();
+        this.items.delete(key);
+      }
+      this.insert(key, at, 2e12 + s.id, surveyItem(s));
+    }
+  }
+
   addEvent(e, opts = {}) {
     if (e.id > this.maxEventId && e.conversation_id === this.conv?.id) this.maxEventId = e.id;
     if (!SHOWN_EVENTS.has(e.type)) return;
@@ -244,6 +264,7 @@ export class ThreadView {
       this.multiChannel || m.kind === "call" ? channelIcon(m.channel) : null,
       m.kind === "note" ? h("span", { class: "tag note-tag" }, icon("note"), t("private_note")) : null,
       m.kind === "call" ? h("span", { class: "tag call-tag" }, icon("call"), t("call_record")) : null,
+      careTag(m.meta),
       h("bdi", { class: "author" }, this.authorName(m)),
       h("time", { datetime: m.created_at, title: dateTime(m.created_at) }, timeOfDay(m.created_at)),
     );
@@ -259,6 +280,18 @@ export class ThreadView {
         m.direction === "outbound" ? deliveryStatus(m) : null,
       ));
   }
+}
+
+/** What the hub itself said or heard about complaints and surveys, marked as such. */
+function careTag(meta = {}) {
+  if (meta.survey) return h("span", { class: "tag survey-tag" }, icon("star"), t("sv_question_tag"));
+  if (meta.survey_id) return h("span", { class: "tag survey-tag" }, icon("star"), t("sv_answer_tag"));
+  if (meta.survey_followup) return h("span", { class: "tag survey-tag" }, icon("star"), t("sv_followup_tag"));
+  if (meta.status_answer) return h("span", { class: "tag complaint-tag" }, icon("alert"), t("cmp_status_answer_tag"));
+  if (meta.complaint) {
+    return h("span", { class: "tag complaint-tag" }, icon("alert"), t("cmp_message_tag"), " ", h("bdi", { dir: "ltr" }, String(meta.complaint)));
+  }
+  return null;
 }
 
 const STATUS_RANK = { pending: 0, sent: 1, delivered: 2, read: 3, failed: 4, received: 0 };
