@@ -1,17 +1,22 @@
 // The supervisor's live view: queue figures per team, the agent board and the open
 // conversations, refreshed on socket events (debounced) — never by reloading the
 // page. Any conversation opens read-only (watched, so its messages stream in) with
-// take over, assign, transfer and priority.
+// take over, assign, transfer and priority. Escalated and overdue complaints and low
+// satisfaction scores are listed live (complaint.* and survey.low_score events).
 import { api, whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { ThreadView } from "./console/thread.js";
 import { assignDialog, priorityDialog, takeOver, transferDialog } from "./console/actions.js";
 import { errorText, toast } from "./dialogs.js";
 import { $, debounce, h, mount } from "./dom.js";
-import { ageSeconds, channelName, clock, number, percent, shortDuration, slaState } from "./format.js";
+import { ageSeconds, channelName, clock, dateTime, number, percent, shortDuration, slaState } from "./format.js";
 import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { channelIcon } from "./icons.js";
 import { HubSocket } from "./socket.js";
+import {
+  dueText, escalatedMark, loadOptions, nextDue, overdueMark, ratingLine, scoreText, severityBadge, statusChip,
+  surveyKindLabel,
+} from "./care/common.js";
 
 const REFRESH_MS = 250;
 const OPEN_STATUSES = ["queued", "offered", "assigned", "waiting_on_customer", "snoozed"];
@@ -26,6 +31,9 @@ const state = {
   agents: [],
   convs: [],
   viewing: null,
+  careComplaints: [],
+  lowScores: [],
+  contactNames: new Map(),
 };
 const socket = new HubSocket();
 const viewer = new ThreadView($("#viewer-thread"), state);
@@ -59,8 +67,41 @@ async function refresh() {
 }
 const refreshSoon = debounce(refresh, REFRESH_MS);
 
+/** Escalated or overdue open complaints, and the latest low scores. */
+async function refreshCare() {
+  try {
+    const [escalated, overdue, low] = await Promise.all([
+      api("/complaints", { query: { status: "open", escalated: true, limit: 50 } }),
+      api("/complaints", { query: { status: "open", overdue: true, limit: 50 } }),
+      api("/surveys", { query: { low_score: true, limit: 20 } }),
+    ]);
+    const byId = new Map();
+    for (const c of [...escalated.items, ...overdue.items]) byId.set(c.id, c);
+    state.careComplaints = [...byId.values()].sort((a, b) => Number(Boolean(b.escalated_at)) - Number(Boolean(a.escalated_at)) || a.id - b.id);
+    state.lowScores = low;
+    await nameContacts(low.map((sv) => sv.contact_id));
+    renderCare();
+  } catch (err) {
+    toast(errorText(err), { kind: "error" });
+  }
+}
+const refreshCareSoon = debounce(refreshCare, REFRESH_MS);
+
+/** Survey answers carry the customer's id only: look their names up once. */
+async function nameContacts(ids) {
+  const missing = [...new Set(ids)].filter((id) => !state.contactNames.has(id));
+  await Promise.all(missing.map(async (id) => {
+    try {
+      state.contactNames.set(id, (await api(`/contacts/${id}`)).name || "");
+    } catch {
+      state.contactNames.set(id, "");
+    }
+  }));
+}
+
 // --- rendering -----------------------------------------------------------------------------
 function render() {
+  renderCare();
   renderQueues();
   renderAgents();
   renderConversations();
@@ -162,6 +203,40 @@ function renderConversations() {
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("none")))));
 }
 
+function renderCare() {
+  const owner = (c) => (c.assignee_id ? state.users.get(c.assignee_id)?.name || `#${c.assignee_id}` : state.teams.get(c.team_id)?.name || "—");
+  const complaints = state.careComplaints.map((c) => {
+    const due = nextDue(c);
+    return h("tr", { "data-complaint-id": c.id, class: c.escalated_at ? "escalated" : null },
+      h("th", { scope: "row" }, h("a", { href: `/complaints#complaint=${c.id}`, class: "complaint-link" }, h("bdi", { dir: "ltr" }, c.reference))),
+      h("td", {}, h("bdi", { dir: "auto" }, c.contact_name || t("unknown_customer"))),
+      h("td", {}, statusChip(c.status)),
+      h("td", {}, severityBadge(c.severity)),
+      h("td", {}, h("bdi", {}, owner(c))),
+      h("td", {}, due ? dueText(c, due.at) : "—"),
+      h("td", { class: "marks" }, escalatedMark(c), overdueMark(c)));
+  });
+  mount($("#care-complaints"),
+    h("thead", {}, h("tr", {}, th("cmp_reference"), th("customer"), th("status"), th("cmp_f_severity"), th("cmp_owner"), th("cmp_due"), th("cmp_why"))),
+    h("tbody", {}, complaints.length ? complaints : h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("care_none_complaints")))));
+  const scores = state.lowScores.map((sv) => {
+    const name = state.contactNames.get(sv.contact_id) || t("unknown_customer");
+    return h("tr", { "data-survey-id": sv.id },
+      h("td", {}, sv.answered_at ? dateTime(sv.answered_at) : "—"),
+      h("th", { scope: "row" }, sv.conversation_id
+        ? h("button", { type: "button", class: "link", "data-open": sv.conversation_id, on: { click: () => openConversation(sv.conversation_id) } },
+          channelIcon(sv.channel), " ", h("bdi", { dir: "auto" }, name))
+        : h("bdi", { dir: "auto" }, name)),
+      h("td", { class: "score-cell" }, h("strong", {}, scoreText(sv.kind, sv.score)), " ", h("span", { class: "muted small" }, surveyKindLabel(sv.kind))),
+      h("td", {}, sv.comment ? h("bdi", { dir: "auto", class: "survey-comment" }, sv.comment) : "—"),
+      h("td", {}, h("bdi", {}, state.users.get(sv.agent_id)?.name || "—")),
+      h("td", {}, h("bdi", {}, state.teams.get(sv.team_id)?.name || "—")));
+  });
+  mount($("#low-scores"),
+    h("thead", {}, h("tr", {}, th("sv_when"), th("customer"), th("sv_score_h"), th("sv_comment"), th("agent"), th("team"))),
+    h("tbody", {}, scores.length ? scores : h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("care_none_scores")))));
+}
+
 // --- read-only conversation view ---------------------------------------------------------------
 let openedFrom = null;
 async function openConversation(id) {
@@ -182,7 +257,17 @@ async function openConversation(id) {
   renderViewerHeader();
   renderConversations();
   await viewer.load(conv);
+  loadViewerSurveys(id);
   $("#viewer-title")?.focus();
+}
+
+async function loadViewerSurveys(id) {
+  try {
+    const surveys = await api("/surveys", { query: { conversation_id: id, limit: 20 } });
+    if (state.viewing?.id === id) viewer.setSurveys(surveys);
+  } catch (err) {
+    console.warn("surveys", err);
+  }
 }
 
 function closeViewer() {
@@ -233,6 +318,7 @@ function renderViewerHeader() {
       h("span", { class: "muted" }, c.assignee_id ? t("assigned_to", { name: state.users.get(c.assignee_id)?.name || "?" }) : t("unassigned")),
       h("span", { class: "spacer" }),
       h("button", { type: "button", class: "secondary", id: "viewer-close", "aria-label": t("close"), on: { click: closeViewer } }, "×")),
+    ratingLine(c, { id: "viewer-rating" }),
     h("div", { class: "thread-actions", role: "toolbar", "aria-label": t("actions") },
       h("button", { type: "button", class: "primary", id: "take-over", disabled: !open || c.assignee_id === state.me.id, on: { click: run(async () => takeOver(c, state.me)) } }, t("take_over")),
       h("button", { type: "button", class: "secondary", id: "assign", disabled: !open, on: { click: run(() => assignDialog(c, state)) } }, t("assign")),
@@ -243,8 +329,20 @@ function renderViewerHeader() {
 }
 
 // --- events ------------------------------------------------------------------------------------
-function onEvent({ event: e }) {
+function onEvent({ event: e, replayed }) {
   const type = e.type;
+  if (type.startsWith("complaint.") || type.startsWith("survey.")) {
+    const p = e.payload || {};
+    if (type.startsWith("complaint.") || type === "survey.low_score") refreshCareSoon();
+    if (type === "survey.low_score" && !replayed) {
+      toast(t("sv_low_toast", { score: scoreText(p.kind, p.score), id: p.conversation_id ?? "—" }), { kind: "warn", ms: 10000 });
+    }
+    if (type === "complaint.escalated" && !replayed) {
+      toast(t("cmp_escalated_toast", { reference: p.reference, stage: t(`cmp_stage_${p.reason}`) }), { kind: "warn", ms: 10000 });
+    }
+    if (type.startsWith("survey.") && state.viewing && p.conversation_id === state.viewing.id) loadViewerSurveys(state.viewing.id);
+    return;
+  }
   if (type.startsWith("conversation.") || type.startsWith("offer.") || type === "presence.changed" ||
       type === "agent.connected" || type === "agent.disconnected" || type === "queue.stats") {
     refreshSoon();
@@ -276,7 +374,10 @@ function tick() {
 function rerender() {
   applyLang();
   render();
-  if (state.viewing) viewer.load(state.viewing);
+  if (state.viewing) {
+    const id = state.viewing.id;
+    viewer.load(state.viewing).then(() => loadViewerSurveys(id));
+  }
 }
 
 async function main() {
@@ -293,13 +394,14 @@ async function main() {
     // After a reconnect, refetch the figures (cheap) and renew the watch.
     if (e.detail.resumed || e.detail.reload) {
       refreshSoon();
+      refreshCareSoon();
       if (state.viewing) viewer.catchUp();
     }
     if (state.viewing) socket.signal("watch", { conversation_id: state.viewing.id });
   });
   socket.start();
-  await loadDirectory();
-  await refresh();
+  await Promise.all([loadDirectory(), loadOptions()]);
+  await Promise.all([refresh(), refreshCare()]);
   setInterval(tick, 1000);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && state.viewing && !document.querySelector("dialog[open]")) closeViewer();
