@@ -1,7 +1,8 @@
 // Admin pages: users (with skills, languages and capacities), teams (routing policy,
 // business hours, members), canned responses, and the customer memory's custom
-// fields, tiers and CSV import — full CRUD over the REST API. Sections are chosen by
-// the URL hash (#users, #teams, #canned, #fields, #tiers, #import).
+// fields, tiers and CSV import, the complaint options and the surveys — full CRUD over
+// the REST API. Sections are chosen by the URL hash (#users, #teams, #canned, #fields,
+// #tiers, #import, #complaints, #surveys).
 import { whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { errorText, toast } from "./dialogs.js";
@@ -11,6 +12,7 @@ import { usersSection } from "./admin/users.js";
 import { teamsSection } from "./admin/teams.js";
 import { cannedSection } from "./admin/canned.js";
 import { fieldsSection, importSection, tiersSection } from "./admin/crm.js";
+import { complaintOptionsSection, surveysSection } from "./admin/care.js";
 
 const SECTIONS = [
   { id: "users", key: "adm_users", role: "admin", build: usersSection },
@@ -19,6 +21,8 @@ const SECTIONS = [
   { id: "fields", key: "adm_fields", role: "admin", build: fieldsSection },
   { id: "tiers", key: "adm_tiers", role: "admin", build: tiersSection },
   { id: "import", key: "adm_import", role: "admin", build: importSection },
+  { id: "complaints", key: "adm_complaints", role: "admin", build: complaintOptionsSection },
+  { id: "surveys", key: "adm_surveys", role: "admin", build: surveysSection },
 ];
 
 let me;
