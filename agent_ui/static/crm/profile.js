@@ -9,6 +9,9 @@ import { channelName, dateTime, number, shortDate } from "../format.js";
 import { getLang, hasString, t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
 import { tierBadges } from "./badges.js";
+import {
+  OPEN_STATUSES, escalatedMark, loadOptions, overdueMark, scoreText, severityBadge, statusChip, surveyKindLabel,
+} from "../care/common.js";
 
 const CONSENT_CHANNELS = ["sms", "whatsapp", "voice", "email", "telegram", "webchat"];
 const TIMEZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
@@ -114,13 +117,18 @@ export class ProfileView {
     const seq = ++this.seq;
     mount(this.root, h("p", { class: "muted pad" }, t("loading")));
     try {
-      const [contact, convs, timeline, duplicates] = await Promise.all([
+      const [contact, convs, timeline, duplicates, complaints, surveys] = await Promise.all([
         api(`/contacts/${contactId}`),
         api(`/contacts/${contactId}/conversations`),
         api(`/contacts/${contactId}/timeline`, { query: { limit: 30 } }),
         api(`/contacts/${contactId}/duplicates`),
+        api("/complaints", { query: { contact_id: contactId, limit: 50 } }).then((page) => page.items).catch(() => []),
+        api("/surveys", { query: { contact_id: contactId, status: "answered", limit: 20 } }).catch(() => []),
+        loadOptions(),
       ]);
       if (seq !== this.seq) return;
+      this.complaints = complaints;
+      this.surveys = surveys;
       this.contact = contact;
       this.conversations = convs.items;
       this.timelineItems = timeline.items;
@@ -146,6 +154,7 @@ export class ProfileView {
             : null),
         fig ? this.figures(fig) : h("p", { class: "muted" }, t("crm_no_history")),
         this.identitiesSection(),
+        this.complaintsSection(),
         this.duplicatesSection(),
         form,
         this.timelineSection(),
@@ -193,6 +202,31 @@ export class ProfileView {
           h("button", { type: "button", class: "link small", "aria-label": t("id_remove", { address: i.address }), on: { click: act(i, "", "DELETE") } }, t("remove")))))
         : h("p", { class: "muted" }, t("none")),
       add);
+  }
+
+  /** The customer's complaints (open ones first) and their latest survey answers. */
+  complaintsSection() {
+    const all = this.complaints || [];
+    const surveys = this.surveys || [];
+    if (!all.length && !surveys.length) return null;
+    const sorted = [...all].sort((a, b) => Number(OPEN_STATUSES.has(b.status)) - Number(OPEN_STATUSES.has(a.status)) || b.id - a.id);
+    return h("section", { class: "profile-care", "aria-labelledby": "profile-complaints-h" },
+      h("h3", { id: "profile-complaints-h" }, t("cmp_complaints")),
+      sorted.length
+        ? h("ul", { class: "history", id: "profile-complaints" }, sorted.map((c) => h("li", { "data-complaint-id": c.id, class: "history-item" },
+          h("a", { href: `/complaints#complaint=${c.id}` }, h("bdi", { dir: "ltr" }, c.reference)), " ",
+          statusChip(c.status), " ", severityBadge(c.severity), " ", escalatedMark(c), overdueMark(c),
+          h("span", { class: "muted small" }, ` ${shortDate(c.created_at)}`))))
+        : h("p", { class: "muted" }, t("none")),
+      surveys.length
+        ? [h("h3", { id: "profile-surveys-h" }, t("sv_answers")),
+          h("ul", { class: "history", id: "profile-surveys" }, surveys.map((sv) => h("li", { "data-survey-id": sv.id, class: "history-item" },
+            h("strong", {}, scoreText(sv.kind, sv.score)), " ", h("span", { class: "muted" }, surveyKindLabel(sv.kind)),
+            sv.low_score ? h("span", { class: "care-mark low-score" }, ` ${t("sv_low")}`) : null,
+            sv.conversation_id ? [" ", h("a", { href: `/console#c=${sv.conversation_id}` }, `#${sv.conversation_id}`)] : null,
+            h("span", { class: "muted small" }, ` ${sv.answered_at ? shortDate(sv.answered_at) : ""}`),
+            sv.comment ? h("bdi", { dir: "auto", class: "survey-comment" }, ` — ${sv.comment}`) : null)))]
+        : null);
   }
 
   who(userId) {
