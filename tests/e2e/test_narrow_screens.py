@@ -6,6 +6,7 @@ keyboard and screen-reader users can use; the desktop keeps its three panes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import httpx
@@ -15,6 +16,7 @@ from playwright.async_api import expect
 from channels.loopback import LoopbackChannel
 from hub.models import Role
 from hub.services import SYSTEM
+from hub.services import complaints as complaint_svc
 from hub.services.conversations import add_note, assign
 from tests.browser_support import chromium
 from tests.e2e.test_console_support import assert_clean, open_page
@@ -44,7 +46,8 @@ UNBROKEN = "x" * 180
 FIT = """() => {
   const doc = document.documentElement;
   const boxes = [...document.querySelectorAll(
-    ".thread, .conv-list, .contact-pane, .floor, .admin-main, .topbar, .thread-header, .composer, dialog[open] form")]
+    ".thread, .conv-list, .contact-pane, .floor, .admin-main, .topbar, .thread-header, .composer, dialog[open] form, " +
+    ".complaints-list-pane, .complaint-pane, .care")]
     .filter((el) => el.getClientRects().length > 0)
     .filter((el) => el.scrollWidth > el.clientWidth + 1)
     .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
@@ -132,6 +135,20 @@ async def seed(live: Any) -> dict[str, Any]:
         )
         await assign(hub, SYSTEM, conv, uid)
         await add_note(hub, SYSTEM, conv, f"@agent please call back — {LONG_AR_TEXT[:120]}")
+        # A complaint about it, long everywhere: beside the thread and on the board.
+        await complaint_svc.open_complaint(
+            hub,
+            SYSTEM,
+            complaint_svc.NewComplaint(
+                conversation_id=conv,
+                category="delivery",
+                subcategory="late_delivery",
+                severity="critical",
+                description=f"{LONG_AR_TEXT}\n{UNBROKEN}",
+                product_ref=LONG_URL[:200],
+                assignee_id=uid,
+            ),
+        )
         convs[lang] = conv
         # A second, short one, so the list has more than the open conversation.
         other = await post(live, "loopback", f"short-{lang}", "مرحبا", sender_name="ليلى", team=team_name)
@@ -238,6 +255,27 @@ async def test_console_supervisor_and_admin_fit_the_screen(live: Any, lang: str,
         await assert_fits(page, "admin, team dialog")
         await dialog.get_by_role("button", name="Cancel" if lang == "en" else "إلغاء").click()
         await expect(dialog).to_be_hidden()
+        await page.goto(f"{live.base}/admin#complaints")
+        await expect(page.locator("#severity-options tbody tr")).to_have_count(4)
+        await assert_fits(page, "admin, complaint options")
+        await page.goto(f"{live.base}/admin#surveys")
+        await expect(page.locator("#survey-policies tbody tr")).to_have_count(1)
+        await assert_fits(page, "admin, surveys")
+
+        # Complaints: the board, then one complaint (on a phone or tablet, alone).
+        await page.goto(f"{live.base}/complaints")
+        rows = page.locator("#complaint-table tbody tr[data-complaint-id]")
+        await expect(rows).to_have_count(2)
+        await assert_fits(page, "complaints, board")
+        await rows.first.locator(".complaint-link").click()
+        await expect(page.locator("#complaint-panel #c-description")).to_have_value(re.compile("السلام"))
+        await assert_fits(page, "complaints, one complaint")
+        if viewport is DESKTOP:
+            await expect(page.locator("#complaint-table")).to_be_visible()
+        else:
+            await expect(page.locator("#complaint-table")).to_be_hidden()
+            await page.locator("#back-to-complaints").click()
+            await expect(page.locator("#complaint-table")).to_be_visible()
         await assert_clean(page, watch)
 
 
