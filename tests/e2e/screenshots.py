@@ -4,8 +4,9 @@
     .venv/bin/python -m tests.e2e.screenshots --serve    # seed, then keep serving (look around)
 
 Seeds teams, agents, English and Arabic customers on several channels and canned
-responses into a fresh SQLite hub, serves it with uvicorn and drives headless
-Chromium (Debian's, via Playwright) as an agent and a supervisor in both languages.
+responses, complaints and survey answers into a fresh SQLite hub, serves it with
+uvicorn and drives headless Chromium (Debian's, via Playwright) as an agent and a
+supervisor in both languages.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import socket
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,6 +41,17 @@ from tests.helpers import team, user
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
+
+
+class ShiftedClock:
+    """The hub's clock: real time, shifted while seeding things that happened earlier
+    (a complaint opened two hours ago, escalated now)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
 
 
 def _channel(kind_: str, address: str) -> LoopbackChannel:
@@ -72,7 +85,7 @@ class Seeder:
         await self.hub.routing.idle()
 
 
-async def seed(hub: Any, worker: Any, loopback: LoopbackChannel) -> dict[str, Any]:
+async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedClock) -> dict[str, Any]:
     s = Seeder(hub)
     support = await team(
         hub,
@@ -266,7 +279,11 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel) -> dict[str, An
          "organization_id": org.id, "consent": {"whatsapp": True, "sms": True}},
     )  # fmt: skip
     await hub.projections.catch_up()
+    care = await seed_care(
+        hub, worker, s, clock, {"ana": ana, "khalid": khalid, "sara": sara, "wa": wa, "support": support}
+    )
     return {
+        **care,
         "contact": wa_conv.contact_id,
         "support": support,
         "billing": billing,
@@ -275,6 +292,117 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel) -> dict[str, An
         "email": email,
         "wa": wa,
         "sms": sms,
+    }
+
+
+async def seed_care(
+    hub: Any, worker: Any, s: Seeder, clock: ShiftedClock, ids: dict[str, int]
+) -> dict[str, Any]:
+    """Complaints in several states (one escalated and overdue, one opened by a
+    customer's keyword) and survey answers, one of them low."""
+    from hub.services import complaints, surveys
+
+    support = frozenset({ids["support"]})
+    ana_actor = Actor(user_id=ids["ana"], role="agent", team_ids=support, name="Ana Haddad")
+    # Two hours ago: a critical complaint nobody answered in time.
+    clock.offset = timedelta(hours=-2)
+    omar = await s.inbound(
+        "telegram", "telegram", "48213377", "The card terminal you installed is down again, the shop cannot sell.",
+        sender_name="Omar Farouk", team="Support",
+    )  # fmt: skip
+    await assign(hub, SYSTEM, omar, ids["sara"])
+    late = await complaints.open_complaint(
+        hub, SYSTEM,
+        complaints.NewComplaint(
+            conversation_id=omar, category="product", severity="critical", product_ref="POS-7731",
+            description="Card terminal down for the third time this month; the shop cannot take payments.",
+        ),
+    )  # fmt: skip
+    await complaints.add_note(hub, SYSTEM, late.id, "Vendor ticket 55120 opened, waiting for their engineer.")
+    clock.offset = timedelta(0)
+    await hub.projections.run_due()
+
+    # Ana's complaint about a late delivery, being investigated, with a note.
+    peter = await s.inbound(
+        "sms", "phone", "+12025550177",
+        "My replacement desk was due last Friday and still has not arrived. Third time I write!",
+        sender_name="Peter Novak", team="Support",
+    )  # fmt: skip
+    await assign(hub, SYSTEM, peter, ids["ana"])
+    delivery = await complaints.open_complaint(
+        hub, ana_actor,
+        complaints.NewComplaint(
+            conversation_id=peter, category="delivery", subcategory="late_delivery", severity="high",
+            product_ref="ORD-4471", description="Replacement desk promised for Friday, not delivered; customer wrote 3 times.",
+            assignee_id=ids["ana"],
+        ),
+    )  # fmt: skip
+    await complaints.update_complaint(
+        hub, ana_actor, delivery.id, {"status": "investigating", "root_cause": "supplier"}
+    )
+    await complaints.add_note(
+        hub, ana_actor, delivery.id, "Carrier confirms the parcel is at the Dammam hub; ETA Tuesday."
+    )
+    await reply(
+        hub,
+        ana_actor,
+        peter,
+        "I am sorry Peter. The carrier has it at their hub; it arrives Tuesday. I will follow it.",
+    )
+
+    # Khalid's complaint in Arabic on Leila's WhatsApp chat.
+    khalid_actor = Actor(user_id=ids["khalid"], role="agent", team_ids=support, name="خالد العتيبي")
+    leila = await complaints.open_complaint(
+        hub, khalid_actor,
+        complaints.NewComplaint(
+            conversation_id=ids["wa"], category="delivery", subcategory="damaged_item", severity="medium",
+            product_ref="5512", description="وصل الطلب ناقصًا الرف العلوي، والعميلة تطلب إرسال القطعة خلال أسبوع.",
+            assignee_id=ids["khalid"],
+        ),
+    )  # fmt: skip
+    # A customer's own words open one.
+    await s.inbound("loopback", "loopback", "cust-k1", "I want to file a complaint: the courier was rude at my door.",
+                    sender_name="Grace Kim", team="Support")  # fmt: skip
+    await hub.projections.catch_up()
+
+    # Surveys after resolution: Lina's SMS answered well, Dana's WhatsApp answered low.
+    await surveys.save_policy(
+        hub,
+        SYSTEM,
+        None,
+        None,
+        {"enabled": True, "delay_seconds": 0, "ask_comment": False, "low_score_threshold": 2},
+    )
+    lina = await s.inbound(
+        "sms",
+        "phone",
+        "+12025550188",
+        "Can you resend my invoice for order 4520?",
+        sender_name="Lina Park",
+        team="Support",
+    )
+    await assign(hub, SYSTEM, lina, ids["ana"])
+    await reply(hub, ana_actor, lina, "Done, Lina: the invoice is on its way to your email.")
+    await resolve(hub, SYSTEM, lina, category="order")
+    dana = await s.inbound(
+        "whatsapp", "phone", "+966555010203", "Is my refund done?", sender_name="Dana Saleh", team="Support"
+    )
+    await assign(hub, SYSTEM, dana, ids["sara"])
+    await resolve(hub, SYSTEM, dana, category="inquiry")
+    await hub.projections.catch_up()
+    await hub.projections.run_due()
+    await worker.run_once()
+    await s.inbound("sms", "phone", "+12025550188", "5 quick and friendly", sender_name="Lina Park")
+    await s.inbound("whatsapp", "phone", "+966555010203", "2 took far too long", sender_name="Dana Saleh")
+    await hub.projections.catch_up()
+    await worker.run_once()
+    return {
+        "late": late.id,
+        "delivery": delivery.id,
+        "peter": peter,
+        "omar": omar,
+        "lina": lina,
+        "leila": leila.id,
     }
 
 
@@ -340,6 +468,7 @@ async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
         await page.wait_for_selector("#queues tr[data-team-id]")
         await page.locator(f'#open-convs [data-open="{ids["wa"]}"]').click()
         await page.wait_for_selector("#viewer-thread .msg")
+        await page.locator("#floor").evaluate("(el) => { el.scrollTop = 0; }")
         shots.append(await _save(page, "supervisor-en.png"))
         await page.locator("#lang-toggle").click()
         await page.wait_for_function("document.documentElement.dir === 'rtl'")
@@ -356,11 +485,59 @@ async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
             await page.goto(f"{live.base}/contacts#contact={ids['contact']}")
             await page.wait_for_selector("#profile-name")
             shots.append(await _save(page, name))
+        shots += await shoot_care(browser, live, ids)
+    return shots
+
+
+async def shoot_care(browser: Any, live: LiveServer, ids: dict[str, Any]) -> list[Path]:
+    """The complaints board with a complaint open, and a complaint beside the thread."""
+    shots = []
+    page, _ = await open_page(browser, live, "mona@example.com", "/complaints", viewport=VIEWPORT)
+    await page.wait_for_selector("#complaint-table tr[data-complaint-id]")
+    if (
+        await page.evaluate("document.documentElement.dir") == "rtl"
+    ):  # the supervisor shots left her in Arabic
+        await page.locator("#lang-toggle").click()
+        await page.wait_for_function("document.documentElement.dir === 'ltr'")
+    await page.goto(f"{live.base}/complaints#complaint={ids['late']}")
+    await page.wait_for_selector('#complaint-history li[data-kind="escalated"]')
+    shots.append(await _save(page, "complaints-en.png"))
+    page, _ = await open_page(browser, live, "khalid@example.com", "/complaints", viewport=VIEWPORT)
+    await page.wait_for_selector("#complaint-table tr[data-complaint-id]")
+    await page.locator("#f-mine").uncheck()
+    await page.wait_for_selector(f'#complaint-table tr[data-complaint-id="{ids["late"]}"]')
+    await page.locator(f'#complaint-table tr[data-complaint-id="{ids["leila"]}"] .complaint-link').click()
+    await page.wait_for_selector("#complaint-panel #complaint-history li")
+    shots.append(await _save(page, "complaints-ar.png"))
+
+    # The console: Ana's thread with the complaint's panel open beside it.
+    page, _ = await open_page(
+        browser, live, "ana@example.com", f"/console#c={ids['peter']}", viewport=VIEWPORT
+    )
+    await page.wait_for_selector("#thread .msg.outbound")
+    await page.locator(f'#care-complaints [data-complaint-id="{ids["delivery"]}"]').click()
+    await page.wait_for_selector("#care-panel #complaint-history li")
+    shots.append(await _save(page, "console-complaint-en.png"))
+    # Khalid in Arabic, on Leila's chat, with its complaint; a rated conversation of Ana's.
+    page, _ = await open_page(
+        browser, live, "khalid@example.com", f"/console#c={ids['wa']}", viewport=VIEWPORT
+    )
+    await page.wait_for_selector("#care-complaints .complaint-card")
+    await page.locator("#care-complaints .complaint-card").first.click()
+    await page.wait_for_selector("#care-panel #complaint-history li")
+    shots.append(await _save(page, "console-complaint-ar.png"))
+    page, _ = await open_page(
+        browser, live, "ana@example.com", f"/console#c={ids['lina']}", viewport=VIEWPORT
+    )
+    await page.wait_for_selector('#thread .survey-item[data-status="answered"]')
+    await page.wait_for_selector("#conv-rating")
+    shots.append(await _save(page, "console-survey-en.png"))
     return shots
 
 
 async def _save(page: Any, name: str) -> Path:
     await page.wait_for_timeout(400)  # let the last live refresh paint (docs only, not a test)
+    await page.evaluate("document.querySelectorAll('.toast').forEach((el) => el.remove())")
     path = OUT / name
     await page.screenshot(path=str(path))
     return path
@@ -383,10 +560,13 @@ async def main(serve: bool) -> None:
             ("telegram", "telegram"),
         ):
             registry.register(_channel(kind, address))
-        application = create_app(settings, channels=registry, run_outbox_worker=False, run_routing=True)
+        clock = ShiftedClock()
+        application = create_app(
+            settings, clock=clock, channels=registry, run_outbox_worker=False, run_routing=True
+        )
         async with application.router.lifespan_context(application), LiveServer(application) as server:
             worker = application.state.outbox_worker
-            ids = await seed(application.state.hub, worker, loopback)
+            ids = await seed(application.state.hub, worker, loopback, clock)
             if serve:
                 print(
                     f"serving {server.base} — sign in as ana@example.com, khalid@, mona@, root@ (password: see tests/helpers.py)"
