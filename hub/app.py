@@ -29,6 +29,7 @@ from hub.api import (
     routes_imports,
     routes_live,
     routes_organizations,
+    routes_reports,
     routes_segments,
     routes_surveys,
     routes_users,
@@ -108,6 +109,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
     from hub.crm.figures import ContactFiguresProjection
     from hub.crm.orgs import OrganizationJoinProjection
     from hub.crm.search import ContactSearchProjection
+    from hub.reports.rollup import ReportsProjection
 
     return ProjectionRunner(
         hub,
@@ -116,6 +118,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
             ContactSearchProjection(),
             OrganizationJoinProjection(),
             CareConsumer(hub),
+            ReportsProjection(),
         ],
     )
 
@@ -231,6 +234,7 @@ def create_app(
         routes_organizations,
         routes_complaints,
         routes_surveys,
+        routes_reports,
         routes_users,
         routes_canned,
         routes_live,

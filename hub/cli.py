@@ -238,11 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "projections",
-        help="show the projections (contact figures, search, organisations) or rebuild them from rows",
+        help="show the projections (contact figures, search, organisations, reports) or rebuild them from rows",
     )
     p.add_argument("action", choices=["status", "rebuild"])
     p.add_argument("name", nargs="?", help="one projection (default: all)")
     p.set_defaults(func=cmd_projections)
+
+    p = sub.add_parser("reports", help="rebuild the report rollups from the event log (docs/reports.md)")
+    p.add_argument("action", choices=["rebuild"])
+    p.set_defaults(func=cmd_projections, name="reports")
 
     from routing import simulator
 

@@ -764,3 +764,65 @@ class SurveyRequest(SQLModel, table=True):
     due_at: datetime | None = _ts(nullable=True, index=True)  # send_at, then expires_at
     created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _now_col()
+
+
+# --- reports (docs/reports.md) ----------------------------------------------------------
+
+SLOT_SECONDS = 1800  # report rollups are per half hour: day boundaries of every whole- and half-hour zone
+
+
+class ReportSlot(SQLModel, table=True):
+    """Counters per half hour × team × channel × agent, kept by the ``reports``
+    projection (hub.reports.rollup) from the event log and the rows; rebuildable."""
+
+    __tablename__ = "report_slot"
+    __table_args__ = (sa.Index("ix_report_slot_slot", "slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    slot: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))  # seconds since epoch ÷ 1800
+    team_id: int | None = None
+    channel: str = Field(default="", max_length=20)
+    agent_id: int | None = None
+    conversations: int = 0
+    inbound: int = 0
+    outbound: int = 0
+    agent_replies: int = 0
+    resolved: int = 0
+    reopened: int = 0
+    transfers: int = 0
+    answered: int = 0  # first assignments
+    answered_in_sl: int = 0  # ... within the conversation's service-level target
+    surveys_sent: int = 0
+    csat_count: int = 0
+    csat_sum: int = 0
+    csat_satisfied: int = 0  # 4 or 5
+    nps_count: int = 0
+    nps_promoters: int = 0  # 9-10
+    nps_detractors: int = 0  # 0-6
+    ces_count: int = 0
+    ces_sum: int = 0
+    frt_count: int = 0
+    frt_sum: float = 0.0
+    frt_bh_sum: float = 0.0
+    fat_count: int = 0
+    fat_sum: float = 0.0
+    fat_bh_sum: float = 0.0
+    res_count: int = 0
+    res_sum: float = 0.0
+    res_bh_sum: float = 0.0
+
+
+class ReportSample(SQLModel, table=True):
+    """One duration per conversation and metric (first response, first assignment,
+    resolution), for exact percentiles over any range."""
+
+    __tablename__ = "report_sample"
+    __table_args__ = (sa.Index("ix_report_sample_metric_slot", "metric", "slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    metric: str = Field(max_length=8)  # frt, fat, res
+    slot: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    team_id: int | None = None
+    channel: str = Field(default="", max_length=20)
+    agent_id: int | None = None
+    conversation_id: int
+    seconds: float
+    business_seconds: float

@@ -44,6 +44,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import EventLog, ProjectionCheckpoint
+from hub.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +314,11 @@ class ProjectionRunner:
         stmt = stmt.with_for_update(skip_locked=not wait)
         return (await s.exec(stmt)).first()
 
-    async def _read(self, s: AsyncSession, cp: ProjectionCheckpoint, now: datetime) -> list[LoggedEvent]:
+    async def _read(self, s: AsyncSession, cp: ProjectionCheckpoint, _now: datetime) -> list[LoggedEvent]:
+        # Gaps age in real time, not the hub's clock: the horizon bounds how long a real
+        # transaction may stay open, and a test's (or a demo's) clock jumping ahead
+        # must not expire a gap whose transaction is milliseconds old.
+        now = utcnow()
         gaps = {int(k): v for k, v in (cp.gaps or {}).items()}
         new = list(
             (

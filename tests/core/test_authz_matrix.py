@@ -492,6 +492,21 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         {"team_id": "{team_a}", "enabled": True},
         {"agent": D, "supervisor_other_team": D, "admin": A},
     ),
+    *[
+        (
+            "GET",
+            f"/api/v1/reports/{name}?since=2026-01-05T00:00:00%2B00:00&until=2026-01-06T00:00:00%2B00:00",
+            None,
+            {"agent": D, "supervisor_other_team": A, "admin": A},
+        )
+        for name in ("summary", "timeseries", "teams", "agents", "channels")
+    ],
+    (
+        "GET",
+        "/api/v1/reports/summary?since=2026-01-05T00:00:00%2B00:00&until=2026-01-06T00:00:00%2B00:00&team_id={team_a}",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
     # Erasure last: it removes what the rows above use.
     ("POST", "/api/v1/contacts/{contact}/erase", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("POST", "/api/v1/auth/logout", None, dict.fromkeys(ROLES, A)),

@@ -171,3 +171,25 @@ def test_postgresql_upgrade_keeps_existing_rows(pg_server: str) -> None:
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_every_table_is_emptied_between_postgresql_tests() -> None:
+    """A table missing from conftest.TABLES leaks rows from one test into the next."""
+    from sqlmodel import SQLModel
+
+    from tests.conftest import TABLES
+
+    covered = {t.strip().strip('"') for t in TABLES.split(",")}
+    # TRUNCATE ... CASCADE also empties every table with a foreign key to an emptied one.
+    tables = SQLModel.metadata.tables
+    while True:
+        more = {
+            name
+            for name, table in tables.items()
+            if name not in covered and any(fk.column.table.name in covered for fk in table.foreign_keys)
+        }
+        if not more:
+            break
+        covered |= more
+    missing = sorted(set(tables) - covered)
+    assert not missing, f"add to tests/conftest.py TABLES: {missing}"

@@ -1,0 +1,175 @@
+"""Reports (docs/reports.md): the summary, a time series, per-team, per-agent and
+per-channel tables; CSV for every table (``format=csv`` or ``Accept: text/csv``).
+Supervisors read their own teams, admins everything."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from hub.api.deps import current_actor, get_hub
+from hub.api.schemas import Id
+from hub.context import Hub
+from hub.crm.export import safe_cell
+from hub.reports import query
+from hub.services.access import Actor
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+def _scope(
+    actor: Actor,
+    since: datetime,
+    until: datetime,
+    team_id: int | None,
+    channel: str | None,
+    agent_id: int | None,
+) -> query.Scope:
+    return query.scope_for(actor, since, until, team_id=team_id, channel=channel, agent_id=agent_id)
+
+
+def _wants_csv(request: Request, fmt: str | None) -> bool:
+    return fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", ""))
+
+
+def _flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        elif isinstance(v, list):
+            continue
+        else:
+            out[f"{prefix}{k}"] = v.isoformat() if isinstance(v, datetime) else v
+    return out
+
+
+def _csv(rows: list[dict[str, Any]], name: str) -> Response:
+    flat = [_flat(r) for r in rows]
+    columns: list[str] = []
+    for r in flat:
+        columns += [k for k in r if k not in columns]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    for r in flat:
+        writer.writerow([safe_cell("" if r.get(c) is None else r.get(c)) for c in columns])
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+Since = Query(description="start, ISO 8601 with an offset (rounded down to the half hour)")
+Until = Query(description="end, ISO 8601 with an offset (rounded up to the half hour)")
+Format = Query(default=None, pattern="^(json|csv)$")
+Channel = Query(default=None, max_length=20)
+
+
+@router.get("/summary")
+async def summary(
+    request: Request,
+    since: datetime = Since,
+    until: datetime = Until,
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    agent_id: Id | None = None,
+    format: str | None = Format,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    """The headline figures of the range (definitions: docs/reports.md)."""
+    scope = _scope(actor, since, until, team_id, channel, agent_id)
+    async with hub.db.session() as s:
+        out = await query.summary(s, scope)
+    return _csv([out], "summary") if _wants_csv(request, format) else out
+
+
+@router.get("/timeseries")
+async def timeseries(
+    request: Request,
+    since: datetime = Since,
+    until: datetime = Until,
+    metric: str = Query(default="conversations", max_length=40),
+    group_by: str = Query(default="day", max_length=8),
+    timezone: str = Query(default="UTC", max_length=64, description="IANA zone the buckets start in"),
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    agent_id: Id | None = None,
+    format: str | None = Format,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    scope = _scope(actor, since, until, team_id, channel, agent_id)
+    async with hub.db.session() as s:
+        points = await query.timeseries(s, scope, metric, group_by, timezone)
+    return _csv(points, f"{metric}-by-{group_by}") if _wants_csv(request, format) else points
+
+
+async def _table(
+    request: Request,
+    by: str,
+    since: datetime,
+    until: datetime,
+    team_id: int | None,
+    channel: str | None,
+    agent_id: int | None,
+    fmt: str | None,
+    actor: Actor,
+    hub: Hub,
+) -> Any:
+    scope = _scope(actor, since, until, team_id, channel, agent_id)
+    async with hub.db.session() as s:
+        rows = await query.table(s, scope, by)
+    return _csv(rows, f"{by}s") if _wants_csv(request, fmt) else rows
+
+
+@router.get("/teams")
+async def teams(
+    request: Request,
+    since: datetime = Since,
+    until: datetime = Until,
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    agent_id: Id | None = None,
+    format: str | None = Format,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    return await _table(request, "team", since, until, team_id, channel, agent_id, format, actor, hub)
+
+
+@router.get("/agents")
+async def agents(
+    request: Request,
+    since: datetime = Since,
+    until: datetime = Until,
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    agent_id: Id | None = None,
+    format: str | None = Format,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    return await _table(request, "agent", since, until, team_id, channel, agent_id, format, actor, hub)
+
+
+@router.get("/channels")
+async def channels(
+    request: Request,
+    since: datetime = Since,
+    until: datetime = Until,
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    agent_id: Id | None = None,
+    format: str | None = Format,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    return await _table(request, "channel", since, until, team_id, channel, agent_id, format, actor, hub)
