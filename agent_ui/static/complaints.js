@@ -162,7 +162,7 @@ function onEvent({ event: e }) {
     return;
   }
   reloadSoon();
-  if (panel.c && panel.c.id === e.payload?.complaint_id) panel.refresh();
+  if (panel.c && panel.c.id === e.payload?.complaint_id) panel.refresh({ byMe: e.actor_id === state.me.id });
 }
 
 function rerender() {

@@ -449,7 +449,7 @@ const surveysChanged = debounce(async (id) => {
 function handleCare(e, replayed) {
   const p = e.payload || {};
   if (e.type.startsWith("complaint.")) {
-    care.onEvent(p);
+    care.onEvent(p, { byMe: e.actor_id === state.me.id });
     // The hub's message to the customer (the acknowledgement) is marked in the thread.
     if (p.conversation_id === state.currentId) surveysChanged(p.conversation_id);
     if (e.type === "complaint.escalated" && !replayed) {

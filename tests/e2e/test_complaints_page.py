@@ -164,13 +164,17 @@ async def test_board_filter_open_and_change_status(live: Any, lang: str) -> None
         await expect(row.locator(".cstatus")).to_have_text(text["resolved"])
         await expect(panel.locator("#complaint-ref")).to_have_text(c1.reference)
 
-        # An internal note.
+        # An internal note, while the form holds an unsaved edit: the edit stays.
+        await page.fill("#c-remedy", "Voucher of 20")
         await page.fill("#c-note", f"Courier contacted {HOSTILE}")
         await page.click("#complaint-note-add")
         await expect(panel.locator("#complaint-notes li")).to_have_count(1)
         await expect(panel.locator("#complaint-notes .note-body")).to_have_text(
             f"Courier contacted {HOSTILE}"
         )
+        await expect(panel.locator('#complaint-history li[data-kind="note"]')).to_have_count(1)
+        await expect(page.locator("#c-remedy")).to_have_value("Voucher of 20")
+        await expect(panel.locator("#complaint-stale")).to_be_hidden()
         await assert_clean(page, watch)
     async with hub.db.session() as s:
         from hub.models import Complaint

@@ -46,6 +46,7 @@ export class ComplaintPanel {
     this.c = null;
     this.seq = 0;
     this.dirty = false;
+    this.savedText = null; // "Saved." stays through live re-renders until the next edit
     this.contactConversations = [];
   }
 
@@ -74,6 +75,7 @@ export class ComplaintPanel {
     try {
       const c = await api(`/complaints/${id}`);
       if (seq !== this.seq) return null;
+      if (this.c?.id !== c.id) this.savedText = null;
       this.c = c;
       this.dirty = false;
       this.render();
@@ -88,15 +90,37 @@ export class ComplaintPanel {
     }
   }
 
-  /** A live change from someone else: reload, unless the form holds unsaved edits. */
-  refresh() {
+  /**
+   * A live change: reload, unless the form holds unsaved edits. Then a note or a link
+   * of one's own only refreshes the lists below the form; someone else's change is
+   * announced, and reloading is the user's choice.
+   */
+  refresh({ byMe = false } = {}) {
     if (!this.c) return;
     if (!this.dirty) {
       this.load(this.c.id);
+    } else if (byMe) {
+      this.reloadLists();
+    } else {
+      const notice = this.root.querySelector("#complaint-stale");
+      if (notice) notice.hidden = false;
+    }
+  }
+
+  /** Notes, linked conversations and history again, keeping the form as it is. */
+  async reloadLists() {
+    const id = this.c.id;
+    const fresh = await api(`/complaints/${id}`).catch(() => null);
+    if (!fresh || this.c?.id !== id) return;
+    if (!this.dirty) {
+      this.c = fresh;
+      this.render();
       return;
     }
-    const notice = this.root.querySelector("#complaint-stale");
-    if (notice) notice.hidden = false;
+    this.c = { ...this.c, history: fresh.history, conversations: fresh.conversations };
+    this.root.querySelector("#complaint-notes-section")?.replaceWith(this.notesSection());
+    this.root.querySelector("#complaint-convs-section")?.replaceWith(this.conversationsSection());
+    this.root.querySelector("#complaint-history-section")?.replaceWith(this.historySection());
   }
 
   async loadContactConversations(c) {
@@ -212,8 +236,8 @@ export class ComplaintPanel {
       class: "complaint-form", id: "complaint-form", novalidate: true,
       on: {
         submit: (e) => { e.preventDefault(); this.save(form, box); },
-        input: () => { this.dirty = true; },
-        change: () => { this.dirty = true; },
+        input: () => this.edited(),
+        change: () => this.edited(),
       },
     },
     editable ? null : h("p", { class: "banner", id: "complaint-readonly" }, t("cmp_read_only", { name: this.who(c.assignee_id) })),
@@ -232,7 +256,8 @@ export class ComplaintPanel {
     h("div", { class: "field inline" }, notify, h("label", { for: "c-notify" }, t("cmp_f_notify_customer"))),
     box,
     h("div", { class: "form-actions" },
-      h("button", { type: "submit", class: "primary", id: "complaint-save", disabled: !editable }, t("save"))));
+      h("button", { type: "submit", class: "primary", id: "complaint-save", disabled: !editable }, t("save")),
+      this.savedText ? h("span", { class: "saved muted", role: "status", id: "complaint-saved" }, this.savedText) : null));
     fillSubs(c.subcategory);
     if (!editable) {
       for (const el of form.querySelectorAll("input, select, textarea")) el.disabled = true;
@@ -285,7 +310,15 @@ export class ComplaintPanel {
     }
   }
 
+  edited() {
+    this.dirty = true;
+    this.savedText = null;
+    this.root.querySelector("#complaint-saved")?.remove();
+  }
+
   saved(text) {
+    this.savedText = text;
+    this.root.querySelector("#complaint-saved")?.remove();
     this.root.querySelector("#complaint-save")?.after(h("span", { class: "saved muted", role: "status", id: "complaint-saved" }, text));
   }
 
@@ -302,7 +335,7 @@ export class ComplaintPanel {
           clearFormError(form, box);
           try {
             await api(`/complaints/${c.id}/notes`, { method: "POST", body: { body: input.value } });
-            await this.load(c.id);
+            await this.reloadLists();
             this.root.querySelector("#c-note")?.focus();
           } catch (err) {
             showFormError(form, box, err);
@@ -310,7 +343,7 @@ export class ComplaintPanel {
         },
       },
     }, input, box, h("button", { type: "submit", class: "secondary small", id: "complaint-note-add" }, t("cmp_note_add")));
-    return h("section", { class: "complaint-notes", "aria-labelledby": "complaint-notes-h" },
+    return h("section", { class: "complaint-notes", id: "complaint-notes-section", "aria-labelledby": "complaint-notes-h" },
       h("h3", { id: "complaint-notes-h" }, t("cmp_notes")),
       notes.length
         ? h("ul", { class: "care-notes", id: "complaint-notes" }, notes.map((e) => h("li", { "data-entry-id": e.id },
@@ -330,7 +363,7 @@ export class ComplaintPanel {
 
   conversationsSection() {
     const c = this.c;
-    return h("section", { class: "complaint-conversations", "aria-labelledby": "complaint-convs-h" },
+    return h("section", { class: "complaint-conversations", id: "complaint-convs-section", "aria-labelledby": "complaint-convs-h" },
       h("h3", { id: "complaint-convs-h" }, t("cmp_conversations")),
       c.conversations.length
         ? h("ul", { class: "inline-list", id: "complaint-conversations" }, c.conversations.map((id) => h("li", {}, this.conversationLink(id))))
@@ -353,7 +386,7 @@ export class ComplaintPanel {
           e.preventDefault();
           try {
             await api(`/complaints/${c.id}/conversations`, { method: "POST", body: { conversation_id: Number(select.value) } });
-            await this.load(c.id);
+            await this.reloadLists();
           } catch (err) {
             toast(errorText(err), { kind: "error" });
           }
@@ -365,7 +398,7 @@ export class ComplaintPanel {
 
   historySection() {
     const c = this.c;
-    return h("section", { class: "complaint-history-section", "aria-labelledby": "complaint-history-h" },
+    return h("section", { class: "complaint-history-section", id: "complaint-history-section", "aria-labelledby": "complaint-history-h" },
       h("h3", { id: "complaint-history-h" }, t("cmp_history")),
       h("ol", { class: "timeline complaint-history", id: "complaint-history" },
         [...c.history].reverse().map((e) => h("li", { "data-kind": e.kind, "data-entry-id": e.id },

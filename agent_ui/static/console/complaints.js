@@ -148,10 +148,10 @@ export class CareBox {
   }
 
   /** A complaint.* event: refresh what shows it. */
-  onEvent(p) {
+  onEvent(p, { byMe = false } = {}) {
     if (!this.conv) return;
     if (p.contact_id === this.conv.contact_id || this.items.some((c) => c.id === p.complaint_id)) this.reload();
-    if (this.detailId === p.complaint_id) this.panel.refresh();
+    if (this.detailId === p.complaint_id) this.panel.refresh({ byMe });
   }
 
   relabel() {
