@@ -19,7 +19,7 @@ from channels.webchat.availability import AvailabilityCheck
 from channels.webchat.config import Rate, SiteConfig, WebchatConfig
 from channels.webchat.csat import record_csat
 from channels.webchat.errors import WebchatError, invalid, rate_limited
-from channels.webchat.frames import CsatIn, MessageIn, OfflineIn
+from channels.webchat.frames import ComplaintIn, CsatIn, MessageIn, OfflineIn
 from channels.webchat.gateway import CLOSED, CustomerGateway
 from channels.webchat.ratelimit import RateLimiter
 from channels.webchat.visitors import KIND, ConversationView, owned
@@ -28,6 +28,7 @@ from hub.domain import Attachment, DeliveryUpdate, InboundMessage
 from hub.events import Event
 from hub.models import Contact, Direction, Message
 from hub.services import SYSTEM, ServiceError
+from hub.services.complaints import open_from_widget
 from hub.services.contacts import update_contact
 from hub.services.ingest import delivery_update, ingest
 
@@ -258,6 +259,31 @@ async def csat(rt: Runtime, session: VisitorSession, frame: CsatIn) -> dict[str,
     charge(rt, session, "requests")
     await record_csat(rt.hub, frame.conversation_id, session.visitor_id, frame.score, frame.comment)
     return {"type": "csat_saved", "id": frame.id, "conversation_id": frame.conversation_id}
+
+
+async def complaint(
+    rt: Runtime, session: VisitorSession, form: ComplaintIn, conversations: list[ConversationView]
+) -> dict[str, Any]:
+    """The complaint form: a message in the visitor's conversation (so an agent sees
+    it in the thread) and a complaint linked to it, whose acknowledgement with the
+    reference arrives in the chat. A resend of the same form opens nothing new."""
+    if not form.description.strip():
+        raise invalid([{"field": "description", "message": "please tell us what happened"}])
+    frame = MessageIn(id=form.id, body=form.description, prechat=form.prechat)
+    ack = await post_message(
+        rt, session, frame, conversations, subject="Complaint", extra_meta={"complaint_form": True}
+    )
+    try:
+        reference = await open_from_widget(
+            rt.hub,
+            ack["conversation_id"],
+            category=form.category or None,
+            order_ref=form.order_ref,
+            description=form.description,
+        )
+    except ServiceError as exc:
+        raise _service_error(exc) from None
+    return {**ack, "type": "complaint_saved", "reference": reference}
 
 
 async def offline(

@@ -88,6 +88,23 @@ class CsatIn(_In):
     comment: str = Field(default="", max_length=2000)
 
 
+class ComplaintIn(_In):
+    """The widget's complaint form: becomes a message in the visitor's conversation and
+    a complaint linked to it, acknowledged in the chat with its reference."""
+
+    type: Literal["complaint"] = "complaint"
+    id: str = Field(min_length=1, max_length=64)
+    description: str = Field(max_length=8000)
+    category: str | None = Field(default=None, max_length=40)
+    order_ref: str = Field(default="", max_length=200)
+    prechat: PrechatIn | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, v: str) -> str:
+        return client_uuid(v)
+
+
 class OfflineIn(_In):
     id: str = Field(min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=200)
@@ -111,6 +128,7 @@ SOCKET_FRAMES: dict[str, type[_In]] = {
     "typing": TypingIn,
     "read": ReadIn,
     "csat": CsatIn,
+    "complaint": ComplaintIn,
     "pong": PongIn,
 }
 

@@ -27,7 +27,7 @@ from channels.webchat.actions import Runtime, VisitorSession
 from channels.webchat.attachments import clean_filename
 from channels.webchat.config import SiteConfig
 from channels.webchat.errors import WebchatError, rate_limited
-from channels.webchat.frames import CsatIn, MessageIn, OfflineIn, ReadIn, parse_json
+from channels.webchat.frames import ComplaintIn, CsatIn, MessageIn, OfflineIn, ReadIn, parse_json
 from channels.webchat.gateway import WAITING
 from channels.webchat.origins import cors_origin, origin_allowed
 from channels.webchat.visitors import conversations_of, history, owned
@@ -140,6 +140,7 @@ def build_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
         Route("/s/{site_key}/read", wrap(post_read), methods=["POST"]),
         Route("/s/{site_key}/csat", wrap(post_csat, charge_ip=False), methods=["POST"]),
         Route("/s/{site_key}/offline", wrap(post_offline, charge_ip=False), methods=["POST"]),
+        Route("/s/{site_key}/complaint", wrap(post_complaint, charge_ip=False), methods=["POST"]),
         Route("/s/{site_key}/attachments", wrap(upload), methods=["POST"]),
         Route("/s/{site_key}/link/start", wrap(post_link_start), methods=["POST"]),
         Route("/s/{site_key}/link/confirm", wrap(post_link_confirm), methods=["POST"]),
@@ -357,6 +358,14 @@ async def post_csat(rt: Runtime, request: Request, site: SiteConfig) -> Response
     session = _session(rt, request, site)
     frame = parse_json(CsatIn, await _body(request))
     return json_response(await actions.csat(rt, session, frame))
+
+
+async def post_complaint(rt: Runtime, request: Request, site: SiteConfig) -> Response:
+    session = _session(rt, request, site)
+    form = parse_json(ComplaintIn, await _body(request))
+    convs = await conversations_of(rt.hub, session.visitor_id)
+    ack = await actions.complaint(rt, session, form, convs)
+    return json_response(ack, 200 if ack["duplicate"] else 201)
 
 
 async def post_offline(rt: Runtime, request: Request, site: SiteConfig) -> Response:

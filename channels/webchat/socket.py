@@ -26,7 +26,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from channels.webchat import actions, tokens
 from channels.webchat.actions import Runtime, VisitorSession
 from channels.webchat.errors import WebchatError, rate_limited
-from channels.webchat.frames import MAX_FRAME_CHARS, SOCKET_FRAMES, CsatIn, HelloIn, MessageIn, ReadIn, parse
+from channels.webchat.frames import (
+    MAX_FRAME_CHARS,
+    SOCKET_FRAMES,
+    ComplaintIn,
+    CsatIn,
+    HelloIn,
+    MessageIn,
+    ReadIn,
+    parse,
+)
 from channels.webchat.gateway import dumps
 from channels.webchat.origins import origin_allowed
 from channels.webchat.visitors import ConversationView, conversations_of, history
@@ -242,6 +251,8 @@ async def _handle(rt: Runtime, sock: VisitorSocket, frame: Any) -> dict[str, Any
         return await actions.post_message(rt, sock.session, frame, sock.conversations)
     if isinstance(frame, CsatIn):
         return await actions.csat(rt, sock.session, frame)
+    if isinstance(frame, ComplaintIn):
+        return await actions.complaint(rt, sock.session, frame, sock.conversations)
     if isinstance(frame, ReadIn):
         # Each read costs a lookup: charged like any request from this address.
         wait = rt.ip_limiter.take(sock.session.ip)

@@ -33,6 +33,7 @@ from hub.models import (
     ComplaintConversation,
     Contact,
     Conversation,
+    Message,
     SurveyRequest,
 )
 from hub.projections import LoggedEvent
@@ -91,6 +92,9 @@ class CareConsumer:
             return
         if await self._has_open_complaint(s, conv.id):  # type: ignore[arg-type]
             return
+        message = await s.get(Message, e.payload.get("message_id"))
+        if message is not None and (message.meta or {}).get("complaint_form"):
+            return  # the widget's complaint form opens its own (hub.services.complaints)
         await complaints.open_in(
             self.hub,
             uow,

@@ -799,6 +799,43 @@ def _emit(uow: UnitOfWork, event_type: str, c: Complaint, **extra: Any) -> None:
     uow.emit(event_type, _payload(c, **extra), team_id=c.team_id, user_id=c.assignee_id)
 
 
+# -- the web widget's complaint form ---------------------------------------------------
+
+
+async def open_from_widget(
+    hub: Hub, conversation_id: int, *, category: str | None, order_ref: str, description: str
+) -> str:
+    """Open a complaint from the widget's form in the visitor's conversation; a resend
+    (or a second form while one is open there) returns the open one's reference."""
+    async with unit_of_work(hub) as uow:
+        s = uow.session
+        open_one = (
+            await s.exec(
+                select(Complaint.reference)
+                .join(ComplaintConversation, col(ComplaintConversation.complaint_id) == Complaint.id)
+                .where(
+                    ComplaintConversation.conversation_id == conversation_id,
+                    col(Complaint.status).in_(OPEN_COMPLAINT),
+                )
+            )
+        ).first()
+        if open_one is not None:
+            return open_one
+        c = await open_in(
+            hub,
+            uow,
+            SYSTEM,
+            NewComplaint(
+                conversation_id=conversation_id,
+                category=category,
+                product_ref=order_ref.strip(),
+                description=description.strip(),
+            ),
+            source="widget",
+        )
+        return c.reference
+
+
 # -- the hosted complaint form -----------------------------------------------------------
 
 

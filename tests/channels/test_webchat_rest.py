@@ -245,3 +245,45 @@ async def test_unknown_site_and_cors_on_rest(app: Any) -> None:
     res = await c.post("/channels/webchat/s/acme/session", headers={"origin": ORIGIN})
     assert res.status_code == 201 and res.headers["access-control-allow-origin"] == ORIGIN
     assert res.headers["vary"] == "Origin"
+
+
+async def test_complaint_form_opens_an_acknowledged_complaint_once(app: Any) -> None:
+    from hub.models import Complaint, Message
+
+    c = client(app)
+    auth = await new_visitor(c)
+    form = {
+        "id": str(uuid.uuid4()),
+        "description": "My complaint: the <b>parcel</b> never came",
+        "category": "delivery",
+        "order_ref": "ORD-9",
+    }
+    res = await c.post("/channels/webchat/s/acme/complaint", json={**form, "description": " "}, headers=auth)
+    assert res.status_code == 422 and res.json()["error"]["fields"][0]["field"] == "description"
+    res = await c.post("/channels/webchat/s/acme/complaint", json=form, headers=auth)
+    assert res.status_code == 201, res.text
+    ack = res.json()
+    assert ack["type"] == "complaint_saved" and ack["reference"] == "C-2026-000001"
+    # A resend (the network dropped the answer) opens nothing new.
+    again = await c.post("/channels/webchat/s/acme/complaint", json=form, headers=auth)
+    assert again.status_code == 200 and again.json()["reference"] == "C-2026-000001"
+    # The keyword in the description does not open a second one through the consumer.
+    await app.hub.projections.catch_up()
+    while await app.worker.run_once():
+        pass
+    async with app.hub.db.session() as s:
+        (complaint,) = (await s.exec(select(Complaint))).all()
+        thread = (
+            await s.exec(
+                select(Message).where(Message.conversation_id == ack["conversation_id"]).order_by(Message.id)
+            )
+        ).all()
+    assert (complaint.source, complaint.category, complaint.product_ref) == ("widget", "delivery", "ORD-9")
+    assert thread[0].body == form["description"] and thread[0].meta["complaint_form"] is True
+    assert "C-2026-000001" in thread[-1].body and thread[-1].direction == "outbound"  # the acknowledgement
+    bad = await c.post(
+        "/channels/webchat/s/acme/complaint",
+        json={**form, "id": str(uuid.uuid4()), "category": "x" * 41},
+        headers=auth,
+    )
+    assert bad.status_code == 422
