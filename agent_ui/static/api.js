@@ -63,6 +63,36 @@ export async function api(path, { method = "GET", body, query } = {}) {
   return data;
 }
 
+/**
+ * POST a file as the request body (complaint attachments): its type as the
+ * Content-Type, the CSRF header, and the same errors as api().
+ */
+export async function upload(path, file, { query = {} } = {}) {
+  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+  const qs = params.toString();
+  let res;
+  try {
+    res = await fetch(`${BASE}${path}${qs ? `?${qs}` : ""}`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": file.type || "application/octet-stream", "x-csrf-token": csrfToken },
+      body: file,
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(0, "network", "network error");
+  }
+  if (res.status === 401) {
+    window.location.assign(loginUrl());
+    throw new ApiError(401, "not_authenticated", "sign in first");
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = data?.error || {};
+    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.fields || []);
+  }
+  return data;
+}
+
 /** Every page of a keyset-paged list (bounded: consoles never need thousands). */
 export async function allPages(path, query = {}, { max = 2000 } = {}) {
   const items = [];

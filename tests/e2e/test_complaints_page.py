@@ -175,6 +175,16 @@ async def test_board_filter_open_and_change_status(live: Any, lang: str) -> None
         await expect(panel.locator('#complaint-history li[data-kind="note"]')).to_have_count(1)
         await expect(page.locator("#c-remedy")).to_have_value("Voucher of 20")
         await expect(panel.locator("#complaint-stale")).to_be_hidden()
+        # A file: listed as a download from the hub, and in the history.
+        await page.set_input_files(
+            "#c-file", files=[{"name": f"receipt{HOSTILE}.txt", "mimeType": "text/plain", "buffer": b"paid"}]
+        )
+        await page.click("#complaint-file-add")
+        link = panel.locator("#complaint-files a.attachment")
+        await expect(link).to_have_text(f"receipt{HOSTILE}.txt")
+        await expect(link).to_have_attribute("href", f"/api/v1/complaints/{c1.id}/attachments/0")
+        await expect(panel.locator('#complaint-history li[data-kind="attachment"]')).to_contain_text("Sara")
+        await expect(page.locator("#c-remedy")).to_have_value("Voucher of 20")
         await assert_clean(page, watch)
     async with hub.db.session() as s:
         from hub.models import Complaint

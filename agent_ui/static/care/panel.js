@@ -5,12 +5,12 @@
 // and the full history of who changed what. Used by /complaints and beside the
 // console's thread. The hub's refusals show next to the field they name, in the
 // page's language. Everything a customer wrote stays text (dom.js).
-import { api } from "../api.js";
+import { api, upload } from "../api.js";
 import { clearFormError, errorText, showFormError, toast } from "../dialogs.js";
 import { h, mount } from "../dom.js";
 import { channelName, dateTime, shortDate } from "../format.js";
 import { getLang, hasString, t } from "../i18n.js";
-import { channelIcon } from "../icons.js";
+import { channelIcon, icon } from "../icons.js";
 import {
   allowedStatuses, dueText, escalatedMark, optionLabel, optionText, optionsOf, overdueMark, severityBadge,
   statusChip, statusLabel,
@@ -25,6 +25,13 @@ function isSupervisor(me) {
 
 function fieldLabel(field) {
   return hasString(`cmp_f_${field}`) ? t(`cmp_f_${field}`) : field;
+}
+
+function fileSize(n) {
+  if (!Number.isFinite(n)) return "";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function cut(text, n = 80) {
@@ -117,8 +124,9 @@ export class ComplaintPanel {
       this.render();
       return;
     }
-    this.c = { ...this.c, history: fresh.history, conversations: fresh.conversations };
+    this.c = { ...this.c, history: fresh.history, conversations: fresh.conversations, attachments: fresh.attachments };
     this.root.querySelector("#complaint-notes-section")?.replaceWith(this.notesSection());
+    this.root.querySelector("#complaint-files-section")?.replaceWith(this.filesSection());
     this.root.querySelector("#complaint-convs-section")?.replaceWith(this.conversationsSection());
     this.root.querySelector("#complaint-history-section")?.replaceWith(this.historySection());
   }
@@ -147,6 +155,7 @@ export class ComplaintPanel {
           h("button", { type: "button", class: "secondary small", on: { click: () => this.load(c.id) } }, t("cmp_show_changes"))),
         this.form(),
         this.notesSection(),
+        this.filesSection(),
         this.conversationsSection(),
         this.historySection()));
   }
@@ -353,6 +362,42 @@ export class ComplaintPanel {
       form);
   }
 
+  /** Files about the complaint: downloads from the hub only (never shown inline). */
+  filesSection() {
+    const c = this.c;
+    const files = (c.attachments || []).filter((a) => /^\/api\/v1\/complaints\/\d+\/attachments\/\d+$/.test(String(a.url || "")));
+    const box = h("p", { class: "error", role: "alert", hidden: true });
+    const input = h("input", { type: "file", name: "file", id: "c-file", "aria-label": t("cmp_file_pick") });
+    const form = h("form", {
+      class: "inline-form", id: "complaint-file-form", novalidate: true,
+      on: {
+        submit: async (e) => {
+          e.preventDefault();
+          clearFormError(form, box);
+          const file = input.files?.[0];
+          if (!file) {
+            showFormError(form, box, { code: "validation_error", fields: [{ field: "file", code: "required" }] });
+            return;
+          }
+          try {
+            await upload(`/complaints/${c.id}/attachments`, file, { query: { filename: file.name.slice(0, 255) } });
+            await this.reloadLists();
+          } catch (err) {
+            showFormError(form, box, err);
+          }
+        },
+      },
+    }, input, h("button", { type: "submit", class: "secondary small", id: "complaint-file-add" }, t("cmp_file_add")), box);
+    return h("section", { class: "complaint-files", id: "complaint-files-section", "aria-labelledby": "complaint-files-h" },
+      h("h3", { id: "complaint-files-h" }, t("cmp_files")),
+      files.length
+        ? h("ul", { class: "attachments", id: "complaint-files" }, files.map((a) => h("li", {},
+          h("a", { href: a.url, download: a.filename, class: "attachment" }, icon("clip"), h("bdi", {}, a.filename)),
+          a.size ? h("small", { class: "muted" }, ` ${fileSize(a.size)}`) : null)))
+        : h("p", { class: "muted" }, t("none")),
+      form);
+  }
+
   conversationLink(id) {
     const attrs = { href: `/console#c=${id}`, "data-conversation-id": id };
     if (this.onOpenConversation) {
@@ -448,6 +493,8 @@ export class ComplaintPanel {
         });
       case "linked":
         return [t("cmp_h_linked", { who }), " ", this.conversationLink(ch.conversation_id)];
+      case "attachment":
+        return [t("cmp_h_attachment", { who }), " ", h("bdi", { class: "value" }, String(ch.filename ?? ""))];
       default:
         return e.kind;
     }
