@@ -118,7 +118,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
             ContactSearchProjection(),
             OrganizationJoinProjection(),
             CareConsumer(hub),
-            ReportsProjection(),
+            ReportsProjection(hub.db.is_sqlite),
         ],
     )
 

@@ -758,7 +758,7 @@ class SurveyRequest(SQLModel, table=True):
     score: int | None = None
     comment: str | None = Field(default=None, sa_column=Column(sa.String(2000), nullable=True))
     comment_until: datetime | None = _ts(nullable=True)  # the comment question's window
-    answered_at: datetime | None = _ts(nullable=True)
+    answered_at: datetime | None = _ts(nullable=True, index=True)
     answered_via: str | None = Field(default=None, max_length=16)  # reply, button, link, widget, keypad
     low_score: bool = False
     due_at: datetime | None = _ts(nullable=True, index=True)  # send_at, then expires_at
@@ -772,16 +772,18 @@ SLOT_SECONDS = 1800  # report rollups are per half hour: day boundaries of every
 
 
 class ReportSlot(SQLModel, table=True):
-    """Counters per half hour × team × channel × agent, kept by the ``reports``
-    projection (hub.reports.rollup) from the event log and the rows; rebuildable."""
+    """Counts per half hour × team × channel × agent (0: none), folded from the event
+    log by the ``reports`` projection (hub.reports.rollup) exactly once per event."""
 
     __tablename__ = "report_slot"
-    __table_args__ = (sa.Index("ix_report_slot_slot", "slot"),)
+    __table_args__ = (
+        sa.UniqueConstraint("slot", "team_id", "channel", "agent_id", name="uq_report_slot_key"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     slot: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))  # seconds since epoch ÷ 1800
-    team_id: int | None = None
+    team_id: int = 0
     channel: str = Field(default="", max_length=20)
-    agent_id: int | None = None
+    agent_id: int = 0
     conversations: int = 0
     inbound: int = 0
     outbound: int = 0
@@ -789,40 +791,27 @@ class ReportSlot(SQLModel, table=True):
     resolved: int = 0
     reopened: int = 0
     transfers: int = 0
-    answered: int = 0  # first assignments
-    answered_in_sl: int = 0  # ... within the conversation's service-level target
     surveys_sent: int = 0
-    csat_count: int = 0
-    csat_sum: int = 0
-    csat_satisfied: int = 0  # 4 or 5
-    nps_count: int = 0
-    nps_promoters: int = 0  # 9-10
-    nps_detractors: int = 0  # 0-6
-    ces_count: int = 0
-    ces_sum: int = 0
-    frt_count: int = 0
-    frt_sum: float = 0.0
-    frt_bh_sum: float = 0.0
-    fat_count: int = 0
-    fat_sum: float = 0.0
-    fat_bh_sum: float = 0.0
-    res_count: int = 0
-    res_sum: float = 0.0
-    res_bh_sum: float = 0.0
 
 
 class ReportSample(SQLModel, table=True):
-    """One duration per conversation and metric (first response, first assignment,
-    resolution), for exact percentiles over any range."""
+    """One duration per conversation and metric: ``fat`` (first assignment) and ``frt``
+    (first response), recomputed from the conversation's row when it changes; ``res``
+    (a resolution), folded once per ``conversation.resolved`` event. Exact percentiles
+    and averages over any range read these."""
 
     __tablename__ = "report_sample"
-    __table_args__ = (sa.Index("ix_report_sample_metric_slot", "metric", "slot"),)
+    __table_args__ = (
+        sa.Index("ix_report_sample_metric_slot", "metric", "slot"),
+        sa.Index("ix_report_sample_conversation", "conversation_id", "metric"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     metric: str = Field(max_length=8)  # frt, fat, res
     slot: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
-    team_id: int | None = None
+    team_id: int = 0
     channel: str = Field(default="", max_length=20)
-    agent_id: int | None = None
+    agent_id: int = 0
     conversation_id: int
     seconds: float
     business_seconds: float
+    in_target: bool = False  # fat: answered within the service-level target

@@ -66,6 +66,8 @@ class LoggedEvent:
     ts: datetime
     conversation_id: int | None
     payload: dict[str, Any]
+    team_id: int | None = None  # the envelope, as committed
+    user_id: int | None = None
 
 
 class Projection(Protocol):
@@ -266,7 +268,20 @@ class ProjectionRunner:
                 cp = await self._lock_checkpoint(s, name, wait=wait)
                 if cp is None:
                     return None
-                cp.rebuild_cursor = None  # nothing to rebuild: a reactor starts from now
+                if cp.rebuild_cursor is not None and getattr(p, "rebuildable", False):
+                    # A folding projection (reports): refold the log up to the checkpoint.
+                    await p.rebuild_from_log(s, cp.position)  # type: ignore[attr-defined]
+                    # Gaps that committed meanwhile were folded with the rest: not twice.
+                    if cp.gaps:
+                        present = set(
+                            (
+                                await s.exec(
+                                    select(EventLog.id).where(col(EventLog.id).in_([int(k) for k in cp.gaps]))
+                                )
+                            ).all()
+                        )
+                        cp.gaps = {k: v for k, v in cp.gaps.items() if int(k) not in present}
+                cp.rebuild_cursor = None  # a plain reactor starts from now
                 now = self.hub.now()
                 events = await self._read(s, cp, now)
                 uow = UnitOfWork(self.hub, s, None)
@@ -349,7 +364,13 @@ class ProjectionRunner:
         cp.gaps = {str(k): v for k, v in kept}
         return [
             LoggedEvent(
-                id=r.id or 0, type=r.type, ts=r.ts, conversation_id=r.conversation_id, payload=r.payload
+                id=r.id or 0,
+                type=r.type,
+                ts=r.ts,
+                conversation_id=r.conversation_id,
+                payload=r.payload,
+                team_id=r.team_id,
+                user_id=r.user_id,
             )
             for r in [*late, *new]
         ]

@@ -25,9 +25,10 @@ from hub.models import (
     ReportSample,
     ReportSlot,
     Role,
+    SurveyRequest,
 )
 from hub.projections import core
-from hub.reports.rollup import COUNTERS, slot_start
+from hub.reports.rollup import COUNTERS, slot_of, slot_start
 from hub.services.access import Actor
 from hub.services.errors import Forbidden, Invalid
 from hub.timeutil import ensure_utc
@@ -94,13 +95,114 @@ def _where(table: Any, scope: Scope) -> list[Any]:
     return out
 
 
+SAMPLE_SUMS = ("fat", "frt", "res")
+SURVEY_SUMS = (
+    "csat_count",
+    "csat_sum",
+    "csat_satisfied",
+    "nps_count",
+    "nps_promoters",
+    "nps_detractors",
+    "ces_count",
+    "ces_sum",
+)
+ALL_SUMS = (
+    *COUNTERS,
+    "answered",
+    "answered_in_sl",
+    *(f"{m}_{x}" for m in SAMPLE_SUMS for x in ("count", "sum", "bh_sum")),
+    *SURVEY_SUMS,
+)
+
+
 async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Sums per group (``slot``, ``team_id``, ``agent_id``, ``channel``) from the three
+    sources: event counts, duration samples, survey answers."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def row(key: tuple[Any, ...]) -> dict[str, Any]:
+        if key not in out:
+            out[key] = {**dict(zip(group, key, strict=True)), **dict.fromkeys(ALL_SUMS, 0)}
+        return out[key]
+
     cols = [_slots.c[g] for g in group]
     sums = [sa.func.coalesce(sa.func.sum(_slots.c[c]), 0).label(c) for c in COUNTERS]
     stmt = sa.select(*cols, *sums).where(*_where(_slots, scope))
     if cols:
         stmt = stmt.group_by(*cols)
-    return [dict(r._mapping) for r in (await core(s, stmt)).all()]
+    for r in (await core(s, stmt)).all():
+        m = r._mapping
+        target = row(tuple(m[g] for g in group))
+        for c in COUNTERS:
+            target[c] += int(m[c] or 0)
+    scols = [_samples.c[g] for g in group]
+    stmt = (
+        sa.select(
+            *scols,
+            _samples.c.metric,
+            sa.func.count().label("n"),
+            sa.func.sum(_samples.c.seconds).label("sum"),
+            sa.func.sum(_samples.c.business_seconds).label("bh"),
+            sa.func.sum(sa.case((_samples.c.in_target, 1), else_=0)).label("in_sl"),
+        )
+        .where(*_where(_samples, scope))
+        .group_by(*scols, _samples.c.metric)
+    )
+    for r in (await core(s, stmt)).all():
+        m = r._mapping
+        target = row(tuple(m[g] for g in group))
+        metric = m["metric"]
+        target[f"{metric}_count"] += int(m["n"])
+        target[f"{metric}_sum"] += float(m["sum"] or 0)
+        target[f"{metric}_bh_sum"] += float(m["bh"] or 0)
+        if metric == "fat":
+            target["answered"] += int(m["n"])
+            target["answered_in_sl"] += int(m["in_sl"] or 0)
+    for answer in await _answers(s, scope):
+        key = tuple(answer[g] for g in group)
+        target = row(key)
+        score, kind = answer["score"], answer["kind"]
+        if kind == "csat":
+            target["csat_count"] += 1
+            target["csat_sum"] += score
+            target["csat_satisfied"] += 1 if score >= 4 else 0
+        elif kind == "nps":
+            target["nps_count"] += 1
+            target["nps_promoters"] += 1 if score >= 9 else 0
+            target["nps_detractors"] += 1 if score <= 6 else 0
+        elif kind == "ces":
+            target["ces_count"] += 1
+            target["ces_sum"] += score
+    if not group and not out:
+        row(())
+    return list(out.values())
+
+
+async def _answers(s: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
+    """Survey answers in range, with the rollups' dimensions (0: none)."""
+    since, until = slot_start(scope.slots[0]), slot_start(scope.slots[1])
+    stmt = select(SurveyRequest).where(
+        col(SurveyRequest.answered_at) >= since,
+        col(SurveyRequest.answered_at) < until,
+        col(SurveyRequest.score).is_not(None),
+    )
+    if scope.team_ids is not None:
+        stmt = stmt.where(col(SurveyRequest.team_id).in_(scope.team_ids))
+    if scope.channel is not None:
+        stmt = stmt.where(SurveyRequest.channel == scope.channel)
+    if scope.agent_id is not None:
+        stmt = stmt.where(SurveyRequest.agent_id == scope.agent_id)
+    return [
+        {
+            "slot": slot_of(r.answered_at),  # type: ignore[arg-type]
+            "team_id": r.team_id or 0,
+            "agent_id": r.agent_id or 0,
+            "channel": r.channel,
+            "kind": r.kind,
+            "score": int(r.score or 0),
+        }
+        for r in (await s.exec(stmt)).all()
+    ]
 
 
 async def percentiles(
@@ -239,8 +341,9 @@ async def table(s: AsyncSession, scope: Scope, by: str) -> list[dict[str, Any]]:
     column = {"team": "team_id", "agent": "agent_id", "channel": "channel"}[by]
     rows = await totals(s, scope, (column,))
     out = []
-    for t in sorted(rows, key=lambda r: (r[column] is None, r[column] if r[column] is not None else 0)):
-        row = {column: t[column], **figures(t)}
+    for t in sorted(rows, key=lambda r: (r[column] in (0, None), r[column] or 0)):
+        value = t[column]
+        row = {column: (value or None) if column != "channel" else value, **figures(t)}
         for name, metric in DURATIONS.items():
             row[name] = _duration_avgs(t, metric)
         out.append(row)
@@ -262,8 +365,8 @@ async def timeseries(
     for t in rows:
         local = slot_start(int(t["slot"])).astimezone(zone)
         start = _bucket(local, group_by)
-        acc = buckets.setdefault(start, dict.fromkeys(COUNTERS, 0.0))
-        for c in COUNTERS:
+        acc = buckets.setdefault(start, dict.fromkeys(ALL_SUMS, 0.0))
+        for c in ALL_SUMS:
             acc[c] += float(t[c] or 0)
     out = []
     for start in sorted(buckets):

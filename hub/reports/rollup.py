@@ -1,34 +1,39 @@
-"""The ``reports`` projection: counters per half hour × team × channel × agent.
+"""The ``reports`` projection: what happened, per half hour × team × channel × agent.
 
-Keyed by *slot* (seconds since the epoch ÷ 1800). An event touches the slot it was
-committed in, and — for events about a conversation — the slots of that conversation's
-first assignment and first response (their team and agent follow the conversation).
-Recomputing a slot rebuilds all its rows from two immutable or stable sources:
+A half hour is the *slot* (seconds since the epoch ÷ 1800). Two kinds of figures:
 
-- **the event log** (counts of what happened, attributed to the team and agent in the
-  event's envelope when it was committed): new conversations, inbound and outbound
-  messages, resolutions (and their durations), reopenings, transfers, surveys sent;
-- **the rows** (moments written once): a conversation's first assignment and first
-  response (attributed to its current team, channel and assignee), survey answers
-  (to the survey's team, channel and agent).
+- **Counts of events** (new conversations, inbound and outbound messages, agent
+  replies, resolutions, reopenings, transfers, surveys sent) are *folded*: each event
+  adds one to its row of ``report_slot`` in the transaction that moves the checkpoint,
+  so each is counted exactly once, at its commit time, for the team and agent in its
+  envelope (where the conversation was *then*). A resolution also adds a ``res``
+  duration sample. Folding costs the same per event however busy the half hour is.
+- **Moments written once on a conversation** — its first assignment (and whether it
+  was within target) and its first response — are ``fat`` and ``frt`` samples
+  *recomputed* from the conversation's row whenever an event about it may have changed
+  them (an assignment, a transfer, a reply), attributed to its current team, channel
+  and assignee.
 
-So a slot recomputed now equals the slot recomputed by ``switchboard projections
-rebuild reports`` later. Definitions: docs/reports.md.
+Survey answers are read from their own rows at report time (``survey_request``).
+``switchboard reports rebuild`` empties the tables and folds the whole event log again
+under the checkpoint lock: the same figures (a property test checks it). Definitions:
+docs/reports.md.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.models import SLOT_SECONDS, Conversation, EventLog, ReportSample, ReportSlot, SurveyRequest, Team
+from hub.models import SLOT_SECONDS, Conversation, EventLog, ReportSample, ReportSlot, Team
 from hub.projections import LoggedEvent, core
 from hub.timeutil import ensure_utc
 from routing import hours
@@ -36,6 +41,16 @@ from routing import hours
 _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
 
+COUNTERS = (
+    "conversations",
+    "inbound",
+    "outbound",
+    "agent_replies",
+    "resolved",
+    "reopened",
+    "transfers",
+    "surveys_sent",
+)
 COUNTED = frozenset(
     {
         "conversation.created",
@@ -47,13 +62,7 @@ COUNTED = frozenset(
         "survey.sent",
     }
 )
-# Events whose slot may hold a row-based figure (an answer, a first assignment).
-TOUCHING = COUNTED | {
-    "survey.answered",
-    "conversation.assigned",
-    "conversation.updated",
-    "conversation.queued",
-}
+REBUILD_BATCH = 5_000
 
 
 def slot_of(at: datetime) -> int:
@@ -64,268 +73,223 @@ def slot_start(slot: int) -> datetime:
     return datetime.fromtimestamp(slot * SLOT_SECONDS, UTC)
 
 
-Key = tuple[int, int | None, str, int | None]  # slot, team, channel, agent
+Key = tuple[int, int, str, int]  # slot, team (0: none), channel, agent (0: none)
 
 
-@dataclass
-class _Acc:
-    rows: dict[Key, dict[str, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
-    samples: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, key: Key, **values: float) -> None:
-        row = self.rows[key]
-        for name, v in values.items():
-            row[name] += v
-
-    def sample(self, metric: str, key: Key, conversation_id: int, seconds: float, business: float) -> None:
-        slot, team, channel, agent = key
-        self.samples.append(
-            {
-                "metric": metric,
-                "slot": slot,
-                "team_id": team,
-                "channel": channel,
-                "agent_id": agent,
-                "conversation_id": conversation_id,
-                "seconds": max(0.0, seconds),
-                "business_seconds": max(0.0, business),
-            }
-        )
-        prefix = {"frt": "frt", "fat": "fat", "res": "res"}[metric]
-        self.add(
-            key,
-            **{
-                f"{prefix}_count": 1,
-                f"{prefix}_sum": max(0.0, seconds),
-                f"{prefix}_bh_sum": max(0.0, business),
-            },
-        )
+def _key(at: datetime, team: Any, channel: Any, agent: Any) -> Key:
+    return slot_of(at), int(team or 0), str(channel or ""), int(agent or 0)
 
 
 class ReportsProjection:
+    """A folding consumer of the event log (see :class:`hub.projections.Reactor`), with
+    a rebuild: ``rebuild_from_log`` runs when its checkpoint is first made or rebuilt."""
+
     name = "reports"
+    rebuildable = True
 
-    async def affected(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> set[int]:
-        keys: set[int] = set()
-        conversations: set[int] = set()
+    def __init__(self, sqlite: bool) -> None:
+        self._insert = sqlite_insert if sqlite else pg_insert
+
+    async def apply(self, uow: Any, events: Sequence[LoggedEvent], now: datetime) -> None:
+        await self.fold(uow.session, events)
+
+    async def fold(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> None:
+        counts: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+        resolved: list[LoggedEvent] = []
+        touched: set[int] = set()
         for e in events:
-            if e.type not in TOUCHING and not e.type.startswith("conversation."):
-                continue
-            keys.add(slot_of(e.ts))
-            if e.type == "survey.answered":
-                keys.add(slot_of(e.ts - timedelta(seconds=1)))  # answered_at is read a moment before
-            if e.conversation_id is not None:
-                conversations.add(e.conversation_id)
-        if conversations:
-            rows = await s.exec(
-                select(Conversation.first_assigned_at, Conversation.first_response_at).where(
-                    col(Conversation.id).in_(sorted(conversations))
+            p = e.payload or {}
+            channel = p.get("channel")
+            if e.type == "conversation.created":
+                counts[_key(e.ts, _team(e), channel, None)]["conversations"] += 1
+            elif e.type == "message.received":
+                counts[_key(e.ts, _team(e), channel, _user(e))]["inbound"] += 1
+            elif e.type == "message.created" and p.get("direction") == "outbound":
+                agent = p.get("author_id") if p.get("author_type") == "agent" else None
+                row = counts[_key(e.ts, _team(e), channel, agent)]
+                row["outbound"] += 1
+                row["agent_replies"] += 1 if agent is not None else 0
+                if agent is not None and e.conversation_id is not None:
+                    touched.add(e.conversation_id)  # may be the first response
+            elif e.type == "conversation.resolved":
+                counts[_key(e.ts, _team(e), channel, _user(e))]["resolved"] += 1
+                resolved.append(e)
+            elif e.type == "conversation.reopened":
+                counts[_key(e.ts, _team(e), channel, _user(e))]["reopened"] += 1
+            elif e.type == "conversation.transferred":
+                counts[_key(e.ts, _team(e), channel, _user(e))]["transfers"] += 1
+            elif e.type == "survey.sent":
+                counts[_key(e.ts, p.get("team_id"), channel, p.get("agent_id"))]["surveys_sent"] += 1
+            if e.type.startswith("conversation.") and e.conversation_id is not None:
+                touched.add(e.conversation_id)  # assignment, team or assignee may have changed
+        if counts:
+            await self._add(s, counts)
+        calendars = await _calendars(s) if resolved or touched else {}
+        if resolved:
+            await _resolution_samples(s, resolved, calendars)
+        if touched:
+            await recompute_conversations(s, sorted(touched), calendars)
+
+    async def _add(self, s: AsyncSession, counts: dict[Key, dict[str, int]]) -> None:
+        rows = [
+            {"slot": k[0], "team_id": k[1], "channel": k[2], "agent_id": k[3], **v}
+            for k, v in sorted(counts.items())
+        ]
+        stmt = self._insert(_slots)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["slot", "team_id", "channel", "agent_id"],
+            set_={c: _slots.c[c] + stmt.excluded[c] for c in COUNTERS},
+        )
+        await core(s, stmt, rows)
+
+    async def rebuild_from_log(self, s: AsyncSession, upto: int) -> None:
+        """Empty the rollups and fold every event up to ``upto`` (the checkpoint)."""
+        await core(s, sa.delete(_slots))
+        await core(s, sa.delete(_samples))
+        after = 0
+        while True:
+            rows = (
+                await s.exec(
+                    select(EventLog)
+                    .where(
+                        col(EventLog.id) > after,
+                        col(EventLog.id) <= upto,
+                        col(EventLog.type).in_(sorted(COUNTED | CHANGES)),
+                    )
+                    .order_by(col(EventLog.id))
+                    .limit(REBUILD_BATCH)
                 )
+            ).all()
+            if not rows:
+                break
+            await self.fold(
+                s,
+                [
+                    LoggedEvent(r.id or 0, r.type, r.ts, r.conversation_id, r.payload, r.team_id, r.user_id)
+                    for r in rows
+                ],
             )
-            for assigned, responded in rows.all():
-                keys |= {slot_of(t) for t in (assigned, responded) if t is not None}
-        return keys
+            after = rows[-1].id or after
 
-    async def keys_after(self, s: AsyncSession, after: int, limit: int) -> list[int]:
-        first, last = (await s.exec(select(sa.func.min(EventLog.ts), sa.func.max(EventLog.ts)))).one()
-        if first is None or last is None:
-            return []
-        start = max(after + 1, slot_of(first))
-        end = slot_of(last)
-        return list(range(start, min(start + limit, end + 1)))
-
-    async def due(self, s: AsyncSession, now: datetime, limit: int) -> list[int]:
-        return []
+    async def fire_due(self, uow: Any, now: datetime, limit: int) -> int:
+        return 0
 
     async def next_due(self, s: AsyncSession) -> datetime | None:
         return None
 
-    async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
-        slots = sorted(set(keys))
-        if not slots:
-            return
-        await core(s, sa.delete(_slots).where(_slots.c.slot.in_(slots)))
-        await core(s, sa.delete(_samples).where(_samples.c.slot.in_(slots)))
-        wanted = set(slots)
-        acc = _Acc()
-        calendars = {t.id: dict(t.business_hours or {}) for t in (await s.exec(select(Team))).all()}
-        for lo, hi in _runs(slots):
-            t0, t1 = slot_start(lo), slot_start(hi + 1)
-            await _from_events(s, acc, t0, t1, wanted, calendars)
-            await _from_conversations(s, acc, t0, t1, wanted, calendars)
-            await _from_surveys(s, acc, t0, t1, wanted)
-        if acc.rows:
-            await core(
-                s,
-                sa.insert(_slots),
-                [
-                    {"slot": k[0], "team_id": k[1], "channel": k[2], "agent_id": k[3], **_ints(v)}
-                    for k, v in acc.rows.items()
-                ],
-            )
-        if acc.samples:
-            await core(s, sa.insert(_samples), acc.samples)
+
+# Conversation events that change no count but may move a first assignment or its team.
+CHANGES = frozenset({"conversation.assigned", "conversation.queued", "conversation.updated"})
 
 
-_FLOATS = {"frt_sum", "frt_bh_sum", "fat_sum", "fat_bh_sum", "res_sum", "res_bh_sum"}
-COUNTERS = tuple(
-    c.name for c in _slots.columns if c.name not in ("id", "slot", "team_id", "channel", "agent_id")
-)
+def _team(e: LoggedEvent) -> int | None:
+    return e.payload.get("team_id") if e.type.startswith("conversation.") else _envelope(e, "team_id")
 
 
-def _ints(values: dict[str, float]) -> dict[str, float | int]:
-    """Every counter of a row (one executemany needs the same keys in each)."""
-    return {k: (float(values.get(k, 0.0)) if k in _FLOATS else int(values.get(k, 0))) for k in COUNTERS}
+def _user(e: LoggedEvent) -> int | None:
+    if e.type.startswith("conversation."):
+        return e.payload.get("assignee_id")  # type: ignore[no-any-return]
+    return _envelope(e, "user_id")
 
 
-def _runs(slots: Sequence[int]) -> Iterable[tuple[int, int]]:
-    """Consecutive slots as (first, last) ranges: one query per range."""
-    start = prev = slots[0]
-    for n in slots[1:]:
-        if n != prev + 1:
-            yield start, prev
-            start = n
-        prev = n
-    yield start, prev
+def _envelope(e: LoggedEvent, name: str) -> Any:
+    return e.team_id if name == "team_id" else e.user_id
 
 
-def _business(
-    calendars: dict[int | None, dict[str, Any]], team: int | None, a: datetime, b: datetime
-) -> float:
+async def _calendars(s: AsyncSession) -> dict[int, dict[str, Any]]:
+    return {t.id or 0: dict(t.business_hours or {}) for t in (await s.exec(select(Team))).all()}
+
+
+def _business(calendars: dict[int, dict[str, Any]], team: int, a: datetime, b: datetime) -> float:
     return hours.open_seconds_between(calendars.get(team) or {}, a, b)
 
 
-async def _from_events(
-    s: AsyncSession,
-    acc: _Acc,
-    t0: datetime,
-    t1: datetime,
-    wanted: set[int],
-    calendars: dict[int | None, dict[str, Any]],
+def _sample(
+    metric: str, key: Key, conversation_id: int, seconds: float, business: float, in_target: bool = False
+) -> dict[str, Any]:
+    slot, team, channel, agent = key
+    return {
+        "metric": metric,
+        "slot": slot,
+        "team_id": team,
+        "channel": channel,
+        "agent_id": agent,
+        "conversation_id": conversation_id,
+        "seconds": max(0.0, seconds),
+        "business_seconds": max(0.0, business),
+        "in_target": in_target,
+    }
+
+
+async def _resolution_samples(
+    s: AsyncSession, resolved: Sequence[LoggedEvent], calendars: dict[int, dict[str, Any]]
 ) -> None:
-    rows = (
-        await s.exec(
-            select(EventLog).where(
-                col(EventLog.ts) >= t0, col(EventLog.ts) < t1, col(EventLog.type).in_(sorted(COUNTED))
+    ids = sorted({e.conversation_id for e in resolved if e.conversation_id is not None})
+    created = dict(
+        (
+            await s.exec(
+                select(Conversation.id, Conversation.created_at).where(col(Conversation.id).in_(ids))
             )
-        )
-    ).all()
-    resolved: list[EventLog] = []
-    for e in rows:
-        slot = slot_of(e.ts)
-        if slot not in wanted:
+        ).all()
+    )
+    rows = []
+    for e in resolved:
+        start = created.get(e.conversation_id)
+        if start is None or e.conversation_id is None:
             continue
-        p = e.payload or {}
-        channel = str(p.get("channel") or "")
-        if e.type == "conversation.created":
-            acc.add((slot, e.team_id, channel, None), conversations=1)
-        elif e.type == "message.received":
-            acc.add((slot, e.team_id, channel, e.user_id), inbound=1)
-        elif e.type == "message.created" and p.get("direction") == "outbound":
-            agent = p.get("author_id") if p.get("author_type") == "agent" else None
-            acc.add(
-                (slot, e.team_id, channel, agent), outbound=1, agent_replies=1 if agent is not None else 0
-            )
-        elif e.type == "conversation.resolved":
-            acc.add((slot, e.team_id, channel, e.user_id), resolved=1)
-            resolved.append(e)
-        elif e.type == "conversation.reopened":
-            acc.add((slot, e.team_id, channel, e.user_id), reopened=1)
-        elif e.type == "conversation.transferred":
-            acc.add((slot, e.team_id, channel, e.user_id), transfers=1)
-        elif e.type == "survey.sent":
-            acc.add((slot, p.get("team_id"), channel, p.get("agent_id")), surveys_sent=1)
-    if resolved:
-        created = dict(
-            (
-                await s.exec(
-                    select(Conversation.id, Conversation.created_at).where(
-                        col(Conversation.id).in_(
-                            sorted({e.conversation_id for e in resolved if e.conversation_id})
-                        )
-                    )
-                )
-            ).all()
-        )
-        for e in resolved:
-            start = created.get(e.conversation_id)
-            if start is None or e.conversation_id is None:
-                continue
-            key = (slot_of(e.ts), e.team_id, str(e.payload.get("channel") or ""), e.user_id)
-            acc.sample(
+        start, end = ensure_utc(start), ensure_utc(e.ts)
+        key = _key(end, _team(e), e.payload.get("channel"), _user(e))
+        rows.append(
+            _sample(
                 "res",
                 key,
                 e.conversation_id,
-                (ensure_utc(e.ts) - ensure_utc(start)).total_seconds(),
-                _business(calendars, e.team_id, ensure_utc(start), ensure_utc(e.ts)),
+                (end - start).total_seconds(),
+                _business(calendars, key[1], start, end),
             )
+        )
+    if rows:
+        await core(s, sa.insert(_samples), rows)
 
 
-async def _from_conversations(
-    s: AsyncSession,
-    acc: _Acc,
-    t0: datetime,
-    t1: datetime,
-    wanted: set[int],
-    calendars: dict[int | None, dict[str, Any]],
+async def recompute_conversations(
+    s: AsyncSession, ids: Collection[int], calendars: dict[int, dict[str, Any]]
 ) -> None:
-    assigned = (
-        await s.exec(
-            select(Conversation).where(
-                col(Conversation.first_assigned_at) >= t0, col(Conversation.first_assigned_at) < t1
-            )
-        )
-    ).all()
-    for c in assigned:
-        at = ensure_utc(c.first_assigned_at)  # type: ignore[arg-type]
-        slot = slot_of(at)
-        if slot not in wanted or c.id is None:
-            continue
-        key = (slot, c.team_id, c.channel, c.assignee_id)
-        in_sl = c.sla_due_at is None or at <= ensure_utc(c.sla_due_at)
-        acc.add(key, answered=1, answered_in_sl=1 if in_sl else 0)
-        start = ensure_utc(c.created_at)
-        acc.sample("fat", key, c.id, (at - start).total_seconds(), _business(calendars, c.team_id, start, at))
-    responded = (
-        await s.exec(
-            select(Conversation).where(
-                col(Conversation.first_response_at) >= t0, col(Conversation.first_response_at) < t1
-            )
-        )
-    ).all()
-    for c in responded:
-        at = ensure_utc(c.first_response_at)  # type: ignore[arg-type]
-        slot = slot_of(at)
-        if slot not in wanted or c.id is None:
+    """The first-assignment and first-response samples of these conversations, from
+    their rows (attributed to their current team, channel and assignee)."""
+    await core(
+        s,
+        sa.delete(_samples).where(
+            _samples.c.conversation_id.in_(list(ids)), _samples.c.metric.in_(["fat", "frt"])
+        ),
+    )
+    convs = (await s.exec(select(Conversation).where(col(Conversation.id).in_(list(ids))))).all()
+    rows = []
+    for c in convs:
+        if c.id is None:
             continue
         start = ensure_utc(c.created_at)
-        key = (slot, c.team_id, c.channel, c.assignee_id)
-        acc.sample("frt", key, c.id, (at - start).total_seconds(), _business(calendars, c.team_id, start, at))
-
-
-async def _from_surveys(s: AsyncSession, acc: _Acc, t0: datetime, t1: datetime, wanted: set[int]) -> None:
-    rows = (
-        await s.exec(
-            select(SurveyRequest).where(
-                col(SurveyRequest.answered_at) >= t0,
-                col(SurveyRequest.answered_at) < t1,
-                col(SurveyRequest.score).is_not(None),
+        if c.first_assigned_at is not None:
+            at = ensure_utc(c.first_assigned_at)
+            key = _key(at, c.team_id, c.channel, c.assignee_id)
+            in_target = c.sla_due_at is None or at <= ensure_utc(c.sla_due_at)
+            rows.append(
+                _sample(
+                    "fat",
+                    key,
+                    c.id,
+                    (at - start).total_seconds(),
+                    _business(calendars, key[1], start, at),
+                    in_target,
+                )
             )
-        )
-    ).all()
-    for r in rows:
-        slot = slot_of(r.answered_at)  # type: ignore[arg-type]
-        if slot not in wanted or r.score is None:
-            continue
-        key = (slot, r.team_id, r.channel, r.agent_id)
-        if r.kind == "csat":
-            acc.add(key, csat_count=1, csat_sum=r.score, csat_satisfied=1 if r.score >= 4 else 0)
-        elif r.kind == "nps":
-            acc.add(
-                key,
-                nps_count=1,
-                nps_promoters=1 if r.score >= 9 else 0,
-                nps_detractors=1 if r.score <= 6 else 0,
+        if c.first_response_at is not None:
+            at = ensure_utc(c.first_response_at)
+            key = _key(at, c.team_id, c.channel, c.assignee_id)
+            rows.append(
+                _sample(
+                    "frt", key, c.id, (at - start).total_seconds(), _business(calendars, key[1], start, at)
+                )
             )
-        elif r.kind == "ces":
-            acc.add(key, ces_count=1, ces_sum=r.score)
+    if rows:
+        await core(s, sa.insert(_samples), rows)
