@@ -558,6 +558,9 @@ class _Hint:
         if self.until is not None and self.until > now:
             return True
         if _time.monotonic() - self.checked > self.ttl:
+            # Marked before the read: concurrent messages use the last answer instead
+            # of all querying at once (a hundred ingests in flight would each ask).
+            self.checked = _time.monotonic()
             async with hub.db.session() as s:
                 self.until = (
                     await s.exec(
@@ -566,7 +569,6 @@ class _Hint:
                         )
                     )
                 ).one()
-            self.checked = _time.monotonic()
         return self.until is not None and self.until > now
 
     def opened(self, until: datetime) -> None:
@@ -578,7 +580,10 @@ HINTS: dict[int, _Hint] = {}
 
 
 def _hint(hub: Hub) -> _Hint:
-    return HINTS.setdefault(id(hub), _Hint())
+    hint = HINTS.get(id(hub))
+    if hint is None:
+        hint = HINTS[id(hub)] = _Hint()
+    return hint
 
 
 async def intercept(hub: Hub, msg: InboundMessage, address: str) -> tuple[int, int, int] | None:
