@@ -26,6 +26,7 @@ const ui = {
   subtitle: $("subtitle"), close: $("close"), notice: $("notice"), log: $("log"),
   queue: $("queue"), typing: $("typing"), forms: $("forms"), composer: $("composer"),
   chips: $("chips"), input: $("input"), file: $("file"), attach: $("attach"), send: $("send"),
+  sheet: $("sheet"), extras: $("extras"), complaintOpen: $("complaint-open"),
 };
 
 const state = {
@@ -45,6 +46,7 @@ const state = {
   typingTimer: null,
   announced: new Set(),
   welcomed: false,
+  complaint: null, // the open complaint form, if any (it covers the other forms)
 };
 
 const tr = (key, vars) => t(state.lang, key, vars);
@@ -94,6 +96,11 @@ function setOpen(open) {
 }
 
 function focusFirst() {
+  if (state.complaint) {
+    // Open over everything else; keep the caret where it is after a reconnect.
+    if (!state.complaint.contains(document.activeElement)) state.complaint.querySelector("textarea").focus();
+    return;
+  }
   const field = ui.forms.querySelector("input, textarea, select");
   if (field) field.focus();
   else if (!ui.composer.hidden) ui.input.focus();
@@ -131,6 +138,7 @@ function applyConfig(cfg) {
   ui.input.setAttribute("aria-label", tr("message"));
   ui.input.maxLength = cfg.limits.max_message_chars;
   ui.file.accept = cfg.limits.attachment_types.join(",");
+  ui.complaintOpen.textContent = tr("complaint_open");
   tellParent();
 }
 
@@ -192,6 +200,7 @@ function onWelcome(frame) {
   for (const { li } of state.pending.values()) ui.log.append(li);
   state.welcomed = true;
   chooseView();
+  ui.extras.hidden = !!state.complaint;
   const last = latest();
   if (last && last.status === "resolved" && !last.rated) showSurvey(last.id);
   scrollDown();
@@ -395,9 +404,9 @@ document.addEventListener("visibilitychange", sendRead);
 
 // -- forms ------------------------------------------------------------------------------
 
-function field(name, rule, kind) {
-  const id = `f-${name}`;
-  const label = el("label", { for: id, text: tr(name) },
+function field(name, rule, kind, opts = {}) {
+  const id = `${opts.prefix || "f"}-${name}`;
+  const label = el("label", { for: id, text: opts.label || tr(name) },
     rule === "optional" ? el("span", { class: "optional", text: ` ${tr("optional")}` }) : null);
   let input;
   if (kind === "select") {
@@ -405,26 +414,71 @@ function field(name, rule, kind) {
       el("option", { value: "", text: tr("choose_topic") }));
     for (const label of state.cfg.topics) input.append(el("option", { value: label, text: label }));
   } else if (kind === "textarea") {
-    input = el("textarea", { id, name, rows: "3", dir: "auto", required: true, maxlength: String(state.cfg.limits.max_message_chars) });
+    input = el("textarea", {
+      id, name, rows: opts.rows || "3", dir: "auto", required: true,
+      maxlength: String(opts.maxlength || state.cfg.limits.max_message_chars),
+    });
+  } else if (opts.maxlength) {
+    input = el("input", { id, name, type: "text", dir: "auto", autocomplete: "off", maxlength: String(opts.maxlength) });
   } else {
     const type = name === "email" ? "email" : name === "phone" ? "tel" : "text";
     const auto = name === "email" ? "email" : name === "phone" ? "tel" : "name";
     input = el("input", { id, name, type, autocomplete: auto, required: rule === "required", dir: name === "name" ? "auto" : "ltr" });
   }
+  input.setAttribute("aria-describedby", `${id}-error`);
   return el("div", { class: "field", "data-field": name }, label, input,
     el("p", { class: "field-error", id: `${id}-error`, role: "alert", hidden: true }));
 }
 
-function showFieldErrors(form, err) {
+// The hub answers in English; a field's error is shown in the widget's language. The
+// English strings are the hub's own wording, so either way the visitor reads the same.
+function fieldMessage(form, name, message) {
+  const input = form.querySelector(`[data-field="${name}"] [name]`);
+  const given = input ? input.value.trim() !== "" : false;
+  switch (name) {
+    case "description": return given ? tr("err_too_long", { n: input.maxLength }) : tr("err_description");
+    case "order_ref": return tr("err_too_long", { n: input ? input.maxLength : 200 });
+    case "name": return given ? tr("err_name_long") : tr("err_name");
+    case "email": return given ? tr("err_email_bad") : tr("err_email");
+    case "phone": return given ? tr("err_phone_bad") : tr("err_phone");
+    case "topic": return given ? tr("err_topic_bad", { topics: state.cfg.topics.join(", ") }) : tr("err_topic");
+    case "one_of": return tr("err_one_of", {
+      fields: state.cfg.prechat.one_of.map((f) => tr(`label_${f}`)).join(tr("err_or")),
+    });
+    default: return message;
+  }
+}
+
+function clearFieldErrors(form) {
   for (const p of form.querySelectorAll(".field-error")) p.hidden = true;
+  for (const i of form.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
+}
+
+// Each refused field's error under it (the first such field gets the focus when
+// `focus` is set); what names no field on screen goes to the form's own error line.
+function showFieldErrors(form, err, { focus = false } = {}) {
+  clearFieldErrors(form);
   let shown = false;
+  let first = null;
   for (const f of err.fields || []) {
-    const name = f.field.replace(/^prechat\.?/, "") || "message";
-    const box = form.querySelector(`[data-field="${name}"] .field-error`) || form.querySelector(".form-error");
+    let name = f.field.replace(/^prechat\.?/, "") || "message";
+    let kind = name;
+    if (f.field === "prechat" && state.cfg.prechat.one_of.length) {
+      // "at least one of": under the first of those fields on this form.
+      kind = "one_of";
+      name = state.cfg.prechat.one_of.find((n) => form.querySelector(`[data-field="${n}"]`)) || "message";
+    }
+    const wrap = form.querySelector(`[data-field="${name}"]`);
+    const box = (wrap && wrap.querySelector(".field-error")) || form.querySelector(".form-error");
     if (box) {
-      box.textContent = f.message;
+      box.textContent = kind === "one_of" || wrap ? fieldMessage(form, kind, f.message) : f.message;
       box.hidden = false;
       shown = true;
+    }
+    const input = wrap && wrap.querySelector("[name]");
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      first = first || input;
     }
   }
   if (!shown) {
@@ -432,6 +486,7 @@ function showFieldErrors(form, err) {
     box.textContent = err.message;
     box.hidden = false;
   }
+  if (focus && first) first.focus();
 }
 
 function prechatForm() {
@@ -639,6 +694,125 @@ function surveyDone(conversationId) {
   if (c) c.rated = true;
 }
 
+// -- complaint form ---------------------------------------------------------------------
+// A discreet entry under the composer opens it. While open it is the only form on
+// screen: the pre-chat, offline, rating and link cards and the composer stay where they
+// are underneath (hidden, untouched, still updated live) and come back when it closes,
+// so nothing stacks and squeezes the log. Escape or Cancel closes it.
+
+const ORDER_REF_MAX = 200;
+
+function complaintLimit() {
+  // The hub takes 8,000 characters for a complaint, but it becomes a chat message, so
+  // the site's message limit applies too.
+  return Math.min(8000, state.cfg.limits.max_message_chars);
+}
+
+function openComplaint() {
+  if (!state.cfg || !state.welcomed) return;
+  if (!state.complaint) {
+    state.complaint = complaintForm();
+    ui.sheet.replaceChildren(state.complaint);
+  }
+  document.body.classList.add("complaining");
+  ui.sheet.hidden = false;
+  ui.extras.hidden = true;
+  state.complaint.querySelector("textarea").focus();
+}
+
+function closeComplaint() {
+  state.complaint = null;
+  ui.sheet.replaceChildren();
+  ui.sheet.hidden = true;
+  document.body.classList.remove("complaining");
+  ui.extras.hidden = !state.welcomed;
+  ui.complaintOpen.focus();
+}
+
+function complaintForm() {
+  // One id per form: a resend (after a lost answer, or a second click) is recognised.
+  const id = uuid();
+  const withPrechat = state.conversations.size === 0 && asksPrechat();
+  const error = el("p", { class: "field-error form-error", role: "alert", hidden: true });
+  const submit = el("button", { type: "submit", text: tr("complaint_send") });
+  const cancel = el("button", { type: "button", class: "secondary", text: tr("complaint_cancel"), onclick: closeComplaint });
+  const form = el("form", { class: "card", id: "complaint", novalidate: true, "aria-labelledby": "complaint-title" },
+    el("h2", { id: "complaint-title", text: tr("complaint_title") }),
+    el("p", { class: "intro", text: tr("complaint_intro") }),
+    field("description", "required", "textarea", {
+      prefix: "c", label: tr("complaint_description"), rows: "4", maxlength: complaintLimit(),
+    }),
+    field("order_ref", "optional", "input", { prefix: "c", label: tr("complaint_order_ref"), maxlength: ORDER_REF_MAX }));
+  if (withPrechat) {
+    // The visitor's first message: the details the site asks before a chat.
+    const about = el("fieldset", { class: "about" }, el("legend", { text: tr("complaint_about_you") }));
+    const rules = state.cfg.prechat.fields;
+    for (const name of ["name", "email", "phone", "topic"]) {
+      const rule = rules[name] || "off";
+      if (rule !== "off") about.append(field(name, rule, name === "topic" ? "select" : "input", { prefix: "c" }));
+    }
+    form.append(about);
+  }
+  form.append(error, submit, cancel);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (submit.disabled) return;
+    const data = new FormData(form);
+    const description = (data.get("description") || "").toString();
+    if (!description.trim()) {
+      showFieldErrors(form, { fields: [{ field: "description", message: tr("err_description") }] }, { focus: true });
+      return;
+    }
+    const frame = { type: "complaint", id, description };
+    const orderRef = (data.get("order_ref") || "").toString().trim();
+    if (orderRef) frame.order_ref = orderRef;
+    if (withPrechat) {
+      const prechat = {};
+      for (const name of ["name", "email", "phone", "topic"]) {
+        const v = (data.get(name) || "").toString().trim();
+        if (v) prechat[name] = v;
+      }
+      frame.prechat = prechat;
+    }
+    clearFieldErrors(form);
+    submit.disabled = true;
+    submit.textContent = tr("sending");
+    try {
+      const saved = await state.transport.request(frame);
+      complaintSaved(saved, description, form);
+    } catch (err) {
+      submit.disabled = false;
+      submit.textContent = tr("complaint_send");
+      showFieldErrors(form, explainComplaintError(err), { focus: true });
+    }
+  });
+  return form;
+}
+
+function explainComplaintError(err) {
+  if (!(err instanceof HubError)) return { message: tr("error_generic", { m: String((err && err.message) || err) }) };
+  if (err.code === "too_long") return { fields: [{ field: "description", message: err.message }] };
+  if (err.code === "rate_limited") return { message: tr("rate_limited") };
+  if (err.fields.length) return err;
+  return { message: tr("error_generic", { m: err.message }) };
+}
+
+function complaintSaved(saved, description, form) {
+  if (!state.conversations.has(saved.conversation_id)) {
+    state.conversations.set(saved.conversation_id, { id: saved.conversation_id, status: "queued", rated: false });
+  }
+  // The form became a message in the chat (unless the hub's copy is already shown).
+  addMessage({ id: saved.message_id, author: "you", body: description.trim(), attachments: [] });
+  // Server data as text only: the reference sits in its own left-to-right island.
+  const [before, after = ""] = tr("complaint_saved").split("{ref}");
+  ui.log.append(el("li", { class: "msg note complaint-saved" },
+    before, el("bdi", { dir: "ltr", class: "reference", text: String(saved.reference || "") }), after));
+  scrollDown();
+  // A first message ends the pre-chat (or offline) form underneath: show the chat.
+  if (ui.forms.querySelector("#prechat, #offline")) chooseView();
+  if (state.complaint === form) closeComplaint(); // (unless cancelled while it was on its way)
+}
+
 // -- composer and attachments -----------------------------------------------------------
 
 function renderChips() {
@@ -706,6 +880,13 @@ ui.input.addEventListener("input", () => {
 });
 
 ui.launcher.addEventListener("click", () => setOpen(true));
+ui.complaintOpen.addEventListener("click", openComplaint);
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && !ev.isComposing && state.complaint && state.open) {
+    ev.preventDefault();
+    closeComplaint();
+  }
+});
 ui.close.addEventListener("click", () => setOpen(false));
 
 // -- start ------------------------------------------------------------------------------

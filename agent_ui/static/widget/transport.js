@@ -225,6 +225,7 @@ export class PollTransport {
     const { type, ...body } = frame;
     if (type === "message") return this.call("POST", "/messages", body);
     if (type === "csat") return this.call("POST", "/csat", body);
+    if (type === "complaint") return this.call("POST", "/complaint", body);
     throw new Error(`cannot send ${type} over the fallback`);
   }
 
