@@ -68,6 +68,7 @@ async def list_complaints(
     mine: bool = False,
     overdue: bool = False,
     escalated: bool = False,
+    attention: bool = Query(default=False, description="open and escalated or overdue"),
     contact_id: Id | None = None,
     conversation_id: Id | None = None,
     min_age_days: int | None = Query(default=None, ge=0, le=3650),
@@ -103,6 +104,15 @@ async def list_complaints(
         )
     if escalated:
         stmt = stmt.where(col(Complaint.escalated_at).is_not(None))
+    if attention:
+        stmt = stmt.where(
+            col(Complaint.status).in_(OPEN_COMPLAINT),
+            sa.or_(
+                col(Complaint.escalated_at).is_not(None),
+                sa.and_(col(Complaint.responded_at).is_(None), col(Complaint.response_due_at) <= now),
+                col(Complaint.resolution_due_at) <= now,
+            ),
+        )
     if conversation_id is not None:
         linked = select(ComplaintConversation.complaint_id).where(
             ComplaintConversation.conversation_id == conversation_id

@@ -18,7 +18,7 @@ from hub.api.schemas import Id, Position
 from hub.api.schemas_care import DefinitionIn, DefinitionOut, PolicyIn, PolicyOut, SendSurveyIn, SurveyOut
 from hub.care import texts
 from hub.context import Hub
-from hub.models import SurveyRequest
+from hub.models import Contact, SurveyRequest
 from hub.services import surveys
 from hub.services.access import Actor
 from hub.services.errors import ServiceError
@@ -48,7 +48,11 @@ async def list_surveys(
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> list[Any]:
-    stmt = select(SurveyRequest).where(visible_surveys(actor))
+    stmt = (
+        select(SurveyRequest, Contact.name)
+        .join(Contact, col(Contact.id) == SurveyRequest.contact_id)
+        .where(visible_surveys(actor))
+    )
     for column, value in (
         (SurveyRequest.conversation_id, conversation_id),
         (SurveyRequest.contact_id, contact_id),
@@ -61,7 +65,8 @@ async def list_surveys(
     if before is not None:
         stmt = stmt.where(col(SurveyRequest.id) < before)
     async with hub.db.session() as s:
-        return list((await s.exec(stmt.order_by(col(SurveyRequest.id).desc()).limit(limit))).all())
+        rows = (await s.exec(stmt.order_by(col(SurveyRequest.id).desc()).limit(limit))).all()
+    return [SurveyOut.model_validate(r).model_copy(update={"contact_name": name}) for r, name in rows]
 
 
 @router.post("/contacts/{contact_id}/surveys", response_model=SurveyOut, status_code=201)

@@ -194,6 +194,7 @@ class SendSurveyIn(In):
 
 class SurveyOut(Out):
     id: int
+    contact_name: str = ""
     survey_key: str
     kind: str
     version: int

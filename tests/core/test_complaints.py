@@ -184,6 +184,8 @@ async def test_escalation_fires_once_across_a_restart(
     assert len(events) == 2 and all(e.team_id == care for e in events)
     listed = (await app.client.get("/api/v1/complaints", params={"overdue": True})).json()["items"]
     assert [c["id"] for c in listed] == [cid] and listed[0]["escalated_at"] is not None
+    attention = (await app.client.get("/api/v1/complaints", params={"attention": True})).json()["items"]
+    assert [c["id"] for c in attention] == [cid]
     # Answering stops the response clock; the resolution target still stands.
     r = await app.client.patch(f"/api/v1/complaints/{cid}", json={"status": "investigating"}, headers=h)
     assert r.status_code == 200 and r.json()["responded_at"] is not None

@@ -182,7 +182,7 @@ async def test_quiet_hours_in_the_customers_time_zone(app: Any, loopback: Any, c
 
 async def test_nps_sent_now_and_answered_on_the_hosted_page(app: Any, loopback: Any) -> None:
     h = await setup(app)
-    first = await inbound(app.client, "c-7", "hi", team="Care")
+    first = await inbound(app.client, "c-7", "hi", team="Care", sender_name="Huda")
     r = await app.client.post(
         f"/api/v1/contacts/{first['contact_id']}/surveys",
         json={"survey_key": "nps", "channel": "loopback"},
@@ -207,7 +207,7 @@ async def test_nps_sent_now_and_answered_on_the_hosted_page(app: Any, loopback: 
     assert again.status_code == 409
     assert (await app.client.get("/s/not-a-token")).status_code == 404
     listed = (await app.client.get("/api/v1/surveys", params={"contact_id": first["contact_id"]})).json()
-    assert listed[0]["score"] == 9 and listed[0]["kind"] == "nps"
+    assert listed[0]["score"] == 9 and listed[0]["kind"] == "nps" and listed[0]["contact_name"] == "Huda"
 
 
 @pytest.mark.parametrize("action", ["complaint", "follow_up"])
