@@ -26,7 +26,8 @@ services:
 	@bash scripts/install-dovecot.sh
 	@bash scripts/install-browser.sh
 
-## make test: lint, type-check and the whole suite (SQLite, PostgreSQL, Redis, browsers)
+## make test: lint, type-check and the whole suite (SQLite, PostgreSQL, Redis, browsers),
+## one pytest-xdist worker per core (addopts in pyproject.toml; `pytest -n 0` for one process)
 test: $(STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

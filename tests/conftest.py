@@ -3,6 +3,8 @@
 Service tests run twice, once per database backend (``db_url`` is parametrized).
 PostgreSQL: one database per test session, migrated once, truncated between tests.
 SQLite: a copy of a migrated template file per test.
+With pytest-xdist each worker is a session of its own: its own database, template,
+temp dir and dovecot; Redis keys carry a per-test prefix.
 """
 
 from __future__ import annotations
@@ -257,3 +259,17 @@ async def live(app: App) -> AsyncIterator[Live]:
     await asyncio.wait_for(loop_task, 10)
     await server.shutdown(sockets=[sock])
     sock.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run one at a time on one xdist worker (``--dist loadgroup``).
+
+    Each drives its own headless Chromium (several processes) and Playwright driver
+    against a live uvicorn, with 10-15 s UI timeouts; two at once on 2 cores compete
+    for the same CPU. xdist hands out the largest group first, so the other worker
+    runs the rest of the suite meanwhile. Should browser tests grow towards half the
+    suite's time, split this group (one per file, say).
+    """
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

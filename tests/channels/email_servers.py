@@ -2,8 +2,9 @@
 
 - :class:`Dovecot`: Debian's dovecot (``scripts/install-dovecot.sh``) started in the
   foreground with a generated config in a temp dir: passwd-file users, maildir under
-  the temp dir, no TLS, a free port. One per test session; each test gets its own
-  mailbox user, so tests never see each other's mail.
+  the temp dir, no TLS, a free port. One per test session (so one per xdist worker,
+  each with its own temp dir, port and users); each test gets its own mailbox user,
+  so tests never see each other's mail.
 - :class:`SmtpSink`: an aiosmtpd server playing the customer's mail server. It records
   what it receives, can answer with scripted SMTP errors, and can run a responder (an
   autoresponder that mails back into the hub).
@@ -31,16 +32,12 @@ from typing import IO, Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.ports import unused_port
+
 START_TIMEOUT = 20.0
+START_ATTEMPTS = 3  # a new port each time, should something else have taken the last one
 WAIT_SECONDS = 10.0
 POOL = 200  # mailbox users per test session
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 # -- dovecot -------------------------------------------------------------------------
@@ -48,7 +45,9 @@ class Dovecot:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.host = "127.0.0.1"
-        self.port = free_port()
+        # dovecot binds it after we let go of it: a port no other xdist worker picks
+        self.port = unused_port()
+        self.greeting = f"switchboard-test {root.name} ready"
         self.passwd = root / "passwd"
         self._users: list[tuple[str, str]] = []
         self.proc: subprocess.Popen[bytes] | None = None
@@ -69,6 +68,8 @@ class Dovecot:
 base_dir = {root}/run
 state_dir = {root}/state
 instance_name = switchboard-test-{self.port}
+# Says which dovecot answered: ours, not another session's that took the port.
+login_greeting = {self.greeting}
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
@@ -118,37 +119,48 @@ service anvil {{
         self._users = [(f"hub-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex) for _ in range(POOL)]
         self.passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self._users))
         conf = self.root / "dovecot.conf"
-        conf.write_text(self._config())
-        self._log = open(self.root / "stdout.log", "wb")
-        self.proc = subprocess.Popen(
-            [binary, "-F", "-c", str(conf)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        self._wait_ready()
+        for attempt in range(1, START_ATTEMPTS + 1):
+            conf.write_text(self._config())
+            self._log = open(self.root / "stdout.log", "ab")
+            self.proc = subprocess.Popen(
+                [binary, "-F", "-c", str(conf)],
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            if self._wait_ready():
+                return
+            log = self._logs()
+            self.stop()
+            if attempt < START_ATTEMPTS and "in use" in log:  # port taken meanwhile: another one
+                self.port = unused_port()
+                continue
+            pytest.exit(f"dovecot did not start on port {self.port}:\n{log[-2000:]}", returncode=3)
 
-    def _wait_ready(self) -> None:
+    def _logs(self) -> str:
+        return "".join(
+            (self.root / name).read_text(errors="replace")
+            for name in ("dovecot.log", "stdout.log")
+            if (self.root / name).exists()
+        )
+
+    def _wait_ready(self) -> bool:
         assert self.proc is not None
         for _ in range(int(START_TIMEOUT / 0.05)):
             with (
                 contextlib.suppress(OSError),
                 socket.create_connection((self.host, self.port), timeout=1) as s,
+                s.makefile("rb") as f,
             ):
-                if s.recv(64).startswith(b"* OK"):
-                    return
+                line = f.readline(4096)
+                if line.startswith(b"* OK") and self.greeting.encode() in line:
+                    return True
             # Waiting on the process doubles as the pause between attempts and
             # notices at once if dovecot exited (bad config, port taken).
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=0.05)
                 break
-        log = (
-            (self.root / "dovecot.log").read_text(errors="replace")
-            if (self.root / "dovecot.log").exists()
-            else ""
-        )
-        self.stop()
-        pytest.exit(f"dovecot did not start on port {self.port}:\n{log[-2000:]}", returncode=3)
+        return False
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -10,6 +10,7 @@ an HTTP error with a Twilio error code, a 429 with Retry-After, or no answer at 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import contextlib
 import json
@@ -269,12 +270,20 @@ class TwilioDouble:
             sock.close()
 
 
+_refusing: list[socket.socket] = []
+
+
 def closed_port_url() -> str:
-    """A URL on which nothing listens (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A URL on which nothing listens (connection refused).
+
+    The port stays bound, never listening, for the rest of the process: closing it
+    would let another xdist worker's server (or this one's) take it and answer."""
+    if not _refusing:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        _refusing.append(s)
+        atexit.register(s.close)
+    return f"http://127.0.0.1:{_refusing[0].getsockname()[1]}"
 
 
 # -- webhooks as Twilio sends them ---------------------------------------------------

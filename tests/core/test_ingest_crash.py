@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,18 +24,13 @@ import httpx
 from sqlmodel import col, func, select
 
 from hub.models import Contact, Conversation, Direction, Message
+from tests.ports import unused_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 1_200
 CUSTOMERS = 120
 IN_FLIGHT = 64
 DEADLINE_SECONDS = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(tmp_path: Path, db_url: str, port: int, n: int) -> subprocess.Popen[bytes]:
@@ -108,7 +102,9 @@ async def _send_all(
 async def test_kill_9_under_load_loses_no_acknowledged_message_and_doubles_none(
     app: Any, db_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    # Both children bind it, the second after the first was killed: a port that no other
+    # xdist worker picks and that the kernel hands to no outgoing connection meanwhile.
+    port = unused_port()
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     acked_before_kill: set[int] = set()
     first = _start(tmp_path, db_url, port, 1)

@@ -27,6 +27,7 @@ from hub.outbox import idempotency_key
 from hub.services import SYSTEM
 from hub.services.conversations import reply
 from tests.helpers import inbound, user
+from tests.ports import unused_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLIES = 400
@@ -59,19 +60,11 @@ def _start(config: Path, tmp_path: Path, n: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env["SWITCHBOARD_CONFIG"] = str(config)
     # The HTTP port is not used: the outbox worker runs from the app's lifespan.
-    env["SWITCHBOARD_PORT"] = str(_free_port())
+    env["SWITCHBOARD_PORT"] = str(unused_port())
     with (tmp_path / f"hub-{n}.log").open("wb") as log:  # the child keeps its own handle
         return subprocess.Popen(
             [sys.executable, "-m", "hub", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _journal_keys(journal: Path) -> list[str]:

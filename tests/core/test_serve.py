@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -11,17 +10,13 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import unused_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_bootstraps_an_admin_and_serves_health_and_sign_in(tmp_path: Path) -> None:
-    port = _free_port()
+    port = unused_port()  # the child binds it: one no other xdist worker picks
     env = {
         **os.environ,
         "SWITCHBOARD_DATABASE_URL": f"sqlite:///{tmp_path}/var/hub.db",

@@ -1,6 +1,7 @@
 """Screenshots of the staff UI for the docs, from a live hub with realistic data.
 
     .venv/bin/python -m tests.e2e.screenshots            # writes docs/screenshots/*.png
+    .venv/bin/python -m tests.e2e.screenshots --out DIR  # writes DIR/*.png instead
     .venv/bin/python -m tests.e2e.screenshots --serve    # seed, then keep serving (look around)
 
 Seeds teams, agents, English and Arabic customers on several channels and canned
@@ -437,8 +438,10 @@ class LiveServer:
         self.sock.close()
 
 
-async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
-    OUT.mkdir(parents=True, exist_ok=True)
+async def shoot(live: LiveServer, ids: dict[str, Any], out: Path = OUT) -> list[Path]:
+    """Take the screenshots into ``out``: the docs' folder by default; a test passes its
+    own tmp_path, so parallel runs (xdist workers) never write the same files."""
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     shots = []
     async with chromium() as browser:
         # English console: Ana, with the email thread open and an offer arriving.
@@ -451,7 +454,7 @@ async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
         await page.wait_for_selector(".offer-preview")
         await page.locator("#composer-text").fill("Good news John: customs released the desk this morning.")
         await page.locator("body").click(position={"x": 700, "y": 300})
-        shots.append(await _save(page, "console-en.png"))
+        shots.append(await _save(page, out, "console-en.png"))
 
         # Arabic console: Khalid, with the WhatsApp chat and the canned-response search open.
         page, _ = await open_page(
@@ -461,7 +464,7 @@ async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
         await page.select_option("#presence", "available")
         await page.locator("#composer-text").fill("/")
         await page.wait_for_selector("#composer-suggestions li[role=option]")
-        shots.append(await _save(page, "console-ar.png"))
+        shots.append(await _save(page, out, "console-ar.png"))
 
         # Supervisor, English then Arabic, with a conversation open read-only.
         page, _ = await open_page(browser, live, "mona@example.com", "/supervisor", viewport=VIEWPORT)
@@ -469,11 +472,11 @@ async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
         await page.locator(f'#open-convs [data-open="{ids["wa"]}"]').click()
         await page.wait_for_selector("#viewer-thread .msg")
         await page.locator("#floor").evaluate("(el) => { el.scrollTop = 0; }")
-        shots.append(await _save(page, "supervisor-en.png"))
+        shots.append(await _save(page, out, "supervisor-en.png"))
         await page.locator("#lang-toggle").click()
         await page.wait_for_function("document.documentElement.dir === 'rtl'")
         await page.wait_for_selector("#viewer-thread .msg")
-        shots.append(await _save(page, "supervisor-ar.png"))
+        shots.append(await _save(page, out, "supervisor-ar.png"))
 
         # Contacts workspace: the admin in English, Khalid in Arabic, a profile open.
         for email, name in (
@@ -484,12 +487,12 @@ async def shoot(live: LiveServer, ids: dict[str, Any]) -> list[Path]:
             await page.wait_for_selector("tr[data-contact-id]")
             await page.goto(f"{live.base}/contacts#contact={ids['contact']}")
             await page.wait_for_selector("#profile-name")
-            shots.append(await _save(page, name))
-        shots += await shoot_care(browser, live, ids)
+            shots.append(await _save(page, out, name))
+        shots += await shoot_care(browser, live, ids, out)
     return shots
 
 
-async def shoot_care(browser: Any, live: LiveServer, ids: dict[str, Any]) -> list[Path]:
+async def shoot_care(browser: Any, live: LiveServer, ids: dict[str, Any], out: Path = OUT) -> list[Path]:
     """The complaints board with a complaint open, and a complaint beside the thread."""
     shots = []
     page, _ = await open_page(browser, live, "mona@example.com", "/complaints", viewport=VIEWPORT)
@@ -501,14 +504,14 @@ async def shoot_care(browser: Any, live: LiveServer, ids: dict[str, Any]) -> lis
         await page.wait_for_function("document.documentElement.dir === 'ltr'")
     await page.goto(f"{live.base}/complaints#complaint={ids['late']}")
     await page.wait_for_selector('#complaint-history li[data-kind="escalated"]')
-    shots.append(await _save(page, "complaints-en.png"))
+    shots.append(await _save(page, out, "complaints-en.png"))
     page, _ = await open_page(browser, live, "khalid@example.com", "/complaints", viewport=VIEWPORT)
     await page.wait_for_selector("#complaint-table tr[data-complaint-id]")
     await page.locator("#f-mine").uncheck()
     await page.wait_for_selector(f'#complaint-table tr[data-complaint-id="{ids["late"]}"]')
     await page.locator(f'#complaint-table tr[data-complaint-id="{ids["leila"]}"] .complaint-link').click()
     await page.wait_for_selector("#complaint-panel #complaint-history li")
-    shots.append(await _save(page, "complaints-ar.png"))
+    shots.append(await _save(page, out, "complaints-ar.png"))
 
     # The console: Ana's thread with the complaint's panel open beside it.
     page, _ = await open_page(
@@ -517,7 +520,7 @@ async def shoot_care(browser: Any, live: LiveServer, ids: dict[str, Any]) -> lis
     await page.wait_for_selector("#thread .msg.outbound")
     await page.locator(f'#care-complaints [data-complaint-id="{ids["delivery"]}"]').click()
     await page.wait_for_selector("#care-panel #complaint-history li")
-    shots.append(await _save(page, "console-complaint-en.png"))
+    shots.append(await _save(page, out, "console-complaint-en.png"))
     # Khalid in Arabic, on Leila's chat, with its complaint; a rated conversation of Ana's.
     page, _ = await open_page(
         browser, live, "khalid@example.com", f"/console#c={ids['wa']}", viewport=VIEWPORT
@@ -525,25 +528,25 @@ async def shoot_care(browser: Any, live: LiveServer, ids: dict[str, Any]) -> lis
     await page.wait_for_selector("#care-complaints .complaint-card")
     await page.locator("#care-complaints .complaint-card").first.click()
     await page.wait_for_selector("#care-panel #complaint-history li")
-    shots.append(await _save(page, "console-complaint-ar.png"))
+    shots.append(await _save(page, out, "console-complaint-ar.png"))
     page, _ = await open_page(
         browser, live, "ana@example.com", f"/console#c={ids['lina']}", viewport=VIEWPORT
     )
     await page.wait_for_selector('#thread .survey-item[data-status="answered"]')
     await page.wait_for_selector("#conv-rating")
-    shots.append(await _save(page, "console-survey-en.png"))
+    shots.append(await _save(page, out, "console-survey-en.png"))
     return shots
 
 
-async def _save(page: Any, name: str) -> Path:
+async def _save(page: Any, out: Path, name: str) -> Path:
     await page.wait_for_timeout(400)  # let the last live refresh paint (docs only, not a test)
     await page.evaluate("document.querySelectorAll('.toast').forEach((el) => el.remove())")
-    path = OUT / name
+    path = out / name
     await page.screenshot(path=str(path))
     return path
 
 
-async def main(serve: bool) -> None:
+async def main(serve: bool, out: Path = OUT) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "hub.db"
         migrate(f"sqlite:///{db}")
@@ -572,7 +575,7 @@ async def main(serve: bool) -> None:
                     f"serving {server.base} — sign in as ana@example.com, khalid@, mona@, root@ (password: see tests/helpers.py)"
                 )
                 await asyncio.Event().wait()
-            for path in await shoot(server, ids):
+            for path in await shoot(server, ids, out):
                 print(path)
 
 
@@ -581,4 +584,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--serve", action="store_true", help="seed and keep serving instead of taking screenshots"
     )
-    asyncio.run(main(parser.parse_args().serve))
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the PNG files (default: {OUT})")
+    args = parser.parse_args()
+    asyncio.run(main(args.serve, args.out))
