@@ -28,6 +28,7 @@ from hub.services import SYSTEM
 from hub.services.conversations import reply
 from tests.channels.care_support import (
     COMMENT_EN,
+    CSAT_AR,
     CSAT_EN,
     EXPIRY_HOURS,
     NOT_FOUND_EN,
@@ -206,7 +207,8 @@ async def test_whatsapp_survey_goes_as_quick_reply_template_and_a_tapped_button_
         f"whatsapp:{WHATSAPP_NUMBER}",
     )
     variables = json.loads(question.one("ContentVariables") or "{}")
-    assert list(variables) == ["1"] and variables["1"].startswith(CSAT_EN)
+    # The customer wrote in Arabic (the fixture), so the question is in Arabic.
+    assert list(variables) == ["1"] and variables["1"].startswith(CSAT_AR)
     assert "\n" not in variables["1"]  # WhatsApp refuses line breaks in template variables
 
     # The customer taps "😀 Very satisfied", whose payload is "5".
@@ -224,8 +226,8 @@ async def test_whatsapp_survey_goes_as_quick_reply_template_and_a_tapped_button_
     assert tapped.body == "5"  # the score; what the customer saw stays beside it
     assert tapped.meta["twilio"]["ButtonText"] == "😀 Very satisfied"
     assert tapped.meta["twilio"]["ButtonPayload"] == "5"
-    # The follow-up (inside the 24-hour window) is free text.
-    assert twilio_api.messages()[-1].one("Body") == COMMENT_EN
+    # The follow-up (inside the 24-hour window) is free text, in the customer's Arabic.
+    assert twilio_api.messages()[-1].one("Body") == "شكرًا لك! هل تود إخبارنا بالمزيد؟ أرسل تعليقك في رسالة."
 
 
 async def test_whatsapp_without_a_template_for_the_kind_is_plain_text_and_other_buttons_are_messages(
@@ -243,7 +245,7 @@ async def test_whatsapp_without_a_template_for_the_kind_is_plain_text_and_other_
     await settle(app)
     question = twilio_api.messages()[-1]
     assert question.one("ContentSid") is None
-    assert (question.one("Body") or "").startswith("How likely are you to recommend us")
+    assert (question.one("Body") or "").startswith("ما مدى احتمال أن توصي بنا")  # they wrote in Arabic
 
     before = await conversation_count(app.hub)
     tapped = await whatsapp(
