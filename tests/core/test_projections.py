@@ -91,7 +91,13 @@ async def test_two_processes_share_the_work(hub: Any, settings: Any, clock: Any)
         await check_all(hub)
         async with hub.db.session() as s:
             marks = (await s.exec(select(ProjectionCheckpoint))).all()
-        assert {m.name for m in marks} == {"contact_figures", "contact_search", "organization_join", "care", "reports"}
+        assert {m.name for m in marks} == {
+            "contact_figures",
+            "contact_search",
+            "organization_join",
+            "care",
+            "reports",
+        }
         assert all(not m.gaps and m.rebuild_cursor is None for m in marks)
     finally:
         await other_db.dispose()
