@@ -112,6 +112,35 @@ async def timeseries(
     return _csv(points, f"{metric}-by-{group_by}") if _wants_csv(request, format) else points
 
 
+@router.get("/heatmap")
+async def heatmap(
+    request: Request,
+    since: datetime = Since,
+    until: datetime = Until,
+    metric: str = Query(default="conversations", max_length=20),
+    timezone: str = Query(default="UTC", max_length=64),
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    format: str | None = Format,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    """Arrivals by day of week (Monday first) × hour of day in ``timezone``."""
+    scope = _scope(actor, since, until, team_id, channel, None)
+    async with hub.db.session() as s:
+        grid = await query.heatmap(s, scope, timezone, metric)
+    if _wants_csv(request, format):
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        return _csv(
+            [
+                {"day": d, **{f"{h:02d}": v for h, v in enumerate(row)}}
+                for d, row in zip(days, grid, strict=True)
+            ],
+            "heatmap",
+        )
+    return {"timezone": timezone, "metric": metric, "rows": grid}
+
+
 async def _table(
     request: Request,
     by: str,

@@ -374,6 +374,28 @@ async def timeseries(
     return out
 
 
+async def heatmap(
+    s: AsyncSession, scope: Scope, timezone: str, metric: str = "conversations"
+) -> list[list[int]]:
+    """Arrivals by day of week (Monday first) × hour of day in ``timezone``: 7 rows of 24."""
+    if metric not in ("conversations", "inbound"):
+        raise Invalid("metric is conversations or inbound", code="bad_metric")
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        raise Invalid(f"unknown time zone {timezone!r}", code="bad_timezone") from None
+    grid = [[0] * 24 for _ in range(7)]
+    stmt = (
+        sa.select(_slots.c.slot, sa.func.sum(_slots.c[metric]).label("n"))
+        .where(*_where(_slots, scope))
+        .group_by(_slots.c.slot)
+    )
+    for r in (await core(s, stmt)).all():
+        local = slot_start(int(r.slot)).astimezone(zone)
+        grid[local.weekday()][local.hour] += int(r.n or 0)
+    return grid
+
+
 def _bucket(local: datetime, group_by: str) -> datetime:
     if group_by == "hour":
         return local.replace(minute=0, second=0, microsecond=0)

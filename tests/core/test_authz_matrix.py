@@ -499,7 +499,7 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
             None,
             {"agent": D, "supervisor_other_team": A, "admin": A},
         )
-        for name in ("summary", "timeseries", "teams", "agents", "channels")
+        for name in ("summary", "timeseries", "heatmap", "teams", "agents", "channels")
     ],
     (
         "GET",

@@ -146,6 +146,11 @@ async def test_exact_figures_of_a_known_week(app: Any, clock: Any) -> None:
         {"start": "2026-01-08T00:00:00+03:00", "value": 1},
         {"start": "2026-01-11T00:00:00+03:00", "value": 0},
     ]
+    # Arrivals by weekday × hour in Riyadh: Monday 12:00 (two), Thursday 16:00 (one).
+    heat = (
+        await app.client.get("/api/v1/reports/heatmap", params={**WEEK, "timezone": "Asia/Riyadh"}, headers=h)
+    ).json()["rows"]
+    assert (heat[0][12], heat[3][16], sum(map(sum, heat))) == (2, 1, 3)
     # Filters: one channel, one team.
     only = (
         await app.client.get("/api/v1/reports/summary", params={**WEEK, "team_id": ids["billing"]}, headers=h)
