@@ -308,6 +308,8 @@ async def reopen(hub: Hub, actor: Actor, conversation_id: int) -> Conversation:
         if conv.status == ConversationStatus.queued:
             conv.queued_at = now
         conv.resolved_at = None
+        # The category described how it ended; a reopened conversation has not ended.
+        conv.category = None
         conv.updated_at = now
         emit_conversation(uow, "conversation.reopened", conv)
     return conv

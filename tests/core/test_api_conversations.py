@@ -64,6 +64,7 @@ async def test_full_lifecycle_with_notes_transfer_resolve_reopen(app: Any) -> No
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "conversation_closed"
     again = await b.post(f"/api/v1/conversations/{conv}/reopen", headers=bcsrf)
     assert again.status_code == 200 and again.json()["status"] == "assigned"
+    assert again.json()["category"] is None  # chosen again at the next resolution
 
     events = (await b.get(f"/api/v1/events?conversation_id={conv}")).json()["items"]
     types = [e["type"] for e in events]
