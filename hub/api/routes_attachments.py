@@ -9,6 +9,7 @@ inside an attachment directory the hub configured are ever read.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
@@ -62,7 +63,11 @@ async def download_attachment(
     require_view(actor, conv)
     if not 0 <= index < len(message.attachments):
         raise NotFound(f"message {message_id} has no attachment {index}")
-    meta = message.attachments[index]
+    return stored_download(hub, message.attachments[index], index)
+
+
+def stored_download(hub: Hub, meta: dict[str, Any], index: int) -> FileResponse:
+    """A stored customer file as a download: never sniffed, sandboxed, inert type."""
     file = _stored_file(hub, meta.get("path"))
     if file is None:
         raise NotFound("this attachment is not stored on this hub", code="attachment_not_stored")

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
 from hub.api.errors import ApiError
-from hub.api.routes_attachments import _stored_file, safe_content_type
+from hub.api.routes_attachments import stored_download
 from hub.api.schemas import Id, Position
 from hub.api.schemas_care import (
     ComplaintDetail,
@@ -241,21 +241,7 @@ async def download_attachment(
         c = await complaints.get_complaint(s, actor, complaint_id)
     if not 0 <= index < len(c.attachments or []):
         raise NotFound(f"complaint {complaint_id} has no attachment {index}")
-    meta = c.attachments[index]
-    file = _stored_file(hub, meta.get("path"))
-    if file is None:
-        raise NotFound("this attachment is not stored on this hub", code="attachment_not_stored")
-    return FileResponse(
-        file,
-        media_type=safe_content_type(meta.get("content_type")),
-        filename=str(meta.get("filename") or f"attachment-{index}"),
-        content_disposition_type="attachment",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return stored_download(hub, c.attachments[index], index)
 
 
 @router.get("/complaint-options", response_model=list[OptionOut])

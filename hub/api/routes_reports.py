@@ -141,64 +141,29 @@ async def heatmap(
     return {"timezone": timezone, "metric": metric, "rows": grid}
 
 
-async def _table(
-    request: Request,
-    by: str,
-    since: datetime,
-    until: datetime,
-    team_id: int | None,
-    channel: str | None,
-    agent_id: int | None,
-    fmt: str | None,
-    actor: Actor,
-    hub: Hub,
-) -> Any:
-    scope = _scope(actor, since, until, team_id, channel, agent_id)
-    async with hub.db.session() as s:
-        rows = await query.table(s, scope, by)
-    return _csv(rows, f"{by}s") if _wants_csv(request, fmt) else rows
+def _table_route(by: str) -> None:
+    """``GET /reports/{by}s``: the figures per team, agent or channel (one handler each,
+    so the OpenAPI names each table)."""
+
+    async def table(
+        request: Request,
+        since: datetime = Since,
+        until: datetime = Until,
+        team_id: Id | None = None,
+        channel: str | None = Channel,
+        agent_id: Id | None = None,
+        format: str | None = Format,
+        actor: Actor = Depends(current_actor),
+        hub: Hub = Depends(get_hub),
+    ) -> Any:
+        scope = _scope(actor, since, until, team_id, channel, agent_id)
+        async with hub.db.session() as s:
+            rows = await query.table(s, scope, by)
+        return _csv(rows, f"{by}s") if _wants_csv(request, format) else rows
+
+    table.__name__ = f"{by}s"
+    router.add_api_route(f"/{by}s", table, methods=["GET"], name=f"report_{by}s")
 
 
-@router.get("/teams")
-async def teams(
-    request: Request,
-    since: datetime = Since,
-    until: datetime = Until,
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    agent_id: Id | None = None,
-    format: str | None = Format,
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
-) -> Any:
-    return await _table(request, "team", since, until, team_id, channel, agent_id, format, actor, hub)
-
-
-@router.get("/agents")
-async def agents(
-    request: Request,
-    since: datetime = Since,
-    until: datetime = Until,
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    agent_id: Id | None = None,
-    format: str | None = Format,
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
-) -> Any:
-    return await _table(request, "agent", since, until, team_id, channel, agent_id, format, actor, hub)
-
-
-@router.get("/channels")
-async def channels(
-    request: Request,
-    since: datetime = Since,
-    until: datetime = Until,
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    agent_id: Id | None = None,
-    format: str | None = Format,
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
-) -> Any:
-    return await _table(request, "channel", since, until, team_id, channel, agent_id, format, actor, hub)
+for _by in ("team", "agent", "channel"):
+    _table_route(_by)

@@ -24,7 +24,6 @@ from hub.models import (
     Complaint,
     ReportSample,
     ReportSlot,
-    Role,
     SurveyRequest,
 )
 from hub.projections import core
@@ -268,11 +267,8 @@ def figures(t: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_DURATION_COLS = {"frt": "frt", "fat": "fat", "res": "res"}
-
-
 def _duration_avgs(t: Mapping[str, Any], metric: str) -> dict[str, Any]:
-    c = _DURATION_COLS[metric]
+    c = metric
     return {
         "count": int(t[f"{c}_count"]),
         "avg": _avg(t[f"{c}_sum"], t[f"{c}_count"]),
@@ -430,8 +426,3 @@ def value_of(metric: str, t: Mapping[str, float]) -> float | None:
     if metric == "resolution_avg":
         return _avg(t["res_sum"], t["res_count"])
     return f[metric]  # type: ignore[no-any-return]
-
-
-def require_reports(actor: Actor) -> None:
-    if actor.role not in (Role.supervisor, Role.admin, "system"):
-        raise Forbidden("reports are for supervisors and admins", code="role_required")

@@ -183,17 +183,12 @@ CHANGES = frozenset({"conversation.assigned", "conversation.queued", "conversati
 
 
 def _team(e: LoggedEvent) -> int | None:
-    return e.payload.get("team_id") if e.type.startswith("conversation.") else _envelope(e, "team_id")
+    """The envelope's team as committed (conversation events repeat it in the payload)."""
+    return e.team_id
 
 
 def _user(e: LoggedEvent) -> int | None:
-    if e.type.startswith("conversation."):
-        return e.payload.get("assignee_id")  # type: ignore[no-any-return]
-    return _envelope(e, "user_id")
-
-
-def _envelope(e: LoggedEvent, name: str) -> Any:
-    return e.team_id if name == "team_id" else e.user_id
+    return e.user_id
 
 
 async def _calendars(s: AsyncSession) -> dict[int, dict[str, Any]]:

@@ -132,6 +132,11 @@ def _upgrade_with_data(url: str) -> None:
                 sa.text("SELECT direction, provider_message_id FROM message ORDER BY id")
             ).all()
             assert [tuple(r) for r in pids] == [("inbound", "SM-in"), ("outbound", "SM-out")]
+            # 0007 and 0008 on a database with rows: defaults seeded, old rows untouched.
+            assert conn.execute(sa.text("SELECT count(*) FROM complaint_option")).scalar_one() == 18
+            assert conn.execute(sa.text("SELECT enabled FROM survey_policy")).scalar_one() in (False, 0)
+            assert conn.execute(sa.text("SELECT count(*) FROM survey_definition")).scalar_one() == 3
+            assert conn.execute(sa.text("SELECT status FROM conversation")).scalar_one() == "queued"
             # After the upgrade an outbound id may repeat; an inbound id still may not.
             conn.execute(
                 sa.text(
