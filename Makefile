@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-8)
 
-.PHONY: run test lint typecheck unit bench demo services browser clean
+.PHONY: run test lint typecheck unit bench demo services browser vendor clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ unit: $(STAMP)
 
 bench: $(STAMP) services
 	$(BIN)/python bench/run.py
+
+# Refetch the vendored front-end libraries (agent_ui/static/vendor/VENDOR.json) from
+# the npm registry, checking their integrity; the files are committed.
+vendor: $(STAMP)
+	$(BIN)/python .ci/vendor.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
