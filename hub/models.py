@@ -320,6 +320,11 @@ class Conversation(SQLModel, table=True):
     csat_score: int | None = None
     csat_comment: str | None = None
     csat_at: datetime | None = _ts(nullable=True)  # when the customer answered
+    # Abandonment (docs/reports.md): when the customer left before any agent answered,
+    # and when a web-chat visitor who went away counts as gone (a timer, cleared when
+    # they come back).
+    abandoned_at: datetime | None = _ts(nullable=True)
+    abandon_due_at: datetime | None = _ts(nullable=True, index=True)
 
 
 class Message(SQLModel, table=True):
@@ -792,6 +797,19 @@ class ReportSlot(SQLModel, table=True):
     reopened: int = 0
     transfers: int = 0
     surveys_sent: int = 0
+    abandoned: int = 0  # customers who left before an agent answered
+    abandoned_late: int = 0  # ... after the service-level target had passed
+    offers: int = 0  # conversations offered to the agent
+    offers_missed: int = 0  # offers the agent rejected or let expire
+    handled: int = 0  # assignments that ended (resolved, transferred, released)
+    # Seconds inside the half hour (an interval spanning slots is split between them):
+    handle_s: float = 0.0  # conversations assigned to the agent, summed (concurrency counts)
+    busy_s: float = 0.0  # the agent had at least one conversation
+    signed_in_s: float = 0.0  # presence other than offline
+    available_s: float = 0.0
+    busy_state_s: float = 0.0  # presence "busy"
+    away_s: float = 0.0
+    wrap_up_s: float = 0.0
 
 
 class ReportSample(SQLModel, table=True):
@@ -814,4 +832,31 @@ class ReportSample(SQLModel, table=True):
     conversation_id: int
     seconds: float
     business_seconds: float
-    in_target: bool = False  # fat: answered within the service-level target
+    in_target: bool = False  # fat: answered within the service-level target; res: first contact
+
+
+class ReportAgentState(SQLModel, table=True):
+    """Where each agent's open intervals stand, for the ``reports`` fold: the presence
+    since when, and how many conversations they hold since when. Folded from the event
+    log (rebuilt with the rollups); the open part of an interval is added at report time."""
+
+    __tablename__ = "report_agent_state"
+    agent_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    presence: str = Field(default="offline", max_length=20)
+    presence_since: datetime | None = _ts(nullable=True)
+    load: int = 0
+    busy_since: datetime | None = _ts(nullable=True)
+
+
+class ReportConversationState(SQLModel, table=True):
+    """An open conversation as the ``reports`` fold sees it: who holds it since when,
+    and whether it was transferred or reopened (first-contact resolution)."""
+
+    __tablename__ = "report_conversation_state"
+    conversation_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    agent_id: int = 0  # 0: nobody holds it
+    since: datetime | None = _ts(nullable=True)
+    team_id: int = 0
+    channel: str = Field(default="", max_length=20)
+    transfers: int = 0
+    reopened: bool = False
