@@ -31,6 +31,8 @@ DEFAULT_AFTER_HOURS: dict[str, str] = {
 FALLBACK_CHANNEL_PRIORITY = 0
 FALLBACK_SLA_SECONDS = 3600.0
 FALLBACK_OFFER_TIMEOUT = 30.0
+# Share of conversations to answer within ``sla_seconds`` (staffing, docs/workforce.md).
+FALLBACK_SERVICE_LEVEL_TARGET = 0.8
 
 
 class RoutingError(ValueError):
@@ -48,6 +50,8 @@ class TeamPolicy:
     team_id: str
     strategy: str = "longest_idle"
     sla_seconds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SLA_SECONDS))
+    # Per channel, the share to answer within sla_seconds: workforce planning staffs for it.
+    service_level_target: dict[str, float] = field(default_factory=dict)
     overflow_team: str | None = None
     overflow_after: float | None = None
     offer_timeout: dict[str, float] = field(default_factory=dict)
@@ -82,12 +86,18 @@ class TeamPolicy:
             raise ValueError(f"unknown after-hours actions {sorted(bad)}")
         if self.overflow_team == self.team_id:
             raise ValueError("a team cannot overflow into itself")
+        for channel, share in self.service_level_target.items():
+            if not isinstance(share, int | float) or not 0 < share < 1:
+                raise ValueError(f"service_level_target.{channel}: a share between 0 and 1, e.g. 0.8")
 
     def priority_for(self, channel: str) -> int:
         return self.channel_priority.get(channel, FALLBACK_CHANNEL_PRIORITY)
 
     def sla_for(self, channel: str) -> float:
         return self.sla_seconds.get(channel, FALLBACK_SLA_SECONDS)
+
+    def service_level_target_for(self, channel: str) -> float:
+        return float(self.service_level_target.get(channel, FALLBACK_SERVICE_LEVEL_TARGET))
 
     def offer_timeout_for(self, channel: str) -> float:
         return self.offer_timeout.get(channel, FALLBACK_OFFER_TIMEOUT)
