@@ -860,3 +860,59 @@ class ReportConversationState(SQLModel, table=True):
     channel: str = Field(default="", max_length=20)
     transfers: int = 0
     reopened: bool = False
+
+
+# --- scheduled report mails (docs/reports.md, "Scheduled report mails") -----------------
+
+
+class ReportSchedule(SQLModel, table=True):
+    """A daily or weekly summary mailed to chosen supervisors and admins.
+
+    ``next_run_at`` is the timer (hub.reports.schedules.ReportMailer fires it under its
+    checkpoint lock, once cluster-wide); ``last_period_start`` is the period last mailed,
+    written in the transaction that queues its mails, so a period is never mailed twice."""
+
+    __tablename__ = "report_schedule"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    frequency: str = Field(default="daily", max_length=8)  # daily, weekly
+    weekday: int | None = None  # weekly: 0 Monday … 6 Sunday
+    hour: int = 8  # local hour of the send, 0-23
+    timezone: str = Field(default="UTC", max_length=64)  # IANA
+    team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="CASCADE")  # None: all
+    recipients: list[int] = _json([])  # user ids: active supervisors and admins
+    language: str = Field(default="en", max_length=2)  # en, ar
+    enabled: bool = True
+    next_run_at: datetime | None = _ts(nullable=True, index=True)  # None while disabled
+    last_run_at: datetime | None = _ts(nullable=True)
+    last_period_start: datetime | None = _ts(nullable=True)
+    last_status: str | None = Field(default=None, max_length=300)
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+
+
+class StaffMail(SQLModel, table=True):
+    """A mail to a staff member, durable like the outbox and delivered by its worker
+    (hub.staff_outbox): the whole message is stored as composed, so a retry is the same
+    mail with the same Message-ID. ``key`` is unique: one mail per report period and
+    recipient, however often the timer that queued it runs."""
+
+    __tablename__ = "staff_mail"
+    __table_args__ = (sa.Index("ix_staff_mail_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(sa.String(160), unique=True, nullable=False))
+    kind: str = Field(default="report", max_length=20)
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    to_address: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    mime: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    status: OutboxStatus = Field(
+        default=OutboxStatus.pending, sa_column=Column(sa.String(10), nullable=False)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime = _now_col()
+    locked_until: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
