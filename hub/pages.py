@@ -24,6 +24,8 @@ STAFF_PAGES = {
     "/contacts": "contacts.html",
     "/complaints": "complaints.html",
     "/supervisor": "supervisor.html",
+    "/reports": "reports.html",
+    "/wallboard": "wallboard.html",
     "/admin": "admin.html",
     "/password": "password.html",
 }

@@ -12,6 +12,8 @@ const NAV = [
   { page: "contacts", href: "/contacts", key: "nav_contacts", role: "agent" },
   { page: "complaints", href: "/complaints", key: "nav_complaints", role: "agent" },
   { page: "supervisor", href: "/supervisor", key: "nav_supervisor", role: "supervisor" },
+  { page: "reports", href: "/reports", key: "nav_reports", role: "supervisor" },
+  { page: "wallboard", href: "/wallboard", key: "nav_wallboard", role: "supervisor" },
   { page: "admin", href: "/admin", key: "nav_admin", role: "supervisor" },
 ];
 const RANK = { agent: 0, supervisor: 1, admin: 2 };
