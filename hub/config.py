@@ -103,6 +103,15 @@ class CareSettings(_Section):
         return v
 
 
+class ReportsSettings(_Section):
+    """Reports (docs/reports.md)."""
+
+    # A message conversation on SMS, WhatsApp or Telegram that no agent has taken is
+    # *abandoned* once the customer has been silent this long: it leaves the queue,
+    # closed, and counts in the abandonment rate. 0 (the default): never.
+    messaging_abandon_after_minutes: int = Field(0, ge=0, le=43_200)
+
+
 class MetricsSettings(_Section):
     """Who may scrape ``/metrics`` (see docs/architecture.md, "Operations")."""
 
@@ -150,6 +159,7 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     care: CareSettings = Field(default_factory=CareSettings)  # type: ignore[arg-type]
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)  # type: ignore[arg-type]
     # Each channel validates its own table; see channels/<kind>.py.
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -110,6 +110,9 @@ class ConversationPayload(_Payload):
     priority: int = 0
     category: str | None = None
     reason: str | None = None
+    # conversation.abandoned: how long the customer waited, and whether past the target
+    waited_seconds: float | None = None
+    late: bool | None = None
 
 
 class PresencePayload(_Payload):
@@ -212,6 +215,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "conversation.transferred": ConversationPayload,
     "conversation.resolved": ConversationPayload,
     "conversation.reopened": ConversationPayload,
+    "conversation.abandoned": ConversationPayload,
     "conversation.updated": ConversationPayload,
     "presence.changed": PresencePayload,
     "user.updated": UserPayload,

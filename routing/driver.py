@@ -42,6 +42,7 @@ from hub.models import (
     User,
 )
 from hub.services import SYSTEM, ServiceError
+from hub.services import abandon as abandon_svc
 from hub.services import conversations as conv_svc
 from hub.services import offers as offer_svc
 from hub.services import users as user_svc
@@ -372,6 +373,8 @@ class RoutingDriver:
             decisions = await self._transferred(event, now)
         elif t == "conversation.resolved" and conv_id is not None:
             decisions = self.core.complete(conv_id, now)
+        elif t == "conversation.abandoned" and conv_id is not None and p.get("status") == "abandoned":
+            decisions = self.core.complete(conv_id, now)  # closed: out of the queue
         elif t == "conversation.updated" and conv_id is not None and reason == "priority":
             with contextlib.suppress(RoutingError):
                 decisions = self.core.set_priority(conv_id, int(p["priority"]), now)
@@ -472,6 +475,7 @@ class RoutingDriver:
             decisions = self.core.tick(ts(self.hub.now()))
             await self._apply(decisions)
         await conv_svc.wake_snoozed(self.hub)
+        await abandon_svc.abandon_due(self.hub)
 
     async def _timer_loop(self) -> None:
         while not self._stopping:

@@ -37,6 +37,7 @@ from channels.twilio.token import SoftphoneNotConfigured, client_identity, voice
 from channels.twilio.voice_config import VoiceConfig
 from channels.twilio.webhooks import Params, Webhooks
 from hub.domain import InboundMessage, OutboundMessage
+from hub.services import abandon
 from hub.services.errors import ServiceError
 from hub.services.surveys import answer_by_token, start_keypad
 
@@ -221,6 +222,7 @@ class TwilioVoiceChannel:
             return await self._to_voicemail(hub, call.conversation_id, call.call_sid, "", note=note)
         if result == "hangup":
             await self._missed(hub, call, f"Missed call: the caller hung up after {waited} in the queue")
+            await abandon.caller_hung_up(hub, call.conversation_id)  # reports: abandoned in queue
             return empty_twiml()
         if result in ("queue-full", "error", "system-error"):
             return await self._to_voicemail(hub, call.conversation_id, call.call_sid, "no_agents")

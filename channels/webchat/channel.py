@@ -69,6 +69,8 @@ class WebchatChannel:
     async def start(self, hub: Hub) -> None:
         cfg = self.config
         gateway = CustomerGateway(hub, queue_refresh_seconds=cfg.queue_refresh_seconds)
+        gateway.away_after_seconds = cfg.away_after_seconds
+        gateway.abandon_after_seconds = max(cfg.abandon_after_seconds, cfg.away_after_seconds)
         self._runtime = Runtime(
             hub=hub,
             config=cfg,

@@ -42,7 +42,7 @@ _CHANNEL_KEYS = frozenset(
         "token_secret", "token_ttl_days", "team", "sites", "max_message_chars",
         "max_attachment_bytes", "attachment_types", "max_attachments_per_message",
         "visitor_rate", "ip_rate", "max_connections_per_ip", "email_followup",
-        "away_after_seconds", "queue_refresh_seconds",
+        "away_after_seconds", "queue_refresh_seconds", "abandon_after_seconds",
     }
 )  # fmt: skip
 _SITE_KEYS = frozenset(
@@ -116,6 +116,8 @@ class WebchatConfig:
     email_followup: bool = True
     away_after_seconds: float = 60.0
     queue_refresh_seconds: float = 15.0
+    # A waiting visitor gone this long (no socket, no poll) abandoned the chat.
+    abandon_after_seconds: float = 300.0
 
     def site(self, key: str) -> SiteConfig | None:
         return self.sites.get(key)
@@ -316,6 +318,7 @@ def parse_config(section: Mapping[str, Any]) -> WebchatConfig:
         email_followup=_bool(section, "email_followup", True),
         away_after_seconds=_float(section, "away_after_seconds", 60.0, path="away_after_seconds"),
         queue_refresh_seconds=_float(section, "queue_refresh_seconds", 15.0, path="queue_refresh_seconds"),
+        abandon_after_seconds=_float(section, "abandon_after_seconds", 300.0, path="abandon_after_seconds"),
     )
 
 

@@ -18,13 +18,14 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.webchat.visitors import ConversationView, agent_names, visitor_message
 from hub.bus import Subscription, follow
 from hub.events import Event
+from hub.services import abandon
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -76,6 +77,12 @@ class CustomerGateway:
         self.last_queue: dict[int, tuple[int | None, int | None]] = {}
         # conversation id -> monotonic time its last sink left (for "the visitor left").
         self.left_at: dict[int, float] = {}
+        # Waiting conversations whose visitor left (monotonic time): once gone longer than
+        # away_after_seconds, their abandonment timer is written (hub.services.abandon).
+        self.gone_waiting: dict[int, float] = {}
+        self.abandon_after_seconds = 300.0
+        self.away_after_seconds = 60.0
+        self._writes: set[asyncio.Task[None]] = set()
         self._names: dict[int, str] = {}
         self._pending_refresh: set[int] = set()
         self._cursor = 0
@@ -134,7 +141,9 @@ class CustomerGateway:
                 sinks.discard(sink)
                 if not sinks:
                     del self.by_conversation[conv_id]
-                    self.states.pop(conv_id, None)
+                    state = self.states.pop(conv_id, None)
+                    if state is not None and state.status in WAITING:
+                        self.gone_waiting[conv_id] = now
                     self.last_queue.pop(conv_id, None)
                     self.left_at[conv_id] = now
         for contact_id in self.contacts.pop(sink, set()):
@@ -162,6 +171,27 @@ class CustomerGateway:
             conv.id, ConvState(conv.contact_id, conv.status, conv.team_id, conv.assignee_id)
         )
         self.left_at.pop(conv.id, None)
+        self.gone_waiting.pop(conv.id, None)
+        if conv.gone_pending:  # they left, perhaps through another hub process: back now
+            self._write(abandon.clear_visitor_gone(self.hub, [conv.id]))
+
+    def _write(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def mark_gone(self) -> list[int]:
+        """Start the abandonment timer of waiting conversations whose visitor has been
+        gone longer than ``away_after_seconds`` (the queue loop calls this)."""
+        now = time.monotonic()
+        gone = [c for c, t in self.gone_waiting.items() if now - t >= self.away_after_seconds]
+        for c in gone:
+            del self.gone_waiting[c]
+        gone = [c for c in gone if not self.by_conversation.get(c)]
+        if gone:
+            rest = max(0.0, self.abandon_after_seconds - self.away_after_seconds)
+            await abandon.set_visitor_gone(self.hub, gone, rest)
+        return gone
 
     def attach(self, visitor_id: str, conv: ConversationView) -> None:
         """A visitor's message opened (or found) ``conv``: every tab of theirs follows it."""
@@ -403,6 +433,8 @@ class CustomerGateway:
                 continue
             pending, self._pending_refresh = self._pending_refresh, set()
             try:
+                if self.gone_waiting:
+                    await self.mark_gone()
                 if pending:
                     # Let routing handle the events that created these first.
                     with contextlib.suppress(TimeoutError):

@@ -34,6 +34,7 @@ class ConversationView:
     team_id: int | None
     assignee_id: int | None
     csat_score: int | None
+    gone_pending: bool = False  # an abandonment timer runs (the visitor had left)
 
     def as_frame(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status, "rated": self.csat_score is not None}
@@ -42,7 +43,13 @@ class ConversationView:
 def view(conv: Conversation) -> ConversationView:
     assert conv.id is not None
     return ConversationView(
-        conv.id, conv.contact_id, str(conv.status), conv.team_id, conv.assignee_id, conv.csat_score
+        conv.id,
+        conv.contact_id,
+        str(conv.status),
+        conv.team_id,
+        conv.assignee_id,
+        conv.csat_score,
+        conv.abandon_due_at is not None,
     )
 
 

@@ -36,7 +36,13 @@ _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
 MAX_DAYS = 400
 GROUPS = ("hour", "day", "week", "month")
-DURATIONS = {"first_response_seconds": "frt", "first_assignment_seconds": "fat", "resolution_seconds": "res"}
+DURATIONS = {
+    "first_response_seconds": "frt",
+    "first_assignment_seconds": "fat",
+    "resolution_seconds": "res",
+    "handle_seconds": "handle",
+    "abandon_wait_seconds": "aban",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +100,7 @@ def _where(table: Any, scope: Scope) -> list[Any]:
     return out
 
 
-SAMPLE_SUMS = ("fat", "frt", "res")
+SAMPLE_SUMS = ("fat", "frt", "res", "handle", "aban")
 SURVEY_SUMS = (
     "csat_count",
     "csat_sum",
@@ -109,6 +115,7 @@ ALL_SUMS = (
     *COUNTERS,
     "answered",
     "answered_in_sl",
+    "first_contact",
     *(f"{m}_{x}" for m in SAMPLE_SUMS for x in ("count", "sum", "bh_sum")),
     *SURVEY_SUMS,
 )
@@ -133,7 +140,7 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
         m = r._mapping
         target = row(tuple(m[g] for g in group))
         for c in COUNTERS:
-            target[c] += int(m[c] or 0)
+            target[c] += m[c] or 0
     scols = [_samples.c[g] for g in group]
     stmt = (
         sa.select(
@@ -157,6 +164,8 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
         if metric == "fat":
             target["answered"] += int(m["n"])
             target["answered_in_sl"] += int(m["in_sl"] or 0)
+        elif metric == "res":
+            target["first_contact"] += int(m["in_sl"] or 0)
     for answer in await _answers(s, scope):
         key = tuple(answer[g] for g in group)
         target = row(key)
@@ -248,9 +257,19 @@ def figures(t: Mapping[str, Any]) -> dict[str, Any]:
         "reopened": int(t["reopened"]),
         "reopen_rate": _share(t["reopened"], t["resolved"]),
         "transfers": int(t["transfers"]),
+        "transfers_per_conversation": _share(t["transfers"], t["conversations"]),
+        "first_contact_resolution": _share(t["first_contact"], t["res_count"]),
         "answered": int(t["answered"]),
-        "abandoned": 0,  # not recorded yet (docs/reports.md, "Not yet")
-        "service_level": _share(t["answered_in_sl"], t["answered"]),
+        "answered_in_target": int(t["answered_in_sl"]),
+        "abandoned": int(t["abandoned"]),
+        "abandoned_late": int(t["abandoned_late"]),
+        "abandon_rate": _share(t["abandoned"], t["answered"] + t["abandoned"]),
+        # answered in target ÷ (answered + abandoned after the target)
+        "service_level": _share(t["answered_in_sl"], t["answered"] + t["abandoned_late"]),
+        "service_level_answered": _share(t["answered_in_sl"], t["answered"]),
+        "offers": int(t["offers"]),
+        "offers_missed": int(t["offers_missed"]),
+        "handled": int(t["handled"]),
         "surveys_sent": int(t["surveys_sent"]),
         "csat": {
             "responses": int(t["csat_count"]),

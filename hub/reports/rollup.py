@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import SLOT_SECONDS, Conversation, EventLog, ReportSample, ReportSlot, Team
 from hub.projections import LoggedEvent, core
+from hub.reports import agents as agent_fold
 from hub.timeutil import ensure_utc
 from routing import hours
 
@@ -50,6 +51,8 @@ COUNTERS = (
     "reopened",
     "transfers",
     "surveys_sent",
+    *agent_fold.COUNTS,
+    *agent_fold.SECONDS,
 )
 COUNTED = frozenset(
     {
@@ -61,6 +64,7 @@ COUNTED = frozenset(
         "conversation.transferred",
         "survey.sent",
     }
+    | agent_fold.EVENTS
 )
 REBUILD_BATCH = 5_000
 
@@ -94,10 +98,18 @@ class ReportsProjection:
         await self.fold(uow.session, events)
 
     async def fold(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> None:
-        counts: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+        counts: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
         resolved: list[LoggedEvent] = []
         touched: set[int] = set()
+        timed: list[dict[str, Any]] = []
+
+        def add(key: Key, column: str, value: float) -> None:
+            counts[key][column] += value
+
+        agents = agent_fold.AgentFold(add, timed.append)
+        await agents.load(s, events)
         for e in events:
+            agents.fold(e)
             p = e.payload or {}
             channel = p.get("channel")
             if e.type == "conversation.created":
@@ -122,15 +134,25 @@ class ReportsProjection:
                 counts[_key(e.ts, p.get("team_id"), channel, p.get("agent_id"))]["surveys_sent"] += 1
             if e.type.startswith("conversation.") and e.conversation_id is not None:
                 touched.add(e.conversation_id)  # assignment, team or assignee may have changed
+        await agents.save(s)
         if counts:
             await self._add(s, counts)
-        calendars = await _calendars(s) if resolved or touched else {}
+        calendars = await _calendars(s) if resolved or touched or timed else {}
         if resolved:
-            await _resolution_samples(s, resolved, calendars)
+            await _resolution_samples(s, resolved, calendars, agents.first_contact)
+        if timed:
+            await _timed_samples(s, timed, calendars)
+        if agents.reopened:  # a reopened conversation was not resolved at first contact
+            await core(
+                s,
+                sa.update(_samples)
+                .where(_samples.c.conversation_id.in_(sorted(agents.reopened)), _samples.c.metric == "res")
+                .values(in_target=False),
+            )
         if touched:
             await recompute_conversations(s, sorted(touched), calendars)
 
-    async def _add(self, s: AsyncSession, counts: dict[Key, dict[str, int]]) -> None:
+    async def _add(self, s: AsyncSession, counts: dict[Key, dict[str, float]]) -> None:
         rows = [
             {"slot": k[0], "team_id": k[1], "channel": k[2], "agent_id": k[3], **v}
             for k, v in sorted(counts.items())
@@ -146,6 +168,7 @@ class ReportsProjection:
         """Empty the rollups and fold every event up to ``upto`` (the checkpoint)."""
         await core(s, sa.delete(_slots))
         await core(s, sa.delete(_samples))
+        await agent_fold.clear(s)
         after = 0
         while True:
             rows = (
@@ -216,8 +239,28 @@ def _sample(
     }
 
 
+async def _timed_samples(
+    s: AsyncSession, timed: Sequence[dict[str, Any]], calendars: dict[int, dict[str, Any]]
+) -> None:
+    """Handle-time and abandonment samples: an interval ending at ``at``."""
+    rows = []
+    for t in timed:
+        end = ensure_utc(t["at"])
+        start = end - timedelta(seconds=t["seconds"])
+        key = _key(end, t["team_id"], t["channel"], t["agent_id"])
+        rows.append(
+            _sample(
+                t["metric"], key, t["conversation_id"], t["seconds"], _business(calendars, key[1], start, end)
+            )
+        )
+    await core(s, sa.insert(_samples), rows)
+
+
 async def _resolution_samples(
-    s: AsyncSession, resolved: Sequence[LoggedEvent], calendars: dict[int, dict[str, Any]]
+    s: AsyncSession,
+    resolved: Sequence[LoggedEvent],
+    calendars: dict[int, dict[str, Any]],
+    first_contact: dict[int, bool],
 ) -> None:
     ids = sorted({e.conversation_id for e in resolved if e.conversation_id is not None})
     created = dict(
@@ -241,6 +284,7 @@ async def _resolution_samples(
                 e.conversation_id,
                 (end - start).total_seconds(),
                 _business(calendars, key[1], start, end),
+                first_contact.get(e.id, False),
             )
         )
     if rows:
@@ -264,7 +308,11 @@ async def recompute_conversations(
         if c.id is None:
             continue
         start = ensure_utc(c.created_at)
-        if c.first_assigned_at is not None:
+        answered = c.first_assigned_at is not None and (
+            # a caller who hung up in the queue and was called back was not answered
+            c.abandoned_at is None or ensure_utc(c.first_assigned_at) <= ensure_utc(c.abandoned_at)
+        )
+        if answered and c.first_assigned_at is not None:
             at = ensure_utc(c.first_assigned_at)
             key = _key(at, c.team_id, c.channel, c.assignee_id)
             in_target = c.sla_due_at is None or at <= ensure_utc(c.sla_due_at)
