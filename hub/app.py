@@ -29,6 +29,7 @@ from hub.api import (
     routes_imports,
     routes_live,
     routes_organizations,
+    routes_report_schedules,
     routes_reports,
     routes_segments,
     routes_surveys,
@@ -110,6 +111,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
     from hub.crm.orgs import OrganizationJoinProjection
     from hub.crm.search import ContactSearchProjection
     from hub.reports.rollup import ReportsProjection
+    from hub.reports.schedules import ReportMailer
 
     return ProjectionRunner(
         hub,
@@ -119,6 +121,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
             OrganizationJoinProjection(),
             CareConsumer(hub),
             ReportsProjection(hub.db.is_sqlite),
+            ReportMailer(hub),
         ],
     )
 
@@ -235,6 +238,7 @@ def create_app(
         routes_complaints,
         routes_surveys,
         routes_reports,
+        routes_report_schedules,
         routes_users,
         routes_canned,
         routes_live,

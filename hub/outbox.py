@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, func, or_, select, update
 
 from channels.base import SendError, SendResult
+from hub import staff_outbox
 from hub.context import Hub
 from hub.domain import Attachment, OutboundMessage
 from hub.models import Conversation, DeliveryStatus, Message, OutboxItem, OutboxStatus, User
@@ -86,7 +87,7 @@ class OutboxWorker:
         """
         claimed = await self._claim()
         if not claimed:
-            return 0
+            return await self._staff_mail()
         outcomes = await asyncio.gather(*(self._send(c) for c in claimed))
         sent = [(c, o) for c, o in zip(claimed, outcomes, strict=True) if isinstance(o, SendResult)]
         failed = [(c, o) for c, o in zip(claimed, outcomes, strict=True) if isinstance(o, SendError)]
@@ -102,7 +103,15 @@ class OutboxWorker:
                 log.error("recording a failed send failed: %s", outcome, exc_info=outcome, extra=_ids(c))
         if isinstance(done[0], BaseException):
             raise done[0]  # _record_successes handles every item's own failure
-        return len(claimed)
+        return len(claimed) + await self._staff_mail()
+
+    async def _staff_mail(self) -> int:
+        """The second kind of row: mail to staff (hub.staff_outbox), after the replies of the pass."""
+        try:
+            return await staff_outbox.run_once(self.hub, self.rng)
+        except Exception:
+            log.exception("staff mail pass failed")
+            return 0
 
     async def _claim(self) -> list[Claimed]:
         hub = self.hub
@@ -325,7 +334,8 @@ class OutboxWorker:
                     select(func.min(OutboxItem.locked_until)).where(OutboxItem.status == OutboxStatus.sending)
                 )
             ).first()
-        return min((t for t in (pending, lapsing) if t is not None), default=None)
+        staff = await staff_outbox.next_due(self.hub)
+        return min((t for t in (pending, lapsing, staff) if t is not None), default=None)
 
     async def run_forever(self) -> None:
         hub = self.hub

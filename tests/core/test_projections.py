@@ -97,6 +97,7 @@ async def test_two_processes_share_the_work(hub: Any, settings: Any, clock: Any)
             "organization_join",
             "care",
             "reports",
+            "report_mail",
         }
         assert all(not m.gaps and m.rebuild_cursor is None for m in marks)
     finally:
