@@ -11,13 +11,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
 from hub.api.schemas import Id
 from hub.context import Hub
 from hub.crm.export import safe_cell
+from hub.models import Contact, Conversation
 from hub.reports import query
-from hub.services.access import Actor
+from hub.services.access import Actor, can_view
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -141,6 +143,51 @@ async def heatmap(
     return {"timezone": timezone, "metric": metric, "rows": grid}
 
 
+@router.get("/conversations")
+async def conversations(
+    since: datetime = Since,
+    until: datetime = Until,
+    metric: str = Query(max_length=20, description=", ".join(query.DRILL)),
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    agent_id: Id | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+    cursor: Id | None = Query(default=None, description="next_cursor of the previous page"),
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    """Drill-down: the conversations counted in a figure, newest first. A conversation
+    since moved to a team the reader may not see is left out of the page."""
+    scope = _scope(actor, since, until, team_id, channel, agent_id)
+    async with hub.db.session() as s:
+        ids, next_cursor = await query.drill(s, scope, metric, limit, cursor)
+        rows = (
+            await s.exec(
+                select(Conversation, Contact.name)
+                .join(Contact, col(Contact.id) == Conversation.contact_id)
+                .where(col(Conversation.id).in_(ids))
+                .order_by(col(Conversation.id).desc())
+            )
+        ).all()
+    items = [
+        {
+            "id": c.id,
+            "channel": c.channel,
+            "status": str(c.status),
+            "team_id": c.team_id,
+            "assignee_id": c.assignee_id,
+            "contact_id": c.contact_id,
+            "contact_name": name,
+            "created_at": c.created_at,
+            "resolved_at": c.resolved_at,
+            "abandoned_at": c.abandoned_at,
+        }
+        for c, name in rows
+        if can_view(actor, c)
+    ]
+    return {"items": items, "next_cursor": str(next_cursor) if next_cursor is not None else None}
+
+
 def _table_route(by: str) -> None:
     """``GET /reports/{by}s``: the figures per team, agent or channel (one handler each,
     so the OpenAPI names each table)."""
@@ -158,7 +205,7 @@ def _table_route(by: str) -> None:
     ) -> Any:
         scope = _scope(actor, since, until, team_id, channel, agent_id)
         async with hub.db.session() as s:
-            rows = await query.table(s, scope, by)
+            rows = await query.table(s, scope, by, hub.now())
         return _csv(rows, f"{by}s") if _wants_csv(request, format) else rows
 
     table.__name__ = f"{by}s"

@@ -22,11 +22,16 @@ from hub.models import (
     OPEN_COMPLAINT,
     SLOT_SECONDS,
     Complaint,
+    Conversation,
+    EventLog,
+    ReportAgentState,
     ReportSample,
     ReportSlot,
     SurveyRequest,
+    TeamMember,
 )
 from hub.projections import core
+from hub.reports.agents import PRESENCE_COLUMN
 from hub.reports.rollup import COUNTERS, slot_of, slot_start
 from hub.services.access import Actor
 from hub.services.errors import Forbidden, Invalid
@@ -34,6 +39,7 @@ from hub.timeutil import ensure_utc
 
 _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
+_convs = Conversation.__table__  # type: ignore[attr-defined]
 MAX_DAYS = 400
 GROUPS = ("hour", "day", "week", "month")
 DURATIONS = {
@@ -351,18 +357,197 @@ async def complaint_figures(s: AsyncSession, scope: Scope) -> dict[str, Any]:
     }
 
 
-async def table(s: AsyncSession, scope: Scope, by: str) -> list[dict[str, Any]]:
-    """Per team or per agent: the headline figures and average durations."""
+async def table(s: AsyncSession, scope: Scope, by: str, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per team, agent or channel: the headline figures and average durations; per
+    agent also their time (presence, busy, handle: occupancy and utilisation)."""
     column = {"team": "team_id", "agent": "agent_id", "channel": "channel"}[by]
     rows = await totals(s, scope, (column,))
+    times = await agent_time(s, scope, now) if by == "agent" else {}
+    if times:
+        have = {r["agent_id"] for r in rows}
+        rows += [{"agent_id": a, **dict.fromkeys(ALL_SUMS, 0)} for a in sorted(times) if a not in have]
     out = []
     for t in sorted(rows, key=lambda r: (r[column] in (0, None), r[column] or 0)):
         value = t[column]
         row = {column: (value or None) if column != "channel" else value, **figures(t)}
         for name, metric in DURATIONS.items():
             row[name] = _duration_avgs(t, metric)
+        if by == "agent" and value:
+            row.update(_agent_figures(t, times.get(value, {})))
         out.append(row)
     return out
+
+
+def _agent_figures(t: Mapping[str, Any], time: Mapping[str, float]) -> dict[str, Any]:
+    signed_in = time.get("signed_in_s", 0.0)
+    return {
+        "signed_in_seconds": round(signed_in, 3),
+        "presence_seconds": {
+            state: round(time.get(column, 0.0), 3) for state, column in PRESENCE_COLUMN.items()
+        },
+        "busy_seconds": round(time.get("busy_s", 0.0), 3),
+        "handle_seconds_total": round(float(t["handle_s"]), 3),
+        # share of signed-in time with at least one conversation
+        "occupancy": _share(time.get("busy_s", 0.0), signed_in),
+        # conversation-time held (concurrent ones add up) per signed-in second
+        "utilisation": _share(float(t["handle_s"]), signed_in),
+    }
+
+
+TIME_COLUMNS = ("signed_in_s", "busy_s", *PRESENCE_COLUMN.values())
+
+
+async def _scope_agents(s: AsyncSession, scope: Scope) -> list[int] | None:
+    """The agents whose time a scope covers (None: everyone)."""
+    if scope.agent_id is not None:
+        return [scope.agent_id]
+    if scope.team_ids is None:
+        return None
+    rows = await s.exec(
+        select(TeamMember.user_id).where(col(TeamMember.team_id).in_(scope.team_ids)).distinct()
+    )
+    return sorted(rows.all())
+
+
+async def agent_time(
+    s: AsyncSession, scope: Scope, now: datetime | None = None
+) -> dict[int, dict[str, float]]:
+    """Seconds per agent in each presence state, signed in and busy, over the range:
+    closed intervals from the rollups plus the open ones (from the fold's state) up to
+    ``now``. Presence is not per team or channel: a supervisor sees their teams' members."""
+    agents = await _scope_agents(s, scope)
+    lo, hi = scope.slots
+    where = [_slots.c.slot >= lo, _slots.c.slot < hi, _slots.c.team_id == 0, _slots.c.channel == ""]
+    if agents is not None:
+        where.append(_slots.c.agent_id.in_(agents))
+    stmt = (
+        sa.select(_slots.c.agent_id, *(sa.func.sum(_slots.c[c]).label(c) for c in TIME_COLUMNS))
+        .where(*where, _slots.c.agent_id != 0)
+        .group_by(_slots.c.agent_id)
+    )
+    out: dict[int, dict[str, float]] = {}
+    for r in (await core(s, stmt)).all():
+        m = r._mapping
+        if any(m[c] for c in TIME_COLUMNS):
+            out[int(m["agent_id"])] = {c: float(m[c] or 0) for c in TIME_COLUMNS}
+    if now is None:
+        return out
+    start, end = slot_start(lo), min(slot_start(hi), ensure_utc(now))
+    state = select(ReportAgentState)
+    if agents is not None:
+        state = state.where(col(ReportAgentState.agent_id).in_(agents))
+    for a in (await s.exec(state)).all():
+        acc = out.setdefault(a.agent_id, dict.fromkeys(TIME_COLUMNS, 0.0))
+        if a.presence != "offline" and a.presence_since is not None:
+            secs = _overlap(a.presence_since, start, end)
+            acc["signed_in_s"] += secs
+            if a.presence in PRESENCE_COLUMN:
+                acc[PRESENCE_COLUMN[a.presence]] += secs
+        if a.busy_since is not None:
+            acc["busy_s"] += _overlap(a.busy_since, start, end)
+    return {k: v for k, v in out.items() if any(v.values())}
+
+
+def _overlap(since: datetime, start: datetime, end: datetime) -> float:
+    return max(0.0, (end - max(ensure_utc(since), start)).total_seconds())
+
+
+# -- for workforce planning (hub.reports.forecast / staffing) ---------------------------
+
+
+async def handle_and_patience(
+    s: AsyncSession, team_id: int, since: datetime, until: datetime
+) -> tuple[float | None, float | None]:
+    """The team's mean handle seconds and the mean wait of its abandoned customers."""
+    lo, hi = slot_of(since), math.ceil(ensure_utc(until).timestamp() / SLOT_SECONDS)
+    stmt = (
+        sa.select(_samples.c.metric, sa.func.avg(_samples.c.seconds))
+        .where(
+            _samples.c.team_id == team_id,
+            _samples.c.slot >= lo,
+            _samples.c.slot < hi,
+            _samples.c.metric.in_(["handle", "aban"]),
+        )
+        .group_by(_samples.c.metric)
+    )
+    found = {m: float(v) for m, v in (await core(s, stmt)).all() if v is not None}
+    return found.get("handle"), found.get("aban")
+
+
+async def signed_in_by_slot(
+    s: AsyncSession, agent_ids: Sequence[int], since_slot: int, until_slot: int
+) -> dict[int, float]:
+    """The average number of these agents signed in, per half hour (closed intervals)."""
+    if not agent_ids:
+        return {}
+    stmt = (
+        sa.select(_slots.c.slot, sa.func.sum(_slots.c.signed_in_s))
+        .where(
+            _slots.c.slot >= since_slot,
+            _slots.c.slot < until_slot,
+            _slots.c.team_id == 0,
+            _slots.c.channel == "",
+            _slots.c.agent_id.in_(list(agent_ids)),
+        )
+        .group_by(_slots.c.slot)
+    )
+    return {int(slot): float(v or 0) / SLOT_SECONDS for slot, v in (await core(s, stmt)).all() if v}
+
+
+# -- drill-down: the conversations behind a figure ------------------------------------
+
+DRILL = ("conversations", "answered", "answered_late", "resolved", "reopened", "transferred", "abandoned")
+_SAMPLE_DRILL = {"answered": "fat", "answered_late": "fat", "resolved": "res", "abandoned": "aban"}
+_EVENT_DRILL = {"reopened": "conversation.reopened", "transferred": "conversation.transferred"}
+
+
+async def drill(
+    s: AsyncSession, scope: Scope, metric: str, limit: int, after: int | None
+) -> tuple[list[int], int | None]:
+    """Ids of the conversations counted in ``metric`` over the scope, newest first,
+    ``limit`` per page (``after``: the cursor, a conversation id)."""
+    if metric not in DRILL:
+        raise Invalid(f"metric is one of {', '.join(DRILL)}", code="bad_metric")
+    lo, hi = scope.slots
+    if metric in _SAMPLE_DRILL:
+        where = [*_where(_samples, scope), _samples.c.metric == _SAMPLE_DRILL[metric]]
+        if metric == "answered_late":
+            where.append(sa.not_(_samples.c.in_target))
+        ids_q: Any = sa.select(_samples.c.conversation_id.label("cid")).where(*where)
+    elif metric in _EVENT_DRILL:
+        ev = EventLog.__table__  # type: ignore[attr-defined]
+        where = [
+            ev.c.type == _EVENT_DRILL[metric],
+            ev.c.ts >= slot_start(lo),
+            ev.c.ts < slot_start(hi),
+        ]
+        if scope.team_ids is not None:
+            where.append(ev.c.team_id.in_(scope.team_ids))
+        if scope.agent_id is not None:
+            where.append(ev.c.user_id == scope.agent_id)
+        if scope.channel is not None:
+            where.append(
+                ev.c.conversation_id.in_(sa.select(_convs.c.id).where(_convs.c.channel == scope.channel))
+            )
+        ids_q = sa.select(ev.c.conversation_id.label("cid")).where(*where)
+    else:  # conversations: new in the range, by their team and channel
+        cv = _convs
+        where = [cv.c.created_at >= slot_start(lo), cv.c.created_at < slot_start(hi)]
+        if scope.team_ids is not None:
+            where.append(cv.c.team_id.in_(scope.team_ids))
+        if scope.channel is not None:
+            where.append(cv.c.channel == scope.channel)
+        if scope.agent_id is not None:
+            where.append(cv.c.assignee_id == scope.agent_id)
+        ids_q = sa.select(cv.c.id.label("cid")).where(*where)
+    sub = ids_q.subquery()
+    stmt = sa.select(sub.c.cid).distinct().order_by(sub.c.cid.desc()).limit(limit + 1)
+    if after is not None:
+        stmt = stmt.where(sub.c.cid < after)
+    ids = [int(r[0]) for r in (await core(s, stmt)).all() if r[0] is not None]
+    more = len(ids) > limit
+    ids = ids[:limit]
+    return ids, (ids[-1] if more and ids else None)
 
 
 async def timeseries(
