@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from hub.models import ReportSample, ReportSlot, Role
-from hub.services import SYSTEM
-from hub.services.conversations import assign, reply, resolve, transfer
+from hub.models import OfferStatus, ReportSample, ReportSlot, Role
+from hub.services import SYSTEM, abandon
+from hub.services.conversations import assign, reopen, reply, resolve, transfer
+from hub.services.offers import close_offer, create_offer
 from hub.services.surveys import save_policy
+from hub.services.users import set_presence
 from tests.helpers import inbound, login, team, user
 
 # Sun-Thu 09:00-17:00 Riyadh (UTC+3).
@@ -208,6 +210,12 @@ async def test_rights_and_bad_ranges(app: Any, clock: Any) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_metric"
 
 
+OPS = (
+    *("in", "in", "assign", "reply", "resolve", "transfer", "answer", "project"),
+    *("presence", "reopen", "offer", "hangup", "gone"),
+)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_rollups_equal_a_rebuild_after_random_traffic(app: Any, clock: Any, seed: int) -> None:
     """Whatever happens in whatever order, the incremental rollups equal a recomputation."""
@@ -223,7 +231,7 @@ async def test_rollups_equal_a_rebuild_after_random_traffic(app: Any, clock: Any
     convs: list[int] = []
     for step in range(40):
         clock.advance(rng.choice([5, 60, 900, 1799, 1800, 3600, 86400]))
-        op = rng.choice(["in", "in", "assign", "reply", "resolve", "transfer", "answer", "project"])
+        op = rng.choice(OPS)
         try:
             if op == "in" or not convs:
                 r = await inbound(app.client, f"cust-{rng.randint(0, 5)}", f"m{step}", team="Care")
@@ -240,6 +248,21 @@ async def test_rollups_equal_a_rebuild_after_random_traffic(app: Any, clock: Any
                 await transfer(hub, SYSTEM, rng.choice(convs), to_team_id=rng.choice([care, other]))
             elif op == "answer":
                 await inbound(app.client, f"cust-{rng.randint(0, 5)}", str(rng.randint(1, 5)))
+            elif op == "presence":
+                presence = rng.choice(["available", "busy", "away", "wrap_up", "offline"])
+                await set_presence(hub, SYSTEM, rng.choice(agents), presence)
+            elif op == "reopen":
+                await reopen(hub, SYSTEM, rng.choice(convs))
+            elif op == "offer":
+                conv = rng.choice(convs)
+                await create_offer(hub, conv, rng.choice(agents), None)
+                status = rng.choice([OfferStatus.rejected, OfferStatus.expired, OfferStatus.cancelled])
+                await close_offer(hub, conv, status)
+            elif op == "hangup":
+                await abandon.caller_hung_up(hub, rng.choice(convs))
+            elif op == "gone":
+                await abandon.set_visitor_gone(hub, [rng.choice(convs)], rng.choice([0, 60]))
+                await abandon.abandon_due(hub)
             else:
                 await settle(app)
         except Exception as exc:  # a refused action (closed, not assigned) is part of the game
