@@ -34,6 +34,7 @@ from hub.api import (
     routes_segments,
     routes_surveys,
     routes_users,
+    routes_wfm,
 )
 from hub.api_docs import api_docs_router
 from hub.bus import Subscription, create_bus
@@ -238,6 +239,7 @@ def create_app(
         routes_complaints,
         routes_surveys,
         routes_reports,
+        routes_wfm,
         routes_report_schedules,
         routes_users,
         routes_canned,
