@@ -417,7 +417,7 @@ function change(tile, cur, prev) {
   let amount;
   if (tile.kind === "share") amount = t("rp_pts", { n: num(Math.abs(diff) * 100, 1) });
   else if (tile.kind === "score" || tile.kind === "points") amount = num(Math.abs(diff), tile.kind === "score" ? 2 : 1);
-  else if (prev === 0) amount = num(Math.abs(diff));
+  else if (prev === 0) amount = tile.duration || tile.kind === "seconds" ? duration(Math.abs(diff)) : num(Math.abs(diff));
   else amount = new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 0 }).format(Math.abs(diff) / prev);
   const arrow = { up: "▲", down: "▼", flat: "=" }[dir];
   return {
@@ -636,7 +636,7 @@ function renderCharts() {
   const labels = starts.map((ms) => bucketLabel(ms, group, p));
   const line = (metric, i, extra = {}) => ({
     label: t(`rp_s_${metric}`), data: seriesValues(metric, starts), borderColor: PALETTE[i], backgroundColor: `${PALETTE[i]}33`,
-    pointRadius: starts.length > 60 ? 0 : 2, tension: 0.2, spanGaps: true, ...extra,
+    pointRadius: starts.length > 60 ? 0 : 2, tension: 0, spanGaps: true, ...extra,
   });
   const total = (metric) => seriesValues(metric, starts).reduce((a, b) => a + (b || 0), 0);
 
