@@ -180,6 +180,11 @@ class CustomerGateway:
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
+    async def settle_writes(self) -> None:
+        """Wait for the abandonment-timer writes started so far (tests)."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
+
     async def mark_gone(self) -> list[int]:
         """Start the abandonment timer of waiting conversations whose visitor has been
         gone longer than ``away_after_seconds`` (the queue loop calls this)."""

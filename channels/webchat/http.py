@@ -43,6 +43,7 @@ EVENT_TYPES = (
     "conversation.transferred",
     "conversation.resolved",
     "conversation.reopened",
+    "conversation.abandoned",
     "conversation.queued",
     "conversation.updated",
 )

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from channels.twilio import TwilioVoiceChannel
 from hub.config import Settings
-from hub.models import Conversation, Message, Role
+from hub.models import Conversation, EventLog, Message, Role
 from hub.services import SYSTEM
 from hub.services.conversations import assign
 from hub.services.users import set_presence
@@ -318,6 +318,12 @@ async def test_hanging_up_in_the_queue_is_a_missed_call_to_return(app: Any) -> N
         "Missed call: the caller hung up after 0:45 in the queue",
         "Call ended (completed, 1:03 in total)",
     ]
+    # Abandoned in the queue (reports), once, though Twilio may retry the callback.
+    assert conv.abandoned_at is not None
+    await post_webhook(app.client, V + "/queue-exit", webhook("voice_queue_exit"))
+    async with app.hub.db.session() as s:
+        kinds = (await s.exec(select(EventLog.type).where(EventLog.type == "conversation.abandoned"))).all()
+    assert kinds == ["conversation.abandoned"]
 
 
 async def test_hanging_up_in_the_menu_still_leaves_a_callback_task(app: Any) -> None:

@@ -11,7 +11,7 @@ import { surveyItem, surveyTime } from "../care/surveys.js";
 
 const SHOWN_EVENTS = new Set([
   "conversation.assigned", "conversation.transferred", "conversation.resolved", "conversation.reopened",
-  "conversation.updated",
+  "conversation.updated", "conversation.abandoned",
 ]);
 
 /** A message from REST (MessageOut) or from an event payload, in one shape. */
@@ -236,6 +236,9 @@ export class ThreadView {
         return p.category ? t("ev_resolved_as", { category: t(`cat_${p.category}`) }) : t("ev_resolved");
       case "conversation.reopened":
         return t("ev_reopened");
+      case "conversation.abandoned":
+        return ["caller_hung_up", "visitor_left", "no_reply_timeout"].includes(p.reason)
+          ? t(`ev_abandoned_${p.reason}`) : null;
       case "conversation.updated":
         if (p.reason === "priority") return t("ev_priority", { n: p.priority });
         if (p.reason === "snoozed") return t("ev_snoozed");
