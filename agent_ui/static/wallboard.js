@@ -21,7 +21,7 @@ const PRESENCES = ["available", "busy", "away"];
 const SL_GOOD = 0.8;
 const SL_WARN = 0.7;
 
-const state = { me: null, queues: [], queuesAt: 0, abandoned: new Map(), abandonedAt: 0 };
+const state = { me: null, queues: [], queuesAt: 0, abandoned: new Map(), abandonedKnown: false, abandonedAt: 0 };
 const socket = new HubSocket();
 
 function longestWait(q) {
@@ -43,7 +43,9 @@ async function refreshAbandoned(force = false) {
   state.abandonedAt = Date.now();
   try {
     const rows = await api("/reports/teams", { query: todayRange() });
+    // A team without a row had nothing today: none abandoned.
     state.abandoned = new Map(rows.map((r) => [r.team_id, r.abandoned]));
+    state.abandonedKnown = true;
   } catch (err) {
     console.warn("abandoned today", err);
   }
@@ -65,7 +67,8 @@ const refreshSoon = debounce(refresh, REFRESH_MS);
 
 function abandonedOf(q) {
   if (q.abandoned_today !== undefined) return q.abandoned_today;
-  return state.abandoned.get(q.team_id) ?? null;
+  if (!state.abandonedKnown) return null;
+  return state.abandoned.get(q.team_id) ?? 0;
 }
 
 function slTone(sl) {

@@ -13,6 +13,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.async_api import expect
@@ -332,4 +333,78 @@ async def test_reports_fit_a_phone(live: Any, clock: Any, lang: str) -> None:
         )
         assert fit["doc"] <= fit["inner"], fit
         assert fit["main"] <= fit["mainClient"] + 1, fit
+        await assert_clean(page, watch)
+
+
+def _row(
+    conv: int, name: str, channel: str, team_id: int, assignee: int | None, status: str
+) -> dict[str, Any]:
+    return {
+        "id": conv,
+        "channel": channel,
+        "status": status,
+        "team_id": team_id,
+        "assignee_id": assignee,
+        "contact_id": 1,
+        "contact_name": name,
+        "created_at": "2026-01-05T09:00:00Z",
+        "resolved_at": "2026-01-05T09:10:00Z" if status == "resolved" else None,
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+async def test_drill_down_dialog_asks_for_the_figure_and_pages(live: Any, clock: Any, lang: str) -> None:
+    """The dialog on its own, with the list answered by the browser (the same shape as
+    GET /reports/conversations): the query it sends, the rows as text, the links into
+    the console, "More" with the cursor, Escape back to the figure."""
+    ids = await seed_week(live.app, clock, lang)
+    asked: list[dict[str, list[str]]] = []
+
+    async def answer(route: Any) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        asked.append(query)
+        if "cursor" not in query:
+            items = [
+                _row(ids["a"], f"Layla {HOSTILE}", "loopback", ids["care"], ids["sara"], "resolved"),
+                _row(ids["b"], "Karim", "whatsapp", ids["billing"], ids["sara"], "resolved"),
+            ]
+            await route.fulfill(json={"items": items, "next_cursor": "page-2"})
+        else:
+            items = [_row(ids["c"], "Nour", "loopback", ids["billing"], None, "queued")]
+            await route.fulfill(json={"items": items, "next_cursor": None})
+
+    async with chromium() as browser:
+        page, watch = await open_reports(browser, live, "boss@example.com")
+        await page.route("**/api/v1/reports/conversations?*", answer)
+        await expect(tile(page, "conversations").locator(".tile-value")).to_have_text("3")
+        await tile(page, "conversations").click()
+        dialog = page.locator("#drill")
+        rows = dialog.locator("tbody tr[data-conversation-id]")
+        await expect(rows).to_have_count(2)
+        assert asked[0]["metric"] == ["conversations"] and asked[0]["limit"] == ["50"]
+        # The period shown: 1-7 January in Riyadh, up to its end.
+        assert asked[0]["since"] == ["2025-12-31T21:00:00.000Z"]
+        assert asked[0]["until"] == ["2026-01-07T21:00:00.000Z"]
+        first = dialog.locator(f'tr[data-conversation-id="{ids["a"]}"]')
+        await expect(first.locator("td").first).to_have_text(f"Layla {HOSTILE}")
+        await expect(first.locator("a")).to_have_attribute("href", f"/console#c={ids['a']}")
+        await expect(dialog.locator("img")).to_have_count(0)
+        await dialog.locator("#drill-more").click()
+        await expect(rows).to_have_count(3)
+        assert asked[1]["cursor"] == ["page-2"]
+        await expect(dialog.locator("#drill-more")).to_be_hidden()
+        await expect(dialog.locator(f'tr[data-conversation-id="{ids["c"]}"] a')).to_be_focused()
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_have_count(0)
+        await expect(tile(page, "conversations")).to_be_focused()
+        # Service level drills to the conversations answered late; a table cell adds its team.
+        await tile(page, "service_level").click()
+        await expect(rows).to_have_count(2)
+        assert asked[-1]["metric"] == ["answered_late"]
+        await dialog.locator("#drill-close").click()
+        await page.locator(
+            f'#teams-table tr[data-team-id="{ids["billing"]}"] [data-drill="conversations"]'
+        ).click()
+        await expect(rows).to_have_count(2)
+        assert asked[-1]["metric"] == ["conversations"] and asked[-1]["team_id"] == [str(ids["billing"])]
         await assert_clean(page, watch)
