@@ -832,7 +832,7 @@ class ReportSample(SQLModel, table=True):
     conversation_id: int
     seconds: float
     business_seconds: float
-    in_target: bool = False  # fat: answered within the service-level target; res: first contact
+    in_target: bool = False  # fat: answered in target; res: first contact; aban: after the target
 
 
 class ReportAgentState(SQLModel, table=True):

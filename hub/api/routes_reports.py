@@ -68,6 +68,34 @@ def _csv(rows: list[dict[str, Any]], name: str) -> Response:
     )
 
 
+class Dimensions:
+    """Customer dimensions: the figures of the matching conversations only."""
+
+    def __init__(
+        self,
+        segment_id: Id | None = Query(default=None, description="conversations of the segment's contacts"),
+        tier: str | None = Query(default=None, max_length=40, description="contacts in this tier now"),
+        tag: str | None = Query(default=None, max_length=50, description="conversations with this tag"),
+        category: str | None = Query(
+            default=None, max_length=20, description="conversations of this category"
+        ),
+    ) -> None:
+        self.segment_id, self.tier, self.tag, self.category = segment_id, tier, tag, category
+
+    async def apply(self, s: Any, hub: Hub, actor: Actor, scope: query.Scope) -> query.Scope:
+        return await query.dimension_scope(
+            s,
+            actor,
+            scope,
+            segment_id=self.segment_id,
+            tier=self.tier,
+            tag=self.tag,
+            category=self.category,
+            is_sqlite=hub.db.is_sqlite,
+            region=hub.settings.default_phone_region,
+        )
+
+
 Since = Query(description="start, ISO 8601 with an offset (rounded down to the half hour)")
 Until = Query(description="end, ISO 8601 with an offset (rounded up to the half hour)")
 Format = Query(default=None, pattern="^(json|csv)$")
@@ -83,13 +111,14 @@ async def summary(
     channel: str | None = Channel,
     agent_id: Id | None = None,
     format: str | None = Format,
+    dims: Dimensions = Depends(),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Any:
     """The headline figures of the range (definitions: docs/reports.md)."""
     scope = _scope(actor, since, until, team_id, channel, agent_id)
     async with hub.db.session() as s:
-        out = await query.summary(s, scope)
+        out = await query.summary(s, await dims.apply(s, hub, actor, scope))
     return _csv([out], "summary") if _wants_csv(request, format) else out
 
 
@@ -105,11 +134,13 @@ async def timeseries(
     channel: str | None = Channel,
     agent_id: Id | None = None,
     format: str | None = Format,
+    dims: Dimensions = Depends(),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Any:
     scope = _scope(actor, since, until, team_id, channel, agent_id)
     async with hub.db.session() as s:
+        scope = await dims.apply(s, hub, actor, scope)
         points = await query.timeseries(s, scope, metric, group_by, timezone)
     return _csv(points, f"{metric}-by-{group_by}") if _wants_csv(request, format) else points
 
@@ -153,6 +184,7 @@ async def conversations(
     agent_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=200),
     cursor: Id | None = Query(default=None, description="next_cursor of the previous page"),
+    dims: Dimensions = Depends(),
     actor: Actor = Depends(current_actor),
     hub: Hub = Depends(get_hub),
 ) -> Any:
@@ -160,6 +192,7 @@ async def conversations(
     since moved to a team the reader may not see is left out of the page."""
     scope = _scope(actor, since, until, team_id, channel, agent_id)
     async with hub.db.session() as s:
+        scope = await dims.apply(s, hub, actor, scope)
         ids, next_cursor = await query.drill(s, scope, metric, limit, cursor)
         rows = (
             await s.exec(
@@ -188,6 +221,29 @@ async def conversations(
     return {"items": items, "next_cursor": str(next_cursor) if next_cursor is not None else None}
 
 
+@router.get("/breakdown")
+async def breakdown(
+    request: Request,
+    since: datetime = Since,
+    until: datetime = Until,
+    by: str = Query(max_length=12, description=", ".join(query.DIMENSIONS)),
+    team_id: Id | None = None,
+    channel: str | None = Channel,
+    agent_id: Id | None = None,
+    format: str | None = Format,
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Any:
+    """The figures per category, tier, tag (the 20 most used) or segment: each from the
+    conversations of that dimension (message counts are not kept per customer: null)."""
+    scope = _scope(actor, since, until, team_id, channel, agent_id)
+    async with hub.db.session() as s:
+        rows = await query.breakdown(
+            s, actor, scope, by, is_sqlite=hub.db.is_sqlite, region=hub.settings.default_phone_region
+        )
+    return _csv(rows, f"by-{by}") if _wants_csv(request, format) else rows
+
+
 def _table_route(by: str) -> None:
     """``GET /reports/{by}s``: the figures per team, agent or channel (one handler each,
     so the OpenAPI names each table)."""
@@ -200,11 +256,13 @@ def _table_route(by: str) -> None:
         channel: str | None = Channel,
         agent_id: Id | None = None,
         format: str | None = Format,
+        dims: Dimensions = Depends(),
         actor: Actor = Depends(current_actor),
         hub: Hub = Depends(get_hub),
     ) -> Any:
         scope = _scope(actor, since, until, team_id, channel, agent_id)
         async with hub.db.session() as s:
+            scope = await dims.apply(s, hub, actor, scope)
             rows = await query.table(s, scope, by, hub.now())
         return _csv(rows, f"{by}s") if _wants_csv(request, format) else rows
 

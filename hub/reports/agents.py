@@ -189,6 +189,7 @@ class AgentFold:
                     "agent_id": 0,
                     "conversation_id": cid,
                     "seconds": float(p.get("waited_seconds") or 0.0),
+                    "in_target": bool(p.get("late")),  # for aban: after the target
                 }
             )
         holder = int(p.get("assignee_id") or 0) if status in HOLDING else 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +58,9 @@ class Scope:
     team_ids: tuple[int, ...] | None = None  # None: every team (admins)
     channel: str | None = None
     agent_id: int | None = None
+    # Customer dimensions (segment, tier, tag, category): a select of the matching
+    # conversation ids; figures are then conversation-based (docs/reports.md).
+    conversations: Any = None
 
     @property
     def slots(self) -> tuple[int, int]:
@@ -94,6 +97,105 @@ def scope_for(
     return Scope(since, until, teams, channel, agent_id)
 
 
+def _in_conversations(table: Any, scope: Scope) -> list[Any]:
+    return [] if scope.conversations is None else [table.c.conversation_id.in_(scope.conversations)]
+
+
+async def _conversation_counts(s: AsyncSession, scope: Scope, group: Sequence[str], row: Any) -> None:
+    """Under a dimension filter: new conversations (their rows) and reopenings and
+    transfers (their events), attributed as the rollups would; the rest comes from the
+    samples."""
+    lo, hi = scope.slots
+    since, until = slot_start(lo), slot_start(hi)
+    cv = _convs
+    where = [cv.c.created_at >= since, cv.c.created_at < until, cv.c.id.in_(scope.conversations)]
+    if scope.team_ids is not None:
+        where.append(cv.c.team_id.in_(scope.team_ids))
+    if scope.channel is not None:
+        where.append(cv.c.channel == scope.channel)
+    stmt = sa.select(cv.c.created_at, cv.c.team_id, cv.c.channel).where(*where)
+    for r in (await core(s, stmt)).all():
+        key = {"slot": slot_of(r.created_at), "team_id": r.team_id or 0, "channel": r.channel, "agent_id": 0}
+        if scope.agent_id is None:
+            row(tuple(key[g] for g in group))["conversations"] += 1
+    ev = EventLog.__table__  # type: ignore[attr-defined]
+    names = {"conversation.reopened": "reopened", "conversation.transferred": "transfers"}
+    where = [
+        ev.c.type.in_(sorted(names)),
+        ev.c.ts >= since,
+        ev.c.ts < until,
+        ev.c.conversation_id.in_(scope.conversations),
+    ]
+    if scope.team_ids is not None:
+        where.append(ev.c.team_id.in_(scope.team_ids))
+    if scope.agent_id is not None:
+        where.append(ev.c.user_id == scope.agent_id)
+    stmt2 = (
+        sa.select(ev.c.type, ev.c.ts, ev.c.team_id, ev.c.user_id, cv.c.channel)
+        .join(cv, cv.c.id == ev.c.conversation_id)
+        .where(*where)
+    )
+    if scope.channel is not None:
+        stmt2 = stmt2.where(cv.c.channel == scope.channel)
+    for r in (await core(s, stmt2)).all():
+        key = {
+            "slot": slot_of(r.ts),
+            "team_id": r.team_id or 0,
+            "channel": r.channel,
+            "agent_id": r.user_id or 0,
+        }
+        row(tuple(key[g] for g in group))[names[r.type]] += 1
+
+
+DIMENSIONS = ("category", "tag", "tier", "segment")
+
+
+async def dimension_scope(
+    s: AsyncSession,
+    actor: Actor,
+    scope: Scope,
+    *,
+    segment_id: int | None = None,
+    tier: str | None = None,
+    tag: str | None = None,
+    category: str | None = None,
+    is_sqlite: bool,
+    region: str | None = None,
+) -> Scope:
+    """The scope narrowed to conversations of a segment's contacts (as the reader may see
+    them), of contacts in a tier, with a tag, or of a category."""
+    if segment_id is None and tier is None and tag is None and category is None:
+        return scope
+    from hub.crm.contact_query import _json_list_has, where_clauses
+    from hub.models import Category, Contact, ContactFigures, ContactTier
+    from hub.services import segments
+
+    cv = _convs
+    ids = sa.select(cv.c.id)
+    if category is not None:
+        if category not in {c.value for c in Category}:
+            raise Invalid(f"unknown category {category!r}", code="bad_category")
+        ids = ids.where(cv.c.category == category)
+    if tag is not None:
+        ids = ids.where(_json_list_has(cv.c.tags, tag, is_sqlite))
+    if tier is not None:
+        ids = ids.where(
+            cv.c.contact_id.in_(sa.select(col(ContactTier.contact_id)).where(col(ContactTier.tier) == tier))
+        )
+    if segment_id is not None:
+        seg = await segments.load_segment(s, actor, segment_id)
+        f = segments.parse_filter(seg.filter)
+        contact = Contact.__table__  # type: ignore[attr-defined]
+        figures_t = ContactFigures.__table__  # type: ignore[attr-defined]
+        members = (
+            sa.select(contact.c.id)
+            .select_from(contact.outerjoin(figures_t, figures_t.c.contact_id == contact.c.id))
+            .where(*where_clauses(f, actor, is_sqlite=is_sqlite, region=region))
+        )
+        ids = ids.where(cv.c.contact_id.in_(members))
+    return replace(scope, conversations=ids)
+
+
 def _where(table: Any, scope: Scope) -> list[Any]:
     lo, hi = scope.slots
     out = [table.c.slot >= lo, table.c.slot < hi]
@@ -127,6 +229,11 @@ ALL_SUMS = (
 )
 
 
+# Counters a conversation filter cannot give (kept per team × channel × agent, not per
+# customer): reported as null under a dimension filter.
+NOT_PER_CONVERSATION = ("inbound", "outbound", "agent_replies", "surveys_sent", "offers", "offers_missed")
+
+
 async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Sums per group (``slot``, ``team_id``, ``agent_id``, ``channel``) from the three
     sources: event counts, duration samples, survey answers."""
@@ -135,18 +242,23 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
     def row(key: tuple[Any, ...]) -> dict[str, Any]:
         if key not in out:
             out[key] = {**dict(zip(group, key, strict=True)), **dict.fromkeys(ALL_SUMS, 0)}
+            if scope.conversations is not None:
+                out[key].update(dict.fromkeys(NOT_PER_CONVERSATION))
         return out[key]
 
-    cols = [_slots.c[g] for g in group]
-    sums = [sa.func.coalesce(sa.func.sum(_slots.c[c]), 0).label(c) for c in COUNTERS]
-    stmt = sa.select(*cols, *sums).where(*_where(_slots, scope))
-    if cols:
-        stmt = stmt.group_by(*cols)
-    for r in (await core(s, stmt)).all():
-        m = r._mapping
-        target = row(tuple(m[g] for g in group))
-        for c in COUNTERS:
-            target[c] += m[c] or 0
+    if scope.conversations is None:
+        cols = [_slots.c[g] for g in group]
+        sums = [sa.func.coalesce(sa.func.sum(_slots.c[c]), 0).label(c) for c in COUNTERS]
+        stmt = sa.select(*cols, *sums).where(*_where(_slots, scope))
+        if cols:
+            stmt = stmt.group_by(*cols)
+        for r in (await core(s, stmt)).all():
+            m = r._mapping
+            target = row(tuple(m[g] for g in group))
+            for c in COUNTERS:
+                target[c] += m[c] or 0
+    else:
+        await _conversation_counts(s, scope, group, row)
     scols = [_samples.c[g] for g in group]
     stmt = (
         sa.select(
@@ -157,7 +269,7 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
             sa.func.sum(_samples.c.business_seconds).label("bh"),
             sa.func.sum(sa.case((_samples.c.in_target, 1), else_=0)).label("in_sl"),
         )
-        .where(*_where(_samples, scope))
+        .where(*_where(_samples, scope), *_in_conversations(_samples, scope))
         .group_by(*scols, _samples.c.metric)
     )
     for r in (await core(s, stmt)).all():
@@ -172,6 +284,14 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
             target["answered_in_sl"] += int(m["in_sl"] or 0)
         elif metric == "res":
             target["first_contact"] += int(m["in_sl"] or 0)
+            if scope.conversations is not None:
+                target["resolved"] += int(m["n"])
+        elif metric == "aban" and scope.conversations is not None:
+            target["abandoned"] += int(m["n"])
+            target["abandoned_late"] += int(m["in_sl"] or 0)
+        elif metric == "handle" and scope.conversations is not None:
+            target["handled"] += int(m["n"])
+            target["handle_s"] += float(m["sum"] or 0)
     for answer in await _answers(s, scope):
         key = tuple(answer[g] for g in group)
         target = row(key)
@@ -206,6 +326,8 @@ async def _answers(s: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
         stmt = stmt.where(SurveyRequest.channel == scope.channel)
     if scope.agent_id is not None:
         stmt = stmt.where(SurveyRequest.agent_id == scope.agent_id)
+    if scope.conversations is not None:
+        stmt = stmt.where(col(SurveyRequest.conversation_id).in_(scope.conversations))
     return [
         {
             "slot": slot_of(r.answered_at),  # type: ignore[arg-type]
@@ -223,7 +345,7 @@ async def percentiles(
     s: AsyncSession, scope: Scope, metric: str, ps: Sequence[float] = (0.5, 0.9)
 ) -> dict[str, float | None]:
     """Nearest-rank percentiles of one duration metric (and its business-hours variant)."""
-    where = [*_where(_samples, scope), _samples.c.metric == metric]
+    where = [*_where(_samples, scope), *_in_conversations(_samples, scope), _samples.c.metric == metric]
     n = (await core(s, sa.select(sa.func.count()).select_from(_samples).where(*where))).scalar() or 0
     out: dict[str, float | None] = {}
     for column, suffix in (("seconds", ""), ("business_seconds", "_business")):
@@ -252,13 +374,17 @@ def _share(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _n(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def figures(t: Mapping[str, Any]) -> dict[str, Any]:
     """The headline figures of one totals row (stable names: docs/reports.md)."""
     return {
         "conversations": int(t["conversations"]),
-        "inbound_messages": int(t["inbound"]),
-        "outbound_messages": int(t["outbound"]),
-        "agent_replies": int(t["agent_replies"]),
+        "inbound_messages": _n(t["inbound"]),
+        "outbound_messages": _n(t["outbound"]),
+        "agent_replies": _n(t["agent_replies"]),
         "resolved": int(t["resolved"]),
         "reopened": int(t["reopened"]),
         "reopen_rate": _share(t["reopened"], t["resolved"]),
@@ -273,10 +399,10 @@ def figures(t: Mapping[str, Any]) -> dict[str, Any]:
         # answered in target ÷ (answered + abandoned after the target)
         "service_level": _share(t["answered_in_sl"], t["answered"] + t["abandoned_late"]),
         "service_level_answered": _share(t["answered_in_sl"], t["answered"]),
-        "offers": int(t["offers"]),
-        "offers_missed": int(t["offers_missed"]),
+        "offers": _n(t["offers"]),
+        "offers_missed": _n(t["offers_missed"]),
         "handled": int(t["handled"]),
-        "surveys_sent": int(t["surveys_sent"]),
+        "surveys_sent": _n(t["surveys_sent"]),
         "csat": {
             "responses": int(t["csat_count"]),
             "average": _avg(t["csat_sum"], t["csat_count"]),
@@ -362,7 +488,8 @@ async def table(s: AsyncSession, scope: Scope, by: str, now: datetime | None = N
     agent also their time (presence, busy, handle: occupancy and utilisation)."""
     column = {"team": "team_id", "agent": "agent_id", "channel": "channel"}[by]
     rows = await totals(s, scope, (column,))
-    times = await agent_time(s, scope, now) if by == "agent" else {}
+    per_agent = by == "agent" and scope.conversations is None  # time is not per customer
+    times = await agent_time(s, scope, now) if per_agent else {}
     if times:
         have = {r["agent_id"] for r in rows}
         rows += [{"agent_id": a, **dict.fromkeys(ALL_SUMS, 0)} for a in sorted(times) if a not in have]
@@ -372,7 +499,7 @@ async def table(s: AsyncSession, scope: Scope, by: str, now: datetime | None = N
         row = {column: (value or None) if column != "channel" else value, **figures(t)}
         for name, metric in DURATIONS.items():
             row[name] = _duration_avgs(t, metric)
-        if by == "agent" and value:
+        if per_agent and value:
             row.update(_agent_figures(t, times.get(value, {})))
         out.append(row)
     return out
@@ -450,6 +577,83 @@ async def agent_time(
 
 def _overlap(since: datetime, start: datetime, end: datetime) -> float:
     return max(0.0, (end - max(ensure_utc(since), start)).total_seconds())
+
+
+async def breakdown(
+    s: AsyncSession,
+    actor: Actor,
+    scope: Scope,
+    by: str,
+    *,
+    is_sqlite: bool,
+    region: str | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """The headline figures per category, tier, tag (the most used in the range) or
+    segment (those the reader may see), each from that dimension's conversations."""
+    from hub.models import Category, Segment, Tier
+
+    keys: list[tuple[str, str]]  # (key, label)
+    if by == "category":
+        keys = [(c.value, c.value) for c in Category]
+    elif by == "tier":
+        tiers = (await s.exec(select(Tier).where(Tier.active).order_by(col(Tier.position)))).all()
+        keys = [(t.key, t.label_en) for t in tiers]
+    elif by == "tag":
+        keys = [(t, t) for t in await _top_tags(s, scope, is_sqlite, limit)]
+    elif by == "segment":
+        from hub.services import segments
+
+        segs: Sequence[Segment] = (await segments.list_segments(s, actor))[:limit]
+        keys = [(str(g.id), g.name) for g in segs]
+    else:
+        raise Invalid(f"by is one of {', '.join(DIMENSIONS)}", code="bad_dimension")
+    out = []
+    for key, label in keys:
+        narrowed = await dimension_scope(
+            s,
+            actor,
+            scope,
+            segment_id=int(key) if by == "segment" else None,
+            tier=key if by == "tier" else None,
+            tag=key if by == "tag" else None,
+            category=key if by == "category" else None,
+            is_sqlite=is_sqlite,
+            region=region,
+        )
+        (t,) = await totals(s, narrowed)
+        row = {"key": key, "label": label, **figures(t)}
+        for name, metric in DURATIONS.items():
+            row[name] = _duration_avgs(t, metric)
+        out.append(row)
+    return out
+
+
+async def _top_tags(s: AsyncSession, scope: Scope, is_sqlite: bool, limit: int) -> list[str]:
+    lo, hi = scope.slots
+    cv = _convs
+    fn: Any = (
+        sa.func.json_each(cv.c.tags)
+        if is_sqlite
+        else sa.func.jsonb_array_elements_text(sa.cast(cv.c.tags, sa.dialects.postgresql.JSONB))
+    )
+    elems = fn.table_valued("value")
+    tag = elems.c.value
+    source: Any = cv.join(elems, sa.true())
+    where = [cv.c.created_at >= slot_start(lo), cv.c.created_at < slot_start(hi)]
+    if scope.team_ids is not None:
+        where.append(cv.c.team_id.in_(scope.team_ids))
+    if scope.channel is not None:
+        where.append(cv.c.channel == scope.channel)
+    stmt = (
+        sa.select(tag, sa.func.count().label("n"))
+        .select_from(source)
+        .where(*where)
+        .group_by(tag)
+        .order_by(sa.desc("n"), tag)
+        .limit(limit)
+    )
+    return [str(r[0]) for r in (await core(s, stmt)).all()]
 
 
 # -- for workforce planning (hub.reports.forecast / staffing) ---------------------------
@@ -544,6 +748,8 @@ async def drill(
     stmt = sa.select(sub.c.cid).distinct().order_by(sub.c.cid.desc()).limit(limit + 1)
     if after is not None:
         stmt = stmt.where(sub.c.cid < after)
+    if scope.conversations is not None:
+        stmt = stmt.where(sub.c.cid.in_(scope.conversations))
     ids = [int(r[0]) for r in (await core(s, stmt)).all() if r[0] is not None]
     more = len(ids) > limit
     ids = ids[:limit]
@@ -554,6 +760,8 @@ async def timeseries(
     s: AsyncSession, scope: Scope, metric: str, group_by: str, timezone: str
 ) -> list[dict[str, Any]]:
     """One value per hour, day, week (from Monday) or month in ``timezone``."""
+    if metric not in SERIES:
+        raise Invalid(f"metric is one of {', '.join(SERIES)}", code="bad_metric")
     if group_by not in GROUPS:
         raise Invalid(f"group_by is one of {', '.join(GROUPS)}", code="bad_group")
     try:
@@ -568,9 +776,11 @@ async def timeseries(
         acc = buckets.setdefault(start, dict.fromkeys(ALL_SUMS, 0.0))
         for c in ALL_SUMS:
             acc[c] += float(t[c] or 0)
+    unknown = scope.conversations is not None and metric in ("inbound_messages", "outbound_messages")
     out = []
     for start in sorted(buckets):
-        out.append({"start": start.isoformat(), "value": value_of(metric, buckets[start])})
+        value = value_of(metric, buckets[start])
+        out.append({"start": start.isoformat(), "value": None if unknown else value})
     return out
 
 
