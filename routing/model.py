@@ -52,6 +52,8 @@ class TeamPolicy:
     sla_seconds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SLA_SECONDS))
     # Per channel, the share to answer within sla_seconds: workforce planning staffs for it.
     service_level_target: dict[str, float] = field(default_factory=dict)
+    # Per channel, the handle time (s) workforce planning assumes until one is measured.
+    handle_seconds: dict[str, float] = field(default_factory=dict)
     overflow_team: str | None = None
     overflow_after: float | None = None
     offer_timeout: dict[str, float] = field(default_factory=dict)
@@ -89,6 +91,9 @@ class TeamPolicy:
         for channel, share in self.service_level_target.items():
             if not isinstance(share, int | float) or not 0 < share < 1:
                 raise ValueError(f"service_level_target.{channel}: a share between 0 and 1, e.g. 0.8")
+        for channel, seconds in self.handle_seconds.items():
+            if not isinstance(seconds, int | float) or not seconds > 0:
+                raise ValueError(f"handle_seconds.{channel}: seconds greater than 0, e.g. 300")
 
     def priority_for(self, channel: str) -> int:
         return self.channel_priority.get(channel, FALLBACK_CHANNEL_PRIORITY)

@@ -126,6 +126,16 @@ def clean(y: np.ndarray, holidays: np.ndarray) -> np.ndarray:
 # -- the model --------------------------------------------------------------------------
 
 
+def started(y: np.ndarray) -> np.ndarray:
+    """Whole days of ``y`` (counted back from its end), from the first day with an
+    arrival: before it the channel was not in use, which is not a season of zeros."""
+    y = y[len(y) % SLOTS_PER_DAY :]
+    nonzero = np.flatnonzero(y)
+    if len(nonzero) == 0:
+        return y[:0]
+    return y[nonzero[0] // SLOTS_PER_DAY * SLOTS_PER_DAY :]
+
+
 def method_for(n: int) -> str:
     if n >= MIN_HOLT_WINTERS:
         return "holt_winters"
@@ -146,8 +156,7 @@ def fit_forecast(y: np.ndarray, horizon: int) -> tuple[np.ndarray, str]:
     half hour over the last (up to 8) such days. ``seasonal_naive`` (one to two weeks):
     the last week again. ``mean`` (less): the mean half hour. Negatives clip to 0.
     """
-    y = np.asarray(y, dtype=float)
-    y = y[len(y) % SLOTS_PER_DAY :][-TRAIN_WEEKS * WEEK :]  # whole days only
+    y = started(np.asarray(y, dtype=float))[-TRAIN_WEEKS * WEEK :]
     method = method_for(len(y))
     if method == "holt_winters":
         days = y.reshape(-1, SLOTS_PER_DAY)
@@ -251,7 +260,7 @@ def backtest(
     span = weeks * WEEK
     step = horizon_days * SLOTS_PER_DAY
     window_lo = end - span
-    if len(y) < span + WEEK:
+    if len(started(np.asarray(y, dtype=float))) < span + WEEK:
         return Backtest(None, None, weeks, 0, 0), np.zeros(0)
     predicted = np.zeros(span)
     origin = window_lo

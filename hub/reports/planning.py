@@ -88,7 +88,7 @@ def staffing_settings(
     policy = policy_from_settings(str(team.id), team.routing or {})
     source = "measured"
     if handle is None or handle <= 0:
-        planned = (team.routing or {}).get("handle_seconds", {}).get(channel)
+        planned = policy.handle_seconds.get(channel)
         handle, source = (float(planned), "team_setting") if planned else (DEFAULT_HANDLE_SECONDS, "default")
     if model == "erlang_a" and not (patience and patience > 0):
         raise Invalid("Erlang A needs a measured patience: no abandonment recorded yet", code="no_patience")
