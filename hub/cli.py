@@ -194,7 +194,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from routing import simulator
 
-    result = simulator.run_from_args(args)
+    if args.forecast:  # replay a forecast day (hub/reports/replay.py, docs/workforce.md)
+        from hub.reports.replay import ReplayError, run_forecast_day
+
+        try:
+            result = asyncio.run(_with_hub(_settings(args), lambda hub: run_forecast_day(hub, args)))
+        except ReplayError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    else:
+        result = simulator.run_from_args(args)
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True, default=str))
     else:
@@ -256,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Discrete-event simulation of the routing core; compare with Erlang C.",
     )
     simulator.build_parser(p)
+    p.add_argument("--forecast", metavar="TEAM", help="replay a forecast day of this team (id or name)")
+    p.add_argument("--day", help="with --forecast: YYYY-MM-DD in the team's time zone (default today)")
+    p.add_argument("--channel", help="with --forecast: the channel (default: the team's busiest)")
+    p.add_argument("--model", choices=["erlang_c", "erlang_a"], help="with --forecast: staffing model")
     p.set_defaults(func=cmd_simulate)
     return parser
 
