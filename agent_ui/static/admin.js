@@ -2,7 +2,7 @@
 // business hours, members), canned responses, and the customer memory's custom
 // fields, tiers and CSV import, the complaint options and the surveys — full CRUD over
 // the REST API. Sections are chosen by the URL hash (#users, #teams, #canned, #fields,
-// #tiers, #import, #complaints, #surveys).
+// #tiers, #import, #complaints, #surveys, #schedules: scheduled report mails).
 import { whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { errorText, toast } from "./dialogs.js";
@@ -13,6 +13,7 @@ import { teamsSection } from "./admin/teams.js";
 import { cannedSection } from "./admin/canned.js";
 import { fieldsSection, importSection, tiersSection } from "./admin/crm.js";
 import { complaintOptionsSection, surveysSection } from "./admin/care.js";
+import { reportSchedulesSection } from "./admin/reports.js";
 
 const SECTIONS = [
   { id: "users", key: "adm_users", role: "admin", build: usersSection },
@@ -23,6 +24,7 @@ const SECTIONS = [
   { id: "import", key: "adm_import", role: "admin", build: importSection },
   { id: "complaints", key: "adm_complaints", role: "admin", build: complaintOptionsSection },
   { id: "surveys", key: "adm_surveys", role: "admin", build: surveysSection },
+  { id: "schedules", key: "adm_schedules", role: "admin", build: reportSchedulesSection },
 ];
 
 let me;
