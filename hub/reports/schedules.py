@@ -21,6 +21,7 @@ Exactly once, cluster-wide:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,6 +41,8 @@ from hub.services.contact_fields import invalid_fields
 from hub.services.errors import Conflict, Forbidden, NotFound
 from hub.timeutil import ensure_utc
 
+log = logging.getLogger(__name__)
+RETRY_AFTER = timedelta(minutes=5)
 FREQUENCIES = ("daily", "weekly")
 LANGUAGES = ("en", "ar")
 MAX_RECIPIENTS = 50
@@ -283,7 +286,16 @@ class ReportMailer:
             )
         ).all()
         for sched in due:
-            await fire(self.hub, s, sched, now)
+            try:
+                await fire(self.hub, s, sched, now)
+            except Exception as exc:
+                # One broken schedule must not hold up the others (nor be retried in a
+                # tight loop): it is tried again in a while, for the same period. Mails
+                # it queued before failing stay queued; their keys keep them single.
+                log.exception("report schedule %s failed; retrying", sched.id)
+                sched.last_status = f"failed ({type(exc).__name__}); retrying"
+                sched.next_run_at = now + RETRY_AFTER
+                s.add(sched)
         return len(due)
 
     async def next_due(self, s: AsyncSession) -> datetime | None:

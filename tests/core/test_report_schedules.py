@@ -27,6 +27,10 @@ from tests.helpers import inbound, login, team, user
 BERLIN = "Europe/Berlin"
 
 
+class Killed(BaseException):
+    """A process dying: nothing in the hub catches it (unlike an Exception)."""
+
+
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
@@ -281,11 +285,11 @@ async def test_a_crash_inside_the_firing_transaction_leaves_nothing_and_fires_ag
     real = schedules.next_run
 
     def crash(*args: Any) -> datetime:
-        raise RuntimeError("the process dies after queueing, before advancing")
+        raise Killed("the process dies after queueing, before advancing")
 
     # The mails are queued, then the advance fails: the transaction rolls back whole.
     monkeypatch.setattr(schedules, "next_run", crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Killed):
         await app.hub.projections.run_due()
     assert await mails_in_db(app) == []
     monkeypatch.setattr(schedules, "next_run", real)
@@ -293,6 +297,40 @@ async def test_a_crash_inside_the_firing_transaction_leaves_nothing_and_fires_ag
     await tick(app)
     assert len(await smtp_sink.wait_for(2)) == 2
     assert [m.status for m in await mails_in_db(app)] == [OutboxStatus.sent] * 2
+
+
+async def test_a_broken_schedule_is_retried_later_without_holding_up_the_others(
+    app: Any, clock: Any, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await app.hub.projections.stop()
+    ids = await staff(app)
+    h = await login(app.client, "root@example.com")
+    clock.now = utc(2026, 1, 5, 12)
+    broken = await create(app, h, name="Broken", hour=8, timezone=BERLIN, recipients=[ids["root"]])
+    await create(app, h, name="Fine", hour=8, timezone=BERLIN, recipients=[ids["root"]])
+    real = schedules.figures_for
+
+    async def failing(s: Any, actor: Any, sched: Any, *args: Any) -> Any:
+        if sched.name == "Broken":
+            raise ValueError("a bug")
+        return await real(s, actor, sched, *args)
+
+    monkeypatch.setattr(schedules, "figures_for", failing)
+    clock.now = utc(2026, 1, 6, 7)
+    await tick(app)
+    (mail,) = await smtp_sink.wait_for(1)
+    assert mail.message["Subject"] == "Daily report: Fine, 2026-01-05"
+    async with app.hub.db.session() as s:
+        row = await s.get(ReportSchedule, broken["id"])
+    assert row is not None and row.last_status == "failed (ValueError); retrying"
+    assert row.next_run_at == utc(2026, 1, 6, 7, 5) and row.last_period_start is None
+    # Mended: the retry mails the same period, once.
+    monkeypatch.setattr(schedules, "figures_for", real)
+    clock.now = utc(2026, 1, 6, 7, 5)
+    await tick(app)
+    await tick(app)
+    mails = await smtp_sink.wait_for(2)
+    assert [m.message["Subject"] for m in mails[1:]] == ["Daily report: Broken, 2026-01-05"]
 
 
 async def test_a_worker_that_dies_mid_send_leaves_the_mail_to_the_next_after_its_lease(

@@ -19,7 +19,7 @@ from hub.models import Role
 from hub.outbox import OutboxWorker
 from hub.reports import schedules
 from tests.channels.email_servers import SmtpSink, running_sink
-from tests.core.test_report_schedules import BERLIN, create, email_channel, mails_in_db, staff, utc
+from tests.core.test_report_schedules import BERLIN, Killed, create, email_channel, mails_in_db, staff, utc
 from tests.helpers import login, user
 
 
@@ -123,7 +123,7 @@ async def test_a_process_dying_while_it_fires_leaves_the_period_to_the_other(
         if calls == 1:
             inside.set()
             await die.wait()
-            raise RuntimeError("killed")  # ...which never commits
+            raise Killed("killed")  # ...which never commits
         return outcome
 
     monkeypatch.setattr(schedules, "queue_mails", dying)
@@ -132,7 +132,7 @@ async def test_a_process_dying_while_it_fires_leaves_the_period_to_the_other(
     # The other process finds the timer's lock taken and skips it.
     assert await two[1].runner.run_due() == 0
     die.set()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Killed):
         await first
     assert await mails_in_db(app) == []
     # Its next pass fires the schedule, once.
