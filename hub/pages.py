@@ -26,6 +26,7 @@ STAFF_PAGES = {
     "/supervisor": "supervisor.html",
     "/reports": "reports.html",
     "/wallboard": "wallboard.html",
+    "/planning": "planning.html",
     "/admin": "admin.html",
     "/password": "password.html",
 }

@@ -14,6 +14,7 @@ const NAV = [
   { page: "supervisor", href: "/supervisor", key: "nav_supervisor", role: "supervisor" },
   { page: "reports", href: "/reports", key: "nav_reports", role: "supervisor" },
   { page: "wallboard", href: "/wallboard", key: "nav_wallboard", role: "supervisor" },
+  { page: "planning", href: "/planning", key: "nav_planning", role: "supervisor" },
   { page: "admin", href: "/admin", key: "nav_admin", role: "supervisor" },
 ];
 const RANK = { agent: 0, supervisor: 1, admin: 2 };
