@@ -313,6 +313,8 @@ FIELDS = ("name", "frequency", "weekday", "hour", "timezone", "team_id", "recipi
 async def _check(s: AsyncSession, v: Mapping[str, Any]) -> None:
     """Field errors with stable codes (docs/protocol.md), all of them at once."""
     problems: list[tuple[str, str, str]] = []
+    if not v["name"]:
+        problems.append(("name", "required", "a name"))
     if v["frequency"] not in FREQUENCIES:
         problems.append(("frequency", "bad_frequency", "daily or weekly"))
     hour = v["hour"]
@@ -325,7 +327,7 @@ async def _check(s: AsyncSession, v: Mapping[str, Any]) -> None:
         problems.append(("weekday", "bad_weekday", "0 (Monday) to 6 (Sunday) for a weekly report"))
     try:
         zone_of(str(v["timezone"]))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory
         problems.append(("timezone", "invalid_timezone", "an IANA time zone like Asia/Riyadh"))
     team = None
     if v["team_id"] is not None:

@@ -416,6 +416,8 @@ async def test_only_admins_manage_schedules(app: Any, clock: Any, smtp_sink: Smt
 
 CASES = [
     ({"timezone": "Mars/Olympus"}, "timezone", "invalid_timezone"),
+    ({"timezone": "Europe"}, "timezone", "invalid_timezone"),
+    ({"name": "   "}, "name", "required"),
     ({"recipients": [999]}, "recipients", "unknown_recipient"),
     ({"recipients": ["agent"]}, "recipients", "recipient_not_supervisor"),
     ({"recipients": []}, "recipients", "no_recipients"),
