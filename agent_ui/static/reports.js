@@ -25,6 +25,9 @@ const MAX_DAYS = 400;
 const RANGES = ["today", "yesterday", "last7", "last30", "this_month", "last_month", "custom"];
 const GROUPS = ["auto", "hour", "day", "week", "month"];
 const KNOWN_CHANNELS = ["whatsapp", "sms", "email", "telegram", "webchat", "voice"];
+const CATEGORIES = ["inquiry", "complaint", "suggestion", "order", "other"];
+const BREAKDOWNS = ["category", "tier", "tag", "segment"];
+const PRESENCE_TIME = ["available", "busy", "wrap_up", "away"];
 const DRILL_PAGE = 50;
 const VERBATIM_SCAN = 200; // GET /surveys answers looked at (newest first); see the note shown
 const VERBATIMS_SHOWN = 30;
@@ -153,6 +156,7 @@ function filters() {
     team_id: el.team_id.value,
     channel: el.channel.value,
     agent_id: el.agent_id.value,
+    category: el.category.value,
     group_by: el.group_by.value || "auto",
     business: el.business.checked,
   };
@@ -168,6 +172,8 @@ function fromHash() {
     team_id: q.get("team") || "",
     channel: q.get("channel") || "",
     agent_id: q.get("agent") || "",
+    category: CATEGORIES.includes(q.get("cat")) ? q.get("cat") : "",
+    by: BREAKDOWNS.includes(q.get("by")) ? q.get("by") : "category",
     group_by: GROUPS.includes(q.get("group")) ? q.get("group") : "auto",
     business: q.get("bh") === "1",
   };
@@ -184,6 +190,8 @@ function toHash(f) {
   if (f.team_id) q.set("team", f.team_id);
   if (f.channel) q.set("channel", f.channel);
   if (f.agent_id) q.set("agent", f.agent_id);
+  if (f.category) q.set("cat", f.category);
+  if ($("#breakdown-by").value && $("#breakdown-by").value !== "category") q.set("by", $("#breakdown-by").value);
   if (f.group_by !== "auto") q.set("group", f.group_by);
   if (f.business) q.set("bh", "1");
   return `#${q.toString()}`;
@@ -221,7 +229,9 @@ function fillFilters(f) {
     .filter((u) => u.active && (state.me.role === "admin" && !f.team_id ? true : u.team_ids.some((id) => teamIds.includes(id))))
     .sort((a, b) => a.name.localeCompare(b.name));
   fillSelect(el.agent_id, [["", t("rp_all_agents")], ...agents.map((u) => [String(u.id), u.name])], f.agent_id);
+  fillSelect(el.category, [["", t("rp_all_categories")], ...CATEGORIES.map((c) => [c, t(`cat_${c}`)])], f.category);
   fillSelect(el.group_by, GROUPS.map((g) => [g, t(`rp_group_${g}`)]), f.group_by);
+  fillSelect($("#breakdown-by"), BREAKDOWNS.map((b) => [b, t(`rp_by_${b}`)]), f.by || $("#breakdown-by").value || "category");
   el.business.checked = f.business;
   for (const label of form().querySelectorAll(".custom-range")) label.hidden = f.range !== "custom";
 }
@@ -247,6 +257,7 @@ function scopeQuery(f, p, { previous = false } = {}) {
     team_id: f.team_id,
     channel: f.channel,
     agent_id: f.agent_id,
+    category: f.category,
   };
 }
 
@@ -277,18 +288,20 @@ async function load() {
   const scope = scopeQuery(f, p);
   const metrics = Object.values(SERIES).flat();
   try {
-    const [summary, previous, series, heat, channels, teams, agents] = await Promise.all([
+    const by = $("#breakdown-by").value || "category";
+    const [summary, previous, series, heat, channels, teams, agents, breakdown] = await Promise.all([
       api("/reports/summary", { query: scope }),
       api("/reports/summary", { query: scopeQuery(f, p, { previous: true }) }),
       Promise.all(metrics.map((metric) => api("/reports/timeseries", { query: { ...scope, metric, group_by: group, timezone: p.tz } }))),
-      api("/reports/heatmap", { query: { ...scope, agent_id: undefined, timezone: p.tz } }),
+      api("/reports/heatmap", { query: { ...scope, agent_id: undefined, category: undefined, timezone: p.tz } }),
       api("/reports/channels", { query: scope }),
       api("/reports/teams", { query: scope }),
       api("/reports/agents", { query: scope }),
+      api("/reports/breakdown", { query: { ...scope, category: undefined, by } }),
     ]);
     if (seq !== state.seq) return;
     state.data = {
-      f, p, group, summary, previous, heat, channels, teams, agents,
+      f, p, group, summary, previous, heat, channels, teams, agents, breakdown, by,
       series: Object.fromEntries(metrics.map((m, i) => [m, series[i]])),
     };
     $("#report-error").hidden = true;
@@ -377,15 +390,20 @@ const TILES = [
   { id: "outbound_messages", get: (f) => f.outbound_messages },
   { id: "answered", drill: "answered", get: (f) => f.answered },
   { id: "service_level", drill: "answered_late", drillLabel: "rp_drill_answered_late", kind: "share", better: "up", get: (f) => f.service_level,
-    sub: (f) => t("rp_sl_sub", { n: num(f.answered) }) },
+    sub: (f) => t("rp_sl_sub", { in: num(f.answered_in_target ?? 0), n: num((f.answered ?? 0) + (f.abandoned_late ?? 0)) }) },
   { id: "resolved", drill: "resolved", get: (f) => f.resolved },
   { id: "reopened", drill: "reopened", better: "down", get: (f) => f.reopened,
     sub: (f) => (f.reopen_rate === null ? null : t("rp_reopen_sub", { rate: percent(f.reopen_rate) })) },
-  { id: "transfers", drill: "transferred", better: "down", get: (f) => f.transfers },
-  { id: "abandoned", drill: "abandoned", better: "down", get: (f) => f.abandoned },
+  { id: "transfers", drill: "transferred", better: "down", get: (f) => f.transfers,
+    sub: (f) => (f.transfers_per_conversation === null || f.transfers_per_conversation === undefined ? null
+      : t("rp_per_conversation", { n: num(f.transfers_per_conversation, 2) })) },
+  { id: "abandoned", drill: "abandoned", better: "down", get: (f) => f.abandoned,
+    sub: (f) => (f.abandon_rate === null || f.abandon_rate === undefined ? null : t("rp_abandon_sub", { rate: percent(f.abandon_rate) })) },
+  { id: "first_contact_resolution", kind: "share", better: "up", get: (f) => f.first_contact_resolution ?? null },
   { id: "first_response", duration: "first_response_seconds", better: "down" },
   { id: "first_assignment", duration: "first_assignment_seconds", better: "down" },
   { id: "resolution", duration: "resolution_seconds", better: "down" },
+  { id: "handle", duration: "handle_seconds", better: null },
   { id: "csat", kind: "score", better: "up", get: (f) => f.csat.average,
     sub: (f) => t("rp_csat_sub", { share: percent(f.csat.satisfied_share), n: num(f.csat.responses) }) },
   { id: "nps", kind: "points", better: "up", get: (f) => f.nps.score, sub: (f) => t("rp_responses", { n: num(f.nps.responses) }) },
@@ -756,9 +774,10 @@ function renderTables() {
       row, attrs: { "data-team-id": row.team_id ?? "" }, name: h("bdi", {}, teamName(row.team_id)), plain: teamName(row.team_id),
       scope: row.team_id ? { team_id: row.team_id } : null,
     })),
-    cols: [count("conversations", "conversations"), count("answered", "answered"), share((r) => r.service_level, "rp_m_service_level"),
-      count("resolved", "resolved"), count("transfers", "transferred"), avg("first_response_seconds", "rp_m_first_response"),
-      avg("resolution_seconds", "rp_m_resolution"), score((r) => r.csat.average, "rp_m_csat")],
+    cols: [count("conversations", "conversations"), count("answered", "answered"), count("abandoned", "abandoned"),
+      share((r) => r.service_level, "rp_m_service_level"), count("resolved", "resolved"), count("transfers", "transferred"),
+      avg("first_response_seconds", "rp_m_first_response"), avg("resolution_seconds", "rp_m_resolution"),
+      score((r) => r.csat.average, "rp_m_csat")],
   });
   const agentName = (id) => (id ? state.users.get(id)?.name || `#${id}` : t("rp_no_agent"));
   reportTable($("#agents-table"), {
@@ -768,8 +787,9 @@ function renderTables() {
       scope: row.agent_id ? { agent_id: row.agent_id } : null,
     })),
     cols: [count("inbound_messages"), count("agent_replies"), count("answered", "answered"), count("resolved", "resolved"),
-      count("transfers", "transferred"), avg("first_response_seconds", "rp_m_first_response"),
-      avg("resolution_seconds", "rp_m_resolution"), score((r) => r.csat.average, "rp_m_csat")],
+      count("transfers", "transferred"), count("offers_missed"), avg("first_response_seconds", "rp_m_first_response"),
+      avg("handle_seconds", "rp_m_handle"), share((r) => r.occupancy, "rp_m_occupancy"),
+      share((r) => r.utilisation, "rp_m_utilisation"), score((r) => r.csat.average, "rp_m_csat")],
   });
   const all = channels.reduce((a, r) => a + r.conversations, 0);
   reportTable($("#channels-table"), {
@@ -782,10 +802,57 @@ function renderTables() {
     cols: [count("conversations", "conversations"), share((r) => (all ? r.conversations / all : null), "rp_share"),
       count("inbound_messages"), count("outbound_messages"), count("resolved", "resolved"), avg("first_response_seconds", "rp_m_first_response")],
   });
+  renderBreakdown();
+  renderAgentTime();
   $("#csv-summary").setAttribute("href", csvHref("summary"));
   $("#csv-teams").setAttribute("href", csvHref("teams"));
   $("#csv-agents").setAttribute("href", csvHref("agents"));
   $("#csv-channels").setAttribute("href", csvHref("channels"));
+}
+
+/** Per category, tier, tag or segment (GET /reports/breakdown): each group's conversations. */
+function renderBreakdown() {
+  const { breakdown, by } = state.data;
+  const param = { category: "category", tier: "tier", tag: "tag", segment: "segment_id" }[by];
+  const label = (row) => (by === "category" ? t(`cat_${row.key}`) : row.label || row.key);
+  reportTable($("#breakdown-table"), {
+    caption: t("rp_breakdown"), first: t(`rp_by_${by}`),
+    rows: breakdown.map((row) => ({
+      row, attrs: { "data-key": row.key }, name: h("bdi", {}, label(row)), plain: label(row),
+      scope: { [param]: row.key, category: by === "category" ? row.key : state.data.f.category },
+    })),
+    cols: [count("conversations", "conversations"), count("answered", "answered"), count("resolved", "resolved"),
+      share((r) => r.first_contact_resolution, "rp_m_first_contact_resolution"),
+      avg("first_response_seconds", "rp_m_first_response"), avg("resolution_seconds", "rp_m_resolution"),
+      score((r) => r.csat.average, "rp_m_csat")],
+  });
+  $("#csv-breakdown").setAttribute("href", csvHref("breakdown", { by, category: "" }));
+}
+
+/** Time in each presence per agent, in hours: stacked bars. */
+function renderAgentTime() {
+  const rows = state.data.agents.filter((r) => r.agent_id && r.presence_seconds && r.signed_in_seconds > 0);
+  const labels = rows.map((r) => state.users.get(r.agent_id)?.name || `#${r.agent_id}`);
+  const colours = { available: "#1b9e5a", busy: "#c0392b", away: "#e0a100", wrap_up: "#7a5cd6" };
+  const hours = (v) => Math.round(((v || 0) / 3600) * 100) / 100;
+  const datasets = PRESENCE_TIME.map((p) => ({
+    label: t(`presence_${p}`), data: rows.map((r) => hours(r.presence_seconds[p])), backgroundColor: colours[p],
+  }));
+  const options = baseOptions({ yFormat: (v) => v });
+  const rtl = getLang() === "ar";
+  options.indexAxis = "y";
+  options.scales = {
+    x: { stacked: true, reverse: rtl, beginAtZero: true, ticks: { callback: (v) => t("dur_h", { n: num(v, 1) }) } },
+    y: { stacked: true, position: rtl ? "right" : "left" },
+  };
+  const total = rows.reduce((a, r) => a + r.signed_in_seconds, 0);
+  chartCard($("#chart-agent-time"), {
+    id: "agent-time", title: t("rp_chart_agent_time"), type: "bar", labels, datasets,
+    fmts: datasets.map(() => (v) => t("dur_h", { n: num(v, 2) })), options,
+    csv: [[csvHref("agents"), t("rp_csv_of", { what: t("rp_agents") })]],
+    summary: rows.length ? t("rp_chart_agent_time_summary", { n: num(rows.length), hours: duration(total) }) : t("rp_no_data"),
+  });
+  $("#chart-agent-time .chart-box").classList.toggle("chart-box-tall", rows.length > 6);
 }
 
 // --- verbatims ----------------------------------------------------------------------------------
@@ -952,6 +1019,7 @@ async function main() {
     if (e.target.name === "team_id") fillFilters(filters());
     load();
   });
+  $("#breakdown-by").addEventListener("change", () => load());
   form().addEventListener("submit", (e) => e.preventDefault());
   window.addEventListener("hashchange", () => {
     if (toHash(filters()) === window.location.hash) return;

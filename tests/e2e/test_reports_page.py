@@ -310,12 +310,10 @@ async def test_drill_down_lists_the_conversations_behind_a_figure(live: Any, clo
         await expect(rows).to_have_count(1)
         await expect(rows).to_have_attribute("data-conversation-id", str(ids["b"]))
         await dialog.locator("#drill-close").click()
-        # From a table: the Billing team's conversations.
-        await page.locator(
-            f'#teams-table tr[data-team-id="{ids["billing"]}"] [data-drill="conversations"]'
-        ).click()
+        # From a table: the resolutions counted for Care (A; B was resolved in Billing).
+        await page.locator(f'#teams-table tr[data-team-id="{ids["care"]}"] [data-drill="resolved"]').click()
         await expect(rows).to_have_count(1)
-        await expect(rows).to_have_attribute("data-conversation-id", str(ids["c"]))
+        await expect(rows).to_have_attribute("data-conversation-id", str(ids["a"]))
         await assert_clean(page, watch)
 
 
