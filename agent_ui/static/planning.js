@@ -120,7 +120,7 @@ function renderFacts() {
     fact(t("wf_handle"), t("dur_s", { n: num(s.handle_seconds) }), t("wf_handle_value", { seconds: num(s.handle_seconds), source })),
     fact(t("wf_patience"), s.patience_seconds === null ? "—" : t("dur_s", { n: num(s.patience_seconds) }),
       s.patience_seconds === null ? t("wf_not_measured") : null),
-    fact(t("wf_method"), t(`wf_method_${method}`)),
+    fact(t("wf_method"), t(`wf_method_${method}`), null, "method"),
   );
   // The MAPE is announced with the forecast's heading for screen readers too.
   $("#chart-forecast").setAttribute("aria-describedby", "plan-facts");
