@@ -59,6 +59,7 @@ TEXT: dict[str, dict[str, str]] = {
         "csat_average": "CSAT, average (1–5)",
         "complaints_opened": "Complaints opened",
         "pp": "pp",
+        "sep": ";",
         "h": "h",
         "min": "min",
         "s": "s",
@@ -99,6 +100,7 @@ TEXT: dict[str, dict[str, str]] = {
         "csat_average": "الرضا، المتوسط (1–5)",
         "complaints_opened": "الشكاوى المفتوحة",
         "pp": "نقطة",
+        "sep": "؛",
         "h": "س",
         "min": "د",
         "s": "ث",
@@ -181,6 +183,33 @@ def change_text(kind: str, now: Any, before: Any, lang: str) -> str:
     return f"{sign}{abs(diff):.2f}"
 
 
+def _has_arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+
+
+def _split(text: str) -> tuple[str, str]:
+    """The part to keep left to right: all of a figure made of digits and signs; only
+    the leading signed number of one with Arabic units ("−1 س 05 د"), whose words must
+    flow right to left."""
+    if _has_arabic(text):
+        head, _, tail = text.partition(" ")
+        return head, f" {tail}" if tail else ""
+    return text, ""
+
+
+def ltr_html(text: str) -> str:
+    head, tail = _split(text)
+    return f'<span dir="ltr">{html.escape(head)}</span>{html.escape(tail)}'
+
+
+def ltr_text(text: str, lang: str) -> str:
+    """Plain text: Unicode isolates (LRI … PDI) keep "+14 (+12.7 %)" whole in Arabic."""
+    if lang != "ar":
+        return text
+    head, tail = _split(text)
+    return f"\u2066{head}\u2069{tail}"
+
+
 def _tone(row: Row, now: Any, before: Any) -> str:
     if row.better == 0 or now is None or before is None or now == before:
         return "#374151"
@@ -227,9 +256,9 @@ def render_text(r: Report) -> str:
     for row in ROWS:
         now, before = row.read(r.current), row.read(r.previous)
         lines.append(
-            f"{t[row.key]}: {value_text(row.kind, now, r.lang)}"
-            f" ({t['previous']}: {value_text(row.kind, before, r.lang)};"
-            f" {t['change']}: {change_text(row.kind, now, before, r.lang)})"
+            f"{t[row.key]}: {ltr_text(value_text(row.kind, now, r.lang), r.lang)}"
+            f" ({t['previous']}: {ltr_text(value_text(row.kind, before, r.lang), r.lang)}{t['sep']}"
+            f" {t['change']}: {ltr_text(change_text(row.kind, now, before, r.lang), r.lang)})"
         )
     lines += ["", f"{t[f'chart_{r.frequency}']}:"]
     lines += [f"  {label}: {n}" for label, n in r.volume]
@@ -251,10 +280,10 @@ def render_html(r: Report, chart_cid: str, chart_size: tuple[int, int]) -> str:
         rows.append(
             "<tr>"
             f'<th scope="row" style="{cell}text-align:{start};font-weight:normal;">{e(t[row.key])}</th>'
-            f'<td style="{num}font-weight:bold;"><span dir="ltr">{e(value_text(row.kind, now, r.lang))}</span></td>'
-            f'<td style="{num}color:#6b7280;"><span dir="ltr">{e(value_text(row.kind, before, r.lang))}</span></td>'
+            f'<td style="{num}font-weight:bold;">{ltr_html(value_text(row.kind, now, r.lang))}</td>'
+            f'<td style="{num}color:#6b7280;">{ltr_html(value_text(row.kind, before, r.lang))}</td>'
             f'<td style="{num}color:{_tone(row, now, before)};">'
-            f'<span dir="ltr">{e(change_text(row.kind, now, before, r.lang))}</span></td>'
+            f"{ltr_html(change_text(row.kind, now, before, r.lang))}</td>"
             "</tr>"
         )
     values = ", ".join(f"{label}: {n}" for label, n in r.volume)

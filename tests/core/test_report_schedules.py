@@ -251,7 +251,11 @@ async def test_an_arabic_weekly_report_is_right_to_left(app: Any, clock: Any, sm
     assert '<html lang="ar" dir="rtl">' in page and 'dir="rtl"' in page.split("<body", 1)[1]
     assert "المحادثات الجديدة" in page and "text-align:right" in page
     # Riyadh's week of 5-11 January: the three Care conversations of Monday.
-    assert "المحادثات الجديدة: 3" in text_of(mail)
+    # Figures are isolated left to right inside the Arabic text (LRI … PDI).
+    assert (
+        "المحادثات الجديدة: \u20663\u2069 (السابقة: \u20661\u2069؛ التغيّر: \u2066+2 (+200.0 %)\u2069)"
+        in text_of(mail)
+    )
     assert "  01-05: 3" in text_of(mail)
 
 
