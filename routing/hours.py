@@ -26,7 +26,7 @@ def validate(hours: dict[str, Any]) -> None:
     tz = hours.get("timezone", "UTC")
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, e.g. "Europe"
         raise ValueError(f"business_hours.timezone: unknown time zone {tz!r}") from None
     days = hours.get("days", {})
     if not isinstance(days, dict):

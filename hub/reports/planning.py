@@ -41,7 +41,7 @@ def zone_of(name: str | None, team: Team) -> ZoneInfo:
     name = name or (team.business_hours or {}).get("timezone") or "UTC"
     try:
         return ZoneInfo(name)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # OSError: a folder of zones, e.g. "Europe"
         raise Invalid(f"unknown time zone {name!r}", code="bad_timezone") from None
 
 

@@ -507,6 +507,12 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         None,
         {"agent": D, "supervisor_other_team": D, "admin": A},
     ),
+    (
+        "GET",
+        "/api/v1/reports/forecast?team_id={team_a}&channel=voice&days=1",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
     # Erasure last: it removes what the rows above use.
     ("POST", "/api/v1/contacts/{contact}/erase", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("POST", "/api/v1/auth/logout", None, dict.fromkeys(ROLES, A)),

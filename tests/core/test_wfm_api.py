@@ -196,6 +196,7 @@ async def test_rights_follow_the_reports(app: Any, org: dict[str, int]) -> None:
 BAD = [
     ({"channel": "pigeon"}, 422, "bad_channel"),
     ({"timezone": "Mars/Olympus"}, 422, "bad_timezone"),
+    ({"timezone": "Europe"}, 422, "bad_timezone"),  # a folder of zones, not a zone
     ({"shrinkage": 1}, 422, "validation_error"),
     ({"shrinkage": -0.1}, 422, "validation_error"),
     ({"days": 0}, 422, "validation_error"),
@@ -214,6 +215,14 @@ async def test_bad_input_is_refused_with_a_stable_code(app: Any, org: dict[str, 
         }
         r = await app.client.get(URL, params=query_params)
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), (params, r.text)
+
+
+async def test_a_folder_of_zones_is_not_a_team_time_zone(app: Any) -> None:
+    from hub.services.errors import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        await team(app.hub, "Europeans", business_hours={"timezone": "Europe", "days": {}})
+    assert refused.value.code == "bad_team_settings"
 
 
 async def test_csv(app: Any, org: dict[str, int]) -> None:
