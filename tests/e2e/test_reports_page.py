@@ -220,6 +220,9 @@ async def test_overview_filters_tables_and_downloads(
         await expect(page.locator(f'#agents-table tr[data-agent-id="{ids["sara"]}"] th')).to_have_text(
             "Sara Nasser"
         )
+        # By customer: one row per resolution category; the agents' time as a chart.
+        await expect(page.locator("#breakdown-table tbody tr[data-key]")).to_have_count(5)
+        await expect(page.locator("#agent-time-canvas")).to_have_attribute("role", "img")
         # What customers wrote: hostile markup stays text.
         await expect(page.locator("#verbatims .verbatim-text")).to_have_text(f"kind {HOSTILE_WORDS}")
         # Charts: labelled canvases, the numbers in a hidden table; right to left in Arabic.
