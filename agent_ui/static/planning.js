@@ -192,7 +192,7 @@ function renderCharts() {
     datasets: [
       line(t("wf_s_arrivals"), history.map((x) => x.arrivals), COLORS.arrivals, { fill: true }),
       line(t("wf_s_required"), history.map((x) => x.required_agents), COLORS.required, { yAxisID: "y2", stepped: true }),
-      ...(signed.every((v) => v === null) ? [] : [line(t("wf_s_signed_in"), signed, COLORS.signed, { yAxisID: "y2", stepped: true })]),
+      line(t("wf_s_signed_in"), signed, COLORS.signed, { yAxisID: "y2", stepped: true }),
     ],
   });
 }

@@ -55,23 +55,15 @@ async def load_team(s: AsyncSession, team_id: int) -> Team:
 async def measured(
     s: AsyncSession, team_id: int, since: datetime, until: datetime
 ) -> tuple[float | None, float | None]:
-    """Mean handle seconds and mean seconds abandoned customers waited (the rollups'
-    ``handle_and_patience``; ``(None, None)`` on a hub without those figures)."""
-    fn = getattr(query, "handle_and_patience", None)
-    if fn is None:
-        return None, None
-    handle, patience = await fn(s, team_id, since, until)
-    return handle, patience
+    """Mean handle seconds and mean seconds abandoned customers waited, from the rollups
+    (the whole team's, every channel)."""
+    return await query.handle_and_patience(s, team_id, since, until)
 
 
-async def signed_in(s: AsyncSession, team_id: int, lo: int, hi: int) -> dict[int, float] | None:
-    """Average number of the team's members signed in per slot (None: not measured)."""
-    fn = getattr(query, "signed_in_by_slot", None)
-    if fn is None:
-        return None
+async def signed_in(s: AsyncSession, team_id: int, lo: int, hi: int) -> dict[int, float]:
+    """Average number of the team's members signed in per slot."""
     agents = (await s.exec(select(TeamMember.user_id).where(col(TeamMember.team_id) == team_id))).all()
-    result: dict[int, float] = await fn(s, sorted(agents), lo, hi)
-    return result
+    return await query.signed_in_by_slot(s, sorted(agents), lo, hi)
 
 
 def staffing_settings(
@@ -161,7 +153,7 @@ async def build(
             "start": _iso(h_lo + i, inp.zone),
             "arrivals": int(a),
             "required_agents": need,
-            "signed_in_agents": None if present is None else round(float(present.get(h_lo + i, 0.0)), 3),
+            "signed_in_agents": round(float(present.get(h_lo + i, 0.0)), 3),
         }
         for i, (a, (need, _)) in enumerate(zip(actual, st.plan(actual, settings), strict=True))
     ]

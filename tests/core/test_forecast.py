@@ -172,8 +172,13 @@ def test_fallback_methods_for_short_histories() -> None:
     week = np.arange(fc.WEEK, dtype=float)
     values, method = fc.fit_forecast(np.concatenate([week * 0, week])[-fc.WEEK - 48 :], fc.WEEK + 2)
     assert method == "seasonal_naive" and values.tolist() == [*week.tolist(), 0.0, 1.0]
+    # Days before the first arrival are not history: three weeks of zeros are none, and a
+    # week of zeros before two weeks of traffic leaves two weeks: enough for Holt-Winters.
     values, method = fc.fit_forecast(np.zeros(3 * fc.WEEK), 48)
-    assert method == "holt_winters" and not values.any()
+    assert method == "none" and not values.any()
+    day = np.r_[np.zeros(16), np.full(32, 10.0)]
+    values, method = fc.fit_forecast(np.concatenate([np.zeros(fc.WEEK), np.tile(day, 14)]), 48)
+    assert method == "holt_winters" and values == pytest.approx(day, abs=0.5)
 
 
 def test_mape_leaves_out_empty_half_hours_and_wape_keeps_them() -> None:

