@@ -73,6 +73,7 @@ class _Agent:
         "last_offer_seq",
         "load",
         "missed",
+        "offering",
         "offline_gen",
         "offline_since",
         "presence",
@@ -109,15 +110,21 @@ class _Agent:
         self.offline_gen = 0
         self.offline_since = now
         self.missed = 0
+        self.offering = 0  # offers awaiting the agent's answer: at most one at a time
         self.sticky: dict[str, _Item] = {}  # items holding out for this agent
 
-    def can_take(self, channel: str) -> bool:
+    def has_room(self, channel: str) -> bool:
         return (
             self.connected
             and self.presence == AVAILABLE
             and self.capacity.get(channel, 0) > self.load.get(channel, 0)
             and (channel == "voice" or not self.voice_blocks)
         )
+
+    def can_take(self, channel: str) -> bool:
+        """Room, and no offer awaiting an answer: offers come one at a time, so an agent
+        never misses one they could not see (the next comes once this one is answered)."""
+        return not self.offering and self.has_room(channel)
 
     def satisfies(self, sig: Signature) -> bool:
         skills, language = sig
@@ -410,9 +417,14 @@ class RoutingCore:
         it = self._items.get(conversation_id)
         if it is None or it.state != OFFERED or it.agent is None or it.agent.agent_id != agent_id:
             raise RoutingError(f"no pending offer of {conversation_id!r} to {agent_id!r}")
+        agent = it.agent
+        agent.offering -= 1
         self._to_assigned(it, now)
-        it.agent.missed = 0
-        return [Assign(conversation_id, agent_id, "accept")]
+        agent.missed = 0
+        out: list[Decision] = [Assign(conversation_id, agent_id, "accept")]
+        self._touch(agent)  # answered: the next offer may come
+        self._drain(agent, now, out)
+        return out
 
     def reject(self, conversation_id: str, agent_id: str, now: float) -> list[Decision]:
         it = self._items.get(conversation_id)
@@ -705,7 +717,7 @@ class RoutingCore:
             raise RoutingError(f"agent {agent.agent_id!r} is not in team {it.team_id!r}")
         if not agent.satisfies(it.sig):
             raise RoutingError(f"agent {agent.agent_id!r} lacks the skills or language for {it.cid!r}")
-        if not agent.can_take(it.channel):
+        if not agent.has_room(it.channel):
             raise RoutingError(f"agent {agent.agent_id!r} has no room for {it.channel!r} now")
 
     # ---------------------------------------------------------- agent indexing
@@ -970,6 +982,7 @@ class RoutingCore:
         else:
             expires = now + pol.offer_timeout_for(it.channel)
             self._schedule(expires, "offer", it, it.gen)
+            agent.offering += 1
             out.append(Offer(it.cid, agent.agent_id, expires))
         self._touch(agent)
 
@@ -991,6 +1004,7 @@ class RoutingCore:
             it.blocks = False
         if it.state == OFFERED:
             self._team_offered[it.team_id] -= 1
+            agent.offering -= 1
         else:
             self._team_assigned[it.team_id] -= 1
         it.agent = None

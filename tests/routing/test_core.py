@@ -110,8 +110,10 @@ def test_aging_lets_old_low_priority_work_overtake() -> None:
     core.enqueue(item("old_email", 0.0, channel="email"), 0.0)  # 10 + t
     core.enqueue(item("new_voice", 25.0, channel="voice"), 25.0)  # 30 + (t - 25)
     out = core.upsert_agent("a", 30.0, presence="available", teams=["t"], capacity={"voice": 1, "email": 1})
-    # At t=30 the email scores 40 against the call's 35.
-    assert [d.conversation_id for d in out if isinstance(d, Offer)] == ["old_email", "new_voice"]
+    # At t=30 the email scores 40 against the call's 35; offers come one at a time.
+    assert [d.conversation_id for d in out if isinstance(d, Offer)] == ["old_email"]
+    after = core.accept("old_email", "a", 31.0)
+    assert [d.conversation_id for d in after if isinstance(d, Offer)] == ["new_voice"]
 
 
 def test_sla_urgency_boost_is_a_scheduled_rekey() -> None:
@@ -178,7 +180,8 @@ def test_voice_blocks_other_channels() -> None:
 def test_voice_may_not_block_when_configured() -> None:
     core = core_with("a", policy=TeamPolicy("t", voice_blocks_other_channels=False))
     core.enqueue(item("call", channel="voice"), 0.0)
-    assert core.enqueue(item("chat"), 1.0) == [Offer("chat", "a", 31.0)]
+    assert core.enqueue(item("chat"), 1.0) == []  # the call's offer awaits an answer first
+    assert core.accept("call", "a", 2.0) == [Assign("call", "a", "accept"), Offer("chat", "a", 32.0)]
 
 
 def test_wrap_up_delays_the_next_offer() -> None:
@@ -206,8 +209,9 @@ def test_disconnect_within_grace_changes_nothing() -> None:
     core.enqueue(item("c1"), 0.0)
     assert core.agent_disconnected("a", 1.0) == []
     assert core.enqueue(item("c2"), 2.0) == []  # no offers to a dropped console
-    assert core.agent_connected("a", 10.0) == [Offer("c2", "a", 40.0)]
+    assert core.agent_connected("a", 10.0) == []  # c1's offer still awaits its answer
     assert core.conversation("c1").agent_id == "a"  # type: ignore[union-attr]
+    assert core.accept("c1", "a", 11.0) == [Assign("c1", "a", "accept"), Offer("c2", "a", 41.0)]
     assert core.tick(100.0)[0].kind == "requeued"  # only the offer timeouts, no grace expiry
 
 
@@ -258,6 +262,7 @@ def test_skills_and_language_filter_agents() -> None:
         "senior", 1.0, presence="available", teams=["t"], skills={"billing": 3}, languages=["es"]
     )
     assert core.enqueue(item("hard", skills={"billing": 2}), 2.0) == [Offer("hard", "senior", 32.0)]
+    core.accept("hard", "senior", 2.0)
     assert core.enqueue(item("es", language="es", skills={}), 2.0)[0].agent_id == "senior"  # type: ignore[union-attr]
     assert core.enqueue(item("en", language="en"), 2.0)[0].agent_id == "junior"  # type: ignore[union-attr]
     assert core.enqueue(item("fr", language="fr"), 2.0) == []
@@ -372,3 +377,23 @@ def test_remove_agent_requeues_its_work() -> None:
     assert core.remove_agent("a", 1.0) == [Requeued("c1", "agent_removed", "a")]
     assert core.agent("a") is None
     assert core.set_presence("b", "available", 2.0)[1] == Offer("c1", "b", 32.0)
+
+
+def test_offers_come_one_at_a_time_and_only_a_seen_offer_counts_as_missed() -> None:
+    """Issue 16: going available with three conversations waiting delivered three offers
+    at once; while the agent handled one, the other two expired and set her away."""
+    pol = TeamPolicy("t", offer_timeout={"chat": 30.0}, max_missed_offers=1)
+    core = RoutingCore([pol])
+    for n in (1, 2, 3):
+        core.enqueue(item(f"c{n}", float(n)), float(n))
+    out = core.upsert_agent("a", 10.0, presence="available", teams=["t"], capacity={"chat": 4})
+    assert [d for d in out if isinstance(d, Offer)] == [Offer("c1", "a", 40.0)]
+    # She takes c1 after 25 s; only then is c2 offered, with its own full 30 s.
+    assert core.accept("c1", "a", 35.0) == [Assign("c1", "a", "accept"), Offer("c2", "a", 65.0)]
+    assert core.tick(64.0) == []
+    assert core.accept("c2", "a", 64.0) == [Assign("c2", "a", "accept"), Offer("c3", "a", 94.0)]
+    assert core.agent("a").presence == "available"  # type: ignore[union-attr]
+    assert core.agent("a").offered == ("c3",)  # type: ignore[union-attr]
+    # A manual assignment is not an offer: it is not held back by the pending one.
+    core.enqueue(item("c4", 70.0), 70.0)
+    assert core.assign("c4", "a", 71.0) == [Assign("c4", "a", "manual")]

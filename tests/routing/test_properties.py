@@ -122,6 +122,7 @@ class Harness:
         agents = {aid: core.agent(aid) for aid in core.agent_ids()}
         for aid, a in agents.items():
             assert a is not None
+            assert len(a.offered) <= 1, f"{aid} has several offers at once"
             for channel, n in a.load.items():
                 assert n <= a.capacity.get(channel, 0), f"{aid} over capacity"
                 assert n == sum(
@@ -136,7 +137,11 @@ class Harness:
                 assert sticky is not None
                 assert self.now < conv.enqueued_at + pol.sticky_wait
                 assert sticky.presence in ("available", "busy", "wrap_up")  # (disconnected = in grace)
-                assert sticky.presence != "available" or not self.has_room(sticky, conv.channel)
+                assert (
+                    sticky.presence != "available"
+                    or bool(sticky.offered)
+                    or not self.has_room(sticky, conv.channel)
+                )
                 continue
             for aid, a in agents.items():
                 assert a is not None
@@ -148,6 +153,8 @@ class Harness:
                 if not (a.teams & teams) or not a.connected or a.presence != "available":
                     continue
                 if not self.satisfies(a.skills, a.languages, conv.conversation_id):
+                    continue
+                if a.offered:  # answering an offer: offers come one at a time
                     continue
                 assert not self.has_room(a, conv.channel), f"{aid} idle while {conv.conversation_id} waits"
 
