@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
 from channels.twilio.config import ACCOUNT_KEYS, Reader, TwilioAccount, read_account, read_numbers
+from hub.timeutil import zone
 
 APP_SID = re.compile(r"^AP[0-9a-fA-F]{32}$")
 
@@ -186,8 +186,8 @@ def _hours(r: Reader) -> BusinessHours | None:
     s.reject_unknown({"timezone", "days", "open", "close"})
     tz = s.string("timezone")
     try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone(tz)
+    except ValueError:
         raise s.err("timezone", f"expected an IANA time zone like Asia/Riyadh, got {tz!r}") from None
     days = [d.strip().lower()[:3] for d in s.str_list("days")] or list(WEEKDAYS[:5])
     if any(d not in WEEKDAYS for d in days):

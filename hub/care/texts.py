@@ -8,7 +8,8 @@ from customers never reach these templates.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hub.timeutil import zone as tz_zone
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
@@ -91,7 +92,7 @@ def status_name(language: str | None, status: str) -> str:
 def local_date(at: datetime, timezone: str | None) -> str:
     """The day a customer reads for a due time: their time zone, else UTC (ISO date)."""
     try:
-        zone = ZoneInfo(timezone) if timezone else None
-    except (ZoneInfoNotFoundError, ValueError):
+        zone = tz_zone(timezone) if timezone else None
+    except ValueError:
         zone = None
     return (at.astimezone(zone) if zone else at).date().isoformat()

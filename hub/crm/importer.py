@@ -29,7 +29,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -41,6 +40,7 @@ from hub.events import validate_payload
 from hub.models import Contact, ContactField, EventLog, Identity, ImportJob
 from hub.projections import core
 from hub.services.errors import Invalid
+from hub.timeutil import zone
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,8 @@ class Columns:
         tz = self.cell(row, "timezone")
         if tz:
             try:
-                ZoneInfo(tz)
-            except (ZoneInfoNotFoundError, ValueError):
+                zone(tz)
+            except ValueError:
                 raise RowError("timezone", "invalid_timezone", "an IANA time zone like Asia/Riyadh") from None
             values["timezone"] = tz
         vip = self.cell(row, "vip").casefold()

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -36,6 +35,7 @@ from hub.reports.rollup import COUNTERS, slot_of, slot_start
 from hub.services.access import Actor
 from hub.services.errors import Forbidden, Invalid
 from hub.timeutil import ensure_utc
+from hub.timeutil import zone as tz_zone
 
 _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
@@ -765,8 +765,8 @@ async def timeseries(
     if group_by not in GROUPS:
         raise Invalid(f"group_by is one of {', '.join(GROUPS)}", code="bad_group")
     try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
+        zone = tz_zone(timezone)
+    except ValueError:
         raise Invalid(f"unknown time zone {timezone!r}", code="bad_timezone") from None
     rows = await totals(s, scope, ("slot",))
     buckets: dict[datetime, dict[str, float]] = {}
@@ -791,8 +791,8 @@ async def heatmap(
     if metric not in ("conversations", "inbound"):
         raise Invalid("metric is conversations or inbound", code="bad_metric")
     try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
+        zone = tz_zone(timezone)
+    except ValueError:
         raise Invalid(f"unknown time zone {timezone!r}", code="bad_timezone") from None
     grid = [[0] * 24 for _ in range(7)]
     stmt = (

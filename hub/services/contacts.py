@@ -125,11 +125,11 @@ def clean_tags(value: Any) -> list[str]:
 
 
 def _check_timezone(value: Any) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from hub.timeutil import zone
 
     try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
+        zone(str(value))
+    except ValueError:
         raise invalid_fields(
             [("timezone", "invalid_timezone", "an IANA time zone like Asia/Riyadh")]
         ) from None

@@ -22,7 +22,7 @@ import time as _time
 from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -58,6 +58,7 @@ from hub.services.contacts import load_visible_contact
 from hub.services.errors import Conflict, Invalid, NotFound
 from hub.services.ingest import emit_message
 from hub.services.uow import UnitOfWork, unit_of_work
+from hub.timeutil import zone as tz_zone
 
 KINDS = parse.SCALES
 MAX_COMMENT = 2000
@@ -336,8 +337,8 @@ async def _send_time(
         team = await s.get(Team, team_id)
         zone_name = (team.business_hours or {}).get("timezone") if team is not None else None
     try:
-        zone = ZoneInfo(zone_name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+        zone = tz_zone(zone_name or "UTC")
+    except ValueError:
         zone = ZoneInfo("UTC")
     return after_quiet(at, zone, time.fromisoformat(policy.quiet_start), time.fromisoformat(policy.quiet_end))
 
