@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from routing.scenario import (
     single_queue,
 )
 
-_ARRIVE, _FINISH, _ABANDON = 0, 1, 2
+_ARRIVE, _FINISH, _ABANDON, _STAFF = 0, 1, 2, 3
 _WAIT_EPSILON = 1e-9  # an answer at the arrival instant counts as "no wait"
 
 
@@ -79,8 +80,18 @@ class _Tally:
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, arrivals: Sequence[Arrival] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        arrivals: Sequence[Arrival] | None = None,
+        schedule: Sequence[tuple[float, int]] | None = None,
+    ) -> None:
+        """``schedule``: (from second, agents) steps: from then on the first N agents
+        (in the scenario's order) are available and the others away; before the first
+        step everyone is available. A busy agent sent away finishes the work in hand."""
         self.sc = scenario
+        self.schedule = sorted(schedule) if schedule else []
+        self.agent_order: list[str] = []
         self.rng = random.Random(scenario.seed)
         self.core = RoutingCore(scenario.policies)
         self.arrivals = arrivals
@@ -134,11 +145,15 @@ class Simulation:
                     languages=group.languages,
                     capacity=group.capacity,
                 )
-                self.total.staffed_time += units * window
+                self.agent_order.append(aid)
+                staffed = units * self._available_time(len(self.agent_order) - 1, window)
+                self.total.staffed_time += staffed
                 for team in group.teams:
-                    self._team(team).staffed_time += units * window
+                    self._team(team).staffed_time += staffed
         for t in sc.traffic:
             self._team(t.team)
+        for when, count in self.schedule:
+            self._push(when, _STAFF, count)
         if self.arrivals is not None:
             for i, arrival in enumerate(self.arrivals):
                 if arrival.time < sc.duration:
@@ -147,6 +162,22 @@ class Simulation:
             for stream in sc.traffic:
                 if stream.arrival_rate > 0:
                     self._push(self.rng.expovariate(stream.arrival_rate), _ARRIVE, stream)
+
+    def _available_time(self, index: int, window: float) -> float:
+        """Seconds of the measured window the ``index``-th agent is on the schedule."""
+        if not self.schedule:
+            return window
+        sc = self.sc
+        total = 0.0
+        steps = [(0.0, index + 1), *self.schedule, (math.inf, 0)]
+        for (start, count), (end, _) in pairwise(steps):
+            if index < count:
+                total += max(0.0, min(end, sc.duration) - max(start, sc.warmup))
+        return total
+
+    def _staff(self, now: float, count: int) -> None:
+        for i, aid in enumerate(self.agent_order):
+            self._apply(self.core.set_presence(aid, "available" if i < count else "away", now), now)
 
     # -- run --------------------------------------------------------------------------
 
@@ -166,6 +197,8 @@ class Simulation:
                 self._arrive(when, data)
             elif kind == _FINISH:
                 self._finish(when, data)
+            elif kind == _STAFF:
+                self._staff(when, data)
             else:
                 self._abandon(when, data)
         return self._report()
@@ -289,9 +322,14 @@ def erlang_prediction(agents: int, arrival_rate: float, aht: float, target_secon
     }
 
 
-def simulate(scenario: Scenario, arrivals: Sequence[Arrival] | None = None) -> dict[str, Any]:
-    """Run one scenario (or replay recorded arrivals) and return the report."""
-    return Simulation(scenario, arrivals).run()
+def simulate(
+    scenario: Scenario,
+    arrivals: Sequence[Arrival] | None = None,
+    schedule: Sequence[tuple[float, int]] | None = None,
+) -> dict[str, Any]:
+    """Run one scenario (or replay recorded arrivals, optionally with a staffing
+    schedule) and return the report."""
+    return Simulation(scenario, arrivals, schedule).run()
 
 
 # -- command line ---------------------------------------------------------------------------

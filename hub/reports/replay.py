@@ -4,8 +4,10 @@ the routing simulator (docs/workforce.md).
 The day's forecast (made at that day's local midnight, or today's for a day ahead)
 becomes Poisson arrivals, half hour by half hour at the forecast rate, with exponential
 handle times of the team's handle time and, when abandonment was measured, exponential
-patience; the simulator's agents are the day's peak of required agents (Erlang C or A,
-as ``--model``), all day. The report is the simulator's, plus a ``forecast`` section.
+patience; the simulator's agents follow the plan: in each half hour as many are
+available as it requires (Erlang C or A, as ``--model``), the others away, and one stays
+the half hour after a busy one to answer whoever still waits. The report is
+the simulator's, plus a ``forecast`` section.
 """
 
 from __future__ import annotations
@@ -132,7 +134,14 @@ async def run_forecast_day(hub: Hub, args: argparse.Namespace) -> dict[str, Any]
         warmup=0.0,
         channel=channel,
     )
-    result = simulate(scenario, arrivals)
+    # Each half hour staffs what it requires; after a busy one, one agent stays a half
+    # hour to answer whoever still waits (the forecast puts no one after closing time).
+    need = [i["required_agents"] for i in intervals]
+    schedule = [
+        (start, n or (1 if k and need[k - 1] else 0))
+        for k, ((start, _), n) in enumerate(zip(rates, need, strict=True))
+    ]
+    result = simulate(scenario, arrivals, schedule)
     result["forecast"] = {
         "team_id": team.id,
         "channel": channel,
@@ -142,7 +151,8 @@ async def run_forecast_day(hub: Hub, args: argparse.Namespace) -> dict[str, Any]
         "mape": plan["backtest"]["mape"],
         "forecast_arrivals": round(sum(i["forecast_arrivals"] for i in intervals), 3),
         "arrivals": len(arrivals),
-        "agents": max(1, agents),
+        "agents": max(1, agents),  # at the peak; each half hour has its required number
+        "agent_hours": sum(i["required_agents"] for i in intervals) / 2,
         "service_level_target": settings["service_level_target"],
         **{k: settings[k] for k in ("model", "handle_seconds", "handle_source", "patience_seconds")},
     }

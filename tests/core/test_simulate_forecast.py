@@ -51,8 +51,11 @@ def test_replays_a_forecast_day(db: str, capsys: pytest.CaptureFixture[str]) -> 
     assert f["forecast_arrivals"] == pytest.approx(16 * 20, rel=0.02)
     # Poisson arrivals at the forecast rate: 320 expected, well within four standard deviations.
     assert abs(f["arrivals"] - 320) < 4 * 320**0.5
-    # Staffed at the day's peak of Erlang C: 20 a half hour at 240 s, 80 % within 20 s.
-    assert f["agents"] == erlang.agents_for_service_level(20 / 1800, 240.0, 20.0, 0.8)
+    # Staffed as planned: Erlang C for 20 a half hour at 240 s, 80 % within 20 s, in the
+    # 16 busy half hours, and one agent the half hour after to clear the queue.
+    need = erlang.agents_for_service_level(20 / 1800, 240.0, 20.0, 0.8)
+    assert (f["agents"], f["agent_hours"]) == (need, 16 * need / 2)
+    assert 0.3 < result["occupancy"] < 1
     assert result["offered"] == f["arrivals"] == result["answered"] + result["abandoned"]
     assert result["target_seconds"] == 20.0 and result["duration"] == 86_400
     assert result["service_level"] > 0.6
@@ -71,3 +74,20 @@ def test_table_and_refusals(db: str, capsys: pytest.CaptureFixture[str]) -> None
     assert "expected YYYY-MM-DD" in capsys.readouterr().err
     assert main(["simulate", "--forecast", "Care", "--day", DAY, "--model", "erlang_a"]) == 1
     assert "patience" in capsys.readouterr().err
+
+
+def test_the_simulator_follows_a_staffing_schedule() -> None:
+    from routing.scenario import Arrival, single_queue
+    from routing.simulator import simulate
+
+    scenario = single_queue(agents=3, arrival_rate=1.0, aht=100.0, duration=1000.0, warmup=0.0)
+    arrivals = [Arrival(time=10.0, handle_time=50.0), Arrival(time=600.0, handle_time=50.0)]
+    # Nobody until 500 s, then one agent: the first caller waits 490 s, the second none.
+    result = simulate(scenario, arrivals, [(0.0, 0), (500.0, 1)])
+    assert (result["offered"], result["answered"]) == (2, 2)
+    assert result["asa_seconds"] == pytest.approx(245.0)
+    # Staffed: one agent for 500 s; busy 100 s.
+    assert result["occupancy"] == pytest.approx(100 / 500)
+    # Without a schedule all three are there from the start.
+    plain = simulate(scenario, arrivals)
+    assert plain["asa_seconds"] == 0.0 and plain["occupancy"] == pytest.approx(100 / 3000)
