@@ -24,7 +24,6 @@ import json
 import math
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -308,7 +307,3 @@ def day_slots(day_start_local: datetime, days: int, zone: Any) -> tuple[int, int
 
 def slot_of(at: datetime) -> int:
     return int(at.timestamp()) // SLOT_SECONDS
-
-
-def interval_arrays(values: Sequence[float]) -> list[float]:
-    return [round(float(v), 3) for v in values]
