@@ -916,3 +916,18 @@ class StaffMail(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=1000)
     created_at: datetime = _now_col()
     updated_at: datetime = _now_col()
+
+
+class Label(SQLModel, table=True):
+    """A conversation label an admin manages: ``key`` is what ``Conversation.tags``
+    holds (one list for labels and system tags such as the voice channel's
+    ``callback``); names per language and a colour for the console's chips."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    name_en: str = Field(max_length=60)
+    name_ar: str = Field(max_length=60)
+    color: str = Field(default="#6b7280", max_length=7)  # #rrggbb
+    position: int = 0
+    active: bool = True
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
