@@ -288,8 +288,7 @@ async function load() {
   const scope = scopeQuery(f, p);
   const metrics = Object.values(SERIES).flat();
   try {
-    const by = $("#breakdown-by").value || "category";
-    const [summary, previous, series, heat, channels, teams, agents, breakdown] = await Promise.all([
+    const [summary, previous, series, heat, channels, teams, agents] = await Promise.all([
       api("/reports/summary", { query: scope }),
       api("/reports/summary", { query: scopeQuery(f, p, { previous: true }) }),
       Promise.all(metrics.map((metric) => api("/reports/timeseries", { query: { ...scope, metric, group_by: group, timezone: p.tz } }))),
@@ -297,11 +296,10 @@ async function load() {
       api("/reports/channels", { query: scope }),
       api("/reports/teams", { query: scope }),
       api("/reports/agents", { query: scope }),
-      api("/reports/breakdown", { query: { ...scope, category: undefined, by } }),
     ]);
     if (seq !== state.seq) return;
     state.data = {
-      f, p, group, summary, previous, heat, channels, teams, agents, breakdown, by,
+      f, p, group, summary, previous, heat, channels, teams, agents, breakdown: null, by: null,
       series: Object.fromEntries(metrics.map((m, i) => [m, series[i]])),
     };
     $("#report-error").hidden = true;
@@ -315,6 +313,26 @@ async function load() {
     if (seq === state.seq) main.setAttribute("aria-busy", "false");
   }
   loadVerbatims(seq);
+  if (state.data?.f === f) loadBreakdown(seq);
+}
+
+/** The breakdown after the rest (it asks one question per group): the page does not wait for it. */
+async function loadBreakdown(seq = state.seq) {
+  const { f, p } = state.data;
+  const by = $("#breakdown-by").value || "category";
+  const table = $("#breakdown-table");
+  table.setAttribute("aria-busy", "true");
+  try {
+    const rows = await api("/reports/breakdown", { query: { ...scopeQuery(f, p), category: undefined, by } });
+    if (seq !== state.seq || state.data.f !== f) return;
+    state.data.breakdown = rows;
+    state.data.by = by;
+    renderBreakdown();
+  } catch (err) {
+    if (seq === state.seq) mount(table, h("caption", { class: "error" }, reportErrorText(err)));
+  } finally {
+    table.setAttribute("aria-busy", "false");
+  }
 }
 
 function reportErrorText(err) {
@@ -802,7 +820,7 @@ function renderTables() {
     cols: [count("conversations", "conversations"), share((r) => (all ? r.conversations / all : null), "rp_share"),
       count("inbound_messages"), count("outbound_messages"), count("resolved", "resolved"), avg("first_response_seconds", "rp_m_first_response")],
   });
-  renderBreakdown();
+  if (state.data.breakdown) renderBreakdown();
   renderAgentTime();
   $("#csv-summary").setAttribute("href", csvHref("summary"));
   $("#csv-teams").setAttribute("href", csvHref("teams"));
@@ -1019,7 +1037,10 @@ async function main() {
     if (e.target.name === "team_id") fillFilters(filters());
     load();
   });
-  $("#breakdown-by").addEventListener("change", () => load());
+  $("#breakdown-by").addEventListener("change", () => {
+    history.replaceState(null, "", toHash(filters()));
+    if (state.data) loadBreakdown();
+  });
   form().addEventListener("submit", (e) => e.preventDefault());
   window.addEventListener("hashchange", () => {
     if (toHash(filters()) === window.location.hash) return;

@@ -228,7 +228,9 @@ async def shoot(live: Any, out: Path = OUT) -> list[Path]:
             page, _ = await open_page(browser, live, email, "/reports", viewport=VIEWPORT)
             await page.emulate_media(reduced_motion="reduce")  # charts drawn at once
             await page.goto(f"{live.base}/reports#range=last7&tz=Asia%2FRiyadh")
-            await expect(page.locator("#reports-main")).to_have_attribute("data-state", "ready")
+            await expect(page.locator("#reports-main")).to_have_attribute(
+                "data-state", "ready", timeout=60_000
+            )
             await expect(page.locator("html")).to_have_attribute("lang", lang)
             await page.wait_for_function("Boolean(Chart.getChart('volume-canvas'))")
             await page.locator("#reports-main").evaluate("(el) => { el.scrollTop = 0; }")
@@ -237,8 +239,8 @@ async def shoot(live: Any, out: Path = OUT) -> list[Path]:
             await page.locator("#time-section").evaluate("(el) => el.scrollIntoView({block: 'start'})")
             shots.append(await _save(page, out, f"reports-charts-{lang}.png"))
             page, _ = await open_page(browser, live, email, "/wallboard", viewport=VIEWPORT)
-            await expect(page.locator(".wall-team")).to_have_count(3)
-            await expect(page.locator(".conn")).to_have_attribute("data-state", "open")
+            await expect(page.locator(".wall-team")).to_have_count(3, timeout=60_000)
+            await expect(page.locator(".conn")).to_have_attribute("data-state", "open", timeout=60_000)
             await page.click("#wall-full")
             shots.append(await _save(page, out, f"wallboard-{lang}.png"))
     return shots
