@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_string, policy
 from email.message import EmailMessage
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -85,17 +86,25 @@ async def enqueue(
     return bool(result.rowcount)
 
 
+def _due(now: datetime) -> list[Any]:
+    return [
+        col(StaffMail.status).in_([OutboxStatus.pending, OutboxStatus.sending]),
+        col(StaffMail.next_attempt_at) <= now,
+        or_(col(StaffMail.locked_until).is_(None), col(StaffMail.locked_until) < now),
+    ]
+
+
 async def claim(hub: Hub) -> list[ClaimedMail]:
     cfg = hub.settings.outbox
     now = hub.now()
+    # Every outbox pass comes here: look before taking the (SQLite: only) writer.
+    async with hub.db.session() as s:
+        if (await s.exec(select(StaffMail.id).where(*_due(now)).limit(1))).first() is None:
+            return []
     async with hub.db.transaction() as s:
         stmt = (
             select(StaffMail)
-            .where(
-                col(StaffMail.status).in_([OutboxStatus.pending, OutboxStatus.sending]),
-                col(StaffMail.next_attempt_at) <= now,
-                or_(col(StaffMail.locked_until).is_(None), col(StaffMail.locked_until) < now),
-            )
+            .where(*_due(now))
             .order_by(col(StaffMail.next_attempt_at), col(StaffMail.id))
             .limit(cfg.batch_size)
         )
