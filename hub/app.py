@@ -27,6 +27,7 @@ from hub.api import (
     routes_conversations,
     routes_crm,
     routes_imports,
+    routes_labels,
     routes_live,
     routes_organizations,
     routes_report_schedules,
@@ -243,6 +244,7 @@ def create_app(
         routes_report_schedules,
         routes_users,
         routes_canned,
+        routes_labels,
         routes_live,
         routes_attachments,
     ):

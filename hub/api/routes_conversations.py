@@ -24,6 +24,7 @@ from hub.api.schemas import (
     TransferIn,
 )
 from hub.context import Hub
+from hub.crm.contact_query import _json_list_has
 from hub.models import Conversation, ConversationStatus, Message
 from hub.services import conversations as svc
 from hub.services.access import Actor, require_view, visible_clause
@@ -41,6 +42,9 @@ async def list_conversations(
     unassigned: bool = False,
     channel: str | None = None,
     contact_id: Id | None = None,
+    label: str | None = Query(
+        default=None, max_length=100, description="only conversations with this label (tag)"
+    ),
     limit: int = Query(default=50, ge=1, le=200),
     cursor: Position | None = Query(default=None, description="next_cursor of the previous page"),
     actor: Actor = Depends(current_actor),
@@ -59,6 +63,8 @@ async def list_conversations(
         stmt = stmt.where(Conversation.channel == channel)
     if contact_id is not None:
         stmt = stmt.where(Conversation.contact_id == contact_id)
+    if label:
+        stmt = stmt.where(_json_list_has(Conversation.tags, label, hub.db.is_sqlite))
     if cursor is not None:
         stmt = stmt.where(col(Conversation.id) < cursor)
     stmt = stmt.order_by(col(Conversation.id).desc()).limit(limit + 1)

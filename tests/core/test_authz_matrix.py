@@ -65,6 +65,8 @@ class World:
     option_kind: str = "root_cause"
     option_key: str = "weather"
     survey_key: str = "nps"
+    label_key: str = "callback"  # seeded by migration 0011
+    gone_label: str = "nolabel"
 
     def fill(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -401,6 +403,32 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         {"agent": D, "supervisor_other_team": D, "admin": A},
     ),
     ("DELETE", "/api/v1/teams/{spare_team}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/labels", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/labels",
+        {"key": "vip", "name_en": "VIP", "name_ar": "مهم", "color": "#112233"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "PATCH",
+        "/api/v1/labels/{label_key}",
+        {"color": "#445566"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("DELETE", "/api/v1/labels/{gone_label}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    (
+        "PUT",
+        "/api/v1/conversations/{conv}/labels/{label_key}",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "DELETE",
+        "/api/v1/conversations/{conv}/labels/{label_key}",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
     ("GET", "/api/v1/canned-responses", None, dict.fromkeys(ROLES, A)),
     (
         "POST",
@@ -604,6 +632,8 @@ def template_path(path: str) -> str:
         "option_kind": "kind",
         "option_key": "key",
         "survey_key": "key",
+        "label_key": "key",
+        "gone_label": "key",
     }
     path = path.split("?", 1)[0]
     for short, long in names.items():
