@@ -98,7 +98,9 @@ class Reactor(Protocol):
     a unit of work, so its writes, its events and the new checkpoint commit together —
     each event acted on exactly once. It starts from the log's end when first seen (no
     replay of history) and has no rebuild. Its timers (``fire_due``) run under the same
-    checkpoint lock, once cluster-wide."""
+    checkpoint lock, once cluster-wide. A reactor with ``timers_only = True`` acts on
+    time alone: the runner never reads events for it (no transaction per pass), only
+    fires its timers."""
 
     name: str
 
@@ -233,6 +235,8 @@ class ProjectionRunner:
         (or another process holds the checkpoint and ``wait`` is false)."""
         p = self.projections[name]
         await self._ensure_checkpoint(name)
+        if getattr(p, "timers_only", False):
+            return None  # acts on time alone: no transaction per pass to move its checkpoint
         if is_reactor(p):
             return await self._react(p, name, wait=wait)  # type: ignore[arg-type]
         async with self._locks[name], self.hub.db.transaction() as s:
@@ -313,7 +317,7 @@ class ProjectionRunner:
                 "name": name,
                 "position": top or 0,
                 "gaps": {},
-                "rebuild_cursor": 0,
+                "rebuild_cursor": None if getattr(self.projections[name], "timers_only", False) else 0,
                 "updated_at": self.hub.now(),
             }
             # Another process may create it first: then theirs stands.
@@ -437,7 +441,11 @@ class ProjectionRunner:
                 {
                     "name": name,
                     "position": cp.position if cp else 0,
-                    "behind": top - cp.position if cp else top,
+                    "behind": 0
+                    if getattr(self.projections[name], "timers_only", False)
+                    else top - cp.position
+                    if cp
+                    else top,
                     "gaps": len(cp.gaps or {}) if cp else 0,
                     "rebuilding": cp is None or cp.rebuild_cursor is not None,
                 }

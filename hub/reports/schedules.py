@@ -268,6 +268,7 @@ class ReportMailer:
     """The reactor that fires report schedules (it acts on time alone, not on events)."""
 
     name = "report_mail"
+    timers_only = True  # the runner only fires its timers (under its checkpoint lock)
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
