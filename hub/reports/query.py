@@ -40,6 +40,7 @@ from hub.timeutil import zone as tz_zone
 _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
 _convs = Conversation.__table__  # type: ignore[attr-defined]
+_surveys = SurveyRequest.__table__  # type: ignore[attr-defined]
 MAX_DAYS = 400
 GROUPS = ("hour", "day", "week", "month")
 DURATIONS = {
@@ -234,9 +235,22 @@ ALL_SUMS = (
 NOT_PER_CONVERSATION = ("inbound", "outbound", "agent_replies", "surveys_sent", "offers", "offers_missed")
 
 
-async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> list[dict[str, Any]]:
+ALL_SOURCES = frozenset({"slots", "samples", "answers"})
+
+
+async def totals(
+    s: AsyncSession,
+    scope: Scope,
+    group: Sequence[str] = (),
+    need: frozenset[str] = ALL_SOURCES,
+    metrics: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
     """Sums per group (``slot``, ``team_id``, ``agent_id``, ``channel``) from the three
-    sources: event counts, duration samples, survey answers."""
+    sources: event counts, duration samples (``metrics``: only these), survey answers —
+    those in ``need`` (a time series of one figure reads only what it needs)."""
+    if scope.conversations is not None:
+        need = ALL_SOURCES  # conversation-based: counts come from the samples too
+        metrics = None
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def row(key: tuple[Any, ...]) -> dict[str, Any]:
@@ -246,7 +260,7 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
                 out[key].update(dict.fromkeys(NOT_PER_CONVERSATION))
         return out[key]
 
-    if scope.conversations is None:
+    if scope.conversations is None and "slots" in need:
         cols = [_slots.c[g] for g in group]
         sums = [sa.func.coalesce(sa.func.sum(_slots.c[c]), 0).label(c) for c in COUNTERS]
         stmt = sa.select(*cols, *sums).where(*_where(_slots, scope))
@@ -257,9 +271,10 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
             target = row(tuple(m[g] for g in group))
             for c in COUNTERS:
                 target[c] += m[c] or 0
-    else:
+    elif scope.conversations is not None:
         await _conversation_counts(s, scope, group, row)
     scols = [_samples.c[g] for g in group]
+    picked = [] if metrics is None else [_samples.c.metric.in_(list(metrics))]
     stmt = (
         sa.select(
             *scols,
@@ -269,10 +284,10 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
             sa.func.sum(_samples.c.business_seconds).label("bh"),
             sa.func.sum(sa.case((_samples.c.in_target, 1), else_=0)).label("in_sl"),
         )
-        .where(*_where(_samples, scope), *_in_conversations(_samples, scope))
+        .where(*_where(_samples, scope), *_in_conversations(_samples, scope), *picked)
         .group_by(*scols, _samples.c.metric)
     )
-    for r in (await core(s, stmt)).all():
+    for r in (await core(s, stmt)).all() if "samples" in need else ():
         m = r._mapping
         target = row(tuple(m[g] for g in group))
         metric = m["metric"]
@@ -292,77 +307,85 @@ async def totals(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> li
         elif metric == "handle" and scope.conversations is not None:
             target["handled"] += int(m["n"])
             target["handle_s"] += float(m["sum"] or 0)
-    for answer in await _answers(s, scope):
+    for answer in await _answers(s, scope, group) if "answers" in need else ():
         key = tuple(answer[g] for g in group)
         target = row(key)
-        score, kind = answer["score"], answer["kind"]
+        score, kind, n = answer["score"], answer["kind"], answer["n"]
         if kind == "csat":
-            target["csat_count"] += 1
-            target["csat_sum"] += score
-            target["csat_satisfied"] += 1 if score >= 4 else 0
+            target["csat_count"] += n
+            target["csat_sum"] += score * n
+            target["csat_satisfied"] += n if score >= 4 else 0
         elif kind == "nps":
-            target["nps_count"] += 1
-            target["nps_promoters"] += 1 if score >= 9 else 0
-            target["nps_detractors"] += 1 if score <= 6 else 0
+            target["nps_count"] += n
+            target["nps_promoters"] += n if score >= 9 else 0
+            target["nps_detractors"] += n if score <= 6 else 0
         elif kind == "ces":
-            target["ces_count"] += 1
-            target["ces_sum"] += score
+            target["ces_count"] += n
+            target["ces_sum"] += score * n
     if not group and not out:
         row(())
     return list(out.values())
 
 
-async def _answers(s: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
-    """Survey answers in range, with the rollups' dimensions (0: none)."""
+async def _answers(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Survey answers in range counted per kind, score and the grouping columns (0:
+    none) — aggregated by the database; by half hour, read as plain rows (no objects)."""
     since, until = slot_start(scope.slots[0]), slot_start(scope.slots[1])
-    stmt = select(SurveyRequest).where(
-        col(SurveyRequest.answered_at) >= since,
-        col(SurveyRequest.answered_at) < until,
-        col(SurveyRequest.score).is_not(None),
-    )
+    sr = _surveys
+    where = [sr.c.answered_at >= since, sr.c.answered_at < until, sr.c.score.is_not(None)]
     if scope.team_ids is not None:
-        stmt = stmt.where(col(SurveyRequest.team_id).in_(scope.team_ids))
+        where.append(sr.c.team_id.in_(scope.team_ids))
     if scope.channel is not None:
-        stmt = stmt.where(SurveyRequest.channel == scope.channel)
+        where.append(sr.c.channel == scope.channel)
     if scope.agent_id is not None:
-        stmt = stmt.where(SurveyRequest.agent_id == scope.agent_id)
+        where.append(sr.c.agent_id == scope.agent_id)
     if scope.conversations is not None:
-        stmt = stmt.where(col(SurveyRequest.conversation_id).in_(scope.conversations))
-    return [
-        {
-            "slot": slot_of(r.answered_at),  # type: ignore[arg-type]
-            "team_id": r.team_id or 0,
-            "agent_id": r.agent_id or 0,
-            "channel": r.channel,
-            "kind": r.kind,
-            "score": int(r.score or 0),
-        }
-        for r in (await s.exec(stmt)).all()
-    ]
+        where.append(sr.c.conversation_id.in_(scope.conversations))
+    dims = [g for g in group if g != "slot"]
+    cols = [sr.c[g] for g in dims]
+    if "slot" in group:
+        cols.append(sr.c.answered_at)
+    stmt = (
+        sa.select(*cols, sr.c.kind, sr.c.score, sa.func.count().label("n"))
+        .where(*where)
+        .group_by(*cols, sr.c.kind, sr.c.score)
+    )
+    out = []
+    for r in (await core(s, stmt)).all():
+        m = r._mapping
+        row = {g: (m[g] or (0 if g != "channel" else "")) for g in dims}
+        if "slot" in group:
+            row["slot"] = slot_of(m["answered_at"])
+        out.append({**row, "kind": m["kind"], "score": int(m["score"] or 0), "n": int(m["n"])})
+    return out
 
 
 async def percentiles(
-    s: AsyncSession, scope: Scope, metric: str, ps: Sequence[float] = (0.5, 0.9)
+    s: AsyncSession, scope: Scope, metric: str, ps: Sequence[float] = (0.5, 0.9), n: int | None = None
 ) -> dict[str, float | None]:
-    """Nearest-rank percentiles of one duration metric (and its business-hours variant)."""
+    """Nearest-rank percentiles of one duration metric (and its business-hours variant):
+    one ordered pass per column picks every rank (``n``: the sample count, if known)."""
     where = [*_where(_samples, scope), *_in_conversations(_samples, scope), _samples.c.metric == metric]
-    n = (await core(s, sa.select(sa.func.count()).select_from(_samples).where(*where))).scalar() or 0
+    if n is None:
+        n = (await core(s, sa.select(sa.func.count()).select_from(_samples).where(*where))).scalar() or 0
     out: dict[str, float | None] = {}
     for column, suffix in (("seconds", ""), ("business_seconds", "_business")):
-        for p in ps:
-            name = f"p{round(p * 100)}{suffix}"
-            if n == 0:
-                out[name] = None
-                continue
-            rank = max(1, math.ceil(p * n))
-            stmt = (
-                sa.select(_samples.c[column])
-                .where(*where)
-                .order_by(_samples.c[column])
-                .limit(1)
-                .offset(rank - 1)
+        names = {f"p{round(p * 100)}{suffix}": max(1, math.ceil(p * n)) for p in ps}
+        if n == 0:
+            out.update(dict.fromkeys(names))
+            continue
+        ranked = (
+            sa.select(
+                _samples.c[column].label("v"),
+                sa.func.row_number().over(order_by=_samples.c[column]).label("rn"),
             )
-            out[name] = round(float((await core(s, stmt)).scalar() or 0.0), 3)
+            .where(*where)
+            .subquery()
+        )
+        stmt = sa.select(ranked.c.rn, ranked.c.v).where(ranked.c.rn.in_(sorted(set(names.values()))))
+        found = {int(rn): float(v or 0.0) for rn, v in (await core(s, stmt)).all()}
+        for name, rank in names.items():
+            out[name] = round(found.get(rank, 0.0), 3)
     return out
 
 
@@ -431,7 +454,8 @@ async def summary(s: AsyncSession, scope: Scope) -> dict[str, Any]:
     (t,) = await totals(s, scope)
     out = figures(t)
     for name, metric in DURATIONS.items():
-        out[name] = {**_duration_avgs(t, metric), **await percentiles(s, scope, metric)}
+        counts = int(t[f"{metric}_count"])
+        out[name] = {**_duration_avgs(t, metric), **await percentiles(s, scope, metric, n=counts)}
     out["complaints"] = await complaint_figures(s, scope)
     out["since"], out["until"] = slot_start(scope.slots[0]), slot_start(scope.slots[1])
     return out
@@ -768,7 +792,8 @@ async def timeseries(
         zone = tz_zone(timezone)
     except ValueError:
         raise Invalid(f"unknown time zone {timezone!r}", code="bad_timezone") from None
-    rows = await totals(s, scope, ("slot",))
+    need, metrics = SERIES_SOURCES[metric]
+    rows = await totals(s, scope, ("slot",), need, metrics)
     buckets: dict[datetime, dict[str, float]] = {}
     for t in rows:
         local = slot_start(int(t["slot"])).astimezone(zone)
@@ -827,6 +852,19 @@ SERIES = (
     "first_response_avg",
     "resolution_avg",
 )
+
+
+# What each series reads: (sources, sample metrics).
+SERIES_SOURCES: dict[str, tuple[frozenset[str], tuple[str, ...] | None]] = {
+    "conversations": (frozenset({"slots"}), ()),
+    "inbound_messages": (frozenset({"slots"}), ()),
+    "outbound_messages": (frozenset({"slots"}), ()),
+    "resolved": (frozenset({"slots"}), ()),
+    "service_level": (frozenset({"slots", "samples"}), ("fat",)),
+    "csat_average": (frozenset({"answers"}), ()),
+    "first_response_avg": (frozenset({"samples"}), ("frt",)),
+    "resolution_avg": (frozenset({"samples"}), ("res",)),
+}
 
 
 def value_of(metric: str, t: Mapping[str, float]) -> float | None:
