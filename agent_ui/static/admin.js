@@ -2,7 +2,8 @@
 // business hours, members), canned responses, and the customer memory's custom
 // fields, tiers and CSV import, the complaint options and the surveys — full CRUD over
 // the REST API. Sections are chosen by the URL hash (#users, #teams, #canned, #fields,
-// #tiers, #import, #complaints, #surveys, #schedules: scheduled report mails).
+// #tiers, #import, #complaints, #surveys, #schedules: scheduled report mails, #labels:
+// conversation labels).
 import { whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { errorText, toast } from "./dialogs.js";
@@ -14,11 +15,13 @@ import { cannedSection } from "./admin/canned.js";
 import { fieldsSection, importSection, tiersSection } from "./admin/crm.js";
 import { complaintOptionsSection, surveysSection } from "./admin/care.js";
 import { reportSchedulesSection } from "./admin/reports.js";
+import { labelsSection } from "./admin/labels.js";
 
 const SECTIONS = [
   { id: "users", key: "adm_users", role: "admin", build: usersSection },
   { id: "teams", key: "adm_teams", role: "admin", build: teamsSection },
   { id: "canned", key: "adm_canned", role: "supervisor", build: cannedSection },
+  { id: "labels", key: "adm_labels", role: "admin", build: labelsSection },
   { id: "fields", key: "adm_fields", role: "admin", build: fieldsSection },
   { id: "tiers", key: "adm_tiers", role: "admin", build: tiersSection },
   { id: "import", key: "adm_import", role: "admin", build: importSection },

@@ -19,6 +19,7 @@ import { HubSocket } from "./socket.js";
 import { greetingHint, loadTiers, tierBadges } from "./crm/badges.js";
 import { CareBox } from "./console/complaints.js";
 import { loadOptions, ratingLine, scoreText } from "./care/common.js";
+import { labelAdder, labelChips, labelFilter, labelName, loadLabels } from "./console/labels.js";
 
 const PRESENCES = ["available", "busy", "away", "offline"];
 
@@ -37,6 +38,7 @@ const state = {
   contactShownFor: null,
   changes: new Map(), // conversation id -> events seen (to spot answers that predate one)
   typingTimer: null,
+  label: null, // the list's label filter (a key), or null for all
 };
 
 const socket = new HubSocket();
@@ -131,12 +133,34 @@ function renderTabs() {
 
 const renderLists = () => {
   renderTabs();
-  renderList(listEl, listed(state.tab), {
+  const items = state.label ? listed(state.tab).filter((c) => (c.tags || []).includes(state.label)) : listed(state.tab);
+  renderList(listEl, items, {
     currentId: state.currentId,
     teams: state.teams,
-    emptyText: t(`empty_${state.tab}`),
+    emptyText: state.label ? t("lbl_filter_empty") : t(`empty_${state.tab}`),
   });
 };
+
+/** The label filter above the list (rebuilt when the language or the label list changes). */
+function renderLabelFilter() {
+  mount($("#list-filter"), labelFilter(state.label, (key) => {
+    state.label = key;
+    renderLists();
+  }));
+}
+
+/** Add or remove a label on the open conversation; the answer is the conversation. */
+async function changeLabel(c, key, add) {
+  await act(async () => {
+    const updated = await api(`/conversations/${c.id}/labels/${encodeURIComponent(key)}`, { method: add ? "PUT" : "DELETE" });
+    const row = state.convs.get(c.id);
+    if (row) row.tags = updated.tags;
+    if (c.id === state.currentId) renderHeader();
+    renderLists();
+    if (add) toast(t("lbl_added", { name: labelName(key) }));
+    $("#label-add")?.focus();
+  });
+}
 
 async function selectTab(tab) {
   state.tab = tab;
@@ -351,6 +375,8 @@ function renderHeader() {
   const offered = offers.offers.has(c.id);
   const closed = !OPEN.has(c.status);
   $("#show-contact").hidden = false;
+  // A re-render (an event, a label added) keeps focus on the control that had it.
+  const focusedId = $("#thread-header").contains(document.activeElement) ? document.activeElement.id : null;
   mount($("#thread-header"),
     h("div", { class: "thread-title-row" },
       channelIcon(c.channel),
@@ -361,6 +387,9 @@ function renderHeader() {
       team ? h("span", { class: "muted" }, team.name) : null,
       c.category ? h("span", { class: "muted" }, `· ${t(`cat_${c.category}`)}`) : null),
     c.subject ? h("p", { class: "thread-subject", dir: "auto" }, c.subject) : null,
+    h("div", { class: "thread-labels", id: "thread-labels", role: "group", "aria-label": t("lbl_labels") },
+      labelChips(c.tags, { onRemove: canHandle(c) ? (key) => changeLabel(c, key, false) : null }),
+      canHandle(c) ? labelAdder(c, { onAdd: (key) => changeLabel(c, key, true) }) : null),
     greetingHint(c.contact_hint),
     ratingLine(c),
     h("div", { class: "thread-actions", role: "toolbar", "aria-label": t("actions") },
@@ -385,6 +414,7 @@ function renderHeader() {
   banner.hidden = !note;
   banner.textContent = note || "";
   composer.setConversation(c, { canReply: canHandle(c) });
+  if (focusedId) document.getElementById(focusedId)?.focus();
 }
 
 async function act(fn) {
@@ -639,6 +669,7 @@ function renderCapacityWarning() {
 // --- language -------------------------------------------------------------------------------------------
 function rerender() {
   applyLang();
+  renderLabelFilter();
   renderPresence();
   renderCapacityWarning();
   renderLists();
@@ -656,7 +687,7 @@ async function main() {
   state.me = await whoAmI();
   setLang(state.me.language || initialLang());
   applyLang();
-  await Promise.all([loadTiers(), loadOptions()]);
+  await Promise.all([loadTiers(), loadOptions(), loadLabels()]);
   state.fields = await api("/contact-fields").catch(() => []);
   const presence = buildPresence();
   topbar({ user: state.me, page: "console", socket, slot: presence, onLang: rerender });
@@ -714,6 +745,8 @@ async function main() {
     },
   });
   renderEmpty();
+  document.querySelector(".list-pane .tabs").after(h("div", { class: "list-filter", id: "list-filter" }));
+  renderLabelFilter();
 
   for (const tab of document.querySelectorAll("[data-tab]")) {
     tab.addEventListener("click", () => selectTab(tab.dataset.tab));

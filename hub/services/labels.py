@@ -30,13 +30,15 @@ MAX_PER_CONVERSATION = 10
 MAX_TAG = 100  # a tag to remove: anything the conversation may carry (older tags too)
 
 
+def _field(name: str, code: str, message: str) -> dict[str, Any]:
+    """The ``fields`` entry of a validation error, so a form shows it next to the input."""
+    return {"fields": [{"field": name, "code": code, "message": message}]}
+
+
 def _check_key(key: str) -> str:
     if not KEY.match(key or ""):
-        raise Invalid(
-            "key: 1-40 lower-case letters, digits, - or _, starting with a letter or digit",
-            code="bad_label_key",
-            extra={"field": "key"},
-        )
+        message = "key: 1-40 lower-case letters, digits, - or _, starting with a letter or digit"
+        raise Invalid(message, code="bad_label_key", extra=_field("key", "bad_label_key", message))
     return key
 
 
@@ -46,13 +48,13 @@ def _check(data: dict[str, Any]) -> dict[str, Any]:
         if name in out:
             text = " ".join(str(out[name] or "").split())
             if not text or len(text) > MAX_NAME:
-                raise Invalid(
-                    f"{name}: 1-{MAX_NAME} characters", code="bad_label_name", extra={"field": name}
-                )
+                message = f"{name}: 1-{MAX_NAME} characters"
+                raise Invalid(message, code="bad_label_name", extra=_field(name, "bad_label_name", message))
             out[name] = text
     if "color" in out:
         if not COLOR.match(out["color"] or ""):
-            raise Invalid("color: #rrggbb", code="bad_label_color", extra={"field": "color"})
+            message = "color: #rrggbb"
+            raise Invalid(message, code="bad_label_color", extra=_field("color", "bad_label_color", message))
         out["color"] = out["color"].lower()
     return out
 
@@ -73,7 +75,8 @@ async def create(hub: Hub, actor: Actor, data: dict[str, Any]) -> Label:
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
         if await s.get(Label, key) is not None:
-            raise Conflict(f"label {key} exists", code="label_exists", extra={"field": "key"})
+            message = f"label {key} exists"
+            raise Conflict(message, code="label_exists", extra=_field("key", "label_exists", message))
         if "position" not in data:
             last = (await s.exec(select(Label.position).order_by(col(Label.position).desc()))).first()
             data["position"] = last + 1 if last is not None else 0

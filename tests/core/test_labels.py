@@ -63,7 +63,7 @@ async def test_admin_manages_the_list_and_everyone_reads_it(app: Any) -> None:
     ):
         res = await root.post("/api/v1/labels", json=body, headers=rh)
         assert res.status_code == 422 and res.json()["error"]["code"] == code, (body, res.text)
-        assert res.json()["error"]["field"] == field
+        assert [f["field"] for f in res.json()["error"]["fields"]] == [field]
 
     renamed = await root.patch(
         "/api/v1/labels/billing-dispute",

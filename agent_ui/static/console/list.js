@@ -5,6 +5,7 @@ import { ageSeconds, clock, shortDuration, slaState, timeOfDay } from "../format
 import { t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
 import { tierBadges } from "../crm/badges.js";
+import { labelChips } from "./labels.js";
 
 export const OPEN = new Set(["queued", "offered", "assigned", "waiting_on_customer", "snoozed"]);
 
@@ -70,7 +71,8 @@ export function renderItem(conv, { current, teamName }) {
         teamName ? h("span", { class: "muted" }, teamName) : null,
         w !== null ? h("span", { class: "wait" }, t("waiting_for", { time: shortDuration(w) })) : null,
         s ? h("span", { class: ["sla", s.sla.breached && "breached", s.sla.soon && "soon"] }, s.text) : null,
-        conv.priority > 0 ? h("span", { class: "prio" }, t("priority_n", { n: conv.priority })) : null)),
+        conv.priority > 0 ? h("span", { class: "prio" }, t("priority_n", { n: conv.priority })) : null),
+      conv.tags?.length ? h("span", { class: "row labels-row" }, labelChips(conv.tags, { small: true })) : null),
     unread ? h("span", { class: "badge unread", "aria-label": t("unread_n", { n: unread }) }, String(unread)) : null));
 }
 

@@ -243,6 +243,7 @@ export class ThreadView {
         if (p.reason === "priority") return t("ev_priority", { n: p.priority });
         if (p.reason === "snoozed") return t("ev_snoozed");
         if (p.reason === "snooze_ended") return t("ev_snooze_ended");
+        if (p.reason === "labels") return t("ev_labels");
         return null;
       default:
         return null;
