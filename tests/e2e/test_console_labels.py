@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from hub.models import Role
 from hub.services import SYSTEM
 from hub.services import labels as label_svc
 from hub.services.conversations import assign
@@ -120,4 +121,52 @@ async def test_a_label_added_in_the_thread_is_a_chip_and_filters_the_list(live: 
         assert width <= 390, (width, wide)
         await page.keyboard.press("Escape")
         await expect(page.locator("#label-menu")).to_be_hidden()
+        await assert_clean(page, watch)
+
+
+ERRORS = {
+    "en": "Use 1-40 lower-case letters, digits, - or _, starting with a letter or digit.",
+    "ar": "استخدم من 1 إلى 40 من الأحرف اللاتينية الصغيرة والأرقام و- أو _ تبدأ بحرف أو رقم.",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+async def test_admin_creates_reorders_and_deactivates_labels(live: Any, lang: str) -> None:
+    hub = live.app.hub
+    await user(hub, "root@example.com", role=Role.admin, name="Root", language=lang)
+    async with chromium() as browser:
+        page, watch = await open_page(browser, live, "root@example.com", "/admin#labels")
+        table = page.locator("#labels-table tbody tr[data-label]")
+        await expect(table).to_have_count(1)  # the seeded callback
+        await page.locator("#new-label").click()
+        dialog = page.locator("#label-dialog")
+        await dialog.locator("[name=key]").fill("Bad Key")
+        await dialog.locator("[name=name_en]").fill("Refund requested")
+        await dialog.locator("[name=name_ar]").fill("طلب استرداد")
+        await dialog.locator("button[type=submit]").click()
+        # The hub's refusal, translated, next to the key.
+        error = dialog.locator("[name=key] + .field-error")
+        await expect(error).to_have_text(ERRORS[lang])
+        await expect(dialog.locator("[name=key]")).to_have_attribute("aria-invalid", "true")
+        await dialog.locator("[name=key]").fill("refund")
+        await dialog.locator("button[type=submit]").click()
+        await expect(dialog).to_have_count(0)
+        await expect(table).to_have_count(2)
+        refund = page.locator('#labels-table tr[data-label="refund"]')
+        await expect(refund.locator(".label-chip")).to_have_text(
+            "Refund requested" if lang == "en" else "طلب استرداد"
+        )
+
+        # Up: refund comes first; focus follows the moved row.
+        await refund.locator("[data-up]").click()
+        await expect(table.first).to_have_attribute("data-label", "refund")
+        await expect(page.locator('[data-down="refund"]')).to_be_focused()
+
+        await refund.locator("[data-toggle]").click()
+        await expect(refund).to_have_class("inactive")
+        labels = (await live.app.client.get("/api/v1/labels")).status_code
+        assert labels == 401  # the list needs a sign-in
+        await page.set_viewport_size({"width": 390, "height": 844})
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width
         await assert_clean(page, watch)

@@ -72,9 +72,11 @@ export async function labelsSection(root) {
           await api(`/labels/${encodeURIComponent(key)}`, { method: "PATCH", body: { position } });
         }
       }
-      await load(`[data-${delta < 0 ? "up" : "down"}="${CSS.escape(order[j])}"]`);
-      // At the top or bottom the button is disabled: keep focus in the row.
-      if (document.activeElement === document.body) tbody.querySelector(`[data-edit="${CSS.escape(order[j])}"]`)?.focus();
+      await load();
+      // Focus follows the moved label: the same arrow, or the other one at the top or bottom.
+      const key = CSS.escape(order[j]);
+      const same = tbody.querySelector(`[data-${delta < 0 ? "up" : "down"}="${key}"]`);
+      (same && !same.disabled ? same : tbody.querySelector(`[data-${delta < 0 ? "down" : "up"}="${key}"]`))?.focus();
     } catch (err) {
       toast(errorText(err), { kind: "error" });
       load();
