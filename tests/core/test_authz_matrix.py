@@ -65,6 +65,7 @@ class World:
     option_kind: str = "root_cause"
     option_key: str = "weather"
     survey_key: str = "nps"
+    schedule: int = 999  # no such schedule: admins get 404, the rest 403
     label_key: str = "callback"  # seeded by migration 0011
     gone_label: str = "nolabel"
 
@@ -541,6 +542,44 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         None,
         {"agent": D, "supervisor_other_team": D, "admin": A},
     ),
+    (
+        "GET",
+        "/api/v1/reports/breakdown?since=2026-01-05T00:00:00%2B00:00&until=2026-01-06T00:00:00%2B00:00&by=tag",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/reports/conversations?since=2026-01-05T00:00:00%2B00:00&until=2026-01-06T00:00:00%2B00:00"
+        "&metric=conversations&team_id={team_a}",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/reports/schedules", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    (
+        "POST",
+        "/api/v1/reports/schedules",
+        {"name": "Daily", "frequency": "daily", "hour": 8, "timezone": "UTC", "recipients": ["{sam}"]},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "PATCH",
+        "/api/v1/reports/schedules/{schedule}",
+        {"name": "x"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/reports/schedules/{schedule}/send-now",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "DELETE",
+        "/api/v1/reports/schedules/{schedule}",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
     # Erasure last: it removes what the rows above use.
     ("POST", "/api/v1/contacts/{contact}/erase", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("POST", "/api/v1/auth/logout", None, dict.fromkeys(ROLES, A)),
@@ -632,6 +671,7 @@ def template_path(path: str) -> str:
         "option_kind": "kind",
         "option_key": "key",
         "survey_key": "key",
+        "schedule": "schedule_id",
         "label_key": "key",
         "gone_label": "key",
     }
