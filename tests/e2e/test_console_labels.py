@@ -86,8 +86,13 @@ async def test_a_label_added_in_the_thread_is_a_chip_and_filters_the_list(live: 
         await menu.locator('[data-label="long"]').click()
         long_chip = page.locator('#thread-labels .label-chip[data-label="long"]')
         await expect(long_chip).to_have_attribute("title", long_name)
-        name = long_chip.locator(".label-name")
-        assert await name.evaluate("e => e.scrollWidth > e.clientWidth")
+        # (Polled: the header re-renders when the event comes back, replacing the chip.)
+        await page.wait_for_function(
+            """() => {
+              const e = document.querySelector('#thread-labels .label-chip[data-label="long"] .label-name');
+              return e !== null && e.clientWidth > 0 && e.scrollWidth > e.clientWidth;
+            }"""
+        )
 
         # Filter the list by label: only the labelled conversation stays.
         await page.select_option("#label-filter", "refund")
