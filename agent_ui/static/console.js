@@ -157,7 +157,8 @@ async function changeLabel(c, key, add) {
     if (row) row.tags = updated.tags;
     if (c.id === state.currentId) renderHeader();
     renderLists();
-    if (add) toast(t("lbl_added", { name: labelName(key) }));
+    // The name isolated (FSI…PDI): an English name in Arabic text keeps its punctuation.
+    if (add) toast(t("lbl_added", { name: `\u2068${labelName(key)}\u2069` }));
     $("#label-add")?.focus();
   });
 }
