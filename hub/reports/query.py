@@ -726,7 +726,11 @@ async def signed_in_by_slot(
 
 DRILL = ("conversations", "answered", "answered_late", "resolved", "reopened", "transferred", "abandoned")
 _SAMPLE_DRILL = {"answered": "fat", "answered_late": "fat", "resolved": "res", "abandoned": "aban"}
-_EVENT_DRILL = {"reopened": "conversation.reopened", "transferred": "conversation.transferred"}
+_EVENT_DRILL = {
+    "conversations": "conversation.created",  # by the team it arrived in, as counted
+    "reopened": "conversation.reopened",
+    "transferred": "conversation.transferred",
+}
 
 
 async def drill(
@@ -742,7 +746,7 @@ async def drill(
         if metric == "answered_late":
             where.append(sa.not_(_samples.c.in_target))
         ids_q: Any = sa.select(_samples.c.conversation_id.label("cid")).where(*where)
-    elif metric in _EVENT_DRILL:
+    else:
         ev = EventLog.__table__  # type: ignore[attr-defined]
         where = [
             ev.c.type == _EVENT_DRILL[metric],
@@ -758,16 +762,6 @@ async def drill(
                 ev.c.conversation_id.in_(sa.select(_convs.c.id).where(_convs.c.channel == scope.channel))
             )
         ids_q = sa.select(ev.c.conversation_id.label("cid")).where(*where)
-    else:  # conversations: new in the range, by their team and channel
-        cv = _convs
-        where = [cv.c.created_at >= slot_start(lo), cv.c.created_at < slot_start(hi)]
-        if scope.team_ids is not None:
-            where.append(cv.c.team_id.in_(scope.team_ids))
-        if scope.channel is not None:
-            where.append(cv.c.channel == scope.channel)
-        if scope.agent_id is not None:
-            where.append(cv.c.assignee_id == scope.agent_id)
-        ids_q = sa.select(cv.c.id.label("cid")).where(*where)
     sub = ids_q.subquery()
     stmt = sa.select(sub.c.cid).distinct().order_by(sub.c.cid.desc()).limit(limit + 1)
     if after is not None:
