@@ -262,15 +262,26 @@ async def live(app: App) -> AsyncIterator[Live]:
     sock.close()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run one at a time on one xdist worker (``--dist loadgroup``).
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run one at a time on one xdist worker (``--dist loadgroup``), on
+    SQLite only.
 
     Each drives its own headless Chromium (several processes) and Playwright driver
     against a live uvicorn, with 10-15 s UI timeouts; two at once on 2 cores compete
     for the same CPU. xdist hands out the largest group first, so the other worker
-    runs the rest of the suite meanwhile. Should browser tests grow towards half the
-    suite's time, split this group (one per file, say).
+    runs the rest of the suite meanwhile. A page reads the same API whatever database
+    is under it, and every API test runs on both SQLite and PostgreSQL, so the browser
+    tests' PostgreSQL variants are deselected (shown as such in the summary): they
+    doubled the browser group, the suite's long pole.
     """
+    deselected = []
     for item in items:
         if item.get_closest_marker("browser"):
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and callspec.params.get("db_url") == "postgresql":
+                deselected.append(item)
+                continue
             item.add_marker(pytest.mark.xdist_group("browser"))
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [i for i in items if i not in set(deselected)]
