@@ -263,25 +263,33 @@ async def live(app: App) -> AsyncIterator[Live]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests run one at a time on one xdist worker (``--dist loadgroup``), on
-    SQLite only.
+    """Browser tests run in two xdist groups (``--dist loadgroup``), balanced by test
+    count per file, on SQLite only.
 
     Each drives its own headless Chromium (several processes) and Playwright driver
-    against a live uvicorn, with 10-15 s UI timeouts; two at once on 2 cores compete
-    for the same CPU. xdist hands out the largest group first, so the other worker
-    runs the rest of the suite meanwhile. A page reads the same API whatever database
+    against a live uvicorn, with 10-15 s UI timeouts. They were one group, one at a
+    time; at 79 tests that group alone took longer than the rest of the suite, so each
+    worker now takes one half (xdist hands out the largest groups first) and the rest
+    of the suite fills in around them. A page reads the same API whatever database
     is under it, and every API test runs on both SQLite and PostgreSQL, so the browser
     tests' PostgreSQL variants are deselected (shown as such in the summary): they
     doubled the browser group, the suite's long pole.
     """
     deselected = []
+    browser: dict[str, list[pytest.Item]] = {}
     for item in items:
         if item.get_closest_marker("browser"):
             callspec = getattr(item, "callspec", None)
             if callspec is not None and callspec.params.get("db_url") == "postgresql":
                 deselected.append(item)
                 continue
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            browser.setdefault(str(item.path), []).append(item)
+    sizes = [0, 0]
+    for _, group in sorted(browser.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        half = 0 if sizes[0] <= sizes[1] else 1
+        sizes[half] += len(group)
+        for item in group:
+            item.add_marker(pytest.mark.xdist_group(f"browser-{half}"))
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [i for i in items if i not in set(deselected)]
