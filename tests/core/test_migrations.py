@@ -124,8 +124,26 @@ def _upgrade_with_data(url: str) -> None:
                     delivery_status="received",
                     provider_message_id=pid,
                 )
+        # A rollup row written by 0008, before 0009 added its columns.
+        migrate(url, "0008")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO report_slot (slot, team_id, channel, agent_id, conversations, inbound,"
+                    " outbound, agent_replies, resolved, reopened, transfers, surveys_sent)"
+                    " VALUES (1000, 0, 'sms', 0, 1, 2, 1, 0, 0, 0, 0, 0)"
+                )
+            )
         migrate(url)
         assert current_revision(url) == _head(url) and _drift(url) == []
+        with engine.begin() as conn:
+            # 0009: old rollup rows get zeros, old conversations no abandonment; 0011 seeds a label.
+            row = conn.execute(
+                sa.text("SELECT inbound, abandoned, handle_s, signed_in_s FROM report_slot")
+            ).one()
+            assert tuple(row) == (2, 0, 0.0, 0.0)
+            assert conn.execute(sa.text("SELECT abandoned_at FROM conversation")).scalar_one() is None
+            assert conn.execute(sa.text("SELECT key FROM label")).scalars().all() == ["callback"]
         with engine.begin() as conn:
             assert conn.execute(sa.text("SELECT expires_at FROM apitoken")).scalar_one() is None
             pids = conn.execute(
