@@ -1,6 +1,13 @@
 // Every UI string, in English and Arabic. Arabic switches the document to
 // right-to-left; the layout mirrors itself through CSS logical properties.
 // Placeholders look like {name}; values are inserted as text, never as markup.
+// Areas keep their strings in strings/<area>.js, merged in below (a key may be defined once).
+
+import notify from "./strings/notify.js";
+import outbound from "./strings/outbound.js";
+import rough from "./strings/rough.js";
+import search from "./strings/search.js";
+import supervise from "./strings/supervise.js";
 
 export const STRINGS = {
   en: {
@@ -906,6 +913,11 @@ export const STRINGS = {
     err_label_inactive: "هذا الوسم معطّل.", err_too_many_labels: "تحمل المحادثة 10 وسوم على الأكثر.",
   },
 };
+
+for (const area of [notify, outbound, rough, search, supervise]) {
+  Object.assign(STRINGS.en, area.en);
+  Object.assign(STRINGS.ar, area.ar);
+}
 
 let current = "en";
 

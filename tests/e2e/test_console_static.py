@@ -24,12 +24,37 @@ def ui_files(suffix: str) -> list[Path]:
     return sorted(p for p in STATIC.rglob(f"*{suffix}") if "widget" not in p.relative_to(STATIC).parts)
 
 
-def strings() -> dict[str, set[str]]:
-    source = (STATIC / "i18n.js").read_text(encoding="utf-8")
+def string_files() -> list[Path]:
+    """i18n.js and the per-area string modules it merges (static/strings/*.js)."""
+    return [STATIC / "i18n.js", *sorted((STATIC / "strings").glob("*.js"))]
+
+
+def file_strings(path: Path) -> dict[str, list[str]]:
+    source = path.read_text(encoding="utf-8")
     en_part, ar_part = source.split("\n  ar: {", 1)
     ar_part = ar_part.split("\n};", 1)[0]
     key = re.compile(r"(\w+): \"")
-    return {"en": set(key.findall(en_part.split("\n  en: {", 1)[1])), "ar": set(key.findall(ar_part))}
+    return {"en": key.findall(en_part.split("\n  en: {", 1)[1]), "ar": key.findall(ar_part)}
+
+
+def strings() -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {"en": set(), "ar": set()}
+    for path in string_files():
+        for lang, keys in file_strings(path).items():
+            out[lang] |= set(keys)
+    return out
+
+
+def test_each_string_is_defined_once() -> None:
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in string_files():
+        for key in file_strings(path)["en"]:
+            if key in seen:
+                clashes.append(f"{key}: {seen[key]} and {path.name}")
+            seen[key] = path.name
+    assert clashes == []
+    assert len(seen) > 500  # the scan did read the strings
 
 
 def test_scripts_never_turn_data_into_html() -> None:
@@ -59,7 +84,7 @@ def test_every_string_exists_in_english_and_arabic() -> None:
     }
     used: set[str] = set()
     for p in ui_files(".js"):
-        if p.name == "i18n.js":
+        if p.name == "i18n.js" or p.parent.name == "strings":
             continue
         text = p.read_text(encoding="utf-8")
         used |= set(re.findall(r"\bt\(\"(\w+)\"", text))
