@@ -32,9 +32,11 @@ from hub.api import (
     routes_organizations,
     routes_report_schedules,
     routes_reports,
+    routes_search,
     routes_segments,
     routes_surveys,
     routes_users,
+    routes_views,
     routes_wfm,
 )
 from hub.api_docs import api_docs_router
@@ -114,12 +116,14 @@ def build_projections(hub: Hub) -> ProjectionRunner:
     from hub.crm.search import ContactSearchProjection
     from hub.reports.rollup import ReportsProjection
     from hub.reports.schedules import ReportMailer
+    from hub.services.search_index import MessageSearchProjection
 
     return ProjectionRunner(
         hub,
         [
             ContactFiguresProjection(),
             ContactSearchProjection(),
+            MessageSearchProjection(),
             OrganizationJoinProjection(),
             CareConsumer(hub),
             ReportsProjection(hub.db.is_sqlite),
@@ -245,6 +249,8 @@ def create_app(
         routes_users,
         routes_canned,
         routes_labels,
+        routes_search,
+        routes_views,
         routes_live,
         routes_attachments,
     ):

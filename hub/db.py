@@ -130,8 +130,8 @@ def current_revision(sync_url: str) -> str | None:
 # Made by migrations, invisible to the models: full-text search structures (SQLite's
 # FTS5 table and its shadow tables, PostgreSQL's trigram index). Autogenerate and the
 # drift test must not propose dropping them.
-_UNMODELLED_TABLE_PREFIXES = ("contact_search_fts",)
-_UNMODELLED_INDEXES = frozenset({"ix_contact_search_trgm"})
+_UNMODELLED_TABLE_PREFIXES = ("contact_search_fts", "message_search_fts")
+_UNMODELLED_INDEXES = frozenset({"ix_contact_search_trgm", "ix_message_search_trgm"})
 
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:

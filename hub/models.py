@@ -931,3 +931,44 @@ class Label(SQLModel, table=True):
     active: bool = True
     created_at: datetime = _now_col()
     updated_at: datetime = _now_col()
+
+
+# --- conversation search and saved views (docs/console.md, "Search and views") ---------
+
+
+class MessageSearch(SQLModel, table=True):
+    """A message's normalised text (subject and body, hub.textnorm), kept by the
+    ``message_search`` projection (hub.services.search_index), never by services.
+
+    Indexed for substring search like ``contact_search``: SQLite FTS5 trigram table
+    ``message_search_fts`` (external content, kept by triggers), PostgreSQL ``pg_trgm``
+    GIN index; both made by migration 0012 and invisible to the models.
+    """
+
+    __tablename__ = "message_search"
+    message_id: int = Field(
+        foreign_key="message.id",
+        primary_key=True,
+        ondelete="CASCADE",
+        sa_column_kwargs={"autoincrement": False},
+    )
+    conversation_id: int = Field(index=True)
+    text: str = Field(default="", sa_column=Column(sa.String(8000), nullable=False))
+
+
+class SavedView(SQLModel, table=True):
+    """A saved conversation search (hub.services.views): its filters and text as
+    validated JSON (hub.services.search.ConversationFilter). ``scope`` personal: its
+    owner's; team: the team's members; everyone: all staff. Counted for the viewer,
+    so a shared view never widens anyone's view."""
+
+    __tablename__ = "saved_view"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    scope: str = Field(default="personal", max_length=10)  # personal, team, everyone
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True, ondelete="CASCADE")
+    owner_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    filters: dict[str, Any] = _json({})
+    position: int = 0
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()

@@ -20,6 +20,7 @@ import { greetingHint, loadTiers, tierBadges } from "./crm/badges.js";
 import { CareBox } from "./console/complaints.js";
 import { loadOptions, ratingLine, scoreText } from "./care/common.js";
 import { labelAdder, labelChips, labelFilter, labelName, loadLabels } from "./console/labels.js";
+import { SearchPanel } from "./console/search.js";
 
 const PRESENCES = ["available", "busy", "away", "offline"];
 
@@ -53,6 +54,7 @@ let contact;
 let offers;
 let care;
 let presenceSelect;
+let search; // the search box, filters and saved views above the list (console/search.js)
 
 // --- who may do what (the hub enforces it; the UI only avoids offering dead buttons) ---
 function isMine(c) {
@@ -132,6 +134,7 @@ function renderTabs() {
 }
 
 const renderLists = () => {
+  if (search?.active) return search.render(); // results instead of the tabs
   renderTabs();
   const items = state.label ? listed(state.tab).filter((c) => (c.tags || []).includes(state.label)) : listed(state.tab);
   renderList(listEl, items, {
@@ -511,7 +514,7 @@ function toggleAllChannels() {
 }
 
 function step(delta) {
-  const items = listed(state.tab);
+  const items = search.active ? search.items() : listed(state.tab);
   if (!items.length) return;
   const at = items.findIndex((c) => c.id === state.currentId);
   const next = items[(at + delta + items.length) % items.length] || items[0];
@@ -671,6 +674,7 @@ function renderCapacityWarning() {
 function rerender() {
   applyLang();
   renderLabelFilter();
+  search.relabel();
   renderPresence();
   renderCapacityWarning();
   renderLists();
@@ -748,6 +752,7 @@ async function main() {
   renderEmpty();
   document.querySelector(".list-pane .tabs").after(h("div", { class: "list-filter", id: "list-filter" }));
   renderLabelFilter();
+  search = new SearchPanel({ state, listEl, renderList: renderLists, socket });
 
   for (const tab of document.querySelectorAll("[data-tab]")) {
     tab.addEventListener("click", () => selectTab(tab.dataset.tab));
@@ -792,6 +797,9 @@ async function main() {
     presence: () => presenceSelect.focus(),
     canned: () => composer.openCanned(),
     help: () => showHelp(),
+    search: () => search.focus(),
+    listNext: () => search.move(1),
+    listPrevious: () => search.move(-1),
   });
 
   // The first hello fixes the event id we resume from, so load state after it:

@@ -489,6 +489,7 @@ async def shoot(live: LiveServer, ids: dict[str, Any], out: Path = OUT) -> list[
             await page.wait_for_selector("#profile-name")
             shots.append(await _save(page, out, name))
         shots += await shoot_care(browser, live, ids, out)
+        shots += await shoot_search(browser, live, out)
     return shots
 
 
@@ -535,6 +536,30 @@ async def shoot_care(browser: Any, live: LiveServer, ids: dict[str, Any], out: P
     await page.wait_for_selector('#thread .survey-item[data-status="answered"]')
     await page.wait_for_selector("#conv-rating")
     shots.append(await _save(page, out, "console-survey-en.png"))
+    return shots
+
+
+async def shoot_search(browser: Any, live: LiveServer, out: Path = OUT) -> list[Path]:
+    """The conversation search: Ana's words and filters saved as a view (desktop), and
+    Khalid's Arabic search on a phone, a word typed without its hamza."""
+    page, _ = await open_page(browser, live, "ana@example.com", "/console", viewport=VIEWPORT)
+    await page.wait_for_selector("#view-list li")
+    await page.locator("#search-q").fill("order")
+    await page.locator("#search-filters-toggle").click()
+    await page.select_option("#search-status", "open")
+    await page.wait_for_selector("#conv-list .search-match mark")
+    await page.locator("#search-save").click()
+    await page.locator("#view-dialog [name=name]").fill("Open orders")
+    await page.locator("#view-dialog button[type=submit]").click()
+    await page.wait_for_selector("#view-list .view.current .view-count:not(:empty)")
+    shots = [await _save(page, out, "console-search-en.png")]
+    page, _ = await open_page(
+        browser, live, "khalid@example.com", "/console", viewport={"width": 390, "height": 844}
+    )
+    await page.wait_for_selector("#view-list li")
+    await page.locator("#search-q").fill("ارغب الاشتراك")
+    await page.wait_for_selector("#conv-list .search-match mark")
+    shots.append(await _save(page, out, "console-search-ar-phone.png"))
     return shots
 
 

@@ -1,6 +1,6 @@
 // Keyboard shortcuts. Alt+letter combinations match the physical key (event.code), so
-// they work the same on an Arabic keyboard layout; "/" and "?" only fire when focus
-// is not in a text field.
+// they work the same on an Arabic keyboard layout; "/", "?", J and K only fire when
+// focus is not in a text field (J and K by the physical key too).
 import { modal } from "../dialogs.js";
 import { h, isTyping } from "../dom.js";
 import { t } from "../i18n.js";
@@ -17,8 +17,11 @@ export const SHORTCUTS = [
   { keys: "Alt+K", code: "KeyK", alt: true, action: "previous", label: "sc_previous" },
   { keys: "Alt+C", code: "KeyC", alt: true, action: "compose", label: "sc_compose" },
   { keys: "Alt+P", code: "KeyP", alt: true, action: "presence", label: "sc_presence" },
-  { keys: "/", code: "Slash", alt: false, shift: false, action: "canned", label: "sc_canned", outsideText: true },
+  { keys: "/", code: "Slash", alt: false, shift: false, action: "search", label: "sc_search", outsideText: true },
+  { keys: "J / K", plain: { KeyJ: "listNext", KeyK: "listPrevious" }, action: "listNext", label: "sc_list_move" },
+  { keys: "Enter", action: null, label: "sc_list_open" },
   { keys: "?", code: "Slash", alt: false, shift: true, action: "help", label: "sc_help", outsideText: true },
+  { keys: "/", action: null, label: "sc_canned_composer" },
   { keys: "Enter", action: null, label: "sc_send" },
   { keys: "Shift+Enter", action: null, label: "sc_newline" },
   { keys: "Esc", action: null, label: "sc_escape" },
@@ -43,6 +46,13 @@ export function installShortcuts(handlers) {
       if (!sc.action || !handlers[sc.action]) continue;
       if (sc.alt) {
         if (!e.altKey || e.code !== sc.code) continue;
+      } else if (sc.plain) {
+        // A letter key alone (J down the list, K up), never while typing.
+        const action = sc.plain[e.code];
+        if (!action || e.altKey || e.shiftKey || isTyping(e.target) || !handlers[action]) continue;
+        e.preventDefault();
+        handlers[action]();
+        return;
       } else {
         if (e.altKey) continue;
         if (!matchesSlash(e, sc.keys)) continue;
