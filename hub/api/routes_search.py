@@ -104,9 +104,7 @@ async def search_conversations(
         found = await search.matches(s, [r.id for r in rows if r.id is not None], f.q, region)
         total = None
         if count:
-            conn = await s.connection()
-            stmt = search.count_query(f, actor, is_sqlite=hub.db.is_sqlite, region=region, cap=MAX_TOTAL)
-            total = int((await conn.execute(stmt)).scalar_one())
+            total = await search.count(s, f, actor, cap=MAX_TOTAL, is_sqlite=hub.db.is_sqlite, region=region)
     items = []
     for row in await enrich(hub, actor, rows):
         hit = found.get(row["id"])

@@ -66,19 +66,18 @@ class ViewPage(BaseModel):
 async def _out(hub: Hub, actor: Actor, rows: list[SavedView], *, counts: bool) -> list[ViewOut]:
     out = []
     async with hub.db.session() as s:
-        conn = await s.connection()
         for view in rows:
             n = None
             if counts:
                 f = search.parse_filter(view.filters, prefix="filters.")
-                stmt = search.count_query(
+                n = await search.count(
+                    s,
                     f,
                     actor,
+                    cap=MAX_COUNT,
                     is_sqlite=hub.db.is_sqlite,
                     region=hub.settings.default_phone_region,
-                    cap=MAX_COUNT,
                 )
-                n = int((await conn.execute(stmt)).scalar_one())
             item = ViewOut.model_validate(view).model_copy(
                 update={
                     "editable": views.may_change(actor, view),

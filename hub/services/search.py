@@ -29,20 +29,25 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.crm.contact_query import _json_list_has
+from hub.crm.contact_query import json_list_has
 from hub.crm.search import matching_ids, terms
-from hub.models import Category, Conversation, ConversationStatus, Message, MessageSearch
+from hub.models import Category, ContactSearch, Conversation, ConversationStatus, Message, MessageSearch
 from hub.services.access import Actor, visible_clause
 from hub.services.contact_fields import invalid_fields
 from hub.textnorm import normalize
 from hub.timeutil import ensure_utc
 
 MIN_TERM = 3  # the trigram indexes answer substrings of three characters or more
+# A word in at least this many messages and customers (or 1% of the conversations,
+# whichever is more) is checked per conversation rather than listed (text_clauses).
+COMMON_FROM = 2000
+COMMON_SHARE = 100
 MAX_PRIORITY = 1000
 StrictId = Annotated[int, Strict(), at.Interval(ge=1, le=2**31 - 1)]
 ChannelKind = Annotated[str, at.MaxLen(20), Field(pattern=r"^[a-z][a-z0-9_]*$")]
 _conv = Conversation.__table__  # type: ignore[attr-defined]
 _ms = MessageSearch.__table__  # type: ignore[attr-defined]
+_cs = ContactSearch.__table__  # type: ignore[attr-defined]
 
 
 class ConversationFilter(BaseModel):
@@ -133,14 +138,73 @@ def words(q: str, region: str | None) -> Words:
     return Words(long, [] if long else found)
 
 
-def _in_messages(term: str, is_sqlite: bool) -> Any:
+def _fts(is_sqlite: bool, table: str, pattern: str) -> Any:
+    """The rows of ``table`` (message_search or contact_search) whose text has ``pattern``,
+    as an index lookup: its FTS5 trigram table's rowids on SQLite, the GIN index on
+    PostgreSQL (the planner's choice there)."""
+    if is_sqlite:
+        fts = sa.table(f"{table}_fts", sa.column("rowid"), sa.column("text"))
+        return sa.select(fts.c.rowid).where(fts.c.text.like(pattern))
+    t = _ms if table == "message_search" else _cs
+    return sa.select(t.c.message_id if table == "message_search" else t.c.contact_id).where(
+        t.c.text.like(pattern)
+    )
+
+
+def _listed(term: str, is_sqlite: bool, region: str | None) -> Any:
+    """``id IN (…)``: the conversations of the messages with ``term``, and of the
+    customers with it, collected from the indexes (a rare word: a few rows)."""
     pattern = f"%{term}%"
     if is_sqlite:
-        fts = sa.table("message_search_fts", sa.column("rowid"), sa.column("text"))
-        return sa.select(_ms.c.conversation_id).where(
-            _ms.c.message_id.in_(sa.select(fts.c.rowid).where(fts.c.text.like(pattern)))
-        )
-    return sa.select(_ms.c.conversation_id).where(_ms.c.text.like(pattern))
+        rowids = _fts(True, "message_search", pattern)
+        msgs = sa.select(_ms.c.conversation_id).where(_ms.c.message_id.in_(rowids))
+    else:
+        msgs = sa.select(_ms.c.conversation_id).where(_ms.c.text.like(pattern))
+    contacts = sa.select(_conv.c.id).where(
+        _conv.c.contact_id.in_(matching_ids(term, is_sqlite=is_sqlite, default_region=region))
+    )
+    return _conv.c.id.in_(sa.union_all(msgs, contacts))
+
+
+def _checked(term: str, is_sqlite: bool) -> Any:
+    """``EXISTS``: checked per conversation, through its own messages and its customer (a
+    common word: the conversations are read newest first and the first ones match).
+    On PostgreSQL ``OFFSET 0`` keeps each check a per-row index probe: the planner would
+    otherwise turn it into a hash of every matching message, the very thing avoided."""
+    pattern = f"%{term}%"
+    checks = []
+    for table, key, outer in ((_ms, "conversation_id", _conv.c.id), (_cs, "contact_id", _conv.c.contact_id)):
+        probe = sa.select(sa.literal(1)).where(table.c[key] == outer, table.c.text.like(pattern))
+        checks.append((probe if is_sqlite else probe.offset(0)).exists())
+    return sa.or_(*checks)
+
+
+async def text_clauses(s: AsyncSession, q: str, *, is_sqlite: bool, region: str | None) -> list[Any]:
+    """One condition per word. A word is *listed* from the trigram indexes when it is
+    rare — in fewer messages and customers than ``common_from`` — else *checked* per
+    conversation: collecting a word that is in every third message would read a third
+    of the index before the first result, while checking the newest conversations finds
+    a page at once. Counting up to the threshold is itself one bounded index read."""
+    w = words(q, region)
+    if not w.indexed:
+        if not w.short:
+            return []
+        # One- and two-letter words: no trigram to look up; the customers' details only.
+        return [_conv.c.id.in_(_of_contacts(" ".join(w.short), is_sqlite, region))]
+    conn = await s.connection()
+    top = (await conn.execute(sa.select(sa.func.max(_conv.c.id)))).scalar() or 0
+    threshold = max(COMMON_FROM, top // COMMON_SHARE)
+    out = []
+    for term in w.indexed:
+        pattern = f"%{term}%"
+        found = 0
+        for table in ("message_search", "contact_search"):
+            bounded = _fts(is_sqlite, table, pattern).limit(threshold - found).subquery()
+            found += (await conn.execute(sa.select(sa.func.count()).select_from(bounded))).scalar_one()
+            if found >= threshold:
+                break
+        out.append(_checked(term, is_sqlite) if found >= threshold else _listed(term, is_sqlite, region))
+    return out
 
 
 def _of_contacts(query: str, is_sqlite: bool, region: str | None) -> Any:
@@ -149,23 +213,11 @@ def _of_contacts(query: str, is_sqlite: bool, region: str | None) -> Any:
     )
 
 
-def text_clauses(q: str, *, is_sqlite: bool, region: str | None) -> list[Any]:
-    """One ``id IN (…)`` per word: its messages' conversations and its customers'."""
-    w = words(q, region)
-    if w.indexed:
-        return [
-            _conv.c.id.in_(sa.union_all(_in_messages(t, is_sqlite), _of_contacts(t, is_sqlite, region)))
-            for t in w.indexed
-        ]
-    if w.short:
-        return [_conv.c.id.in_(_of_contacts(" ".join(w.short), is_sqlite, region))]
-    return []
-
-
 # --- the query --------------------------------------------------------------------------
 
 
-def where_clauses(f: ConversationFilter, actor: Actor, *, is_sqlite: bool, region: str | None) -> list[Any]:
+def where_clauses(f: ConversationFilter, actor: Actor, text: Sequence[Any], *, is_sqlite: bool) -> list[Any]:
+    """The filter's conditions; ``text``: :func:`text_clauses` of its words."""
     c = _conv.c
     out: list[Any] = [visible_clause(actor)]
     if f.status:
@@ -181,7 +233,7 @@ def where_clauses(f: ConversationFilter, actor: Actor, *, is_sqlite: bool, regio
     elif f.assignee is not None:
         out.append(c.assignee_id == f.assignee)
     if f.label:
-        out.append(_json_list_has(c.tags, f.label, is_sqlite))
+        out.append(json_list_has(c.tags, f.label, is_sqlite))
     if f.category:
         out.append(c.category.in_([x.value for x in f.category]))
     if f.priority_min is not None:
@@ -196,8 +248,7 @@ def where_clauses(f: ConversationFilter, actor: Actor, *, is_sqlite: bool, regio
         out.append(c.last_message_at >= f.active_after)
     if f.active_before is not None:
         out.append(c.last_message_at < f.active_before)
-    if f.q:
-        out.extend(text_clauses(f.q, is_sqlite=is_sqlite, region=region))
+    out.extend(text)
     return out
 
 
@@ -235,7 +286,8 @@ async def page(
     """One page, newest last activity first (ties: newest id), then the conversations
     without any message yet (newest first). Two index-ordered reads, not a sort of
     every match: ``last_message_at`` is indexed, and on SQLite its index ends with the id."""
-    where = where_clauses(f, actor, is_sqlite=is_sqlite, region=region)
+    text = await text_clauses(s, f.q, is_sqlite=is_sqlite, region=region)
+    where = where_clauses(f, actor, text, is_sqlite=is_sqlite)
     at, after_id = decode_cursor(cursor) if cursor else (None, None)
     activity = col(Conversation.last_message_at)
     rows: list[Conversation] = []
@@ -257,11 +309,15 @@ async def page(
     return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
-def count_query(f: ConversationFilter, actor: Actor, *, is_sqlite: bool, region: str | None, cap: int) -> Any:
+async def count(
+    s: AsyncSession, f: ConversationFilter, actor: Actor, *, cap: int, is_sqlite: bool, region: str | None
+) -> int:
     """How many match, counting at most ``cap + 1`` (the sidebar says "999+" rather
     than count a hundred thousand resolved conversations on every change)."""
-    base = sa.select(_conv.c.id).where(*where_clauses(f, actor, is_sqlite=is_sqlite, region=region))
-    return sa.select(sa.func.count()).select_from(base.limit(cap + 1).subquery())
+    text = await text_clauses(s, f.q, is_sqlite=is_sqlite, region=region)
+    base = sa.select(_conv.c.id).where(*where_clauses(f, actor, text, is_sqlite=is_sqlite)).limit(cap + 1)
+    conn = await s.connection()
+    return int((await conn.execute(sa.select(sa.func.count()).select_from(base.subquery()))).scalar_one())
 
 
 # --- where the words are: a snippet of the best message ------------------------------------

@@ -94,6 +94,7 @@ async def test_two_processes_share_the_work(hub: Any, settings: Any, clock: Any)
         assert {m.name for m in marks} == {
             "contact_figures",
             "contact_search",
+            "message_search",
             "organization_join",
             "care",
             "reports",

@@ -129,6 +129,29 @@ async def test_subjects_names_notes_and_words_across_them(app: Any, clock: Any) 
     assert await _ids(ana, q="the") == [w["email"]]  # three letters: messages too
 
 
+async def test_common_words_are_checked_per_conversation_with_the_same_answers(
+    app: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word in many messages is checked conversation by conversation instead of being
+    listed from the index (hub.services.search.text_clauses): the answers are the same."""
+    from hub.services import search
+
+    w = await _world(app, clock)
+    ana, _ = await _client(app, "ana@example.com")
+    root, _ = await _client(app, "root@example.com")
+    listed = {
+        q: await _ids(root, q=q) for q in ("اريد", "Haddad parcel", "0501234567", "4471", "router", "ليلي")
+    }
+    monkeypatch.setattr(search, "COMMON_FROM", 1)  # every word is "common"
+    for q, ids in listed.items():
+        assert await _ids(root, q=q) == ids, q
+    assert listed["اريد"] == [w["router"], w["arabic"]]
+    assert await _ids(ana, q="اريد") == [w["arabic"]]  # still only what she may see
+    assert await _ids(root, q="اريد", channel=["sms"]) == [w["router"]]
+    counted = (await root.get(SEARCH, params={"q": "اريد", "count": "true"})).json()
+    assert counted["total"] == 2
+
+
 async def test_filters_combine_and_page_by_last_activity(app: Any, clock: Any) -> None:
     w = await _world(app, clock)
     hub = app.hub
