@@ -20,6 +20,9 @@ and still be seen; the hub's are milliseconds.
 
 Recomputing a key is idempotent, so replaying an event is harmless; a rebuild walks
 every key from rows in batches (``rebuild_cursor``) while new events keep being applied.
+Projections take turns, one batch each, and the timers run at least every
+``slice_seconds``: a projection rebuilding millions of rows holds up neither the others
+nor the timers.
 
 Time-driven changes (a conversation leaving the 30-day window) are *due* rows: the
 projection keeps a ``due_at`` per key and :meth:`ProjectionRunner.run_due` recomputes
@@ -127,6 +130,7 @@ class ProjectionRunner:
         gap_horizon: timedelta = timedelta(seconds=60),
         max_idle: float = 30.0,
         coalesce: float = 0.05,
+        slice_seconds: float = 1.0,
     ) -> None:
         self.hub = hub
         self.projections: dict[str, Any] = {p.name: p for p in projections}
@@ -136,6 +140,7 @@ class ProjectionRunner:
         self.gap_horizon = gap_horizon
         self.max_idle = max_idle
         self.coalesce = coalesce
+        self.slice_seconds = slice_seconds  # the longest catch-up before the timers' turn
         self._locks = {name: asyncio.Lock() for name in self.projections}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -190,8 +195,10 @@ class ProjectionRunner:
         while not self._stopping:
             timeout = self.max_idle
             try:
-                await self.catch_up(wait=False)
+                drained = await self._catch_up_for(self.slice_seconds)
                 await self.run_due()
+                if not drained:
+                    continue  # a long catch-up or rebuild: the timers ran, go on
                 timeout = await self._until_next_due()
             except Exception:
                 log.exception("projection pass failed; retrying")
@@ -222,13 +229,35 @@ class ProjectionRunner:
         it, so that on return everything committed before the call has been applied.
         """
         total = 0
-        for name in self.projections:
-            while True:
-                applied = await self._pass(name, wait=wait)
-                if applied is None:
-                    break
+        pending = list(self.projections)
+        while pending:
+            total += await self._round(pending, wait=wait)
+        return total
+
+    async def _round(self, pending: list[str], *, wait: bool) -> int:
+        """One batch of each projection in ``pending`` (those with nothing left leave
+        it): in turns, so one projection's rebuild of millions of rows (a new index
+        after an upgrade) does not hold up the others' events for its whole length."""
+        total = 0
+        for name in list(pending):
+            applied = await self._pass(name, wait=wait)
+            if applied is None:
+                pending.remove(name)
+            else:
                 total += applied
         return total
+
+    async def _catch_up_for(self, seconds: float) -> bool:
+        """Rounds of :meth:`catch_up` (without waiting for other processes) for about
+        ``seconds``; True when everything was applied. The loop serves the timers
+        between slices, so they stay on time during a long rebuild."""
+        pending = list(self.projections)
+        deadline = asyncio.get_running_loop().time() + seconds
+        while pending:
+            await self._round(pending, wait=False)
+            if pending and asyncio.get_running_loop().time() >= deadline:
+                return False
+        return True
 
     async def _pass(self, name: str, *, wait: bool) -> int | None:
         """One batch: a rebuild step or events after the checkpoint. None: nothing left

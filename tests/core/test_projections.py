@@ -114,3 +114,46 @@ def test_cli_status_and_rebuild(
     out = capsys.readouterr().out
     assert "rebuilt contact_figures" in out and "contact_search" in out
     assert main(["projections", "rebuild", "nope"]) == 1
+
+
+class _Counting:
+    """A projection of ``size`` keys (all rebuilt from rows) that logs its batches."""
+
+    def __init__(self, name: str, size: int, log: list[str]) -> None:
+        self.name, self.size, self.log = name, size, log
+
+    async def affected(self, s: Any, events: Any) -> set[int]:
+        return set()
+
+    async def keys_after(self, s: Any, after: int, limit: int) -> list[int]:
+        return list(range(after + 1, min(after + limit, self.size) + 1))
+
+    async def recompute(self, s: Any, keys: Any, now: Any) -> None:
+        self.log.append(self.name)
+
+    async def due(self, s: Any, now: Any, limit: int) -> list[int]:
+        return []
+
+    async def next_due(self, s: Any) -> None:
+        return None
+
+
+async def test_a_long_rebuild_takes_turns_with_the_other_projections(hub: Any) -> None:
+    """A new projection rebuilding many rows (a search index after an upgrade) does not
+    hold up the others until it is done: each gets one batch per round."""
+    from hub.projections import ProjectionRunner
+
+    log: list[str] = []
+    runner = ProjectionRunner(hub, [_Counting("big", 7, log), _Counting("small", 1, log)], batch_size=2)
+    await runner.catch_up()
+    assert log == ["big", "small", "big", "big", "big"]
+    # The loop's slices: a zero-second slice does one round and says it is not done.
+    await runner.rebuild("big")
+    log.clear()
+    async with hub.db.transaction() as s:
+        cp = await s.get(ProjectionCheckpoint, "big")
+        assert cp is not None
+        cp.rebuild_cursor = 0
+        s.add(cp)
+    assert await runner._catch_up_for(0) is False and log == ["big"]
+    assert await runner._catch_up_for(60) is True and log == ["big"] * 4
