@@ -19,6 +19,7 @@ from hub import __version__
 from hub.api import errors as api_errors
 from hub.api import (
     routes_attachments,
+    routes_audit,
     routes_auth,
     routes_canned,
     routes_complaint_page,
@@ -29,7 +30,10 @@ from hub.api import (
     routes_imports,
     routes_labels,
     routes_live,
+    routes_notifications,
     routes_organizations,
+    routes_outbound,
+    routes_profile,
     routes_report_schedules,
     routes_reports,
     routes_search,
@@ -116,6 +120,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
     from hub.crm.search import ContactSearchProjection
     from hub.reports.rollup import ReportsProjection
     from hub.reports.schedules import ReportMailer
+    from hub.services.notifications import NotificationsReactor
     from hub.services.search_index import MessageSearchProjection
 
     return ProjectionRunner(
@@ -128,6 +133,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
             CareConsumer(hub),
             ReportsProjection(hub.db.is_sqlite),
             ReportMailer(hub),
+            NotificationsReactor(hub),
         ],
     )
 
@@ -218,6 +224,9 @@ def create_app(
         # blocks: /api/v1/docs is served by hub.api_docs instead, and ReDoc is off.
         docs_url=None,
         redoc_url=None,
+        telemetry=None
+        if settings.metrics.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.channels = registry
@@ -251,7 +260,11 @@ def create_app(
         routes_labels,
         routes_search,
         routes_views,
+        routes_outbound,
+        routes_notifications,
+        routes_profile,
         routes_live,
+        routes_audit,
         routes_attachments,
     ):
         api.include_router(module.router)

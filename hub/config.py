@@ -120,6 +120,11 @@ class MetricsSettings(_Section):
     # CIDR ranges allowed to scrape. Unset: loopback only without a token, any address
     # with one. [] means any address.
     allow_ips: list[str] | None = None
+    # FastAPI's native OpenTelemetry (a span, metrics and logs per request, through the
+    # globally configured providers). Off by default: even with no provider set up it
+    # asks for one on every request, a few percent of the hub's CPU per message
+    # (docs/architecture.md, "Operations"); /metrics covers the traffic figures.
+    opentelemetry: bool = False
 
     @field_validator("allow_ips")
     @classmethod

@@ -15,6 +15,7 @@ from hub.bus import InProcessEventBus, RedisEventBus
 from hub.config import Settings
 from hub.db import Database
 from hub.metrics import Metrics
+from hub.session_reads import SessionReads
 from hub.timeutil import Clock, utcnow
 
 if TYPE_CHECKING:
@@ -44,5 +45,14 @@ class Hub:
     # Set when new outbox rows are committed in this process; the worker waits on it.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
+    # Session-cookie checks, coalesced (hub.session_reads); made on first use.
+    _session_reads: SessionReads | None = field(default=None, repr=False)
+
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def session_reads(self) -> SessionReads:
+        if self._session_reads is None:
+            self._session_reads = SessionReads(self.db, self.now)
+        return self._session_reads

@@ -32,6 +32,12 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            if ":memory:" not in url:
+                # Each aiosqlite connection is a thread plus its pragmas: keep enough
+                # in the pool that bursts of reads (every socket command, every
+                # request) reuse connections instead of opening and closing overflow
+                # ones (SQLAlchemy's default keeps 5).
+                kwargs.update(pool_size=20, max_overflow=20)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

@@ -64,6 +64,7 @@ PEOPLE: list[tuple[str, str, Role, list[str], dict[str, int], list[str], bool]] 
         ["ar", "en"],
         False,
     ),
+    # The README's first sign-in: an English-first agent (amal's console opens in Arabic).
     ("james", "James Carter", Role.agent, ["Technical Support", "Sales"], {"networking": 4}, ["en"], False),
     ("omar.bot", "Omar (demo bot)", Role.agent, ["Billing", "Sales"], {"arabic": 4}, ["ar", "en"], True),
     ("sara.bot", "Sara (demo bot)", Role.agent, ["Technical Support"], {"networking": 3}, ["en", "ar"], True),
@@ -169,6 +170,12 @@ class DemoAccounts:
                 " when they were created; start on an empty database for new ones):"
             )
             lines += [f"      {email}" for email in self.existing]
+        arabic = [f"{p[0]}@{DEMO_DOMAIN}" for p in PEOPLE if p[5][0] == "ar" and not p[6]]
+        if arabic:
+            lines.append(
+                f"    {', '.join(arabic)} opens in Arabic (right to left); the others in English."
+                " The language link in the top bar switches."
+            )
         return "\n".join(lines) + "\n"
 
 

@@ -83,6 +83,7 @@ class MessagePayload(_Payload):
     delivery_status: str
     attachments: list[AttachmentRef] = Field(default_factory=list)
     created_at: datetime
+    whisper: bool = False  # a supervisor's note from the watch view (issue 16: supervision)
 
     @field_validator("attachments", mode="before")
     @classmethod
@@ -138,10 +139,16 @@ class OfferPayload(_Payload):
 
 class UserPayload(_Payload):
     user_id: int
+    # The audit log (issue 16: admin): field -> [before, after] of an admin's change;
+    # secrets are never recorded (a password change reads ["***", "***"]).
+    changes: dict[str, list[Any]] = Field(default_factory=dict)
+    reason: str | None = None  # created, updated, members, deleted
 
 
 class TeamPayload(_Payload):
     team_id: int
+    changes: dict[str, list[Any]] = Field(default_factory=dict)
+    reason: str | None = None
 
 
 class ContactMergedPayload(_Payload):
@@ -205,6 +212,22 @@ class SurveyPayload(_Payload):
     reason: str | None = None
 
 
+class NotificationPayload(_Payload):
+    """``notification.created`` (one row, as ``GET /notifications`` lists it) and
+    ``notification.read`` (``ids`` read, or ``all``) — for the one user it is about."""
+
+    notification_id: int | None = None
+    kind: str | None = None
+    conversation_id: int | None = None
+    complaint_id: int | None = None
+    actor_id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    ids: list[int] = Field(default_factory=list)
+    all: bool = False
+    unread: int = 0
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     "message.received": MessagePayload,
     "message.created": MessagePayload,
@@ -237,6 +260,8 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "survey.answered": SurveyPayload,
     "survey.low_score": SurveyPayload,
     "survey.closed": SurveyPayload,
+    "notification.created": NotificationPayload,  # issue 16: notifications
+    "notification.read": NotificationPayload,
 }
 
 

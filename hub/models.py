@@ -393,6 +393,9 @@ class CannedResponse(SQLModel, table=True):
     title: str = Field(max_length=200)
     body: str
     language: str = Field(default="en", max_length=10)
+    # Outbound and canned variants (issue 16): the body in the other languages,
+    # {"ar": "..."}; chosen by the conversation's language (hub.services.canned.pick).
+    variants: dict[str, str] = _json({})
     team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="CASCADE")
     created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = _now_col()
@@ -776,19 +779,9 @@ class SurveyRequest(SQLModel, table=True):
 SLOT_SECONDS = 1800  # report rollups are per half hour: day boundaries of every whole- and half-hour zone
 
 
-class ReportSlot(SQLModel, table=True):
-    """Counts per half hour × team × channel × agent (0: none), folded from the event
-    log by the ``reports`` projection (hub.reports.rollup) exactly once per event."""
+class ReportSums(SQLModel):
+    """The figures kept per rollup row (``report_slot``, ``report_day``)."""
 
-    __tablename__ = "report_slot"
-    __table_args__ = (
-        sa.UniqueConstraint("slot", "team_id", "channel", "agent_id", name="uq_report_slot_key"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    slot: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))  # seconds since epoch ÷ 1800
-    team_id: int = 0
-    channel: str = Field(default="", max_length=20)
-    agent_id: int = 0
     conversations: int = 0
     inbound: int = 0
     outbound: int = 0
@@ -810,6 +803,55 @@ class ReportSlot(SQLModel, table=True):
     busy_state_s: float = 0.0  # presence "busy"
     away_s: float = 0.0
     wrap_up_s: float = 0.0
+    # Count and sums of each duration sample attributed here (fat, frt, res, handle,
+    # aban; seconds and business-hours seconds), kept with the samples by the same fold:
+    # averages read these, never the samples. answered_in_sl: fat samples in target;
+    # first_contact: res samples resolved at first contact.
+    fat_count: int = 0
+    fat_sum: float = 0.0
+    fat_bh_sum: float = 0.0
+    frt_count: int = 0
+    frt_sum: float = 0.0
+    frt_bh_sum: float = 0.0
+    res_count: int = 0
+    res_sum: float = 0.0
+    res_bh_sum: float = 0.0
+    handle_count: int = 0
+    handle_sum: float = 0.0
+    handle_bh_sum: float = 0.0
+    aban_count: int = 0
+    aban_sum: float = 0.0
+    aban_bh_sum: float = 0.0
+    answered_in_sl: int = 0
+    first_contact: int = 0
+
+
+class ReportSlot(ReportSums, table=True):
+    """Counts per half hour × team × channel × agent (0: none), folded from the event
+    log by the ``reports`` projection (hub.reports.rollup) exactly once per event."""
+
+    __tablename__ = "report_slot"
+    __table_args__ = (
+        sa.UniqueConstraint("slot", "team_id", "channel", "agent_id", name="uq_report_slot_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    slot: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))  # seconds since epoch ÷ 1800
+    team_id: int = 0
+    channel: str = Field(default="", max_length=20)
+    agent_id: int = 0
+
+
+class ReportDay(ReportSums, table=True):
+    """The same figures per UTC day × team × channel (every agent), kept by the same
+    fold: reports over long ranges read whole days here and the part-days at the ends
+    from ``report_slot`` (a report by agent or by half hour reads ``report_slot``)."""
+
+    __tablename__ = "report_day"
+    __table_args__ = (sa.UniqueConstraint("day", "team_id", "channel", name="uq_report_day_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    day: int  # slot ÷ 48: UTC days since the epoch
+    team_id: int = 0
+    channel: str = Field(default="", max_length=20)
 
 
 class ReportSample(SQLModel, table=True):
@@ -833,6 +875,28 @@ class ReportSample(SQLModel, table=True):
     seconds: float
     business_seconds: float
     in_target: bool = False  # fat: answered in target; res: first contact; aban: after the target
+    bucket: int = 0  # duration bucket of ``seconds`` (hub.reports.histogram)
+    bh_bucket: int = 0  # ... of ``business_seconds``
+
+
+class ReportHistogram(SQLModel, table=True):
+    """Duration samples counted per UTC day × team × channel × metric × log-spaced bucket
+    (hub.reports.histogram), kept with the samples by the same fold: the median and 90th
+    percentile of a long range read these (~2 % relative error). Four levels per sample:
+    team_id -1 = every team, channel "*" = every channel."""
+
+    __tablename__ = "report_histogram"
+    __table_args__ = (
+        sa.UniqueConstraint("metric", "team_id", "channel", "day", "bucket", name="uq_report_histogram_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    metric: str = Field(max_length=8)
+    day: int  # slot ÷ 48: UTC days since the epoch
+    team_id: int = -1
+    channel: str = Field(default="*", max_length=20)
+    bucket: int = 0
+    n: int = 0  # samples whose seconds fall in the bucket
+    n_bh: int = 0  # samples whose business-hours seconds fall in it
 
 
 class ReportAgentState(SQLModel, table=True):
@@ -933,6 +997,42 @@ class Label(SQLModel, table=True):
     updated_at: datetime = _now_col()
 
 
+# -- notifications and profile (issue 16) -------------------------------------------------
+class Notification(SQLModel, table=True):
+    """One in-app notification for one staff member, derived from one committed event
+    by the notifications reactor (hub.services.notifications). ``(user_id, event_id,
+    kind)`` is unique: however often an event is looked at, it notifies once. ``data``
+    holds small, bounded facts (a note's excerpt, a complaint reference), shown as text."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "event_id", "kind", name="uq_notification_source"),
+        sa.Index("ix_notification_user_unread", "user_id", "read_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=20)  # mention, assigned, transferred, offer_missed, escalated, low_score
+    event_id: int  # the event-log row it comes from
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", ondelete="CASCADE")
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", ondelete="CASCADE")
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    data: dict[str, Any] = _json({})
+    created_at: datetime = _now_col()
+    read_at: datetime | None = _ts(nullable=True)
+
+
+class UserPreference(SQLModel, table=True):
+    """A staff member's own settings from the profile page: time zone, which kinds of
+    notification they get, and whether the browser may show them (offers and mentions,
+    while the console's tab is hidden). No row: the defaults."""
+
+    __tablename__ = "user_preference"
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    timezone: str | None = Field(default=None, max_length=64)  # IANA; None: the browser's
+    notify_off: list[str] = _json([])  # notification kinds turned off
+    browser_notifications: bool = False
+    updated_at: datetime = _now_col()
+
+
 # --- conversation search and saved views (docs/console.md, "Search and views") ---------
 
 
@@ -972,3 +1072,9 @@ class SavedView(SQLModel, table=True):
     position: int = 0
     created_at: datetime = _now_col()
     updated_at: datetime = _now_col()
+
+
+# -- supervision and admin (issue 16): the audit log page filters the event log by who
+# did it and by time, newest first.
+sa.Index("ix_event_log_actor_id_id", EventLog.__table__.c.actor_id, EventLog.__table__.c.id)  # type: ignore[attr-defined]
+sa.Index("ix_event_log_ts", EventLog.__table__.c.ts)  # type: ignore[attr-defined]

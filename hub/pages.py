@@ -29,6 +29,7 @@ STAFF_PAGES = {
     "/planning": "planning.html",
     "/admin": "admin.html",
     "/password": "password.html",
+    "/profile": "profile.html",
 }
 # Public pages besides /login: asking for a reset link, and using it.
 PUBLIC_PAGES = {"/forgot-password": "reset.html", "/reset-password": "reset.html"}

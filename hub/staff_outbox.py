@@ -187,15 +187,17 @@ async def run_once(hub: Hub, rng: random.Random | None = None) -> int:
 
 
 async def next_due(hub: Hub) -> datetime | None:
+    """The earliest pending attempt or lapsing claim, in one read."""
+    when = sa.case(
+        (col(StaffMail.status) == OutboxStatus.pending, col(StaffMail.next_attempt_at)),
+        else_=col(StaffMail.locked_until),
+    )
     async with hub.db.session() as s:
-        pending = (
+        found: datetime | None = (
             await s.exec(
-                select(sa.func.min(StaffMail.next_attempt_at)).where(StaffMail.status == OutboxStatus.pending)
+                select(sa.func.min(when)).where(
+                    col(StaffMail.status).in_([OutboxStatus.pending, OutboxStatus.sending])
+                )
             )
         ).first()
-        lapsing = (
-            await s.exec(
-                select(sa.func.min(StaffMail.locked_until)).where(StaffMail.status == OutboxStatus.sending)
-            )
-        ).first()
-    return min((t for t in (pending, lapsing) if t is not None), default=None)
+    return found

@@ -3,7 +3,8 @@
 // fields, tiers and CSV import, the complaint options and the surveys — full CRUD over
 // the REST API. Sections are chosen by the URL hash (#users, #teams, #canned, #fields,
 // #tiers, #import, #complaints, #surveys, #schedules: scheduled report mails, #labels:
-// conversation labels).
+// conversation labels, #audit: the audit log, #start: the first-run checklist, shown
+// first while the hub has no team, agents or channel).
 import { whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { errorText, toast } from "./dialogs.js";
@@ -16,8 +17,11 @@ import { fieldsSection, importSection, tiersSection } from "./admin/crm.js";
 import { complaintOptionsSection, surveysSection } from "./admin/care.js";
 import { reportSchedulesSection } from "./admin/reports.js";
 import { labelsSection } from "./admin/labels.js";
+import { auditSection } from "./admin/audit.js";
+import { checklistSection, loadChecklist } from "./admin/checklist.js";
 
 const SECTIONS = [
+  { id: "start", key: "fr_tab", role: "admin", build: checklistSection },
   { id: "users", key: "adm_users", role: "admin", build: usersSection },
   { id: "teams", key: "adm_teams", role: "admin", build: teamsSection },
   { id: "canned", key: "adm_canned", role: "supervisor", build: cannedSection },
@@ -28,12 +32,15 @@ const SECTIONS = [
   { id: "complaints", key: "adm_complaints", role: "admin", build: complaintOptionsSection },
   { id: "surveys", key: "adm_surveys", role: "admin", build: surveysSection },
   { id: "schedules", key: "adm_schedules", role: "admin", build: reportSchedulesSection },
+  { id: "audit", key: "aud_tab", role: "admin", build: auditSection },
 ];
 
 let me;
+let setUp = true; // false while the first-run checklist has steps left (admins)
 
 function allowed() {
-  return SECTIONS.filter((s) => hasRole(me, s.role));
+  // The checklist tab only while something is left to do (or while it is open).
+  return SECTIONS.filter((s) => hasRole(me, s.role) && (s.id !== "start" || !setUp || window.location.hash === "#start"));
 }
 
 function renderNav(active) {
@@ -50,7 +57,9 @@ async function show() {
     return;
   }
   const wanted = window.location.hash.slice(1);
-  const section = sections.find((s) => s.id === wanted) || sections[0];
+  // An empty hub opens on the checklist; otherwise the first section (users).
+  const section = sections.find((s) => s.id === wanted) || (!setUp && sections.find((s) => s.id === "start")) ||
+    sections.find((s) => s.id !== "start") || sections[0];
   renderNav(section.id);
   const main = $("#admin-main");
   mount(main, h("p", { class: "muted" }, t("loading")));
@@ -66,6 +75,7 @@ async function main() {
   setLang(me.language || initialLang());
   applyLang();
   topbar({ user: me, page: "admin", onLang: () => { applyLang(); show(); } });
+  if (hasRole(me, "admin")) setUp = (await loadChecklist().catch(() => ({ complete: true }))).complete;
   window.addEventListener("hashchange", () => {
     show();
     $("#admin-main").focus();

@@ -109,6 +109,7 @@ export function topbar({ user, page, socket = null, slot = null, onLang = () => 
       h("div", { class: "account", id: "topbar-account" },
         langButton,
         h("span", { class: "me" }, h("bdi", { id: "me" }, user.name)),
+        h("a", { href: "/profile", class: "account-link", id: "profile-link", "aria-current": page === "profile" ? "page" : null }, t("nav_profile")),
         h("a", { href: "/password", class: "account-link", id: "change-password" }, t("nav_password")),
         h("button", { type: "button", class: "secondary", id: "logout", on: { click: signOut } }, t("sign_out"))),
     );

@@ -21,6 +21,8 @@ import { CareBox } from "./console/complaints.js";
 import { loadOptions, ratingLine, scoreText } from "./care/common.js";
 import { labelAdder, labelChips, labelFilter, labelName, loadLabels } from "./console/labels.js";
 import { SearchPanel } from "./console/search.js";
+import { firstRunInto } from "./admin/checklist.js";
+import { NotificationBell } from "./console/notifications.js";
 
 const PRESENCES = ["available", "busy", "away", "offline"];
 
@@ -55,6 +57,7 @@ let offers;
 let care;
 let presenceSelect;
 let search; // the search box, filters and saved views above the list (console/search.js)
+let bell; // the notification centre
 
 // --- who may do what (the hub enforces it; the UI only avoids offering dead buttons) ---
 function isMine(c) {
@@ -140,6 +143,7 @@ const renderLists = () => {
   renderList(listEl, items, {
     currentId: state.currentId,
     teams: state.teams,
+    users: state.users,
     emptyText: state.label ? t("lbl_filter_empty") : t(`empty_${state.tab}`),
   });
 };
@@ -277,6 +281,7 @@ function refresh(id) {
       const c = await api(`/conversations/${id}`);
       if (stale()) return;
       if (relevant(c) || id === state.currentId || state.convs.has(id)) state.convs.set(id, c);
+      contact.syncConversation(c);
       if (id === state.currentId) renderHeader();
     } catch (err) {
       if (stale()) return;
@@ -357,6 +362,8 @@ function renderEmpty() {
   if (consoleEl.dataset.view === "contact") showView("thread", { focus: false });
   $("#thread-banner").hidden = true;
   emptyThread($("#thread"), t("pick_conversation"));
+  // An admin on a hub not yet set up sees the first-run checklist instead (issue 16).
+  if (state.me.role === "admin") firstRunInto($("#thread"), socket);
   composer.setConversation(null);
   contact.renderEmpty();
   care.clear();
@@ -549,6 +556,7 @@ function handle({ event: e, replayed }, { fromBuffer = false } = {}) {
       });
     }
     if (c || relevant({ ...p, assignee_id: p.assignee_id ?? null })) refresh(id);
+    if (p.status) contact.syncConversation(c || { id, status: p.status, category: p.category ?? null });
     if (p.status !== "offered") offers.remove(id);
     if (thread.has(id)) thread.addEvent(e);
     if (id === state.currentId) renderHeader();
@@ -695,7 +703,18 @@ async function main() {
   await Promise.all([loadTiers(), loadOptions(), loadLabels()]);
   state.fields = await api("/contact-fields").catch(() => []);
   const presence = buildPresence();
-  topbar({ user: state.me, page: "console", socket, slot: presence, onLang: rerender });
+  // The notification centre (console/notifications.js): the bell beside presence.
+  bell = new NotificationBell({
+    socket, me: state.me, nameOf: (id) => state.users.get(id)?.name,
+    onOpen: (n) => {
+      if (!n.conversation_id) return void window.location.assign("/complaints");
+      openConversation(n.conversation_id);
+      showView("thread");
+    },
+  });
+  const slot = h("span", { class: "topbar-slot" }, presence, bell.element);
+  topbar({ user: state.me, page: "console", socket, slot, onLang: () => { rerender(); bell.renderButton(); if (!bell.panel.hidden) bell.renderPanel(); } });
+  bell.start();
   renderPresence();
   renderCapacityWarning();
 
@@ -722,6 +741,7 @@ async function main() {
     onHistory: (convs) => {
       state.contactConvs = convs;
     },
+    conversation: (id) => state.convs.get(id),
   });
   care = new CareBox($("#care"), $("#contact"), {
     dir: state,

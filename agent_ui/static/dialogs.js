@@ -21,6 +21,11 @@ export function errorText(err) {
   return hasString(key) ? t(key) : err.message || t("err_unknown");
 }
 
+/** A field error's text: its code translated (with its {limit}), else the hub's words. */
+export function fieldText(f) {
+  return f?.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`, { limit: f.limit ?? "" }) : f?.message || t("err_unknown");
+}
+
 /**
  * Show `err` in `box` and mark the inputs its field errors name
  * (validation errors name fields like "body.email" -> the input named "email").
@@ -39,12 +44,12 @@ export function showFormError(form, box, err) {
     const candidates = [name, name.split(".")[0], path, path.split(/[.[]/)[0]];
     const input = candidates.map((c) => c && form.querySelector(`[name="${CSS.escape(c)}"]`)).find(Boolean);
     if (!input) {
-      box.append(h("br"), `${name}: ${f.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`) : f.message}`);
+      box.append(h("br"), `${name}: ${fieldText(f)}`);
       continue;
     }
     input.setAttribute("aria-invalid", "true");
     // A field error with its own code is shown in the page's language.
-    const text = f.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`) : f.message;
+    const text = fieldText(f);
     const note = h("span", { class: "field-error", role: "alert" }, text);
     input.after(note);
   }

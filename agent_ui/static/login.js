@@ -2,6 +2,7 @@
 // kept in sessionStorage. After signing in we go back to where the user was sent from.
 import { ApiError, api, setCsrf } from "./api.js";
 import { applyLang, getLang, initialLang, setLang, t } from "./i18n.js";
+import { clearErrors, showApiError } from "./passwords.js";
 
 setLang(initialLang());
 applyLang();
@@ -36,7 +37,7 @@ function showError(text) {
 
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  errorBox.hidden = true;
+  clearErrors(form, errorBox);
   const submit = form.querySelector("button[type=submit]");
   submit.disabled = true;
   try {
@@ -51,7 +52,7 @@ form.addEventListener("submit", async (ev) => {
     if (err.code === "network") showError(t("network"));
     else if (err.status === 429) showError(t("rate_limited"));
     else if (err.status === 401) showError(t("bad_credentials"));
-    else showError(err.message);
+    else showApiError(form, errorBox, err); // translated, next to the field it is about
   } finally {
     submit.disabled = false;
   }

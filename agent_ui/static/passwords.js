@@ -1,7 +1,7 @@
 // Shared by the password pages (change, forgotten, reset): errors shown right under
 // the input they are about — announced (role=alert), linked to it (aria-describedby)
 // and marked (aria-invalid) — and the language switch of a page without a top bar.
-import { errorText } from "./dialogs.js";
+import { errorText, fieldText } from "./dialogs.js";
 import { applyLang, getLang, setLang, t } from "./i18n.js";
 
 // Service errors carry a code, not a field: the input each one is about.
@@ -42,10 +42,11 @@ export function showBoxError(box, text) {
 
 /** Put an ApiError next to the field it is about, else in the general box. */
 export function showApiError(form, box, err) {
-  const fields = (err?.fields || []).map((f) => ({ name: String(f.field || "").replace(/^body\./, ""), text: f.message }));
+  const fields = (err?.fields || []).map((f) => ({ name: String(f.field || "").replace(/^body\./, ""), text: fieldText(f) }));
   if (!fields.length && CODE_FIELDS[err?.code]) fields.push({ name: CODE_FIELDS[err.code], text: errorText(err) });
   const shown = fields.filter((f) => showFieldError(form, f.name, f.text));
-  if (!shown.length) showBoxError(box, errorText(err));
+  // Nothing on this form to point at: the fields' own words, not "check the fields below".
+  if (!shown.length) showBoxError(box, fields.length ? fields.map((f) => f.text).join(" ") : errorText(err));
   focusFirstError(form);
 }
 

@@ -3,6 +3,10 @@
 // page. Any conversation opens read-only (watched, so its messages stream in) with
 // take over, assign, transfer and priority. Escalated and overdue complaints and low
 // satisfaction scores are listed live (complaint.* and survey.low_score events).
+// The waiting column counts, for queued conversations, since they were queued and,
+// for assigned ones, since the customer's first unanswered message
+// (GET /live/awaiting-reply). The viewer has a whisper box: a private note to the
+// assigned agent, marked as the supervisor's (never sent to the customer).
 import { api, whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { ThreadView } from "./console/thread.js";
@@ -17,6 +21,7 @@ import {
   dueText, escalatedMark, loadOptions, nextDue, overdueMark, ratingLine, scoreText, severityBadge, statusChip,
   surveyKindLabel,
 } from "./care/common.js";
+import { avatar } from "./avatar.js";
 
 const REFRESH_MS = 250;
 const OPEN_STATUSES = ["queued", "offered", "assigned", "waiting_on_customer", "snoozed"];
@@ -34,6 +39,7 @@ const state = {
   careComplaints: [],
   lowScores: [],
   contactNames: new Map(),
+  awaiting: new Map(), // conversation id -> since (ISO) of the first unanswered customer message
 };
 const socket = new HubSocket();
 const viewer = new ThreadView($("#viewer-thread"), state);
@@ -47,11 +53,13 @@ async function loadDirectory() {
 
 async function refresh() {
   try {
-    const [queues, agents, convs] = await Promise.all([
+    const [queues, agents, convs, awaiting] = await Promise.all([
       api("/queues"),
       api("/agents/live"),
       api("/conversations", { query: { status: OPEN_STATUSES, limit: 200 } }),
+      api("/live/awaiting-reply"),
     ]);
+    state.awaiting = new Map(awaiting.items.map((a) => [a.conversation_id, a.since]));
     state.queues = queues.items;
     state.queuesAt = Date.now();
     state.agents = agents.items;
@@ -66,6 +74,21 @@ async function refresh() {
   }
 }
 const refreshSoon = debounce(refresh, REFRESH_MS);
+
+/** The waiting column's data alone: on message events (a customer writes, an agent
+ *  answers) and every AWAITING_MS, as the floor sees no message events of threads it
+ *  does not watch. */
+async function refreshAwaiting() {
+  try {
+    const awaiting = await api("/live/awaiting-reply");
+    state.awaiting = new Map(awaiting.items.map((a) => [a.conversation_id, a.since]));
+    renderConversations();
+  } catch (err) {
+    console.warn("awaiting-reply", err);
+  }
+}
+const refreshAwaitingSoon = debounce(refreshAwaiting, REFRESH_MS);
+const AWAITING_MS = 15000;
 
 /** Escalated or overdue open complaints, and the latest low scores. */
 async function refreshCare() {
@@ -166,7 +189,7 @@ function renderAgents() {
       },
     }, PRESENCES.map((p) => h("option", { value: p, selected: p === a.presence }, t(`presence_${p}`))));
     return h("tr", { "data-agent-id": a.user_id, "data-presence": a.presence },
-      h("th", { scope: "row" }, h("bdi", {}, a.name), h("span", { class: "muted small" }, ` ${t(`role_${a.role}`)}`)),
+      h("th", { scope: "row" }, avatar({ id: a.user_id, name: a.name }, { size: "xs", decorative: true }), " ", h("bdi", {}, a.name), h("span", { class: "muted small" }, ` ${t(`role_${a.role}`)}`)),
       h("td", { "data-col": "presence", class: `presence-${a.presence}` }, h("span", { class: "presence-dot", "aria-hidden": "true" }), presence),
       h("td", { "data-col": "connected" }, a.connected ? t("yes") : t("no")),
       h("td", { "data-col": "load" }, h("span", { class: "load-total visually-hidden" }, String(total)), loadCell(a)),
@@ -187,7 +210,8 @@ function renderConversations() {
   const convs = [...state.convs].sort((a, b) => order[a.status] - order[b.status] || b.priority - a.priority || a.id - b.id);
   const rows = convs.map((c) => {
     const sla = slaState(c);
-    const waiting = c.status === "queued" || c.status === "offered" ? ageSeconds(c.queued_at || c.created_at) : null;
+    const since = waitingSince(c);
+    const waiting = since ? ageSeconds(since) : null;
     return h("tr", { "data-conversation-id": c.id, class: state.viewing?.id === c.id ? "current" : null },
       h("th", { scope: "row" }, h("button", { type: "button", class: "link", "data-open": c.id, on: { click: () => openConversation(c.id) } },
         h("bdi", {}, c.contact_name || c.contact_address || `#${c.id}`))),
@@ -195,12 +219,24 @@ function renderConversations() {
       h("td", {}, h("bdi", {}, state.teams.get(c.team_id)?.name || "—")),
       h("td", {}, h("span", { class: ["status-chip", `status-${c.status}`] }, t(`status_${c.status}`))),
       h("td", {}, h("bdi", {}, state.users.get(c.assignee_id)?.name || "—")),
-      h("td", { class: "wait", "data-since": c.queued_at || c.created_at }, waiting !== null ? shortDuration(waiting) : "—"),
+      h("td", { class: "wait", "data-col": "waiting", "data-since": since || null, title: since ? t(queuedNow(c) ? "sup_wait_queued" : "sup_wait_reply") : null },
+        waiting !== null ? shortDuration(waiting) : "—"),
       h("td", { class: ["sla-cell", sla?.breached && "breached"] }, sla ? clock(sla.remaining) : "—"),
       h("td", {}, String(c.priority)));
   });
   mount($("#open-convs"), h("caption", { class: "visually-hidden" }, t("open_conversations")), head,
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("none")))));
+}
+
+function queuedNow(c) {
+  return c.status === "queued" || c.status === "offered";
+}
+
+/** Since when the customer waits: in the queue since queued; with an agent since their
+ *  first message nobody has answered yet (null: not waiting on us). */
+function waitingSince(c) {
+  if (queuedNow(c)) return c.queued_at || c.created_at;
+  return state.awaiting.get(c.id) || null;
 }
 
 function renderCare() {
@@ -255,6 +291,7 @@ async function openConversation(id) {
   $("#viewer").hidden = false;
   document.body.classList.add("viewing");
   renderViewerHeader();
+  renderWhisper();
   renderConversations();
   await viewer.load(conv);
   loadViewerSurveys(id);
@@ -275,6 +312,7 @@ function closeViewer() {
   if (state.viewing) socket.signal("unwatch", { conversation_id: state.viewing.id });
   state.viewing = null;
   viewer.clear();
+  renderWhisper();
   $("#viewer").hidden = true;
   document.body.classList.remove("viewing");
   renderConversations();
@@ -328,6 +366,75 @@ function renderViewerHeader() {
   if (focused) document.getElementById(focused)?.focus();
 }
 
+// --- whisper: a private note to the agent, from the watch view ----------------------------------
+const WHISPER_MAX = 65536;
+
+function renderWhisper() {
+  const c = state.viewing;
+  const box = $("#whisper");
+  if (!c) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const text = h("textarea", {
+    id: "whisper-body", name: "body", rows: 2, dir: "auto", maxlength: WHISPER_MAX, required: true,
+    placeholder: t("sup_whisper_placeholder"), "aria-describedby": "whisper-hint whisper-error",
+  });
+  const error = h("p", { id: "whisper-error", class: "error", role: "alert", hidden: true });
+  const send = h("button", { type: "submit", class: "primary", id: "whisper-send" }, t("sup_whisper_send"));
+  // One translated message, under the box it is about (never the server's raw text twice).
+  const fieldError = (err) => {
+    if (!err) {
+      text.removeAttribute("aria-invalid");
+      error.hidden = true;
+      return;
+    }
+    text.setAttribute("aria-invalid", "true");
+    mount(error, errorText(err));
+    error.hidden = false;
+    text.focus();
+  };
+  const form = h("form", {
+    class: "whisper-form", "aria-labelledby": "whisper-label", novalidate: true,
+    on: {
+      submit: async (e) => {
+        e.preventDefault();
+        fieldError(null);
+        const body = text.value;
+        if (!body.trim()) {
+          fieldError({ code: "empty_body" });
+          return;
+        }
+        send.disabled = true;
+        try {
+          const m = await api(`/conversations/${c.id}/whisper`, { method: "POST", body: { body } });
+          text.value = "";
+          if (state.viewing?.id === c.id) viewer.addMessage(m);
+          toast(t("sup_whisper_sent", { name: state.users.get(c.assignee_id)?.name || t("unassigned") }));
+        } catch (err) {
+          fieldError(err);
+        } finally {
+          send.disabled = false;
+        }
+      },
+    },
+  },
+  h("label", { for: "whisper-body", id: "whisper-label", class: "whisper-label" }, t("sup_whisper_label")),
+  h("p", { id: "whisper-hint", class: "muted small" },
+    c.assignee_id ? t("sup_whisper_hint", { name: state.users.get(c.assignee_id)?.name || "?" }) : t("sup_whisper_hint_team")),
+  h("div", { class: "whisper-row" }, text, send),
+  error);
+  text.addEventListener("keydown", (e) => {
+    // Ctrl/⌘+Enter sends, as in the console's composer.
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  mount(box, form);
+}
+
 // --- events ------------------------------------------------------------------------------------
 function onEvent({ event: e, replayed }) {
   const type = e.type;
@@ -348,6 +455,7 @@ function onEvent({ event: e, replayed }) {
     refreshSoon();
   }
   if (type === "user.updated" || type === "team.updated") loadDirectory().then(refreshSoon);
+  if (type === "message.received" || type === "message.created") refreshAwaitingSoon();
   const v = state.viewing;
   if (!v || (e.conversation_id ?? e.payload?.conversation_id) !== v.id) return;
   if (type === "message.received" || type === "message.created") viewer.addMessage(e.payload);
@@ -367,7 +475,7 @@ function tick() {
   for (const cell of document.querySelectorAll("#open-convs td.wait[data-since]")) {
     const row = cell.closest("tr");
     const c = state.convs.find((x) => String(x.id) === row.dataset.conversationId);
-    if (c && (c.status === "queued" || c.status === "offered")) cell.textContent = shortDuration(ageSeconds(cell.dataset.since));
+    if (c && waitingSince(c)) cell.textContent = shortDuration(ageSeconds(cell.dataset.since));
   }
 }
 
@@ -403,6 +511,7 @@ async function main() {
   await Promise.all([loadDirectory(), loadOptions()]);
   await Promise.all([refresh(), refreshCare()]);
   setInterval(tick, 1000);
+  setInterval(refreshAwaiting, AWAITING_MS);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && state.viewing && !document.querySelector("dialog[open]")) closeViewer();
   });

@@ -99,7 +99,7 @@ class EmailChannel:
             cfg,
             message,
             message_id=message_id,
-            subject=reply_subject(message.subject, message.conversation_id),
+            subject=reply_subject(message.subject, message.conversation_id, reply=in_reply_to is not None),
             in_reply_to=in_reply_to,
             references=references,
             now=hub.now(),

@@ -34,10 +34,11 @@ def token_in(subject: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def reply_subject(subject: str, conversation_id: int) -> str:
-    """``Re: <subject> [#SB-n]``: one Re:, one token, whatever the subject had."""
+def reply_subject(subject: str, conversation_id: int, *, reply: bool = True) -> str:
+    """``Re: <subject> [#SB-n]``: one Re:, one token, whatever the subject had.
+    ``reply`` False (we write first: nothing to answer): no ``Re:`` added."""
     base = " ".join(_TOKEN.sub("", subject).split()) or "Your request"
-    if not _REPLY_PREFIX.match(base):
+    if reply and not _REPLY_PREFIX.match(base):
         base = f"Re: {base}"
     return f"{base} {token_for(conversation_id)}"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from channels.webchat import prechat
+from channels.webchat import followup, prechat
 from channels.webchat.attachments import UploadStore
 from channels.webchat.availability import AvailabilityCheck
 from channels.webchat.config import Rate, SiteConfig, WebchatConfig
@@ -291,15 +291,17 @@ async def offline(
 ) -> dict[str, Any]:
     """The leave-a-message form: becomes a queued conversation like any chat.
 
-    An email address is required whatever the site's pre-chat rules say: it is the
-    only way to answer someone who is not there.
+    When replies can follow the visitor by email (``followup.available``) an email
+    address is required whatever the site's pre-chat rules say: it is the only way to
+    answer someone who is not there. Without an email channel the answer waits in the
+    chat, so no address is demanded (one given is still kept on the contact).
     """
     details = prechat.validate(
         session.site,
         form,
         phone_region=rt.hub.settings.default_phone_region,
-        require=("email",),
-        allow=("name", "phone", "topic"),
+        require=("email",) if followup.available(rt) else (),
+        allow=("name", "email", "phone", "topic"),
     )
     if not form.message.strip():
         raise invalid([{"field": "message", "message": "please write your message"}])

@@ -56,10 +56,17 @@ def _transcript(messages: list[dict[str, object]], site_name: str) -> str:
     return "\n".join(lines)
 
 
+def available(rt: Runtime) -> bool:
+    """Can a visitor who left be answered by email (the option is on and the email
+    channel is configured)? The offline form asks for an address and promises an
+    answer by email only then."""
+    return rt.config.email_followup and "email" in rt.hub.channels
+
+
 async def email_if_away(rt: Runtime, message: OutboundMessage) -> bool:
     """True when the reply was mailed (the visitor had left and gave an address)."""
     hub = rt.hub
-    if not rt.config.email_followup or "email" not in hub.channels:
+    if not available(rt):
         return False
     if rt.gateway.present(message.conversation_id, rt.config.away_after_seconds):
         return False

@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from channels.webchat import actions, link, socket, tokens
+from channels.webchat import actions, followup, link, socket, tokens
 from channels.webchat.actions import Runtime, VisitorSession
 from channels.webchat.attachments import clean_filename
 from channels.webchat.config import SiteConfig
@@ -202,6 +202,8 @@ def public_config(rt: Runtime, site: SiteConfig) -> dict[str, Any]:
         "topics": list(site.topics),
         # "never" also when the site asks for verified_email but the email channel is off.
         "link_identity": "verified_email" if site.key in rt.linking_sites else "never",
+        # The offline form promises (and asks for) an email answer only when one can be sent.
+        "email_followup": followup.available(rt),
         "limits": {
             "max_message_chars": cfg.max_message_chars,
             "max_attachment_bytes": cfg.max_attachment_bytes,

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 
 from hub.api.errors import ApiError
-from hub.auth import CSRF_HEADER, SESSION_COOKIE, TOKEN_PREFIX, session_user_in, token_hash, token_user
+from hub.auth import CSRF_HEADER, SESSION_COOKIE, TOKEN_PREFIX, token_hash, token_user
 from hub.context import Hub
 from hub.models import User
-from hub.services.access import Actor, actor_for
+from hub.services.access import Actor, actor_for, actor_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -43,13 +43,12 @@ async def principal_from_request(hub: Hub, request: Request) -> Principal | None
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    # One connection for both reads: every socket command re-reads the credential.
-    async with hub.db.session() as s:
-        found = await session_user_in(s, hub, cookie)
-        if found is None:
-            return None
-        user, sess = found
-        return Principal(user, await actor_for(s, user), "session", sess.csrf_token)
+    # Every request and socket command re-reads the credential and the teams; concurrent
+    # ones share the read (hub.session_reads).
+    found = await hub.session_reads.read(token_hash(cookie))
+    if found is None:
+        return None
+    return Principal(found.user, actor_of(found.user, found.team_ids), "session", found.session.csrf_token)
 
 
 async def current_principal(request: Request, hub: Hub = Depends(get_hub)) -> Principal:

@@ -43,10 +43,60 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+# Request validation errors name each field with a stable code (pydantic's own wording
+# is English and changes between versions): the console translates the code
+# (err_<code>, with {limit} filled in) and shows it next to the input.
+_FIELD_CODES = {
+    "missing": "required",
+    "string_too_short": "text_too_short",
+    "string_too_long": "text_too_long",
+    "too_short": "too_few",
+    "too_long": "too_many",
+    "int_parsing": "not_a_number",
+    "int_type": "not_a_number",
+    "int_from_float": "not_a_number",
+    "float_parsing": "not_a_number",
+    "float_type": "not_a_number",
+    "decimal_parsing": "not_a_number",
+    "greater_than": "out_of_range",
+    "greater_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "literal_error": "unknown_option",
+    "enum": "unknown_option",
+    "extra_forbidden": "unknown_field",
+}
+_LIMITS = ("min_length", "max_length", "ge", "gt", "le", "lt")
+
+
+def field_error(err: Any) -> dict[str, str]:
+    """One refused field: ``field``, ``code`` (see _FIELD_CODES; ``bad_email`` for an
+    email address, ``not_valid`` otherwise), ``message`` (English) and, for a length or
+    range, ``limit``."""
+    kind = str(err.get("type", ""))
+    raw = str(err.get("msg", "invalid"))
+    code = _FIELD_CODES.get(kind)
+    if kind == "string_too_short" and (err.get("ctx") or {}).get("min_length") == 1:
+        code = "required"  # an empty required text: "This is required", not "at least 1"
+    if code is None:
+        code = "bad_email" if "email" in raw.lower() else "not_valid"
+    out = {
+        "field": _field(err.get("loc", ())),
+        "code": code,
+        "message": "unknown field" if kind == "extra_forbidden" else raw,
+    }
+    ctx = err.get("ctx") or {}
+    for key in _LIMITS:
+        if key in ctx:
+            out["limit"] = str(ctx[key])
+            break
+    return out
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
-    # validation_error: one entry per refused field
+    # validation_error: one entry per refused field (field, code, message, limit?)
     fields: list[dict[str, str]] | None = None
     # weak_password: too_short, contains_email or common
     reason: str | None = None
@@ -113,10 +163,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = []
-        for err in exc.errors():
-            msg = "unknown field" if err.get("type") == "extra_forbidden" else err.get("msg", "invalid")
-            fields.append({"field": _field(err.get("loc", ())), "message": msg})
+        fields = [field_error(err) for err in exc.errors()]
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
         return JSONResponse(error_body("validation_error", summary, fields=fields), status_code=422)
 

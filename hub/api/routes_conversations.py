@@ -24,7 +24,7 @@ from hub.api.schemas import (
     TransferIn,
 )
 from hub.context import Hub
-from hub.crm.contact_query import _json_list_has
+from hub.crm.contact_query import json_list_has
 from hub.models import Conversation, ConversationStatus, Message
 from hub.services import conversations as svc
 from hub.services.access import Actor, require_view, visible_clause
@@ -64,7 +64,7 @@ async def list_conversations(
     if contact_id is not None:
         stmt = stmt.where(Conversation.contact_id == contact_id)
     if label:
-        stmt = stmt.where(_json_list_has(Conversation.tags, label, hub.db.is_sqlite))
+        stmt = stmt.where(json_list_has(Conversation.tags, label, hub.db.is_sqlite))
     if cursor is not None:
         stmt = stmt.where(col(Conversation.id) < cursor)
     stmt = stmt.order_by(col(Conversation.id).desc()).limit(limit + 1)
@@ -189,5 +189,5 @@ async def snooze(
 ) -> ConversationOut:
     until = body.until if body.until.tzinfo else body.until.replace(tzinfo=UTC)
     if until > hub.now() + timedelta(days=366):
-        raise Invalid("until: at most a year ahead")
+        raise Invalid("until: at most a year ahead", code="snooze_too_far")
     return ConversationOut.model_validate(await svc.snooze(hub, actor, conversation_id, until))

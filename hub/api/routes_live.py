@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import col, select
 
 from hub.api.deps import current_actor, get_hub
-from hub.api.schemas import BodyId, Id, In, Page
+from hub.api.schemas import BodyId, Id, In, MessageOut, NoteIn, Page
 from hub.context import Hub
 from hub.models import Offer, OfferStatus, Role
-from hub.services import live
+from hub.services import live, supervision
 from hub.services import offers as offer_svc
 from hub.services.access import Actor, require_manages, require_role, require_view
-from hub.services.conversations import load_conversation
+from hub.services.conversations import add_note, load_conversation
 
 router = APIRouter(tags=["live"])
 
@@ -30,13 +30,15 @@ class QueueOut(In):
     longest_wait_seconds: float
     service_level_today: float | None
     answered_today: int
+    abandoned_today: int  # since the team's local midnight (its business hours' time zone)
     agents: dict[str, int]
     estimated_wait_seconds: float | None
 
 
 @router.get("/queues", response_model=Page[QueueOut])
 async def queues(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> Page[QueueOut]:
-    """Per team: waiting, offered, in progress, longest wait, service level today, agents by presence."""
+    """Per team: waiting, offered, in progress, longest wait, service level, answered and
+    abandoned today (the team's local day), agents by presence."""
     return Page[QueueOut](items=[QueueOut(**asdict(q)) for q in await live.queue_figures(hub, actor)])
 
 
@@ -128,3 +130,29 @@ async def reject(
         hub, conversation_id, OfferStatus.rejected, actor=actor, reason="rejected"
     )
     return _offer_out(o)
+
+
+# --- supervision (issue 16) -------------------------------------------------------------
+class AwaitingOut(In):
+    conversation_id: int
+    since: datetime
+
+
+@router.get("/live/awaiting-reply", response_model=Page[AwaitingOut])
+async def awaiting_reply(
+    actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> Page[AwaitingOut]:
+    """In-progress conversations (that the caller may see) whose customer awaits a reply,
+    with the time of their first unanswered message (at most 1000 conversations)."""
+    rows = await supervision.awaiting_reply(hub, actor)
+    return Page[AwaitingOut](items=[AwaitingOut(conversation_id=cid, since=since) for cid, since in rows])
+
+
+@router.post("/conversations/{conversation_id}/whisper", response_model=MessageOut, status_code=201)
+async def whisper(
+    conversation_id: Id, body: NoteIn, actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)
+) -> MessageOut:
+    """A supervisor's private note from the watch view: an internal note (never sent to
+    the customer) marked ``meta.whisper``, streamed to the assignee like any note."""
+    require_role(actor, Role.supervisor)
+    return MessageOut.model_validate(await add_note(hub, actor, conversation_id, body.body, whisper=True))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from hub.api.deps import Principal, current_actor, current_principal, get_hub, session_token_hash
 from hub.api.schemas import (
+    MAX_ID,
     ForceResetIn,
     ForceResetOut,
     Id,
@@ -42,11 +44,39 @@ async def user_out(hub: Hub, user: User) -> UserOut:
 
 
 @router.get("/users", response_model=Page[UserOut])
-async def list_users(actor: Actor = Depends(current_actor), hub: Hub = Depends(get_hub)) -> Page[UserOut]:
-    """Every signed-in staff member may list colleagues (for transfers and @mentions)."""
+async def list_users(
+    q: str = Query(default="", max_length=100, description="words of the name or email (any case)"),
+    limit: int | None = Query(
+        default=None, ge=1, le=200, description="a page of this many (admin list); without: everyone"
+    ),
+    cursor: int | None = Query(default=None, ge=0, le=MAX_ID, description="next_cursor of the previous page"),
+    actor: Actor = Depends(current_actor),
+    hub: Hub = Depends(get_hub),
+) -> Page[UserOut]:
+    """Every signed-in staff member may list colleagues (for transfers and @mentions).
+    With ``q``/``limit`` a page of them, by name (the admin list; issue 16)."""
+    stmt = select(User).order_by(col(User.name), col(User.id))
+    for word in q.lower().split()[:8]:
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(col(User.name)).like(like, escape="\\"),
+                func.lower(col(User.email)).like(like, escape="\\"),
+            )
+        )
+    offset = cursor or 0
+    if limit is not None:
+        stmt = stmt.offset(offset).limit(limit + 1)
     async with hub.db.session() as s:
-        users = (await s.exec(select(User).order_by(col(User.name)))).all()
-        members = (await s.exec(select(TeamMember))).all()
+        users = list((await s.exec(stmt)).all())
+        more = limit is not None and len(users) > limit
+        users = users[:limit] if limit is not None else users
+        ids = [u.id for u in users]
+        paged = limit is not None or bool(q.strip())
+        members_of = (
+            select(TeamMember).where(col(TeamMember.user_id).in_(ids)) if paged else select(TeamMember)
+        )
+        members = (await s.exec(members_of)).all()
     teams: dict[int, list[int]] = {}
     for m in members:
         teams.setdefault(m.user_id, []).append(m.team_id)
@@ -56,7 +86,8 @@ async def list_users(actor: Actor = Depends(current_actor), hub: Hub = Depends(g
                 update={"team_ids": sorted(teams.get(u.id or 0, []))}
             )
             for u in users
-        ]
+        ],
+        next_cursor=offset + len(users) if more else None,
     )
 
 

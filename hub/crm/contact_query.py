@@ -55,7 +55,8 @@ class BadCursor(ValueError):
     pass
 
 
-def _json_list_has(column: Any, value: str, is_sqlite: bool) -> Any:
+def json_list_has(column: Any, value: str, is_sqlite: bool) -> Any:
+    """A condition: the JSON list in ``column`` holds ``value`` (SQLite and PostgreSQL)."""
     if is_sqlite:
         each = sa.func.json_each(column).table_valued("value")
         return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == value))
@@ -80,7 +81,7 @@ def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: st
     if f.owner_id is not None:
         out.append(c.owner_id == f.owner_id)
     if f.tag:
-        out.append(_json_list_has(c.tags, f.tag, is_sqlite))
+        out.append(json_list_has(c.tags, f.tag, is_sqlite))
     if f.tier:
         out.append(c.id.in_(sa.select(col(ContactTier.contact_id)).where(col(ContactTier.tier) == f.tier)))
     if f.vip is not None:
@@ -90,7 +91,7 @@ def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: st
     if f.preferred_channel:
         out.append(_figures.c.preferred_channel == f.preferred_channel)
     if f.channel:
-        out.append(_json_list_has(_figures.c.channels, f.channel, is_sqlite))
+        out.append(json_list_has(_figures.c.channels, f.channel, is_sqlite))
     for key, value in f.fields.items():
         out.append(c.attributes[key].as_string() == value)
     if f.min_conversations_90d is not None:

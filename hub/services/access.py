@@ -39,7 +39,11 @@ SYSTEM = Actor(user_id=None, role="system", name="Switchboard")
 
 async def actor_for(session: AsyncSession, user: User) -> Actor:
     rows = await session.exec(select(TeamMember.team_id).where(TeamMember.user_id == user.id))
-    return Actor(user_id=user.id, role=str(user.role), team_ids=frozenset(rows.all()), name=user.name)
+    return actor_of(user, frozenset(rows.all()))
+
+
+def actor_of(user: User, team_ids: frozenset[int]) -> Actor:
+    return Actor(user_id=user.id, role=str(user.role), team_ids=team_ids, name=user.name)
 
 
 def visible_clause(actor: Actor) -> Any:

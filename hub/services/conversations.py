@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -32,6 +32,7 @@ from hub.services.ingest import conversation_payload, emit_message
 from hub.services.reply_batch import PreparedReply, StoredReply
 from hub.services.uow import UnitOfWork, unit_of_work
 
+SNOOZE_MAX = timedelta(days=366)  # "until…" in the console: at most a year ahead
 MENTION = re.compile(r"@([\w.\-]+@[\w.\-]+|[\w.\-]+)", re.UNICODE)
 
 
@@ -97,8 +98,11 @@ async def reply(
     return stored.message
 
 
-async def add_note(hub: Hub, actor: Actor, conversation_id: int, body: str) -> Message:
-    """A private note, visible to staff only; ``@name`` or ``@email`` mentions users."""
+async def add_note(
+    hub: Hub, actor: Actor, conversation_id: int, body: str, *, whisper: bool = False
+) -> Message:
+    """A private note, visible to staff only; ``@name`` or ``@email`` mentions users.
+    ``whisper``: a supervisor's note from the watch view, marked as such."""
     text = _check_body(hub, body)
     async with unit_of_work(hub, actor.user_id) as uow:
         conv = await load_conversation(uow.session, conversation_id)
@@ -114,7 +118,7 @@ async def add_note(hub: Hub, actor: Actor, conversation_id: int, body: str) -> M
             kind=MessageKind.note,
             body=text,
             delivery_status=DeliveryStatus.sent,
-            meta={"mentions": mentioned} if mentioned else {},
+            meta=({"mentions": mentioned} if mentioned else {}) | ({"whisper": True} if whisper else {}),
             created_at=now,
         )
         uow.session.add(message)
@@ -339,6 +343,8 @@ async def snooze(hub: Hub, actor: Actor, conversation_id: int, until: datetime) 
             raise Conflict("only an assigned conversation can be snoozed", code="not_assigned")
         if until <= hub.now():
             raise Invalid("snooze time must be in the future", code="bad_snooze")
+        if until > hub.now() + SNOOZE_MAX:
+            raise Invalid("snooze time is at most a year ahead", code="snooze_too_far")
         conv.status = ConversationStatus.snoozed
         conv.snoozed_until = until
         conv.updated_at = hub.now()

@@ -115,6 +115,7 @@ def message_payload(m: Message) -> MessagePayload:
         delivery_status=str(m.delivery_status),
         attachments=m.attachments,
         created_at=m.created_at,
+        whisper=bool((m.meta or {}).get("whisper")),
     )
 
 

@@ -26,6 +26,7 @@ from hub.models import (
 )
 from hub.services.access import Actor
 from hub.services.ingest import sla_seconds
+from hub.services.supervision import estimated_waits
 
 IN_PROGRESS = (
     ConversationStatus.assigned,
@@ -44,6 +45,7 @@ class QueueFigures:
     longest_wait_seconds: float = 0.0
     service_level_today: float | None = None
     answered_today: int = 0
+    abandoned_today: int = 0  # customers who left unanswered since the team's local midnight
     agents: dict[str, int] = field(default_factory=dict)
     estimated_wait_seconds: float | None = None
 
@@ -56,14 +58,27 @@ def _day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _team_day_start(team: Team, now: datetime) -> datetime:
+    """Midnight of today in the team's time zone (its business hours'; else UTC)."""
+    from hub.timeutil import zone
+
+    try:
+        tz = zone(str((team.business_hours or {}).get("timezone") or "UTC"))
+    except ValueError:
+        return _day_start(now)
+    return _day_start(now.astimezone(tz)).astimezone(now.tzinfo)
+
+
 async def queue_figures(hub: Hub, actor: Actor) -> list[QueueFigures]:
     now = hub.now()
-    since = _day_start(now)
     async with hub.db.session() as s:
         teams = list((await s.exec(select(Team).order_by(col(Team.name)))).all())
         if not actor.is_admin:
             teams = [t for t in teams if t.id in actor.team_ids]
         ids = [t.id for t in teams]
+        # "Today" is the team's local day (docs/reports.md, wallboard).
+        starts = {t.id: _team_day_start(t, now) for t in teams}
+        since = min(starts.values(), default=_day_start(now))
         counts = await _rows(
             s,
             select(
@@ -87,6 +102,12 @@ async def queue_figures(hub: Hub, actor: Actor) -> list[QueueFigures]:
                 col(Conversation.first_assigned_at),
             ).where(col(Conversation.team_id).in_(ids), col(Conversation.queued_at) >= since),
         )
+        abandoned = await _rows(
+            s,
+            select(col(Conversation.team_id), col(Conversation.abandoned_at)).where(
+                col(Conversation.team_id).in_(ids), col(Conversation.abandoned_at) >= since
+            ),
+        )
         presence = await _rows(
             s,
             select(col(TeamMember.team_id), col(User.presence), func.count())
@@ -108,7 +129,12 @@ async def queue_figures(hub: Hub, actor: Actor) -> list[QueueFigures]:
             q.longest_wait_seconds = max(q.longest_wait_seconds, (now - oldest).total_seconds())
     met: dict[int, int] = {}
     counted: dict[int, int] = {}
+    for team_id, abandoned_at in abandoned:
+        if abandoned_at >= starts[team_id]:
+            by_id[team_id].abandoned_today += 1
     for team_id, channel, queued_at, assigned_at in today:
+        if queued_at < starts[team_id]:
+            continue
         target = timedelta(seconds=sla_seconds(team_rows.get(team_id), channel))
         # Counted once answered, or once it has waited past the target unanswered.
         if assigned_at is not None:
@@ -124,9 +150,10 @@ async def queue_figures(hub: Hub, actor: Actor) -> list[QueueFigures]:
         q.agents = {p: 0 for p in ("available", "busy", "away", "wrap_up", "offline")}
     for team_id, p, n in presence:
         by_id[team_id].agents[str(p)] = n
-    if hub.routing is not None and getattr(hub.routing, "is_leader", False):
-        for team_id, q in by_id.items():
-            q.estimated_wait_seconds = hub.routing.core.estimated_wait(str(team_id), "chat", now.timestamp())
+    # The routing core's figure per channel, else the same formula from the database
+    # (hub.services.supervision; docs/routing.md).
+    for team_id, wait in (await estimated_waits(hub, by_id, now)).items():
+        by_id[team_id].estimated_wait_seconds = wait
     return list(by_id.values())
 
 

@@ -37,6 +37,7 @@ from hub.models import (
     SurveyRequest,
 )
 from hub.projections import core
+from hub.services import notifications
 from hub.services.access import Actor, require_role
 from hub.services.errors import Conflict, NotFound
 from hub.services.uow import unit_of_work
@@ -185,6 +186,7 @@ async def erase_contact(hub: Hub, actor: Actor, contact_id: int) -> Contact:
             files += [str(a["path"]) for a in (m.attachments or []) if isinstance(a, dict) and a.get("path")]
             m.body, m.subject, m.attachments, m.raw, m.meta, m.error = "", "", [], {}, {}, None
             s.add(m)
+        await notifications.scrub_conversations(s, [c for c in conv_ids if c is not None])
         complaints = (await s.exec(select(Complaint).where(Complaint.contact_id == contact_id))).all()
         for c in complaints:
             files += [str(a["path"]) for a in (c.attachments or []) if isinstance(a, dict) and a.get("path")]

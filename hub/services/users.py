@@ -15,6 +15,7 @@ from hub.context import Hub
 from hub.events import PresencePayload, TeamPayload, UserPayload
 from hub.models import Conversation, Presence, Role, Team, TeamMember, User
 from hub.services.access import Actor, require_manages, require_role
+from hub.services.audit_query import field_changes, team_view, user_view
 from hub.services.credentials import ensure_another_admin, store_password
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.services.password_policy import check_password
@@ -92,7 +93,13 @@ async def create_user(
             if await s.get(Team, team_id) is None:
                 raise NotFound(f"team {team_id} not found", code="team_not_found")
             s.add(TeamMember(team_id=team_id, user_id=user.id))  # type: ignore[arg-type]
-        uow.emit("user.updated", UserPayload(user_id=user.id), user_id=user.id)  # type: ignore[arg-type]
+        await s.flush()
+        changes = field_changes({}, await user_view(s, user))
+        uow.emit(
+            "user.updated",
+            UserPayload(user_id=user.id, changes=changes, reason="created"),  # type: ignore[arg-type]
+            user_id=user.id,
+        )
     return user, generated
 
 
@@ -125,6 +132,7 @@ async def update_user(
             raise NotFound(f"user {user_id} not found")
         if _takes_admin_away(user, changes):
             await ensure_another_admin(hub, s, user)
+        before = await user_view(s, user)
         for key, value in changes.items():
             if key == "password":
                 if not isinstance(value, str):
@@ -147,7 +155,11 @@ async def update_user(
                 setattr(user, key, value)
             else:
                 raise Invalid(f"unknown field {key!r}", code="unknown_field")
-        uow.emit("user.updated", UserPayload(user_id=user_id), user_id=user_id)
+        await s.flush()
+        diff = field_changes(before, await user_view(s, user) | {"password": password})
+        uow.emit(
+            "user.updated", UserPayload(user_id=user_id, changes=diff, reason="updated"), user_id=user_id
+        )
     if password is not None:
         await publish_access_change(hub, user_id, "password_changed")
     return user
@@ -250,6 +262,8 @@ async def create_team(
         )
         s.add(team)
         await s.flush()
+        created = TeamPayload(team_id=team.id, changes=field_changes({}, team_view(team)), reason="created")  # type: ignore[arg-type]
+        uow.emit("team.updated", created, team_id=team.id)
     return team
 
 
@@ -260,11 +274,15 @@ async def update_team(hub: Hub, actor: Actor, team_id: int, changes: dict[str, A
         team = await uow.session.get(Team, team_id)
         if team is None:
             raise NotFound(f"team {team_id} not found")
+        before = team_view(team)
         for key, value in changes.items():
             if key not in {"name", "description", "routing", "business_hours"}:
                 raise Invalid(f"unknown field {key!r}", code="unknown_field")
             setattr(team, key, value)
-        uow.emit("team.updated", TeamPayload(team_id=team_id), team_id=team_id)
+        diff = field_changes(before, team_view(team))
+        uow.emit(
+            "team.updated", TeamPayload(team_id=team_id, changes=diff, reason="updated"), team_id=team_id
+        )
     return team
 
 
@@ -281,8 +299,12 @@ async def set_team_members(hub: Hub, actor: Actor, team_id: int, user_ids: Itera
             if await s.get(User, uid) is None:
                 raise NotFound(f"user {uid} not found", code="user_not_found")
             s.add(TeamMember(team_id=team_id, user_id=uid))
+        members = field_changes({"members": sorted(set(before))}, {"members": sorted(set(user_ids))})
+        uow.emit(
+            "team.updated", TeamPayload(team_id=team_id, changes=members, reason="members"), team_id=team_id
+        )
         for uid in set(before) | set(user_ids):
-            uow.emit("user.updated", UserPayload(user_id=uid), user_id=uid)
+            uow.emit("user.updated", UserPayload(user_id=uid, reason="members"), user_id=uid)
 
 
 async def delete_team(hub: Hub, actor: Actor, team_id: int) -> None:
@@ -301,7 +323,10 @@ async def delete_team(hub: Hub, actor: Actor, team_id: int) -> None:
             )
         members = (await s.exec(select(TeamMember.user_id).where(TeamMember.team_id == team_id))).all()
         await s.exec(delete(TeamMember).where(col(TeamMember.team_id) == team_id))  # type: ignore[call-overload]
+        gone = field_changes(team_view(team), {})
         await s.delete(team)
-        uow.emit("team.updated", TeamPayload(team_id=team_id), team_id=team_id)
+        uow.emit(
+            "team.updated", TeamPayload(team_id=team_id, changes=gone, reason="deleted"), team_id=team_id
+        )
         for uid in members:
             uow.emit("user.updated", UserPayload(user_id=uid), user_id=uid)

@@ -34,6 +34,8 @@ TEAM = frozenset({"queue.stats", "team.updated"})
 SUPERVISORS = frozenset({"contact.merged"})
 # Supervisors of the event's team (all supervisors when it has none).
 CARE_SUPERVISORS = frozenset({"complaint.escalated", "survey.low_score"})
+# One staff member's own notifications: them alone, not even admins.
+PERSONAL = frozenset({"notification.created", "notification.read"})
 
 TeamsOf = Callable[[int], Collection[int]]
 
@@ -80,6 +82,8 @@ def may_see(
     t = ev.type
     if t in INTERNAL:
         return False
+    if t in PERSONAL:
+        return ev.user_id is not None and ev.user_id == actor.user_id
     if actor.is_admin:
         return True
     me = actor.user_id

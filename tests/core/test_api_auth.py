@@ -157,7 +157,7 @@ async def test_unknown_fields_and_bad_types_get_422_naming_the_field(app: Any) -
     assert r.status_code == 422
     err = r.json()["error"]
     assert err["code"] == "validation_error" and err["fields"] == [
-        {"field": "body.colour", "message": "unknown field"}
+        {"field": "body.colour", "code": "unknown_field", "message": "unknown field"}
     ]
     r = await app.client.post("/api/v1/conversations/1/priority", json={"priority": "high"}, headers=csrf)
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "body.priority"

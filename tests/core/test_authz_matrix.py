@@ -68,6 +68,8 @@ class World:
     schedule: int = 999  # no such schedule: admins get 404, the rest 403
     label_key: str = "callback"  # seeded by migration 0011
     gone_label: str = "nolabel"
+    guide: str = "webchat"  # a channel guide of the first-run checklist
+    notification: int = 999  # nobody's: 404 for everyone (issue 16)
 
     def fill(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -388,6 +390,17 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
     ("GET", "/api/v1/offers?user_id={ana}", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
     ("GET", "/api/v1/queues", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/agents/live", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    # supervision and admin (issue 16)
+    ("GET", "/api/v1/live/awaiting-reply", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/conversations/{conv}/whisper",
+        {"body": "w"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/audit", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/setup/checklist", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/setup/guides/{guide}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("GET", "/api/v1/teams", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/teams/{team_a}", None, dict.fromkeys(ROLES, A)),
     ("POST", "/api/v1/teams", {"name": "New team"}, {"agent": D, "supervisor_other_team": D, "admin": A}),
@@ -430,6 +443,15 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         None,
         {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
+    # notifications and profile (issue 16): one's own only; another's id is a 404
+    ("GET", "/api/v1/notifications", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/notifications/unread-count", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/notifications/{notification}/read", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/notifications/read", {"ids": ["{notification}"]}, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/notifications/read-all", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/profile", None, dict.fromkeys(ROLES, A)),
+    ("PATCH", "/api/v1/profile", {"timezone": "Asia/Riyadh"}, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/profile/sign-out-others", None, dict.fromkeys(ROLES, A)),
     ("GET", "/api/v1/canned-responses", None, dict.fromkeys(ROLES, A)),
     (
         "POST",
@@ -448,6 +470,21 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         "/api/v1/canned-responses/{canned}",
         None,
         {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    # outbound and canned variants (issue 16)
+    ("GET", "/api/v1/canned-responses/variables", None, dict.fromkeys(ROLES, A)),
+    (
+        "GET",
+        "/api/v1/canned-responses/{canned}/preview?conversation_id={conv}",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/contacts/{contact}/outbound", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "POST",
+        "/api/v1/contacts/{contact}/outbound",
+        {"channel": "loopback", "body": "Hello again"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
     (
         "POST",
@@ -552,6 +589,13 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         "GET",
         "/api/v1/reports/conversations?since=2026-01-05T00:00:00%2B00:00&until=2026-01-06T00:00:00%2B00:00"
         "&metric=conversations&team_id={team_a}",
+        None,
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/reports/verbatims?since=2026-01-05T00:00:00%2B00:00&until=2026-01-06T00:00:00%2B00:00"
+        "&team_id={team_a}",
         None,
         {"agent": D, "supervisor_other_team": D, "admin": A},
     ),
@@ -674,6 +718,8 @@ def template_path(path: str) -> str:
         "schedule": "schedule_id",
         "label_key": "key",
         "gone_label": "key",
+        "notification": "notification_id",
+        "guide": "name",
     }
     path = path.split("?", 1)[0]
     for short, long in names.items():

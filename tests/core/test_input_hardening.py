@@ -82,7 +82,7 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
         "/api/v1/conversations/{cid}/snooze",
         {"until": "9999-12-31T00:00:00Z"},
         422,
-        "invalid",
+        "snooze_too_far",
     ),
     ("NUL in body", "PATCH", "/api/v1/contacts/{contact}", {"name": "a\u0000b"}, 422, "validation_error"),
     (

@@ -99,6 +99,7 @@ async def test_two_processes_share_the_work(hub: Any, settings: Any, clock: Any)
             "care",
             "reports",
             "report_mail",
+            "notifications",
         }
         assert all(not m.gaps and m.rebuild_cursor is None for m in marks)
     finally:

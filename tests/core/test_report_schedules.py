@@ -349,9 +349,14 @@ async def test_a_worker_that_dies_mid_send_leaves_the_mail_to_the_next_after_its
     await create(app, h, name="Daily", hour=8, timezone=BERLIN, recipients=[ids["root"]])
     clock.now = utc(2026, 1, 6, 7)
     await app.hub.projections.run_due()
+    due = await staff_outbox.next_due(app.hub)
+    assert due is not None and due <= clock.now  # pending: due now
     # A worker claims the mail and dies before SMTP is reached.
     claimed = await staff_outbox.claim(app.hub)
     assert len(claimed) == 1
+    # Claimed: the next thing due is its lease lapsing.
+    lease = timedelta(seconds=app.hub.settings.outbox.lease_seconds)
+    assert await staff_outbox.next_due(app.hub) == clock.now + lease
     # Another process's worker (or this one after a restart) leaves it while leased...
     other = OutboxWorker(app.hub)
     assert await other.run_once() == 0

@@ -153,6 +153,8 @@ async def test_replay_live_and_rest_show_exactly_the_same_events(live: Any) -> N
             headers={"x-csrf-token": ana_csrf[1]},
         )
         assert r.status_code == 201  # emits outbox.enqueued (internal) and message.created
+        # Reactors' events (Ana's "assigned" notification) are published before the sentinel.
+        await hub.projections.catch_up()
         await inbound(live.app.client, "cust-a", "sentinel")
         live_ids: list[int] = []
         while True:

@@ -1,39 +1,60 @@
 // Users: list, create (the generated password is shown once), edit role, teams,
-// skills with levels, languages and capacity per channel, reset password, deactivate.
+// skills with levels, languages and capacity per channel, reset password, deactivate;
+// searched and paged on the server.
 import { api } from "../api.js";
 import { field, modal, toast } from "../dialogs.js";
-import { h, mount } from "../dom.js";
+import { debounce, h, mount } from "../dom.js";
 import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
+import { pager } from "./pager.js";
 import { channelNumbers, checkbox, checkboxGroup, checkedNumbers, input, listText, parseList, select, skillsEditor } from "./forms.js";
 
 const ROLES = ["agent", "supervisor", "admin"];
 
+const PAGE = 25;
+
 export async function usersSection(root, { me }) {
-  const [users, teams] = (await Promise.all([api("/users"), api("/teams")])).map((page) => page.items);
+  const teams = (await api("/teams")).items;
   const teamName = new Map(teams.map((tm) => [tm.id, tm.name]));
-  const reload = () => usersSection(root, { me });
+  // Server-side search and paging (q, limit, cursor = position); edits keep the page.
+  let offset = 0;
+  const tbody = h("tbody");
+  const search = h("input", { type: "search", id: "users-search", placeholder: t("sup_users_search"), "aria-label": t("sup_users_search"), "aria-controls": "users-table", dir: "auto", maxlength: 100 });
+  const pages = pager("users-pager", {
+    onPrev: () => { offset = Math.max(0, offset - PAGE); load(); },
+    onNext: () => { offset += PAGE; load(); },
+  });
+  const reload = () => load();
 
-  const rows = users.map((u) => h("tr", { "data-user-id": u.id, class: u.active ? null : "inactive" },
-    h("th", { scope: "row" }, h("bdi", {}, u.name)),
-    h("td", { dir: "ltr" }, u.email),
-    h("td", {}, t(`role_${u.role}`)),
-    h("td", {}, u.team_ids.map((id) => teamName.get(id)).filter(Boolean).join(", ") || "—"),
-    h("td", {}, Object.entries(u.skills).map(([s, l]) => `${s} ${l}`).join(", ") || "—"),
-    h("td", {}, u.language),
-    h("td", {}, u.active ? t(`presence_${u.presence}`) : t("inactive")),
-    h("td", { class: "actions" },
-      h("button", { type: "button", class: "secondary small", "data-edit": u.id, on: { click: async () => { if (await editUser(u, teams, me)) reload(); } } }, t("edit")),
-      // Your own password: the change-password page (it asks for the current one).
-      u.id === me.id ? null : h("button", { type: "button", class: "secondary small", "data-reset": u.id, on: { click: () => resetPassword(u) } }, t("reset_password")))));
+  async function load() {
+    const page = await api("/users", { query: { q: search.value.trim(), limit: PAGE, cursor: offset || null } });
+    mount(tbody, page.items.length ? page.items.map((u) => h("tr", { "data-user-id": u.id, class: u.active ? null : "inactive" },
+      h("th", { scope: "row" }, h("bdi", {}, u.name)),
+      h("td", { dir: "ltr" }, u.email),
+      h("td", {}, t(`role_${u.role}`)),
+      h("td", {}, u.team_ids.map((id) => teamName.get(id)).filter(Boolean).join(", ") || "—"),
+      h("td", {}, Object.entries(u.skills).map(([s, l]) => `${s} ${l}`).join(", ") || "—"),
+      h("td", {}, u.language),
+      h("td", {}, u.active ? t(`presence_${u.presence}`) : t("inactive")),
+      h("td", { class: "actions" },
+        h("button", { type: "button", class: "secondary small", "data-edit": u.id, on: { click: async () => { if (await editUser(u, teams, me)) reload(); } } }, t("edit")),
+        // Your own password: the change-password page (it asks for the current one).
+        u.id === me.id ? null : h("button", { type: "button", class: "secondary small", "data-reset": u.id, on: { click: () => resetPassword(u) } }, t("reset_password")))))
+      : h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("none"))));
+    pages.update({ from: offset, count: page.items.length, more: page.next_cursor !== null });
+  }
 
+  search.addEventListener("input", debounce(() => { offset = 0; load(); }, 250));
   mount(root,
     h("div", { class: "section-head" },
       h("h2", {}, t("adm_users")),
+      search,
       h("button", { type: "button", class: "primary", id: "new-user", on: { click: async () => { if (await createUser(teams)) reload(); } } }, t("new_user"))),
     h("div", { class: "table-wrap" }, h("table", { class: "grid", id: "users-table" },
       h("thead", {}, h("tr", {}, ["name", "email", "role", "teams", "skills", "language", "presence", ""].map((k) => h("th", { scope: "col" }, k ? t(k) : "")))),
-      h("tbody", {}, rows))));
+      tbody)),
+    pages.el);
+  await load();
 }
 
 function languageSelect(value) {

@@ -87,18 +87,58 @@ export function resolveDialog(conv, { offerComplaint = false, onResolved = null 
   });
 }
 
+const SNOOZE_MAX_MS = 365 * 24 * 3600 * 1000; // the hub refuses more than a year (snooze_too_far)
+
+/** A Date as the value of a datetime-local input, in the browser's (the agent's) zone. */
+function localInputValue(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
 export function snoozeDialog(conv) {
   const choices = [
     ["1h", 3600], ["4h", 4 * 3600], ["24h", 24 * 3600], ["week", 7 * 24 * 3600],
   ];
   const select = h("select", { name: "until", id: "snooze-choice" },
-    choices.map(([key, secs]) => h("option", { value: secs }, t(`snooze_${key}`))));
+    choices.map(([key, secs]) => h("option", { value: secs }, t(`snooze_${key}`))),
+    h("option", { value: "custom" }, t("sn_until")));
+  // "Until…": a date and time in the agent's time zone, by the hub's clock.
+  const now = new Date(serverNow());
+  const when = h("input", {
+    type: "datetime-local", name: "snooze_at", id: "snooze-at", step: 60,
+    min: localInputValue(now), max: localInputValue(new Date(now.getTime() + SNOOZE_MAX_MS)),
+    value: localInputValue(new Date(now.getTime() + 24 * 3600 * 1000)),
+  });
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const whenRow = field(t("sn_when"), when, t("sn_zone", { zone }));
+  const sync = () => { whenRow.hidden = select.value !== "custom"; };
+  select.addEventListener("change", sync);
+  sync();
   return modal({
-    title: t("snooze_title"), body: field(t("snooze_for"), select), submitLabel: t("snooze"), id: "snooze-dialog",
+    title: t("snooze_title"), body: h("div", { class: "stack" }, field(t("snooze_for"), select), whenRow),
+    submitLabel: t("snooze"), id: "snooze-dialog",
     onSubmit: async () => {
-      // By the hub's clock: "in one hour" must be in the hub's future.
-      const until = new Date(serverNow() + Number(select.value) * 1000).toISOString();
-      await api(`/conversations/${conv.id}/snooze`, { method: "POST", body: { until } });
+      let until;
+      if (select.value === "custom") {
+        const at = when.value ? new Date(when.value) : null; // datetime-local: local time
+        const fieldError = (code) => Object.assign(new Error(code), { code: "validation_error", fields: [{ field: "snooze_at", code }] });
+        if (!at || Number.isNaN(at.getTime())) throw fieldError("snooze_missing");
+        if (at.getTime() <= serverNow()) throw fieldError("bad_snooze");
+        if (at.getTime() > serverNow() + SNOOZE_MAX_MS) throw fieldError("snooze_too_far");
+        until = at.toISOString();
+      } else {
+        // By the hub's clock: "in one hour" must be in the hub's future.
+        until = new Date(serverNow() + Number(select.value) * 1000).toISOString();
+      }
+      try {
+        await api(`/conversations/${conv.id}/snooze`, { method: "POST", body: { until } });
+      } catch (err) {
+        // The hub checks too (bad_snooze, snooze_too_far): shown next to the picker.
+        if (["bad_snooze", "snooze_too_far"].includes(err.code) && select.value === "custom") {
+          throw Object.assign(err, { code: "validation_error", fields: [{ field: "snooze_at", code: err.code }] });
+        }
+        throw err;
+      }
     },
   });
 }

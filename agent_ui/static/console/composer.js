@@ -69,6 +69,7 @@ export class Composer {
       this.wanted = draft?.mode || "reply";
       this.clearError();
       this.closePopup();
+      this.closeCannedPreview();
     }
     this.conv = conv;
     // Calls take no text reply; closed or someone else's conversations take notes only.
@@ -235,11 +236,14 @@ export class Composer {
     if (seq !== this.cannedSeq) return; // a newer keystroke already asked
     // The conversation's language first, then the agent's.
     const want = (this.conv?.language || getLang()).slice(0, 2);
-    rows.sort((a, b) => (a.language === want ? 0 : 1) - (b.language === want ? 0 : 1) || a.shortcut.localeCompare(b.shortcut));
+    const hasLang = (r) => r.language === want || Boolean(r.variants?.[want]);
+    rows.sort((a, b) => (hasLang(a) ? 0 : 1) - (hasLang(b) ? 0 : 1) || a.shortcut.localeCompare(b.shortcut));
     this.openPopup("canned", rows.map((r) => ({
       value: r.body,
+      canned: r,
       render: () => [h("span", { class: "shortcut", dir: "ltr" }, `/${r.shortcut}`), " ",
         h("bdi", { class: "title" }, r.title), " ", h("span", { class: "lang-tag" }, r.language),
+        Object.keys(r.variants || {}).map((lang) => h("span", { class: "lang-tag" }, t("cn_has_variant", { lang }))),
         h("span", { class: "preview", dir: "auto" }, r.body.slice(0, 90))],
     })));
   }
@@ -293,6 +297,13 @@ export class Composer {
     const item = this.popup.items[i];
     if (!item) return;
     const caret = this.text.selectionStart ?? this.text.value.length;
+    if (item.canned) {
+      // Variables are filled by the hub for this conversation: preview, then insert.
+      const start = this.popup.start;
+      this.closePopup();
+      this.previewCanned(item.canned, start, caret);
+      return;
+    }
     const v = this.text.value;
     this.text.value = v.slice(0, this.popup.start) + item.value + v.slice(caret);
     const pos = this.popup.start + item.value.length;
@@ -300,6 +311,69 @@ export class Composer {
     this.closePopup();
     this.updateCounter();
     this.text.focus();
+  }
+
+  /** Replace text[start, end) with `value` and put the caret after it. */
+  insertAt(start, end, value) {
+    const v = this.text.value;
+    this.text.value = v.slice(0, start) + value + v.slice(end);
+    const pos = start + value.length;
+    this.text.setSelectionRange(pos, pos);
+    this.updateCounter();
+    this.text.focus();
+  }
+
+  /** A canned answer, filled for this conversation, shown before it goes in. */
+  async previewCanned(canned, start, end) {
+    const conv = this.conv;
+    if (!conv) return;
+    this.closeCannedPreview();
+    let out;
+    try {
+      out = await api(`/canned-responses/${canned.id}/preview`, { query: { conversation_id: conv.id } });
+    } catch (err) {
+      this.showError(errorText(err));
+      return;
+    }
+    if (this.conv !== conv) return;
+    const parts = out.segments.map((seg) => {
+      if (seg.status === "unknown") return h("mark", { class: "var-unknown", title: seg.variable }, seg.text);
+      if (seg.status === "missing") return h("mark", { class: "var-missing", title: seg.variable }, `{{${seg.variable}}}`);
+      if (seg.status === "text") return seg.text;
+      return h("span", { class: "var-filled", title: seg.variable }, seg.text);
+    });
+    const insert = h("button", { type: "button", class: "primary small", id: "canned-insert" }, t("cn_insert"));
+    const cancel = h("button", { type: "button", class: "secondary small", id: "canned-cancel" }, t("cancel"));
+    const box = h("div", { id: "canned-preview", class: "canned-preview", role: "group", "aria-label": t("cn_preview_title", { shortcut: canned.shortcut }) },
+      h("p", { class: "muted" }, h("span", { dir: "ltr" }, `/${canned.shortcut}`), " · ", t("cn_language", { lang: out.language })),
+      h("p", { class: "canned-text", dir: "auto", lang: out.language }, parts),
+      out.unknown.length ? h("p", { class: "warn", id: "canned-unknown" }, t("cn_unknown", { names: out.unknown.join(", ") })) : null,
+      out.missing.length ? h("p", { class: "muted", id: "canned-missing" }, t("cn_missing", { names: out.missing.join(", ") })) : null,
+      h("div", { class: "composer-bar" }, cancel, insert));
+    insert.addEventListener("click", () => {
+      this.closeCannedPreview();
+      this.insertAt(start, Math.min(end, this.text.value.length), out.text);
+    });
+    cancel.addEventListener("click", () => {
+      this.closeCannedPreview();
+      this.text.focus();
+    });
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        this.closeCannedPreview();
+        this.text.focus();
+      }
+    });
+    this.form.querySelector(".composer-box").after(box);
+    this.cannedBox = box;
+    insert.focus();
+  }
+
+  closeCannedPreview() {
+    this.cannedBox?.remove();
+    this.cannedBox = null;
   }
 
   /** Email: quote the customer's last message below the reply. */

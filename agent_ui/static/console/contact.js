@@ -1,13 +1,14 @@
 // The customer panel: profile, identities on every channel, tags, VIP, notes and
 // previous conversations (each opens in the thread pane).
 import { api } from "../api.js";
-import { errorText } from "../dialogs.js";
+import { errorText, fieldText } from "../dialogs.js";
 import { h, mount } from "../dom.js";
 import { shortDate } from "../format.js";
 import { getLang, hasString, t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
 import { tierBadges } from "../crm/badges.js";
 import { timelineList } from "../crm/profile.js";
+import { outboundDialog } from "./outbound.js";
 
 export class ContactPanel {
   /**
@@ -50,6 +51,35 @@ export class ContactPanel {
     }
   }
 
+  historyItem(conv) {
+    // The console's own copy (kept live from events) wins over the one loaded with the
+    // panel, so the panel never says "Open" while the header says "Offered".
+    const live = this.hooks.conversation?.(conv.id);
+    const status = live?.status || conv.status;
+    const category = live ? live.category : conv.category;
+    return h("li", { class: conv.id === this.currentId ? "current" : null, "data-conversation-id": conv.id },
+      h("button", {
+        type: "button", class: "history-item", "aria-current": conv.id === this.currentId ? "true" : null,
+        on: { click: () => this.hooks.onOpen(conv) },
+      },
+      channelIcon(conv.channel), " ",
+      h("span", {}, `#${conv.id}`), " ",
+      h("span", { class: "muted" }, shortDate(conv.created_at)), " ",
+      h("span", { class: ["status-chip", `status-${status}`] }, t(`status_${status}`)),
+      category ? h("span", { class: "muted" }, ` · ${t(`cat_${category}`)}`) : null,
+      conv.subject ? h("span", { class: "subject-line", dir: "auto" }, conv.subject) : null));
+  }
+
+  /** A conversation event changed `conv` (status, category): redraw its row only. */
+  syncConversation(conv) {
+    const known = this.conversations.find((x) => x.id === conv.id);
+    if (!known) return;
+    known.status = conv.status;
+    known.category = conv.category ?? null;
+    const row = this.root.querySelector(`.history li[data-conversation-id="${conv.id}"]`);
+    if (row) row.replaceWith(this.historyItem(known));
+  }
+
   async save(changes) {
     const c = this.contact;
     if (!c) return;
@@ -57,7 +87,8 @@ export class ContactPanel {
       this.contact = await api(`/contacts/${c.id}`, { method: "PATCH", body: changes });
       this.render();
     } catch (err) {
-      this.render(errorText(err));
+      // A refused field (a tag too long) says what is wrong with it, not "check the fields".
+      this.render(err.fields?.length ? err.fields.map(fieldText).join(" ") : errorText(err));
     }
   }
 
@@ -112,6 +143,10 @@ export class ContactPanel {
         error ? h("p", { class: "error", role: "alert" }, error) : null,
 
         h("h3", {}, t("identities")),
+        h("button", {
+          type: "button", id: "outbound-start", class: "secondary small",
+          on: { click: () => outboundDialog(c, { onStarted: (conv) => this.hooks.onOpen(conv) }) },
+        }, t("ob_start")),
         h("ul", { class: "identities" },
           c.identities.map((i) => h("li", {},
             channelIcon(identityChannel(i.kind)), " ",
@@ -136,18 +171,7 @@ export class ContactPanel {
         timelineList(this.timeline || [], (id) => (id == null ? t("system") : this.hooks.users?.()?.get(id)?.name || `#${id}`), { id: "panel-timeline" }),
         h("h3", {}, t("previous_conversations")),
         others.length
-          ? h("ul", { class: "history" },
-            others.map((conv) => h("li", { class: conv.id === this.currentId ? "current" : null },
-              h("button", {
-                type: "button", class: "history-item", "aria-current": conv.id === this.currentId ? "true" : null,
-                on: { click: () => this.hooks.onOpen(conv) },
-              },
-              channelIcon(conv.channel), " ",
-              h("span", {}, `#${conv.id}`), " ",
-              h("span", { class: "muted" }, shortDate(conv.created_at)), " ",
-              h("span", { class: ["status-chip", `status-${conv.status}`] }, t(`status_${conv.status}`)),
-              conv.category ? h("span", { class: "muted" }, ` · ${t(`cat_${conv.category}`)}`) : null,
-              conv.subject ? h("span", { class: "subject-line", dir: "auto" }, conv.subject) : null))))
+          ? h("ul", { class: "history" }, others.map((conv) => this.historyItem(conv)))
           : h("p", { class: "muted" }, t("none")),
       ));
   }

@@ -6,6 +6,7 @@ import { t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
 import { tierBadges } from "../crm/badges.js";
 import { labelChips } from "./labels.js";
+import { avatar } from "../avatar.js";
 
 export const OPEN = new Set(["queued", "offered", "assigned", "waiting_on_customer", "snoozed"]);
 
@@ -50,7 +51,7 @@ export function tickList(root, convs) {
   }
 }
 
-export function renderItem(conv, { current, teamName }) {
+export function renderItem(conv, { current, teamName, assignee = null }) {
   const s = slaText(conv);
   const w = waitingSeconds(conv);
   const unread = conv.unread_count || 0;
@@ -69,6 +70,7 @@ export function renderItem(conv, { current, teamName }) {
       h("span", { class: "row small" },
         h("span", { class: ["status-chip", `status-${conv.status}`] }, t(`status_${conv.status}`)),
         teamName ? h("span", { class: "muted" }, teamName) : null,
+        assignee ? avatar(assignee, { size: "xs" }) : null,
         w !== null ? h("span", { class: "wait" }, t("waiting_for", { time: shortDuration(w) })) : null,
         s ? h("span", { class: ["sla", s.sla.breached && "breached", s.sla.soon && "soon"] }, s.text) : null,
         conv.priority > 0 ? h("span", { class: "prio" }, t("priority_n", { n: conv.priority })) : null),
@@ -76,12 +78,12 @@ export function renderItem(conv, { current, teamName }) {
     unread ? h("span", { class: "badge unread", "aria-label": t("unread_n", { n: unread }) }, String(unread)) : null));
 }
 
-export function renderList(root, items, { currentId, teams, emptyText }) {
+export function renderList(root, items, { currentId, teams, emptyText, users = null }) {
   const focused = document.activeElement?.closest?.("[data-conversation-id]")?.dataset.conversationId;
   if (!items.length) {
     mount(root, h("li", { class: "empty muted" }, emptyText));
     return;
   }
-  mount(root, items.map((c) => renderItem(c, { current: c.id === currentId, teamName: teams.get(c.team_id)?.name })));
+  mount(root, items.map((c) => renderItem(c, { current: c.id === currentId, teamName: teams.get(c.team_id)?.name, assignee: users?.get(c.assignee_id) })));
   if (focused) root.querySelector(`[data-conversation-id="${focused}"]`)?.focus();
 }

@@ -48,6 +48,20 @@ export class OfferTray {
     this.ctx = ctx;
     this.offers = new Map(); // conversation_id -> {payload, durationMs, receivedAt, info, busy}
     this.timer = setInterval(() => this.tick(), 1000);
+    // The cards float over the customer panel's top: keep that much room free there.
+    new ResizeObserver(() => this.reserve()).observe(this.root);
+    window.addEventListener("resize", () => this.reserve());
+  }
+
+  /** --offers-block: how far the cards reach below the top of the console's panes
+   * (0 without offers); console.css keeps that room free (see .has-offer there). */
+  reserve() {
+    const panes = document.getElementById("console");
+    let reach = 0;
+    if (this.offers.size && panes) {
+      reach = Math.max(0, Math.ceil(this.root.getBoundingClientRect().bottom - panes.getBoundingClientRect().top));
+    }
+    document.body.style.setProperty("--offers-block", `${reach}px`);
   }
 
   get size() {
@@ -150,6 +164,7 @@ export class OfferTray {
   render() {
     document.title = this.offers.size ? `(${this.offers.size}) ${t("offer_title")} — ${t("brand")}` : t("brand");
     document.body.classList.toggle("has-offer", this.offers.size > 0);
+    this.reserve();
     mount(this.root, [...this.offers.entries()].map(([id, offer]) => {
       const info = offer.info;
       const titleId = `offer-title-${id}`;

@@ -7,9 +7,11 @@
 //
 // Live: the hub pushes no counts. When an event that can change what a view or the
 // results hold arrives (a conversation's status, team, assignee, labels; a new
-// message), this console asks again, at most once a second while events keep coming
-// (and at most every 4 s under a steady stream): GET /views answers one capped COUNT
-// per view, GET /search/conversations the first pages again.
+// message), this console asks again once events have been quiet for 1.5 s (at least
+// every 5 s under a steady stream; not at all while the tab is hidden, once when it
+// shows again): GET /views answers one capped COUNT per view, GET
+// /search/conversations the first pages again. A console with no view and no search
+// asks nothing on events, only once a minute (a view shared with it meanwhile).
 import { api } from "../api.js";
 import { hasRole } from "../chrome.js";
 import { confirmDialog, errorText, modal, toast } from "../dialogs.js";
@@ -25,8 +27,8 @@ const CLOSED = ["resolved", "abandoned"];
 const CATEGORIES = ["inquiry", "complaint", "suggestion", "order", "other"];
 const PAGE = 50;
 const TYPING_MS = 250; // a pause in typing runs the search
-const EVENTS_MS = 1000; // events quiet for this long: ask again
-const EVENTS_MAX_MS = 4000; // a steady stream of events: ask at least this often
+const EVENTS_MS = 1500; // events quiet for this long: ask again
+const EVENTS_MAX_MS = 5000; // a steady stream of events: ask at least this often
 const IDLE_REFRESH_MS = 60_000; // and now and then anyway (events this socket never sees)
 
 /** Run `fn` `wait` ms after the last call, but at least every `maxWait` ms while calls keep coming. */
@@ -108,17 +110,27 @@ export class SearchPanel {
         timer = setTimeout(() => this.run(), TYPING_MS);
       };
     })();
-    this.refreshSoon = coalesce(() => {
+    this.stale = false; // events came while the tab was hidden
+    const refresh = () => {
+      if (document.visibilityState !== "visible") {
+        this.stale = true;
+        return;
+      }
       this.loadViews();
       if (this.active) this.run({ keep: true });
-    }, EVENTS_MS, EVENTS_MAX_MS);
+    };
+    this.refreshSoon = coalesce(refresh, EVENTS_MS, EVENTS_MAX_MS);
     socket.addEventListener("event", (e) => {
-      if (relevant(e.detail.event.type)) this.refreshSoon();
+      if (relevant(e.detail.event.type) && (this.views.length || this.active)) this.refreshSoon();
     });
     socket.addEventListener("hello", () => this.refreshSoon());
-    setInterval(() => {
-      if (document.visibilityState === "visible") this.refreshSoon();
-    }, IDLE_REFRESH_MS);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && this.stale) {
+        this.stale = false;
+        this.refreshSoon();
+      }
+    });
+    setInterval(refresh, IDLE_REFRESH_MS);
     this.listEl.addEventListener("keydown", (e) => this.listKeys(e));
     this.loadViews();
   }

@@ -8,6 +8,7 @@ import { channelName, dateTime, parseTime, timeOfDay } from "../format.js";
 import { t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
 import { surveyItem, surveyTime } from "../care/surveys.js";
+import { avatar } from "../avatar.js";
 
 const SHOWN_EVENTS = new Set([
   "conversation.assigned", "conversation.transferred", "conversation.resolved", "conversation.reopened",
@@ -29,7 +30,8 @@ export function normalizeMessage(m) {
     attachments: m.attachments || [],
     delivery_status: m.delivery_status,
     error: m.error ?? null,
-    meta: m.meta || {},
+    // A supervisor's whisper: meta.whisper over REST, payload.whisper on the socket.
+    meta: m.whisper ? { ...(m.meta || {}), whisper: true } : m.meta || {},
     created_at: m.created_at,
   };
 }
@@ -48,6 +50,14 @@ export class ThreadView {
     this.multiChannel = false;
     this.loadToken = 0;
     this.maxEventId = 0;
+    // Pinned to the newest entry while the reader is there. When the pane changes size
+    // (the header re-rendered after a transfer, the composer or a banner growing) the
+    // newest entry stays in view instead of slipping under the fold.
+    this.pinned = true;
+    this.list.addEventListener("scroll", () => { this.pinned = this.nearBottom(); }, { passive: true });
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => { if (this.pinned) this.scrollToEnd(); }).observe(this.list);
+    }
   }
 
   clear() {
@@ -134,10 +144,11 @@ export class ThreadView {
 
   scrollToEnd() {
     this.list.scrollTop = this.list.scrollHeight;
+    this.pinned = true;
   }
 
   insert(key, at, order, el, { scroll = true } = {}) {
-    const stick = scroll && this.nearBottom();
+    const stick = scroll && (this.pinned || this.nearBottom());
     el.dataset.key = key;
     const existing = this.items.get(key);
     if (existing) {
@@ -232,16 +243,23 @@ export class ThreadView {
       case "conversation.transferred":
         if (p.assignee_id) return t("ev_transferred_agent", { name: this.userName(p.assignee_id) });
         return t("ev_transferred_team", { team: this.dir.teams.get(p.team_id)?.name || "?" });
-      case "conversation.resolved":
-        return p.category ? t("ev_resolved_as", { category: t(`cat_${p.category}`) }) : t("ev_resolved");
+      case "conversation.resolved": {
+        // Who did it, when a person did (a rule or the hub itself has no actor).
+        const name = e.actor_id ? this.userName(e.actor_id) : null;
+        if (p.category) {
+          const category = t(`cat_${p.category}`);
+          return name ? t("ev_resolved_as_by", { category, name }) : t("ev_resolved_as", { category });
+        }
+        return name ? t("ev_resolved_by", { name }) : t("ev_resolved");
+      }
       case "conversation.reopened":
-        return t("ev_reopened");
+        return e.actor_id ? t("ev_reopened_by", { name: this.userName(e.actor_id) }) : t("ev_reopened");
       case "conversation.abandoned":
         return ["caller_hung_up", "visitor_left", "no_reply_timeout"].includes(p.reason)
           ? t(`ev_abandoned_${p.reason}`) : null;
       case "conversation.updated":
         if (p.reason === "priority") return t("ev_priority", { n: p.priority });
-        if (p.reason === "snoozed") return t("ev_snoozed");
+        if (p.reason === "snoozed") return e.actor_id ? t("ev_snoozed_by", { name: this.userName(e.actor_id) }) : t("ev_snoozed");
         if (p.reason === "snooze_ended") return t("ev_snooze_ended");
         if (p.reason === "labels") return t("ev_labels");
         return null;
@@ -267,14 +285,16 @@ export class ThreadView {
     const meta = h("div", { class: "meta" },
       this.multiChannel || m.kind === "call" ? channelIcon(m.channel) : null,
       m.kind === "note" ? h("span", { class: "tag note-tag" }, icon("note"), t("private_note")) : null,
+      m.meta?.whisper ? h("span", { class: "tag whisper-tag" }, t("sup_whisper_tag")) : null,
       m.kind === "call" ? h("span", { class: "tag call-tag" }, icon("call"), t("call_record")) : null,
       careTag(m.meta),
+      m.author_type === "agent" && this.dir.users.get(m.author_id) ? avatar(this.dir.users.get(m.author_id), { size: "xs", decorative: true }) : null,
       h("bdi", { class: "author" }, this.authorName(m)),
       h("time", { datetime: m.created_at, title: dateTime(m.created_at) }, timeOfDay(m.created_at)),
     );
     const body = h("div", { class: "body", dir: "auto" }, linkify(m.body, { mentions: m.kind === "note" }));
     const call = m.kind === "call" && m.meta?.call ? callDetails(m.meta.call) : null;
-    return h("li", { class: ["item", "msg", side], "data-message-id": m.id, "data-kind": m.kind },
+    return h("li", { class: ["item", "msg", side], "data-message-id": m.id, "data-kind": m.kind, "data-whisper": m.meta?.whisper ? "true" : null },
       h("div", { class: "bubble" },
         meta,
         m.subject && m.channel === "email" ? h("div", { class: "subject", dir: "auto" }, m.subject) : null,

@@ -9,6 +9,7 @@ import { channelName, dateTime, number, shortDate } from "../format.js";
 import { getLang, hasString, t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
 import { tierBadges } from "./badges.js";
+import { outboundDialog } from "../console/outbound.js";
 import {
   OPEN_STATUSES, escalatedMark, loadOptions, overdueMark, scoreText, severityBadge, statusChip, surveyKindLabel,
 } from "../care/common.js";
@@ -26,7 +27,7 @@ function identityLabel(kind) {
 
 /** A field error's text: the translated code when we have one, else the hub's words. */
 export function fieldErrorText(f) {
-  return f.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`) : f.message;
+  return f.code && hasString(`err_${f.code}`) ? t(`err_${f.code}`, { limit: f.limit ?? "" }) : f.message;
 }
 
 function fieldInput(field, value) {
@@ -149,6 +150,10 @@ export class ProfileView {
         h("header", { class: "profile-head" },
           h("h2", { id: "profile-name" }, h("bdi", {}, c.name || t("unknown_customer"))),
           tierBadges(c.tiers),
+          h("button", {
+            type: "button", id: "outbound-start", class: "secondary small",
+            on: { click: () => outboundDialog(c, { onStarted: (conv) => { location.href = `/console#c=${conv.id}`; } }) },
+          }, t("ob_start")),
           c.organization
             ? h("a", { href: `#org=${c.organization.id}`, class: "org-link", id: "profile-org" }, h("bdi", {}, c.organization.name))
             : null),

@@ -1,8 +1,58 @@
 // UI strings of one area, merged into STRINGS by i18n.js (same rules: every key in
 // both languages; the static test reads this file as it reads i18n.js).
+// Area: outbound conversations, canned answers with variables and variants, snooze until.
 export default {
   en: {
+    // start an outbound conversation
+    ob_start: "Start conversation", ob_title: "Write to {name}", ob_channel: "Channel", ob_to: "To",
+    ob_subject: "Subject", ob_message: "Message", ob_send: "Send",
+    ob_template: "Approved template", ob_free_text: "Free text (only within 24 hours of their last message)",
+    ob_variable: "Template variable {n}", ob_preview_hint: "Shown in the thread; the customer receives the approved template.",
+    ob_window_closed: "Outside WhatsApp's 24-hour window: only an approved template can be sent.",
+    ob_window_open: "They wrote within the last 24 hours: free text is allowed.",
+    ob_no_channel: "This customer has no address you can write to.",
+    ob_unavailable: "{channel} — {reason}", ob_started: "Conversation #{id} started.",
+    ob_reason_no_address: "no address", ob_reason_no_telegram_chat: "never wrote to the bot",
+    ob_reason_opted_out: "replied STOP", ob_reason_not_your_team: "not your team's channel",
+    err_no_telegram_chat: "The customer has never written to the Telegram bot, and a bot may not write first.",
+    err_whatsapp_window_closed: "Outside WhatsApp's 24-hour window: choose an approved template.",
+    err_unknown_template: "This template is not configured on the hub.",
+    err_subject_required: "An email needs a subject.",
+    // canned answers: preview, variants, variables
+    cn_preview_title: "Canned answer /{shortcut}", cn_insert: "Insert", cn_language: "Version: {lang}",
+    cn_unknown: "Unknown variables (left as written): {names}", cn_missing: "No value in this conversation: {names}",
+    cn_body_en: "English text", cn_body_ar: "Arabic text", cn_primary: "Main language",
+    cn_variables: "Variables", cn_variables_hint: "Click to insert at the cursor. A fallback for an empty value:",
+    cn_variant_hint: "The version in the conversation's language is used; without one, the other.",
+    cn_has_variant: "+ {lang}",
+    err_bad_variant: "Write the other language's version here, not the main one.",
+    // snooze until a chosen time
+    sn_until: "Until…", sn_when: "Date and time", sn_zone: "In your time zone ({zone}).",
+    err_snooze_too_far: "Snooze for at most a year.", err_snooze_missing: "Choose a date and time.",
   },
   ar: {
+    ob_start: "ابدأ محادثة", ob_title: "راسل {name}", ob_channel: "القناة", ob_to: "إلى",
+    ob_subject: "الموضوع", ob_message: "الرسالة", ob_send: "أرسل",
+    ob_template: "قالب معتمد", ob_free_text: "نص حر (خلال 24 ساعة من آخر رسالة منه فقط)",
+    ob_variable: "متغير القالب {n}", ob_preview_hint: "يظهر في المحادثة؛ ويستلم العميل القالب المعتمد.",
+    ob_window_closed: "خارج نافذة الـ24 ساعة في واتساب: لا يُرسل إلا قالب معتمد.",
+    ob_window_open: "كتب العميل خلال آخر 24 ساعة: النص الحر مسموح.",
+    ob_no_channel: "لا يوجد لهذا العميل عنوان يمكنك مراسلته عليه.",
+    ob_unavailable: "{channel} — {reason}", ob_started: "بدأت المحادثة رقم {id}.",
+    ob_reason_no_address: "لا يوجد عنوان", ob_reason_no_telegram_chat: "لم يراسل البوت قط",
+    ob_reason_opted_out: "طلب الإيقاف (STOP)", ob_reason_not_your_team: "قناة فريق آخر",
+    err_no_telegram_chat: "لم يراسل العميل بوت تيليجرام قط، والبوت لا يبدأ المراسلة.",
+    err_whatsapp_window_closed: "خارج نافذة الـ24 ساعة في واتساب: اختر قالبًا معتمدًا.",
+    err_unknown_template: "هذا القالب غير مُعدّ على الخادم.",
+    err_subject_required: "البريد الإلكتروني يحتاج إلى موضوع.",
+    cn_preview_title: "الرد الجاهز /{shortcut}", cn_insert: "أدرج", cn_language: "النسخة: {lang}",
+    cn_unknown: "متغيرات غير معروفة (تُركت كما هي): {names}", cn_missing: "لا قيمة في هذه المحادثة: {names}",
+    cn_body_en: "النص بالإنجليزية", cn_body_ar: "النص بالعربية", cn_primary: "اللغة الأساسية",
+    cn_variables: "المتغيرات", cn_variables_hint: "انقر لإدراجه عند المؤشر. قيمة بديلة عند غياب القيمة:",
+    cn_variant_hint: "تُستخدم نسخة لغة المحادثة؛ وإن لم توجد فالأخرى.",
+    cn_has_variant: "+ {lang}",
+    err_bad_variant: "اكتب هنا نسخة اللغة الأخرى، لا الأساسية.",
+    sn_until: "حتى…", sn_when: "التاريخ والوقت", sn_zone: "بتوقيتك ({zone}).",
+    err_snooze_too_far: "التأجيل لمدة أقصاها سنة.", err_snooze_missing: "اختر التاريخ والوقت.",
   },
 };

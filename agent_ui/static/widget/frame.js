@@ -47,6 +47,7 @@ const state = {
   announced: new Set(),
   welcomed: false,
   complaint: null, // the open complaint form, if any (it covers the other forms)
+  surveySkipped: new Set(), // conversations whose rating the visitor put off ("Not now")
 };
 
 const tr = (key, vars) => t(state.lang, key, vars);
@@ -183,7 +184,7 @@ function onFrame(frame) {
     case "typing": return onTyping(frame);
     case "queue": return onQueue(frame);
     case "survey": return showSurvey(frame.conversation_id);
-    case "csat_saved": return surveyDone();
+    case "csat_saved": return surveyDone(frame.conversation_id);
     case "status": return onStatus(frame);
     case "error": if (!frame.id) notice(tr("error_generic", { m: frame.message })); return;
     default: return;
@@ -196,13 +197,25 @@ function onWelcome(frame) {
   // Rebuild from the hub's history (the truth); keep what is still being sent.
   ui.log.replaceChildren();
   state.rendered.clear();
-  for (const m of frame.messages) addMessage(m);
+  const lastOf = new Map(); // conversation id -> its last message's <li>
+  for (const m of frame.messages) {
+    addMessage(m);
+    if (m.conversation_id && state.rendered.has(m.id)) lastOf.set(m.conversation_id, state.rendered.get(m.id));
+  }
+  // The live "was closed" line is not a message: put it back after the conversation's
+  // last message, or a reload would hide that the chat ended.
+  for (const c of state.conversations.values()) {
+    if (c.status !== "resolved") continue;
+    state.announced.add(`${c.id}:resolved`);
+    const line = el("li", { class: "msg note closed-line", text: tr("resolved") });
+    const after = lastOf.get(c.id);
+    if (after) after.after(line);
+    else ui.log.append(line);
+  }
   for (const { li } of state.pending.values()) ui.log.append(li);
   state.welcomed = true;
   chooseView();
   ui.extras.hidden = !!state.complaint;
-  const last = latest();
-  if (last && last.status === "resolved" && !last.rated) showSurvey(last.id);
   scrollDown();
 }
 
@@ -217,11 +230,23 @@ function hasOpenConversation() {
   return !!last && last.status !== "resolved" && last.status !== "abandoned";
 }
 
+// One card at a time: a rating still asked for comes first (with "Not now"), then the
+// offline or pre-chat form; stacked cards left the conversation a sliver of the panel.
+function pendingSurvey() {
+  const last = latest();
+  return last && last.status === "resolved" && !last.rated && !state.surveySkipped.has(last.id) ? last : null;
+}
+
 function chooseView() {
   const cfg = state.cfg;
   if (!cfg || !state.welcomed) return;
   ui.forms.replaceChildren();
-  if (!hasOpenConversation() && cfg.availability && !cfg.availability.online) {
+  const survey = pendingSurvey();
+  if (survey) {
+    showSurvey(survey.id);
+    // Online, the visitor may also just write again; offline, the form waits its turn.
+    ui.composer.hidden = !!(cfg.availability && !cfg.availability.online);
+  } else if (!hasOpenConversation() && cfg.availability && !cfg.availability.online) {
     ui.composer.hidden = true;
     ui.forms.append(offlineForm());
   } else if (state.conversations.size === 0 && asksPrechat()) {
@@ -357,13 +382,13 @@ function onConversation(c) {
   }
   if (c.status === "resolved" && !state.announced.has(`${c.id}:resolved`)) {
     state.announced.add(`${c.id}:resolved`);
-    systemLine(tr("resolved"));
+    systemLine(tr("resolved"), "closed-line");
     hideTyping();
   }
 }
 
-function systemLine(text) {
-  ui.log.append(el("li", { class: "msg note", text }));
+function systemLine(text, extra = "") {
+  ui.log.append(el("li", { class: `msg note ${extra}`.trim(), text }));
   scrollDown();
 }
 
@@ -382,6 +407,12 @@ function hideTyping() {
 function onQueue(frame) {
   const c = state.conversations.get(frame.conversation_id);
   if (c && c.status !== "queued" && c.status !== "offered") return;
+  if (state.cfg && state.cfg.availability && !state.cfg.availability.online) {
+    // Nobody is there (closed, or no agent signed in): a place in line would promise
+    // an answer any minute. The offline form said when the answer comes.
+    ui.queue.hidden = true;
+    return;
+  }
   const parts = [];
   if (frame.position) parts.push(tr("queue_position", { n: frame.position }));
   if (frame.estimated_wait_seconds) {
@@ -438,6 +469,7 @@ function fieldMessage(form, name, message) {
   switch (name) {
     case "description": return given ? tr("err_too_long", { n: input.maxLength }) : tr("err_description");
     case "order_ref": return tr("err_too_long", { n: input ? input.maxLength : 200 });
+    case "message": return given ? tr("err_too_long", { n: input.maxLength }) : tr("err_message");
     case "name": return given ? tr("err_name_long") : tr("err_name");
     case "email": return given ? tr("err_email_bad") : tr("err_email");
     case "phone": return given ? tr("err_phone_bad") : tr("err_phone");
@@ -489,6 +521,22 @@ function showFieldErrors(form, err, { focus = false } = {}) {
   if (focus && first) first.focus();
 }
 
+// Every required field left empty, checked before asking the hub (which would name
+// them too, but only once the message is written): the visitor sees all at once.
+function missingFields(form, given, body) {
+  const missing = [];
+  for (const wrap of form.querySelectorAll(".field[data-field]")) {
+    const name = wrap.dataset.field;
+    const input = wrap.querySelector("[name]");
+    if (name === "message" || !input || !input.required) continue;
+    if (!given[name]) missing.push({ field: `prechat.${name}`, message: "" });
+  }
+  const oneOf = state.cfg.prechat.one_of;
+  if (oneOf.length && !oneOf.some((n) => given[n])) missing.push({ field: "prechat", message: "" });
+  if (!body) missing.push({ field: "message", message: tr("err_message") });
+  return missing;
+}
+
 function prechatForm() {
   const rules = state.cfg.prechat.fields;
   const form = el("form", { class: "card", id: "prechat", novalidate: true },
@@ -509,8 +557,9 @@ function prechatForm() {
       if (v) prechat[name] = v;
     }
     const body = (data.get("message") || "").toString().trim();
-    if (!body) {
-      showFieldErrors(form, { fields: [{ field: "message", message: tr("message") }] });
+    const missing = missingFields(form, prechat, body);
+    if (missing.length) {
+      showFieldErrors(form, { fields: missing }, { focus: true });
       return;
     }
     form.querySelector("button[type=submit]").disabled = true;
@@ -607,12 +656,19 @@ function linkForm(email) {
 function offlineForm() {
   const reason = state.cfg.availability.reason;
   const custom = state.cfg.offline_message[state.lang] || state.cfg.offline_message.en;
+  // "We will answer by email" only when the hub can mail the answer (an email channel
+  // and email_followup); otherwise the answer waits here, in this chat.
+  const byEmail = state.cfg.email_followup !== false;
+  const text = tr(byEmail ? "offline_text" : "offline_text_chat");
   const form = el("form", { class: "card", id: "offline", novalidate: true },
     el("h2", { text: tr("offline_title") }),
-    el("p", { class: "intro", dir: "auto", text: custom || (reason === "closed" ? `${tr("offline_closed")} ${tr("offline_text")}` : tr("offline_text")) }));
+    el("p", { class: "intro", dir: "auto", text: custom || (reason === "closed" ? `${tr("offline_closed")} ${text}` : text) }));
   const nameRule = state.cfg.prechat.fields.name === "required" ? "required" : "optional";
-  form.append(field("name", nameRule, "input"), field("email", "required", "input"),
-    field("message", "required", "textarea"),
+  // By email, the address is how the answer arrives; otherwise the site's own rule.
+  const emailRule = byEmail ? "required" : state.cfg.prechat.fields.email || "off";
+  form.append(field("name", nameRule, "input"));
+  if (emailRule !== "off") form.append(field("email", emailRule, "input"));
+  form.append(field("message", "required", "textarea"),
     el("p", { class: "field-error form-error", role: "alert", hidden: true }),
     el("button", { type: "submit", text: tr("offline_send") }));
   form.addEventListener("submit", async (ev) => {
@@ -624,6 +680,12 @@ function offlineForm() {
       email: (data.get("email") || "").toString().trim() || null,
       message: (data.get("message") || "").toString(),
     };
+    const missing = missingFields(form, { name: body.name, email: body.email }, body.message.trim())
+      .filter((f) => f.field !== "prechat"); // "one of" is the chat's rule, not this form's
+    if (missing.length) {
+      showFieldErrors(form, { fields: missing }, { focus: true });
+      return;
+    }
     form.querySelector("button[type=submit]").disabled = true;
     try {
       const res = await fetch(`${API}/offline`, {
@@ -633,7 +695,7 @@ function offlineForm() {
       });
       const data2 = await res.json();
       if (!res.ok) throw new HubError(data2.error || {});
-      form.replaceChildren(el("p", { class: "intro done", text: tr("offline_sent") }));
+      form.replaceChildren(el("p", { class: "intro done", text: tr(byEmail ? "offline_sent" : "offline_sent_chat") }));
     } catch (err) {
       const prefixed = err instanceof HubError ? err : { message: String(err) };
       showFieldErrors(form, prefixed);
@@ -665,9 +727,17 @@ function showSurvey(conversationId) {
   const comment = el("textarea", { id: "survey-comment", rows: "2", dir: "auto", maxlength: "2000" });
   const error = el("p", { class: "field-error", role: "alert", hidden: true });
   const submit = el("button", { type: "submit", text: tr("survey_submit"), disabled: true });
+  const later = el("button", {
+    type: "button", class: "link-skip", id: "survey-later", text: tr("survey_later"),
+    onclick: () => {
+      state.surveySkipped.add(conversationId);
+      form.remove();
+      chooseView();
+    },
+  });
   const form = el("form", { class: "card", id: "survey", novalidate: true },
     el("h2", { text: tr("survey_title") }), stars,
-    el("label", { for: "survey-comment", text: tr("survey_comment") }), comment, error, submit);
+    el("label", { for: "survey-comment", text: tr("survey_comment") }), comment, error, submit, later);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!score) return;
@@ -689,9 +759,17 @@ function showSurvey(conversationId) {
 
 function surveyDone(conversationId) {
   const form = document.getElementById("survey");
-  if (form) form.replaceWith(el("p", { class: "card done", id: "survey-done", text: tr("survey_thanks") }));
   const c = conversationId && state.conversations.get(conversationId);
   if (c) c.rated = true;
+  if (!form) return;
+  form.remove();
+  // The thanks joins the conversation; the card's place goes to what comes next
+  // (the offline form when nobody is there), never both cards at once.
+  if (!document.getElementById("survey-done")) {
+    ui.log.append(el("li", { class: "msg note", id: "survey-done", text: tr("survey_thanks") }));
+    scrollDown();
+  }
+  if (!state.complaint) chooseView();
 }
 
 // -- complaint form ---------------------------------------------------------------------
