@@ -21,11 +21,13 @@ from agent_ui.commands import COMMANDS
 from hub.auth import create_api_token
 from hub.models import Identity, Role, User
 from hub.services import SYSTEM
+from hub.services.access import Actor
 from hub.services.canned import create as create_canned
 from hub.services.complaints import NewComplaint, open_complaint
 from hub.services.conversations import assign
 from hub.services.organizations import create_organization
 from hub.services.segments import create_segment
+from hub.services.views import create_view
 from tests.core.test_gateway import Console
 from tests.helpers import inbound, team, user
 
@@ -70,6 +72,8 @@ class World:
     gone_label: str = "nolabel"
     guide: str = "webchat"  # a channel guide of the first-run checklist
     notification: int = 999  # nobody's: 404 for everyone (issue 16)
+    view: int = 0  # Ana's personal view: hers alone (404 for the others)
+    shared_view: int = 0  # the admin's view for everyone: everyone sees it, only admins change it
 
     def fill(self, template: str) -> str:
         return template.format(**self.__dict__)
@@ -80,7 +84,7 @@ async def build(hub: Any, client: httpx.AsyncClient) -> World:
     ana = await user(hub, "ana@example.com", team_ids=(a,))
     sam = await user(hub, "sam@example.com", role=Role.supervisor, team_ids=(b,))
     tess = await user(hub, "tess@example.com", team_ids=(b,))
-    await user(hub, "root@example.com", role=Role.admin)
+    root_id = await user(hub, "root@example.com", role=Role.admin)
     got = await inbound(client, "cust-a", "hello Billing", team="Billing")
     await assign(hub, SYSTEM, got["conversation_id"], ana)
     canned = await create_canned(
@@ -113,6 +117,10 @@ async def build(hub: Any, client: httpx.AsyncClient) -> World:
         identity or 0,
     )
     world.complaint = complaint.id or 0
+    root = Actor(user_id=root_id, role="admin")
+    world.view = (await create_view(hub, Actor(user_id=ana, role="agent", team_ids=frozenset({a})),
+                                    {"name": "Mine", "filters": {"assignee": "me"}})).id or 0  # fmt: skip
+    world.shared_view = (await create_view(hub, root, {"name": "All", "scope": "everyone"})).id or 0
     return world
 
 
@@ -431,6 +439,25 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         {"agent": D, "supervisor_other_team": D, "admin": A},
     ),
     ("DELETE", "/api/v1/labels/{gone_label}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    # Search and saved views: everyone searches what they may see and keeps views of
+    # their own; shared views are the supervisors' (their own teams) and the admins'.
+    ("GET", "/api/v1/search/conversations?q=hello", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/views", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/views", {"name": "Mine", "filters": {"assignee": "me"}}, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/views",
+        {"name": "Billing", "scope": "team", "team_id": "{team_a}", "filters": {}},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/views/{view}", None, dict.fromkeys(ROLES, A)),  # others: 404
+    (
+        "PATCH",
+        "/api/v1/views/{shared_view}",
+        {"name": "Everything"},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("DELETE", "/api/v1/views/{shared_view}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     (
         "PUT",
         "/api/v1/conversations/{conv}/labels/{label_key}",
@@ -479,7 +506,12 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         None,
         {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
-    ("GET", "/api/v1/contacts/{contact}/outbound", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "GET",
+        "/api/v1/contacts/{contact}/outbound",
+        None,
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
     (
         "POST",
         "/api/v1/contacts/{contact}/outbound",
@@ -720,6 +752,8 @@ def template_path(path: str) -> str:
         "gone_label": "key",
         "notification": "notification_id",
         "guide": "name",
+        "view": "view_id",
+        "shared_view": "view_id",
     }
     path = path.split("?", 1)[0]
     for short, long in names.items():
