@@ -10,9 +10,10 @@ the same run. Target: under 500 ms per report. Figures are reported whether met 
    the resolved ones. Python draws one *plan* row per conversation (bulk-loaded:
    executemany / COPY); everything else is bulk SQL on the server: contacts,
    conversations and messages are INSERT ... SELECT from the plan, then the rollups
-   ``report_slot`` and ``report_sample`` are **derived from the raw rows** with one
-   INSERT ... SELECT aggregate each, following the projection's attribution rules
-   (docs/reports.md). Folding 10M messages through ``ReportsProjection`` would first
+   ``report_sample`` (with each duration's bucket), ``report_slot`` (counts and the
+   samples' sums), ``report_day`` and ``report_histogram`` are **derived from the raw
+   rows** with one INSERT ... SELECT aggregate each, following the projection's
+   attribution rules (docs/reports.md). Folding 10M messages through ``ReportsProjection`` would first
    need ~12M event-log rows and then runs at Python speed per event; the fold itself
    is proven equal to a recomputation by tests/core/test_reports.py, and here a random
    sample of conversations is recomputed by the projection's own
@@ -22,7 +23,9 @@ the same run. Target: under 500 ms per report. Figures are reported whether met 
    AsyncSession of the hub's ``Database``; the timed part is only the awaited query
    call (no load generator is involved). The raw aggregate (conversations, inbound and
    outbound messages per day in the range, from ``conversation`` and ``message``) runs
-   on the same session in the same rounds. The figures must agree, or the bench fails.
+   on the same session in the same rounds. The figures must agree, or the bench fails;
+   the percentiles read from the histograms must be within ``histogram.RELATIVE_ERROR``
+   of the exact nearest-rank ones (computed from the samples, untimed).
 
     python bench/reports_bench.py                    # 10,000,000 messages, SQLite and PostgreSQL
     python bench/reports_bench.py --quick            # 200,000 messages (smoke run)
@@ -64,10 +67,10 @@ from sqlalchemy import event  # noqa: E402
 from hub.config import to_async_url  # noqa: E402
 from hub.db import MIGRATIONS_DIR, Database, migrate  # noqa: E402
 from hub.projections import core  # noqa: E402
-from hub.reports import query  # noqa: E402
+from hub.reports import histogram, query  # noqa: E402
 from hub.reports.query import Scope  # noqa: E402
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2  # 2: duration sums in report_slot, sample buckets, report_histogram, report_day
 TARGET_MS = 500.0
 FULL_MESSAGES = 10_000_000
 QUICK_MESSAGES = 200_000
@@ -104,6 +107,7 @@ CSAT_SCORES = ([1, 2, 3, 4, 5], [5, 5, 10, 30, 50])
 BODIES = ["Hello, where is my order?", "السلام عليكم، متى يصل طلبي؟", "Thanks, that solved it.",
           "شكراً لكم على سرعة الرد", "I was charged twice.", "Can I change the address?"]  # fmt: skip
 
+SERIES_4 = ("conversations", "inbound_messages", "first_response_avg", "service_level")
 PLAN_COLS = ("id", "contact_id", "team_id", "channel", "assignee_id", "t0", "gap", "m", "fa", "sla",
              "res", "frt", "csat", "csat_at")  # fmt: skip
 Plan = tuple[Any, ...]
@@ -448,7 +452,9 @@ def _insert(e: Engine, conn: Any, table: str, given: Sequence[str], select_list:
     conn.execute(f'INSERT INTO "{table}" ({cols}) SELECT {select_list}{", " + extra if extra else ""} {rest}')
 
 
-BIG_TABLES = ("contact", "conversation", "message", "survey_request", "report_slot", "report_sample")
+BIG_TABLES = (
+    "contact", "conversation", "message", "survey_request", "report_slot", "report_sample", "report_histogram"
+)  # fmt: skip
 
 
 def build(
@@ -552,14 +558,30 @@ def build(
         inbound_agent = (
             "CASE WHEN c.first_assigned_at <= m.created_at THEN coalesce(c.assignee_id, 0) ELSE 0 END"
         )
+        # Each duration's count and sums: the aggregate of the samples (derived first).
+        sums = [f"{m}_{x}" for m in ("fat", "frt", "res") for x in ("count", "sum", "bh_sum")]
+        exprs = [
+            f"CASE WHEN metric = '{m}' THEN {v} ELSE 0 END"
+            for m in ("fat", "frt", "res")
+            for v in ("1", "seconds", "business_seconds")
+        ]
+        sums += ["answered_in_sl", "first_contact"]
+        exprs += [f"CASE WHEN metric = '{m}' AND in_target THEN 1 ELSE 0 END" for m in ("fat", "res")]
+        sample_cols = ", ".join(f"{x} AS {c}" for x, c in zip(exprs, sums, strict=True))
+        zeros = ", ".join("0" for _ in sums)
         _insert(
             e, conn, "report_slot",
             ["slot", "team_id", "channel", "agent_id", "conversations", "inbound", "outbound", "agent_replies",
-             "resolved", "reopened", "transfers", "surveys_sent"],
-            "slot, team_id, channel, agent_id, sum(cv), sum(ib), sum(ob), sum(ar), sum(rs), 0, 0, 0",
+             "resolved", "reopened", "transfers", "surveys_sent", *sums],
+            "slot, team_id, channel, agent_id, sum(cv), sum(ib), sum(ob), sum(ar), sum(rs), 0, 0, 0, "
+            + ", ".join(f"sum({c})" for c in sums),
             f"""FROM (
+                SELECT slot, team_id, channel, agent_id, 0 AS cv, 0 AS ib, 0 AS ob, 0 AS ar, 0 AS rs,
+                       {sample_cols}
+                FROM report_sample
+                UNION ALL
                 SELECT {sl("c.created_at")} AS slot, coalesce(c.team_id, 0) AS team_id, c.channel AS channel,
-                       0 AS agent_id, 1 AS cv, 0 AS ib, 0 AS ob, 0 AS ar, 0 AS rs
+                       0 AS agent_id, 1 AS cv, 0 AS ib, 0 AS ob, 0 AS ar, 0 AS rs, {zeros}
                 FROM conversation c
                 UNION ALL
                 SELECT {sl("m.created_at")}, coalesce(c.team_id, 0), m.channel,
@@ -567,15 +589,13 @@ def build(
                             WHEN m.author_type = 'agent' THEN coalesce(m.author_id, 0) ELSE 0 END,
                        0, CASE WHEN m.direction = 'inbound' THEN 1 ELSE 0 END,
                        CASE WHEN m.direction = 'outbound' THEN 1 ELSE 0 END,
-                       CASE WHEN m.direction = 'outbound' AND m.author_type = 'agent' THEN 1 ELSE 0 END, 0
+                       CASE WHEN m.direction = 'outbound' AND m.author_type = 'agent' THEN 1 ELSE 0 END, 0, {zeros}
                 FROM message m JOIN conversation c ON c.id = m.conversation_id
                 UNION ALL
-                SELECT {sl("c.resolved_at")}, coalesce(c.team_id, 0), c.channel, coalesce(c.assignee_id, 0), 0, 0, 0, 0, 1
+                SELECT {sl("c.resolved_at")}, coalesce(c.team_id, 0), c.channel, coalesce(c.assignee_id, 0), 0, 0, 0, 0, 1, {zeros}
                 FROM conversation c WHERE c.resolved_at IS NOT NULL
             ) x GROUP BY slot, team_id, channel, agent_id ORDER BY slot, team_id, channel, agent_id""",
         )  # fmt: skip
-
-    step("report_slot (INSERT ... SELECT aggregate of the raw rows)", slots)
 
     def samples() -> None:
         # Teams have no business hours (always open): the business-hours duration is the duration.
@@ -588,17 +608,47 @@ def build(
             secs = f"{ep(f'c.{at}')} - {ep('c.created_at')}"
             parts.append(
                 f"""SELECT '{metric}', {sl(f"c.{at}")}, coalesce(c.team_id, 0), c.channel,
-                    coalesce(c.assignee_id, 0), c.id, {secs}, {secs}, {target}
+                    coalesce(c.assignee_id, 0), c.id, {secs}, {secs}, {target},
+                    {histogram.sql_bucket(secs)}, {histogram.sql_bucket(secs)}
                     FROM conversation c WHERE c.{at} IS NOT NULL"""
             )
         _insert(
             e, conn, "report_sample",
             ["metric", "slot", "team_id", "channel", "agent_id", "conversation_id", "seconds", "business_seconds",
-             "in_target"],
+             "in_target", "bucket", "bh_bucket"],
             "*", "FROM (" + " UNION ALL ".join(parts) + ") x",
         )  # fmt: skip
 
     step("report_sample (INSERT ... SELECT from the raw rows)", samples)
+    step("report_slot (INSERT ... SELECT aggregate of the raw rows)", slots)
+
+    def days() -> None:
+        from hub.reports.rollup import SLOT_COLUMNS
+
+        _insert(
+            e, conn, "report_day", ["day", "team_id", "channel", *SLOT_COLUMNS],
+            f"slot / {histogram.DAY_SLOTS}, team_id, channel, " + ", ".join(f"sum({c})" for c in SLOT_COLUMNS),
+            f"FROM report_slot GROUP BY slot / {histogram.DAY_SLOTS}, team_id, channel",
+        )  # fmt: skip
+
+    step("report_day (INSERT ... SELECT aggregate of report_slot)", days)
+
+    def histograms() -> None:
+        # Teams have no business hours here: the business-hours bucket is the bucket (n_bh = n).
+        levels = [("team_id", "channel"), (str(histogram.ALL_TEAMS), "channel"),
+                  ("team_id", f"'{histogram.ALL_CHANNELS}'"), (str(histogram.ALL_TEAMS), f"'{histogram.ALL_CHANNELS}'")]  # fmt: skip
+        parts = [
+            f"SELECT metric, slot / {histogram.DAY_SLOTS} AS day, {t} AS team_id, {c} AS channel, bucket "
+            "FROM report_sample"
+            for t, c in levels
+        ]
+        _insert(
+            e, conn, "report_histogram", ["metric", "day", "team_id", "channel", "bucket", "n", "n_bh"],
+            "metric, day, team_id, channel, bucket, count(*), count(*)",
+            "FROM (" + " UNION ALL ".join(parts) + ") x GROUP BY metric, day, team_id, channel, bucket",
+        )  # fmt: skip
+
+    step("report_histogram (INSERT ... SELECT aggregate of the samples)", histograms)
     step("secondary indexes", lambda: [conn.execute(sql) for sql in indexes])
     meta = {"dataset": asdict(ds), "steps": steps}
     step("finish (VACUUM ANALYZE on PostgreSQL), close", lambda: e.finish(conn, key, meta))
@@ -742,6 +792,11 @@ async def measure(e: Engine, runs: int, profile: bool, log: Callable[[str], None
                     (f"raw SQL per day, {label}", "raw",
                      partial(core, s, sa.text(raw_sql(e, team)), {**params, "team": FILTER_TEAM})),
                 ]  # fmt: skip
+            jobs += [
+                ("timeseries of 4 metrics by day, all teams", "report",
+                 partial(query.timeseries, s, all_scope, list(SERIES_4), "day", TIMEZONE)),
+                ("summary, last day, all teams", "report", partial(query.summary, s, Scope(END - timedelta(days=1), END))),
+            ]  # fmt: skip
             timings = {name: Timing(name, kind) for name, kind, _ in jobs}
             results: dict[str, Any] = {}
             # one warm-up round (caches, the statements' plans), then `runs` rounds, interleaved
@@ -830,7 +885,25 @@ async def check(e: Engine, s: Any, results: dict[str, Any], params: dict[str, An
             problems.append(
                 f"{label}: samples/answers (fat, frt, res, csat) {got_extra} != raw {tuple(extra)}"
             )
+        # Percentiles from the histograms against the exact nearest-rank values (untimed).
+        worst = 0.0
+        for name, metric in query.DURATIONS.items():
+            d = summ[name]
+            if d["count"] == 0:
+                continue
+            exact = await query.exact_percentiles(s, scope, metric, n=d["count"])
+            for k, want in exact.items():
+                got_p = d[k]
+                if want is None or got_p is None:
+                    if want != got_p:
+                        problems.append(f"{label} {name}.{k}: {got_p} != exact {want}")
+                    continue
+                err = abs(got_p - want) / want if want >= 1 else abs(got_p - want)
+                worst = max(worst, err if want >= 1 else 0.0)
+                if (want >= 1 and err > histogram.RELATIVE_ERROR + 1e-9) or (want < 1 and err >= 1):
+                    problems.append(f"{label} {name}.{k}: {got_p} vs exact {want}")
         checked[label] = {
+            "percentile_max_relative_error": round(worst, 5),
             "days": len(days),
             "conversations": totals[0],
             "inbound_messages": totals[1],

@@ -29,8 +29,7 @@ const CATEGORIES = ["inquiry", "complaint", "suggestion", "order", "other"];
 const BREAKDOWNS = ["category", "tier", "tag", "segment"];
 const PRESENCE_TIME = ["available", "busy", "wrap_up", "away"];
 const DRILL_PAGE = 50;
-const VERBATIM_SCAN = 200; // GET /surveys answers looked at (newest first); see the note shown
-const VERBATIMS_SHOWN = 30;
+const VERBATIMS_PAGE = 30; // GET /reports/verbatims: comments per page (newest first), then "More"
 const PALETTE = ["#2457d6", "#1b9e5a", "#e0a100", "#c0392b", "#7a5cd6", "#0f8b8d", "#d35400", "#5b6576"];
 
 const state = {
@@ -291,7 +290,8 @@ async function load() {
     const [summary, previous, series, heat, channels, teams, agents] = await Promise.all([
       api("/reports/summary", { query: scope }),
       api("/reports/summary", { query: scopeQuery(f, p, { previous: true }) }),
-      Promise.all(metrics.map((metric) => api("/reports/timeseries", { query: { ...scope, metric, group_by: group, timezone: p.tz } }))),
+      // Every series in one request: one key per metric in each point.
+      api("/reports/timeseries", { query: { ...scope, metric: metrics.join(","), group_by: group, timezone: p.tz } }),
       api("/reports/heatmap", { query: { ...scope, agent_id: undefined, category: undefined, timezone: p.tz } }),
       api("/reports/channels", { query: scope }),
       api("/reports/teams", { query: scope }),
@@ -300,9 +300,11 @@ async function load() {
     if (seq !== state.seq) return;
     state.data = {
       f, p, group, summary, previous, heat, channels, teams, agents, breakdown: null, by: null,
-      series: Object.fromEntries(metrics.map((m, i) => [m, series[i]])),
+      series: Object.fromEntries(metrics.map((m) => [m, series.map((pt) => ({ start: pt.start, value: pt[m] }))])),
     };
     $("#report-error").hidden = true;
+    state.verbatims = null; // the new period's come next (loadVerbatims)
+    mount($("#verbatims"), []);
     render();
     main.dataset.state = "ready";
   } catch (err) {
@@ -312,8 +314,10 @@ async function load() {
   } finally {
     if (seq === state.seq) main.setAttribute("aria-busy", "false");
   }
-  loadVerbatims(seq);
-  if (state.data?.f === f) loadBreakdown(seq);
+  if (state.data?.f === f) {
+    loadVerbatims(seq);
+    loadBreakdown(seq);
+  }
 }
 
 /** The breakdown after the rest (it asks one question per group): the page does not wait for it. */
@@ -347,18 +351,23 @@ function showError(err) {
 }
 
 /**
- * What customers wrote: GET /surveys has no date, team, channel or agent filter, so the
- * newest answers are read and filtered here (the note under the heading says how many).
+ * What customers wrote: the comments of the survey answers in the period, by the page's
+ * filters (GET /reports/verbatims, filtered and paged by the hub), newest first.
  */
-async function loadVerbatims(seq) {
+async function loadVerbatims(seq = state.seq, more = false) {
+  const { f, p } = state.data;
+  const cursor = more ? state.verbatims?.next_cursor : undefined;
   try {
-    if (!state.verbatims) state.verbatims = await api("/surveys", { query: { status: "answered", limit: VERBATIM_SCAN } });
+    const page = await api("/reports/verbatims", { query: { ...scopeQuery(f, p), limit: VERBATIMS_PAGE, cursor } });
+    if (seq !== state.seq || state.data.f !== f) return;
+    state.verbatims = { items: [...(more ? state.verbatims?.items || [] : []), ...page.items], next_cursor: page.next_cursor };
   } catch (err) {
-    state.verbatims = null;
     if (seq === state.seq) mount($("#verbatims"), h("li", { class: "error" }, reportErrorText(err)));
     return;
   }
-  if (seq === state.seq) renderVerbatims();
+  const shown = more ? $("#verbatims").children.length : 0;
+  renderVerbatims();
+  if (more) $("#verbatims").children[shown]?.focus(); // the first new comment
 }
 
 // --- formatting -----------------------------------------------------------------------------
@@ -876,16 +885,10 @@ function renderAgentTime() {
 // --- verbatims ----------------------------------------------------------------------------------
 function renderVerbatims() {
   if (!state.data || !state.verbatims) return;
-  const { f, p } = state.data;
-  const items = state.verbatims.filter((sv) => {
-    const at = Date.parse(sv.answered_at);
-    return sv.comment && sv.comment.trim() && at >= p.since && at < p.end &&
-      (!f.team_id || String(sv.team_id) === f.team_id) && (!f.channel || sv.channel === f.channel) &&
-      (!f.agent_id || String(sv.agent_id) === f.agent_id);
-  }).slice(0, VERBATIMS_SHOWN);
-  mount($("#verbatims-note"), t("rp_verbatims_note", { n: num(VERBATIM_SCAN) }));
+  const { items, next_cursor: next } = state.verbatims;
+  mount($("#verbatims-note"), t("rp_verbatims_note"));
   mount($("#verbatims"), items.length
-    ? items.map((sv) => h("li", { class: ["verbatim", sv.low_score && "low"], "data-survey-id": sv.id },
+    ? items.map((sv) => h("li", { class: ["verbatim", sv.low_score && "low"], "data-survey-id": sv.id, tabindex: "-1" },
       h("div", { class: "verbatim-head" },
         h("strong", { class: "verbatim-score" }, scoreText(sv.kind, sv.score)), " ",
         h("span", { class: "muted small" }, surveyKindLabel(sv.kind)), " · ",
@@ -896,6 +899,8 @@ function renderVerbatims() {
         sv.agent_id ? h("bdi", {}, state.users.get(sv.agent_id)?.name || `#${sv.agent_id}`) : null,
         sv.conversation_id ? [sv.agent_id ? " · " : null, h("a", { href: `/console#c=${sv.conversation_id}` }, t("rp_conversation_n", { id: sv.conversation_id }))] : null)))
     : h("li", { class: "muted" }, t("rp_no_verbatims")));
+  const more = $("#verbatims-more");
+  if (more) more.hidden = !next;
 }
 
 // --- drill-down -----------------------------------------------------------------------------
@@ -1037,6 +1042,7 @@ async function main() {
     if (e.target.name === "team_id") fillFilters(filters());
     load();
   });
+  $("#verbatims-more").addEventListener("click", () => loadVerbatims(state.seq, true));
   $("#breakdown-by").addEventListener("change", () => {
     history.replaceState(null, "", toHash(filters()));
     if (state.data) loadBreakdown();

@@ -3,8 +3,7 @@
 // level and abandoned today. Live like the supervisor view: the same socket
 // (HubSocket) and the same figures (GET /queues), refetched on the events that change
 // them (debounced), never by reloading the page; the longest wait counts up between
-// refreshes. "Abandoned today" comes from GET /queues when the hub sends it there,
-// otherwise from the reports rollups (GET /reports/teams, at most every 15 s).
+// refreshes. "Today" is each team's local day (its business hours' time zone).
 import { api, whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
 import { errorText } from "./dialogs.js";
@@ -14,14 +13,12 @@ import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { HubSocket } from "./socket.js";
 
 const REFRESH_MS = 250;
-const ABANDONED_EVERY_MS = 15_000;
-const SLOT_MS = 30 * 60 * 1000;
 const PRESENCES = ["available", "busy", "away"];
 // Service level colours (the supervisor view's meter uses the same bands).
 const SL_GOOD = 0.8;
 const SL_WARN = 0.7;
 
-const state = { me: null, queues: [], queuesAt: 0, abandoned: new Map(), abandonedKnown: false, abandonedAt: 0 };
+const state = { me: null, queues: [], queuesAt: 0 };
 const socket = new HubSocket();
 
 function longestWait(q) {
@@ -29,33 +26,10 @@ function longestWait(q) {
   return q.longest_wait_seconds + (Date.now() - state.queuesAt) / 1000;
 }
 
-/** Today as /queues counts it: since midnight UTC by the hub's clock. */
-function todayRange() {
-  const now = serverNow();
-  const day = new Date(now);
-  const since = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate());
-  return { since: new Date(since).toISOString(), until: new Date(Math.ceil((now + 1) / SLOT_MS) * SLOT_MS).toISOString() };
-}
-
-async function refreshAbandoned(force = false) {
-  if (state.queues.every((q) => q.abandoned_today !== undefined)) return;
-  if (!force && Date.now() - state.abandonedAt < ABANDONED_EVERY_MS) return;
-  state.abandonedAt = Date.now();
-  try {
-    const rows = await api("/reports/teams", { query: todayRange() });
-    // A team without a row had nothing today: none abandoned.
-    state.abandoned = new Map(rows.map((r) => [r.team_id, r.abandoned]));
-    state.abandonedKnown = true;
-  } catch (err) {
-    console.warn("abandoned today", err);
-  }
-}
-
-async function refresh({ force = false } = {}) {
+async function refresh() {
   try {
     state.queues = (await api("/queues")).items;
     state.queuesAt = Date.now();
-    await refreshAbandoned(force);
     $("#wall-error").hidden = true;
     render();
   } catch (err) {
@@ -66,9 +40,7 @@ async function refresh({ force = false } = {}) {
 const refreshSoon = debounce(refresh, REFRESH_MS);
 
 function abandonedOf(q) {
-  if (q.abandoned_today !== undefined) return q.abandoned_today;
-  if (!state.abandonedKnown) return null;
-  return state.abandoned.get(q.team_id) ?? 0;
+  return q.abandoned_today ?? null;
 }
 
 function slTone(sl) {
@@ -189,7 +161,7 @@ async function main() {
   });
   socket.start();
   setFull(false);
-  await refresh({ force: true });
+  await refresh();
   tick();
   setInterval(tick, 1000);
 }

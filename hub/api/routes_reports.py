@@ -20,19 +20,9 @@ from hub.crm.export import safe_cell
 from hub.models import Contact, Conversation
 from hub.reports import query
 from hub.services.access import Actor, can_view
+from hub.services.errors import Invalid
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-
-
-def _scope(
-    actor: Actor,
-    since: datetime,
-    until: datetime,
-    team_id: int | None,
-    channel: str | None,
-    agent_id: int | None,
-) -> query.Scope:
-    return query.scope_for(actor, since, until, team_id=team_id, channel=channel, agent_id=agent_id)
 
 
 def _wants_csv(request: Request, fmt: str | None) -> bool:
@@ -102,67 +92,84 @@ Format = Query(default=None, pattern="^(json|csv)$")
 Channel = Query(default=None, max_length=20)
 
 
+class Report:
+    """The parameters every report takes — range, team, channel, agent, format — with
+    the reader and the hub; ``scope()`` checks the reader's rights on them."""
+
+    def __init__(
+        self,
+        request: Request,
+        since: datetime = Since,
+        until: datetime = Until,
+        team_id: Id | None = None,
+        channel: str | None = Channel,
+        agent_id: Id | None = None,
+        format: str | None = Format,
+        actor: Actor = Depends(current_actor),
+        hub: Hub = Depends(get_hub),
+    ) -> None:
+        self.request, self.since, self.until = request, since, until
+        self.team_id, self.channel, self.agent_id, self.format = team_id, channel, agent_id, format
+        self.actor, self.hub = actor, hub
+
+    def scope(self, *, by_agent: bool = True) -> query.Scope:
+        return query.scope_for(
+            self.actor,
+            self.since,
+            self.until,
+            team_id=self.team_id,
+            channel=self.channel,
+            agent_id=self.agent_id if by_agent else None,
+        )
+
+    @property
+    def csv(self) -> bool:
+        return _wants_csv(self.request, self.format)
+
+
 @router.get("/summary")
-async def summary(
-    request: Request,
-    since: datetime = Since,
-    until: datetime = Until,
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    agent_id: Id | None = None,
-    format: str | None = Format,
-    dims: Dimensions = Depends(),
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
-) -> Any:
+async def summary(r: Report = Depends(), dims: Dimensions = Depends()) -> Any:
     """The headline figures of the range (definitions: docs/reports.md)."""
-    scope = _scope(actor, since, until, team_id, channel, agent_id)
-    async with hub.db.session() as s:
-        out = await query.summary(s, await dims.apply(s, hub, actor, scope))
-    return _csv([out], "summary") if _wants_csv(request, format) else out
+    scope = r.scope()
+    async with r.hub.db.session() as s:
+        out = await query.summary(s, await dims.apply(s, r.hub, r.actor, scope))
+    return _csv([out], "summary") if r.csv else out
 
 
 @router.get("/timeseries")
 async def timeseries(
-    request: Request,
-    since: datetime = Since,
-    until: datetime = Until,
-    metric: str = Query(default="conversations", max_length=40),
+    r: Report = Depends(),
+    metric: list[str] = Query(
+        default=["conversations"],
+        description=f"{', '.join(query.SERIES)}; several as a,b or repeated (at most {query.MAX_SERIES})",
+    ),
     group_by: str = Query(default="day", max_length=8),
     timezone: str = Query(default="UTC", max_length=64, description="IANA zone the buckets start in"),
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    agent_id: Id | None = None,
-    format: str | None = Format,
     dims: Dimensions = Depends(),
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
 ) -> Any:
-    scope = _scope(actor, since, until, team_id, channel, agent_id)
-    async with hub.db.session() as s:
-        scope = await dims.apply(s, hub, actor, scope)
+    """One value per bucket for one metric (``value``), or one key per metric for several."""
+    if len(metric) > query.MAX_SERIES or any(len(m) > 200 for m in metric):
+        raise Invalid(f"at most {query.MAX_SERIES} metrics per request", code="bad_metric")
+    scope = r.scope()
+    async with r.hub.db.session() as s:
+        scope = await dims.apply(s, r.hub, r.actor, scope)
         points = await query.timeseries(s, scope, metric, group_by, timezone)
-    return _csv(points, f"{metric}-by-{group_by}") if _wants_csv(request, format) else points
+    name = "-".join(query.parse_metrics(metric))
+    return _csv(points, f"{name}-by-{group_by}") if r.csv else points
 
 
 @router.get("/heatmap")
 async def heatmap(
-    request: Request,
-    since: datetime = Since,
-    until: datetime = Until,
+    r: Report = Depends(),
     metric: str = Query(default="conversations", max_length=20),
     timezone: str = Query(default="UTC", max_length=64),
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    format: str | None = Format,
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
 ) -> Any:
-    """Arrivals by day of week (Monday first) × hour of day in ``timezone``."""
-    scope = _scope(actor, since, until, team_id, channel, None)
-    async with hub.db.session() as s:
+    """Arrivals by day of week (Monday first) × hour of day in ``timezone`` (every
+    agent's: arrivals are not per agent)."""
+    scope = r.scope(by_agent=False)
+    async with r.hub.db.session() as s:
         grid = await query.heatmap(s, scope, timezone, metric)
-    if _wants_csv(request, format):
+    if r.csv:
         days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
         return _csv(
             [
@@ -176,23 +183,17 @@ async def heatmap(
 
 @router.get("/conversations")
 async def conversations(
-    since: datetime = Since,
-    until: datetime = Until,
+    r: Report = Depends(),
     metric: str = Query(max_length=20, description=", ".join(query.DRILL)),
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    agent_id: Id | None = None,
     limit: int = Query(default=50, ge=1, le=200),
     cursor: Id | None = Query(default=None, description="next_cursor of the previous page"),
     dims: Dimensions = Depends(),
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
 ) -> Any:
     """Drill-down: the conversations counted in a figure, newest first. A conversation
     since moved to a team the reader may not see is left out of the page."""
-    scope = _scope(actor, since, until, team_id, channel, agent_id)
-    async with hub.db.session() as s:
-        scope = await dims.apply(s, hub, actor, scope)
+    scope = r.scope()
+    async with r.hub.db.session() as s:
+        scope = await dims.apply(s, r.hub, r.actor, scope)
         ids, next_cursor = await query.drill(s, scope, metric, limit, cursor)
         rows = (
             await s.exec(
@@ -216,55 +217,57 @@ async def conversations(
             "abandoned_at": c.abandoned_at,
         }
         for c, name in rows
-        if can_view(actor, c)
+        if can_view(r.actor, c)
     ]
+    if r.csv:
+        return _csv(items, f"conversations-{metric}")
     return {"items": items, "next_cursor": str(next_cursor) if next_cursor is not None else None}
+
+
+@router.get("/verbatims")
+async def verbatims(
+    r: Report = Depends(),
+    kind: str | None = Query(default=None, pattern="^(csat|nps|ces)$", description="one survey kind"),
+    limit: int = Query(default=50, ge=1, le=200),
+    cursor: str | None = Query(default=None, max_length=40, description="next_cursor of the previous page"),
+    dims: Dimensions = Depends(),
+) -> Any:
+    """What customers wrote: the comments of the survey answers in the range, by the
+    report's filters (the survey's team, channel and agent; dimensions by its
+    conversation), newest first, paged."""
+    scope = r.scope()
+    async with r.hub.db.session() as s:
+        scope = await dims.apply(s, r.hub, r.actor, scope)
+        items, next_cursor = await query.verbatims(s, scope, kind, limit, cursor)
+    if r.csv:
+        return _csv(items, "verbatims")
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/breakdown")
 async def breakdown(
-    request: Request,
-    since: datetime = Since,
-    until: datetime = Until,
-    by: str = Query(max_length=12, description=", ".join(query.DIMENSIONS)),
-    team_id: Id | None = None,
-    channel: str | None = Channel,
-    agent_id: Id | None = None,
-    format: str | None = Format,
-    actor: Actor = Depends(current_actor),
-    hub: Hub = Depends(get_hub),
+    r: Report = Depends(), by: str = Query(max_length=12, description=", ".join(query.DIMENSIONS))
 ) -> Any:
     """The figures per category, tier, tag (the 20 most used) or segment: each from the
     conversations of that dimension (message counts are not kept per customer: null)."""
-    scope = _scope(actor, since, until, team_id, channel, agent_id)
-    async with hub.db.session() as s:
+    scope = r.scope()
+    async with r.hub.db.session() as s:
         rows = await query.breakdown(
-            s, actor, scope, by, is_sqlite=hub.db.is_sqlite, region=hub.settings.default_phone_region
+            s, r.actor, scope, by, is_sqlite=r.hub.db.is_sqlite, region=r.hub.settings.default_phone_region
         )
-    return _csv(rows, f"by-{by}") if _wants_csv(request, format) else rows
+    return _csv(rows, f"by-{by}") if r.csv else rows
 
 
 def _table_route(by: str) -> None:
     """``GET /reports/{by}s``: the figures per team, agent or channel (one handler each,
     so the OpenAPI names each table)."""
 
-    async def table(
-        request: Request,
-        since: datetime = Since,
-        until: datetime = Until,
-        team_id: Id | None = None,
-        channel: str | None = Channel,
-        agent_id: Id | None = None,
-        format: str | None = Format,
-        dims: Dimensions = Depends(),
-        actor: Actor = Depends(current_actor),
-        hub: Hub = Depends(get_hub),
-    ) -> Any:
-        scope = _scope(actor, since, until, team_id, channel, agent_id)
-        async with hub.db.session() as s:
-            scope = await dims.apply(s, hub, actor, scope)
-            rows = await query.table(s, scope, by, hub.now())
-        return _csv(rows, f"{by}s") if _wants_csv(request, format) else rows
+    async def table(r: Report = Depends(), dims: Dimensions = Depends()) -> Any:
+        scope = r.scope()
+        async with r.hub.db.session() as s:
+            scope = await dims.apply(s, r.hub, r.actor, scope)
+            rows = await query.table(s, scope, by, r.hub.now())
+        return _csv(rows, f"{by}s") if r.csv else rows
 
     table.__name__ = f"{by}s"
     router.add_api_route(f"/{by}s", table, methods=["GET"], name=f"report_{by}s")

@@ -1,8 +1,10 @@
 """Report figures read from the rollups (docs/reports.md for every definition).
 
 Ranges are whole half hours (the rollups' slots): ``since`` is rounded down and
-``until`` up to a slot boundary. Percentiles are exact, nearest-rank, over the
-duration samples in range.
+``until`` up to a slot boundary. Averages are exact (sums and counts kept per slot).
+Percentiles are nearest-rank: exact over the samples when a metric has at most
+``histogram.EXACT_MAX_SAMPLES`` in range, else from the duration histograms (within
+``histogram.RELATIVE_ERROR``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,14 +26,17 @@ from hub.models import (
     Conversation,
     EventLog,
     ReportAgentState,
+    ReportDay,
+    ReportHistogram,
     ReportSample,
     ReportSlot,
     SurveyRequest,
     TeamMember,
 )
 from hub.projections import core
+from hub.reports import histogram
 from hub.reports.agents import PRESENCE_COLUMN
-from hub.reports.rollup import COUNTERS, slot_of, slot_start
+from hub.reports.rollup import COUNTERS, SAMPLE_COLUMNS, SLOT_COLUMNS, slot_of, slot_start
 from hub.services.access import Actor
 from hub.services.errors import Forbidden, Invalid
 from hub.timeutil import ensure_utc
@@ -39,6 +44,8 @@ from hub.timeutil import zone as tz_zone
 
 _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
+_hist = ReportHistogram.__table__  # type: ignore[attr-defined]
+_days = ReportDay.__table__  # type: ignore[attr-defined]
 _convs = Conversation.__table__  # type: ignore[attr-defined]
 _surveys = SurveyRequest.__table__  # type: ignore[attr-defined]
 MAX_DAYS = 400
@@ -167,7 +174,7 @@ async def dimension_scope(
     them), of contacts in a tier, with a tag, or of a category."""
     if segment_id is None and tier is None and tag is None and category is None:
         return scope
-    from hub.crm.contact_query import _json_list_has, where_clauses
+    from hub.crm.contact_query import json_list_has, where_clauses
     from hub.models import Category, Contact, ContactFigures, ContactTier
     from hub.services import segments
 
@@ -178,7 +185,7 @@ async def dimension_scope(
             raise Invalid(f"unknown category {category!r}", code="bad_category")
         ids = ids.where(cv.c.category == category)
     if tag is not None:
-        ids = ids.where(_json_list_has(cv.c.tags, tag, is_sqlite))
+        ids = ids.where(json_list_has(cv.c.tags, tag, is_sqlite))
     if tier is not None:
         ids = ids.where(
             cv.c.contact_id.in_(sa.select(col(ContactTier.contact_id)).where(col(ContactTier.tier) == tier))
@@ -209,7 +216,6 @@ def _where(table: Any, scope: Scope) -> list[Any]:
     return out
 
 
-SAMPLE_SUMS = ("fat", "frt", "res", "handle", "aban")
 SURVEY_SUMS = (
     "csat_count",
     "csat_sum",
@@ -220,14 +226,7 @@ SURVEY_SUMS = (
     "ces_count",
     "ces_sum",
 )
-ALL_SUMS = (
-    *COUNTERS,
-    "answered",
-    "answered_in_sl",
-    "first_contact",
-    *(f"{m}_{x}" for m in SAMPLE_SUMS for x in ("count", "sum", "bh_sum")),
-    *SURVEY_SUMS,
-)
+ALL_SUMS = (*COUNTERS, *SAMPLE_COLUMNS, "answered", *SURVEY_SUMS)
 
 
 # Counters a conversation filter cannot give (kept per team × channel × agent, not per
@@ -243,14 +242,16 @@ async def totals(
     scope: Scope,
     group: Sequence[str] = (),
     need: frozenset[str] = ALL_SOURCES,
-    metrics: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Sums per group (``slot``, ``team_id``, ``agent_id``, ``channel``) from the three
-    sources: event counts, duration samples (``metrics``: only these), survey answers —
-    those in ``need`` (a time series of one figure reads only what it needs)."""
+    """Sums per group (``slot``, ``team_id``, ``agent_id``, ``channel``) from the rollup
+    (event counts, and each duration's count and sums) and the survey answers — those in
+    ``need``, and of the rollup only ``columns`` if given (a time series reads only what
+    it needs). Under a dimension filter the figures come from the conversations: their
+    rows, events and duration samples."""
     if scope.conversations is not None:
-        need = ALL_SOURCES  # conversation-based: counts come from the samples too
-        metrics = None
+        need = ALL_SOURCES
+        columns = None
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def row(key: tuple[Any, ...]) -> dict[str, Any]:
@@ -261,52 +262,22 @@ async def totals(
         return out[key]
 
     if scope.conversations is None and "slots" in need:
-        cols = [_slots.c[g] for g in group]
-        sums = [sa.func.coalesce(sa.func.sum(_slots.c[c]), 0).label(c) for c in COUNTERS]
-        stmt = sa.select(*cols, *sums).where(*_where(_slots, scope))
-        if cols:
-            stmt = stmt.group_by(*cols)
-        for r in (await core(s, stmt)).all():
-            m = r._mapping
-            target = row(tuple(m[g] for g in group))
-            for c in COUNTERS:
-                target[c] += m[c] or 0
+        picked = SLOT_COLUMNS if columns is None else [c for c in SLOT_COLUMNS if c in columns]
+        for table, where in _rollup_sources(scope, group) if picked else ():
+            cols = [table.c[g] for g in group]
+            sums = [sa.func.coalesce(sa.func.sum(table.c[c]), 0).label(c) for c in picked]
+            stmt = sa.select(*cols, *sums).where(*where)
+            if cols:
+                stmt = stmt.group_by(*cols)
+            for r in (await core(s, stmt)).all():
+                m = r._mapping
+                target = row(tuple(m[g] for g in group))
+                for c in picked:
+                    target[c] += m[c] or 0
+                target["answered"] = target["fat_count"]
     elif scope.conversations is not None:
         await _conversation_counts(s, scope, group, row)
-    scols = [_samples.c[g] for g in group]
-    picked = [] if metrics is None else [_samples.c.metric.in_(list(metrics))]
-    stmt = (
-        sa.select(
-            *scols,
-            _samples.c.metric,
-            sa.func.count().label("n"),
-            sa.func.sum(_samples.c.seconds).label("sum"),
-            sa.func.sum(_samples.c.business_seconds).label("bh"),
-            sa.func.sum(sa.case((_samples.c.in_target, 1), else_=0)).label("in_sl"),
-        )
-        .where(*_where(_samples, scope), *_in_conversations(_samples, scope), *picked)
-        .group_by(*scols, _samples.c.metric)
-    )
-    for r in (await core(s, stmt)).all() if "samples" in need else ():
-        m = r._mapping
-        target = row(tuple(m[g] for g in group))
-        metric = m["metric"]
-        target[f"{metric}_count"] += int(m["n"])
-        target[f"{metric}_sum"] += float(m["sum"] or 0)
-        target[f"{metric}_bh_sum"] += float(m["bh"] or 0)
-        if metric == "fat":
-            target["answered"] += int(m["n"])
-            target["answered_in_sl"] += int(m["in_sl"] or 0)
-        elif metric == "res":
-            target["first_contact"] += int(m["in_sl"] or 0)
-            if scope.conversations is not None:
-                target["resolved"] += int(m["n"])
-        elif metric == "aban" and scope.conversations is not None:
-            target["abandoned"] += int(m["n"])
-            target["abandoned_late"] += int(m["in_sl"] or 0)
-        elif metric == "handle" and scope.conversations is not None:
-            target["handled"] += int(m["n"])
-            target["handle_s"] += float(m["sum"] or 0)
+        await _sample_sums(s, scope, group, row)
     for answer in await _answers(s, scope, group) if "answers" in need else ():
         key = tuple(answer[g] for g in group)
         target = row(key)
@@ -325,6 +296,69 @@ async def totals(
     if not group and not out:
         row(())
     return list(out.values())
+
+
+def _rollup_sources(scope: Scope, group: Sequence[str]) -> list[tuple[Any, list[Any]]]:
+    """Where a scope's sums are read: whole UTC days from ``report_day`` and the
+    part-days at the ends from ``report_slot`` — or all from ``report_slot`` when the
+    scope or the grouping needs the agent or the half hour."""
+    lo, hi = scope.slots
+    per_day = histogram.DAY_SLOTS
+    d0, d1 = -(-lo // per_day), hi // per_day
+    if scope.agent_id is not None or {"slot", "agent_id"} & set(group) or d0 >= d1:
+        return [(_slots, _where(_slots, scope))]
+    where = [_days.c.day >= d0, _days.c.day < d1]
+    if scope.team_ids is not None:
+        where.append(_days.c.team_id.in_(scope.team_ids))
+    if scope.channel is not None:
+        where.append(_days.c.channel == scope.channel)
+    out: list[tuple[Any, list[Any]]] = [(_days, where)]
+    for a, b in ((lo, d0 * per_day), (d1 * per_day, hi)):
+        if a < b:  # each end by itself: a tight range on the slot index
+            out.append((_slots, _where(_slots, _part(scope, a, b))))
+    return out
+
+
+def _part(scope: Scope, lo: int, hi: int) -> Scope:
+    """The scope over the slots [lo, hi)."""
+    return replace(scope, since=slot_start(lo), until=slot_start(hi))
+
+
+async def _sample_sums(s: AsyncSession, scope: Scope, group: Sequence[str], row: Any) -> None:
+    """Under a dimension filter: each duration's count and sums from the matching
+    conversations' samples (and the counts that follow from them)."""
+    scols = [_samples.c[g] for g in group]
+    stmt = (
+        sa.select(
+            *scols,
+            _samples.c.metric,
+            sa.func.count().label("n"),
+            sa.func.sum(_samples.c.seconds).label("sum"),
+            sa.func.sum(_samples.c.business_seconds).label("bh"),
+            sa.func.sum(sa.case((_samples.c.in_target, 1), else_=0)).label("in_sl"),
+        )
+        .where(*_where(_samples, scope), *_in_conversations(_samples, scope))
+        .group_by(*scols, _samples.c.metric)
+    )
+    for r in (await core(s, stmt)).all():
+        m = r._mapping
+        target = row(tuple(m[g] for g in group))
+        metric = m["metric"]
+        target[f"{metric}_count"] += int(m["n"])
+        target[f"{metric}_sum"] += float(m["sum"] or 0)
+        target[f"{metric}_bh_sum"] += float(m["bh"] or 0)
+        if metric == "fat":
+            target["answered"] += int(m["n"])
+            target["answered_in_sl"] += int(m["in_sl"] or 0)
+        elif metric == "res":
+            target["first_contact"] += int(m["in_sl"] or 0)
+            target["resolved"] += int(m["n"])
+        elif metric == "aban":
+            target["abandoned"] += int(m["n"])
+            target["abandoned_late"] += int(m["in_sl"] or 0)
+        elif metric == "handle":
+            target["handled"] += int(m["n"])
+            target["handle_s"] += float(m["sum"] or 0)
 
 
 async def _answers(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -360,7 +394,7 @@ async def _answers(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> 
     return out
 
 
-async def percentiles(
+async def exact_percentiles(
     s: AsyncSession, scope: Scope, metric: str, ps: Sequence[float] = (0.5, 0.9), n: int | None = None
 ) -> dict[str, float | None]:
     """Nearest-rank percentiles of one duration metric (and its business-hours variant):
@@ -386,6 +420,75 @@ async def percentiles(
         found = {int(rn): float(v or 0.0) for rn, v in (await core(s, stmt)).all()}
         for name, rank in names.items():
             out[name] = round(found.get(rank, 0.0), 3)
+    return out
+
+
+async def histograms(
+    s: AsyncSession, scope: Scope, metrics: Sequence[str]
+) -> dict[str, tuple[dict[int, int], dict[int, int]]]:
+    """Bucket counts of each metric's samples in range (seconds, business seconds): whole
+    UTC days from ``report_histogram`` (at the level of the scope's team and channel
+    filters), the part-days at the ends and agent- or dimension-filtered scopes from
+    the samples' own buckets."""
+    out: dict[str, tuple[dict[int, int], dict[int, int]]] = {m: ({}, {}) for m in metrics}
+    if not metrics:
+        return out
+    lo, hi = scope.slots
+    per_day = histogram.DAY_SLOTS
+    d0, d1 = -(-lo // per_day), hi // per_day
+    edges = [(lo, hi)]
+    if scope.agent_id is None and scope.conversations is None and d0 < d1:
+        edges = [(lo, d0 * per_day), (d1 * per_day, hi)]
+        team = (
+            _hist.c.team_id == histogram.ALL_TEAMS
+            if scope.team_ids is None
+            else _hist.c.team_id.in_(scope.team_ids)
+        )
+        channel = _hist.c.channel == (histogram.ALL_CHANNELS if scope.channel is None else scope.channel)
+        stmt = (
+            sa.select(_hist.c.metric, _hist.c.bucket, sa.func.sum(_hist.c.n), sa.func.sum(_hist.c.n_bh))
+            .where(_hist.c.metric.in_(list(metrics)), _hist.c.day >= d0, _hist.c.day < d1, team, channel)
+            .group_by(_hist.c.metric, _hist.c.bucket)
+        )
+        for metric, b, n, n_bh in (await core(s, stmt)).all():
+            histogram.merge(out[metric][0], [(b, n)])
+            histogram.merge(out[metric][1], [(b, n_bh)])
+    for a, b in edges:
+        if a >= b:
+            continue
+        part = _part(scope, a, b)  # each end by itself: a tight range on the sample index
+        stmt = (
+            sa.select(_samples.c.metric, _samples.c.bucket, _samples.c.bh_bucket, sa.func.count())
+            .where(
+                *_where(_samples, part),
+                *_in_conversations(_samples, part),
+                _samples.c.metric.in_(list(metrics)),
+            )
+            .group_by(_samples.c.metric, _samples.c.bucket, _samples.c.bh_bucket)
+        )
+        for metric, bucket, bh_bucket, n in (await core(s, stmt)).all():
+            histogram.merge(out[metric][0], [(bucket, n)])
+            histogram.merge(out[metric][1], [(bh_bucket, n)])
+    return out
+
+
+async def percentiles(
+    s: AsyncSession, scope: Scope, counts: Mapping[str, int], ps: Sequence[float] = (0.5, 0.9)
+) -> dict[str, dict[str, Any]]:
+    """p50 and p90 (and their business-hours variants) of each metric whose sample count
+    is given: exact when it has at most ``histogram.EXACT_MAX_SAMPLES`` in range, else
+    from the histograms (``exact`` says which)."""
+    out: dict[str, dict[str, Any]] = {}
+    many = [m for m, n in counts.items() if n > histogram.EXACT_MAX_SAMPLES]
+    for m, n in counts.items():
+        if m not in many:
+            out[m] = {**await exact_percentiles(s, scope, m, ps, n=n), "exact": True}
+    for m, (secs, bh) in (await histograms(s, scope, many)).items():
+        out[m] = {
+            **histogram.percentiles(secs, ps),
+            **histogram.percentiles(bh, ps, "_business"),
+            "exact": False,
+        }
     return out
 
 
@@ -453,9 +556,9 @@ def _duration_avgs(t: Mapping[str, Any], metric: str) -> dict[str, Any]:
 async def summary(s: AsyncSession, scope: Scope) -> dict[str, Any]:
     (t,) = await totals(s, scope)
     out = figures(t)
+    ranks = await percentiles(s, scope, {m: int(t[f"{m}_count"]) for m in DURATIONS.values()})
     for name, metric in DURATIONS.items():
-        counts = int(t[f"{metric}_count"])
-        out[name] = {**_duration_avgs(t, metric), **await percentiles(s, scope, metric, n=counts)}
+        out[name] = {**_duration_avgs(t, metric), **ranks[metric]}
     out["complaints"] = await complaint_figures(s, scope)
     out["since"], out["until"] = slot_start(scope.slots[0]), slot_start(scope.slots[1])
     return out
@@ -774,20 +877,44 @@ async def drill(
     return ids, (ids[-1] if more and ids else None)
 
 
+MAX_SERIES = 8
+
+
+def parse_metrics(raw: str | Sequence[str]) -> list[str]:
+    """``a,b,c`` or a list (of such): the named series, each once, in order."""
+    items = [raw] if isinstance(raw, str) else list(raw)
+    names: list[str] = []
+    for item in items:
+        for name in item.split(","):
+            name = name.strip()
+            if name and name not in names:
+                names.append(name)
+    if not names:
+        raise Invalid("name at least one metric", code="bad_metric")
+    if len(names) > MAX_SERIES:
+        raise Invalid(f"at most {MAX_SERIES} metrics per request", code="bad_metric")
+    for name in names:
+        if name not in SERIES:
+            raise Invalid(f"metric is one of {', '.join(SERIES)}", code="bad_metric")
+    return names
+
+
 async def timeseries(
-    s: AsyncSession, scope: Scope, metric: str, group_by: str, timezone: str
+    s: AsyncSession, scope: Scope, metric: str | Sequence[str], group_by: str, timezone: str
 ) -> list[dict[str, Any]]:
-    """One value per hour, day, week (from Monday) or month in ``timezone``."""
-    if metric not in SERIES:
-        raise Invalid(f"metric is one of {', '.join(SERIES)}", code="bad_metric")
+    """One value per hour, day, week (from Monday) or month in ``timezone``: a ``value``
+    per point for one metric; for several (``a,b`` or a list), one key per metric. The
+    sources the metrics need are read once for all of them."""
+    metrics = parse_metrics(metric)
     if group_by not in GROUPS:
         raise Invalid(f"group_by is one of {', '.join(GROUPS)}", code="bad_group")
     try:
         zone = tz_zone(timezone)
     except ValueError:
         raise Invalid(f"unknown time zone {timezone!r}", code="bad_timezone") from None
-    need, metrics = SERIES_SOURCES[metric]
-    rows = await totals(s, scope, ("slot",), need, metrics)
+    need = frozenset().union(*(SERIES_SOURCES[m][0] for m in metrics))
+    columns = sorted({c for m in metrics for c in SERIES_SOURCES[m][1]})
+    rows = await totals(s, scope, ("slot",), need, columns)
     buckets: dict[datetime, dict[str, float]] = {}
     for t in rows:
         local = slot_start(int(t["slot"])).astimezone(zone)
@@ -795,11 +922,18 @@ async def timeseries(
         acc = buckets.setdefault(start, dict.fromkeys(ALL_SUMS, 0.0))
         for c in ALL_SUMS:
             acc[c] += float(t[c] or 0)
-    unknown = scope.conversations is not None and metric in ("inbound_messages", "outbound_messages")
+    unknown = {
+        m
+        for m in metrics
+        if scope.conversations is not None and m in ("inbound_messages", "outbound_messages")
+    }
     out = []
     for start in sorted(buckets):
-        value = value_of(metric, buckets[start])
-        out.append({"start": start.isoformat(), "value": None if unknown else value})
+        values = {m: None if m in unknown else value_of(m, buckets[start]) for m in metrics}
+        if len(metrics) == 1:
+            out.append({"start": start.isoformat(), "value": values[metrics[0]]})
+        else:
+            out.append({"start": start.isoformat(), **values})
     return out
 
 
@@ -848,16 +982,16 @@ SERIES = (
 )
 
 
-# What each series reads: (sources, sample metrics).
-SERIES_SOURCES: dict[str, tuple[frozenset[str], tuple[str, ...] | None]] = {
-    "conversations": (frozenset({"slots"}), ()),
-    "inbound_messages": (frozenset({"slots"}), ()),
-    "outbound_messages": (frozenset({"slots"}), ()),
-    "resolved": (frozenset({"slots"}), ()),
-    "service_level": (frozenset({"slots", "samples"}), ("fat",)),
+# What each series reads: (sources, columns of the rollup).
+SERIES_SOURCES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "conversations": (frozenset({"slots"}), ("conversations",)),
+    "inbound_messages": (frozenset({"slots"}), ("inbound",)),
+    "outbound_messages": (frozenset({"slots"}), ("outbound",)),
+    "resolved": (frozenset({"slots"}), ("resolved",)),
+    "service_level": (frozenset({"slots"}), ("fat_count", "answered_in_sl", "abandoned_late")),
     "csat_average": (frozenset({"answers"}), ()),
-    "first_response_avg": (frozenset({"samples"}), ("frt",)),
-    "resolution_avg": (frozenset({"samples"}), ("res",)),
+    "first_response_avg": (frozenset({"slots"}), ("frt_count", "frt_sum")),
+    "resolution_avg": (frozenset({"slots"}), ("res_count", "res_sum")),
 }
 
 
@@ -872,3 +1006,72 @@ def value_of(metric: str, t: Mapping[str, float]) -> float | None:
     if metric == "resolution_avg":
         return _avg(t["res_sum"], t["res_count"])
     return f[metric]  # type: ignore[no-any-return]
+
+
+# -- verbatims: what customers wrote ----------------------------------------------------
+
+
+def _verbatim_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    if raw is None:
+        return None
+    try:
+        micros, _, sid = raw.partition("_")
+        return datetime.fromtimestamp(int(micros) / 1e6, UTC), int(sid)
+    except (ValueError, OverflowError, OSError):
+        raise Invalid("cursor is not one this list gave", code="bad_cursor") from None
+
+
+async def verbatims(
+    s: AsyncSession, scope: Scope, kind: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Survey answers with a comment in range (by ``answered_at``), by the scope's team,
+    channel and agent (the survey's) and dimension (its conversation), newest answer
+    first; ``cursor``: ``next_cursor`` of the previous page."""
+    from hub.models import Contact
+
+    after = _verbatim_cursor(cursor)
+    since, until = slot_start(scope.slots[0]), slot_start(scope.slots[1])
+    sr = _surveys
+    contact = Contact.__table__  # type: ignore[attr-defined]
+    where = [
+        sr.c.answered_at >= since,
+        sr.c.answered_at < until,
+        sr.c.score.is_not(None),
+        sr.c.comment.is_not(None),
+        sa.func.trim(sr.c.comment) != "",
+    ]
+    if kind is not None:
+        where.append(sr.c.kind == kind)
+    if scope.team_ids is not None:
+        where.append(sr.c.team_id.in_(scope.team_ids))
+    if scope.channel is not None:
+        where.append(sr.c.channel == scope.channel)
+    if scope.agent_id is not None:
+        where.append(sr.c.agent_id == scope.agent_id)
+    if scope.conversations is not None:
+        where.append(sr.c.conversation_id.in_(scope.conversations))
+    if after is not None:
+        at, sid = after
+        where.append(sa.or_(sr.c.answered_at < at, sa.and_(sr.c.answered_at == at, sr.c.id < sid)))
+    stmt = (
+        sa.select(
+            *(sr.c[c] for c in ("id", "kind", "score", "comment", "answered_at", "channel", "team_id")),
+            *(sr.c[c] for c in ("agent_id", "conversation_id", "contact_id", "low_score")),
+            contact.c.name.label("contact_name"),
+        )
+        .select_from(sr.outerjoin(contact, contact.c.id == sr.c.contact_id))
+        .where(*where)
+        .order_by(sr.c.answered_at.desc(), sr.c.id.desc())
+        .limit(limit + 1)
+    )
+    rows = [dict(r._mapping) for r in (await core(s, stmt)).all()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    for r in rows:
+        r["answered_at"] = ensure_utc(r["answered_at"])
+        r["low_score"] = bool(r["low_score"])
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = f"{round(last['answered_at'].timestamp() * 1e6)}_{last['id']}"
+    return rows, next_cursor

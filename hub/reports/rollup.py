@@ -14,6 +14,12 @@ A half hour is the *slot* (seconds since the epoch ÷ 1800). Two kinds of figure
   them (an assignment, a transfer, a reply), attributed to its current team, channel
   and assignee.
 
+Every sample written, rewritten or changed also changes, in the same transaction
+(``Deltas``), its metric's count and sums in ``report_slot`` (averages never read the
+samples) and its buckets in ``report_histogram`` (percentiles of long ranges:
+:mod:`hub.reports.histogram`); ``report_day`` is ``report_slot`` per UTC day × team ×
+channel. So the rollups are always the aggregate of the samples.
+
 Survey answers are read from their own rows at report time (``survey_request``).
 ``switchboard reports rebuild`` empties the tables and folds the whole event log again
 under the checkpoint lock: the same figures (a property test checks it). Definitions:
@@ -33,14 +39,26 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.models import SLOT_SECONDS, Conversation, EventLog, ReportSample, ReportSlot, Team
+from hub.models import (
+    SLOT_SECONDS,
+    Conversation,
+    EventLog,
+    ReportDay,
+    ReportHistogram,
+    ReportSample,
+    ReportSlot,
+    Team,
+)
 from hub.projections import LoggedEvent, core
 from hub.reports import agents as agent_fold
+from hub.reports import histogram
 from hub.timeutil import ensure_utc
 from routing import hours
 
 _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
+_hist = ReportHistogram.__table__  # type: ignore[attr-defined]
+_days = ReportDay.__table__  # type: ignore[attr-defined]
 
 COUNTERS = (
     "conversations",
@@ -54,6 +72,15 @@ COUNTERS = (
     *agent_fold.COUNTS,
     *agent_fold.SECONDS,
 )
+SAMPLE_METRICS = ("fat", "frt", "res", "handle", "aban")
+# Kept with the samples (``Deltas``): every sample adds to its row's count and sums.
+SAMPLE_COLUMNS = (
+    *(f"{m}_{x}" for m in SAMPLE_METRICS for x in ("count", "sum", "bh_sum")),
+    "answered_in_sl",
+    "first_contact",
+)
+IN_TARGET_COLUMN = {"fat": "answered_in_sl", "res": "first_contact"}
+SLOT_COLUMNS = (*COUNTERS, *SAMPLE_COLUMNS)
 COUNTED = frozenset(
     {
         "conversation.created",
@@ -93,12 +120,31 @@ class ReportsProjection:
 
     def __init__(self, sqlite: bool) -> None:
         self._insert = sqlite_insert if sqlite else pg_insert
+        # Built once (the same statements every batch; building them costs more than a fold).
+        stmt = self._insert(_slots)
+        ex = stmt.excluded
+        self._slot_upsert = stmt.on_conflict_do_update(
+            index_elements=["slot", "team_id", "channel", "agent_id"],
+            set_={c: _slots.c[c] + ex[c] for c in SLOT_COLUMNS},
+        )
+        stmt = self._insert(_days)
+        ex = stmt.excluded
+        self._day_upsert = stmt.on_conflict_do_update(
+            index_elements=["day", "team_id", "channel"],
+            set_={c: _days.c[c] + ex[c] for c in SLOT_COLUMNS},
+        )
+        stmt = self._insert(_hist)
+        ex = stmt.excluded
+        self._hist_upsert = stmt.on_conflict_do_update(
+            index_elements=["metric", "day", "team_id", "channel", "bucket"],
+            set_={c: _hist.c[c] + ex[c] for c in ("n", "n_bh")},
+        )
 
     async def apply(self, uow: Any, events: Sequence[LoggedEvent], now: datetime) -> None:
         await self.fold(uow.session, events)
 
     async def fold(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> None:
-        counts: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+        counts: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SLOT_COLUMNS, 0))
         resolved: list[LoggedEvent] = []
         touched: set[int] = set()
         timed: list[dict[str, Any]] = []
@@ -135,39 +181,80 @@ class ReportsProjection:
             if e.type.startswith("conversation.") and e.conversation_id is not None:
                 touched.add(e.conversation_id)  # assignment, team or assignee may have changed
         await agents.save(s)
-        if counts:
-            await self._add(s, counts)
+        deltas = Deltas(counts)
         calendars = await _calendars(s) if resolved or touched or timed else {}
         if resolved:
-            await _resolution_samples(s, resolved, calendars, agents.first_contact)
+            await _resolution_samples(s, resolved, calendars, agents.first_contact, deltas)
         if timed:
-            await _timed_samples(s, timed, calendars)
+            await _timed_samples(s, timed, calendars, deltas)
         if agents.reopened:  # a reopened conversation was not resolved at first contact
-            await core(
-                s,
-                sa.update(_samples)
-                .where(_samples.c.conversation_id.in_(sorted(agents.reopened)), _samples.c.metric == "res")
-                .values(in_target=False),
-            )
+            where = [
+                _samples.c.conversation_id.in_(sorted(agents.reopened)),
+                _samples.c.metric == "res",
+                _samples.c.in_target,
+            ]
+            for r in (await core(s, sa.select(*_SAMPLE_KEY).where(*where))).all():
+                counts[(r.slot, r.team_id, r.channel, r.agent_id)]["first_contact"] -= 1
+            await core(s, sa.update(_samples).where(*where).values(in_target=False))
         if touched:
-            await recompute_conversations(s, sorted(touched), calendars)
+            await recompute_conversations(s, sorted(touched), calendars, deltas)
+        if counts:
+            await self._add(s, counts)
+        if deltas.hist:
+            await self._add_histogram(s, deltas)
 
     async def _add(self, s: AsyncSession, counts: dict[Key, dict[str, float]]) -> None:
         rows = [
             {"slot": k[0], "team_id": k[1], "channel": k[2], "agent_id": k[3], **v}
             for k, v in sorted(counts.items())
         ]
-        stmt = self._insert(_slots)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["slot", "team_id", "channel", "agent_id"],
-            set_={c: _slots.c[c] + stmt.excluded[c] for c in COUNTERS},
+        await core(s, self._slot_upsert, rows)
+        days: dict[tuple[int, int, str], dict[str, float]] = {}
+        for (slot, team, channel, _), v in counts.items():
+            day = days.setdefault(
+                (slot // histogram.DAY_SLOTS, team, channel), dict.fromkeys(SLOT_COLUMNS, 0)
+            )
+            for c, x in v.items():
+                day[c] += x
+        await core(
+            s,
+            self._day_upsert,
+            [{"day": k[0], "team_id": k[1], "channel": k[2], **v} for k, v in sorted(days.items())],
         )
-        await core(s, stmt, rows)
+
+    async def _add_histogram(self, s: AsyncSession, deltas: Deltas) -> None:
+        rows = [
+            {
+                "metric": k[0],
+                "day": k[1],
+                "team_id": k[2],
+                "channel": k[3],
+                "bucket": k[4],
+                "n": n,
+                "n_bh": bh,
+            }
+            for k, (n, bh) in sorted(deltas.hist.items())
+            if n or bh
+        ]
+        if not rows:
+            return
+        await core(s, self._hist_upsert, rows)
+        if deltas.removed:  # a recomputed sample left a bucket: no empty rows (as a rebuild)
+            metrics = sorted({k[0] for k in deltas.hist})
+            days = sorted({k[1] for k in deltas.hist})
+            await core(
+                s,
+                sa.delete(_hist).where(
+                    _hist.c.metric.in_(metrics), _hist.c.day.in_(days), _hist.c.n == 0, _hist.c.n_bh == 0
+                ),
+            )
 
     async def rebuild_from_log(self, s: AsyncSession, upto: int) -> None:
         """Empty the rollups and fold every event up to ``upto`` (the checkpoint)."""
         await core(s, sa.delete(_slots))
         await core(s, sa.delete(_samples))
+        await core(s, sa.delete(_hist))
+        await core(s, sa.delete(_days))
         await agent_fold.clear(s)
         after = 0
         while True:
@@ -226,6 +313,7 @@ def _sample(
     metric: str, key: Key, conversation_id: int, seconds: float, business: float, in_target: bool = False
 ) -> dict[str, Any]:
     slot, team, channel, agent = key
+    seconds, business = max(0.0, seconds), max(0.0, business)
     return {
         "metric": metric,
         "slot": slot,
@@ -233,14 +321,54 @@ def _sample(
         "channel": channel,
         "agent_id": agent,
         "conversation_id": conversation_id,
-        "seconds": max(0.0, seconds),
-        "business_seconds": max(0.0, business),
+        "seconds": seconds,
+        "business_seconds": business,
         "in_target": in_target,
+        "bucket": histogram.bucket(seconds),
+        "bh_bucket": histogram.bucket(business),
     }
 
 
+_SAMPLE_KEY = (
+    *(_samples.c[c] for c in ("metric", "slot", "team_id", "channel", "agent_id", "seconds")),
+    *(_samples.c[c] for c in ("business_seconds", "in_target", "bucket", "bh_bucket")),
+)
+HistKey = tuple[str, int, int, str, int]  # metric, day, team (-1: all), channel ("*": all), bucket
+
+
+class Deltas:
+    """What samples written or removed in a batch change in ``report_slot`` (the count
+    and sums of their metric, in-target counts) and in ``report_histogram`` (their
+    buckets, at four levels): the rollups stay the aggregate of the samples."""
+
+    def __init__(self, counts: dict[Key, dict[str, float]]) -> None:
+        self.counts = counts
+        self.hist: dict[HistKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.removed = False
+
+    def add(self, r: Any, sign: int = 1) -> None:
+        m = r["metric"]
+        row = self.counts[(int(r["slot"]), int(r["team_id"]), str(r["channel"]), int(r["agent_id"]))]
+        row[f"{m}_count"] += sign
+        row[f"{m}_sum"] += sign * float(r["seconds"])
+        row[f"{m}_bh_sum"] += sign * float(r["business_seconds"])
+        if r["in_target"] and m in IN_TARGET_COLUMN:
+            row[IN_TARGET_COLUMN[m]] += sign
+        day = int(r["slot"]) // histogram.DAY_SLOTS
+        for team in (int(r["team_id"]), histogram.ALL_TEAMS):
+            for channel in (str(r["channel"]), histogram.ALL_CHANNELS):
+                self.hist[(m, day, team, channel, int(r["bucket"]))][0] += sign
+                self.hist[(m, day, team, channel, int(r["bh_bucket"]))][1] += sign
+        if sign < 0:
+            self.removed = True
+
+    def insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        for r in rows:
+            self.add(r)
+
+
 async def _timed_samples(
-    s: AsyncSession, timed: Sequence[dict[str, Any]], calendars: dict[int, dict[str, Any]]
+    s: AsyncSession, timed: Sequence[dict[str, Any]], calendars: dict[int, dict[str, Any]], deltas: Deltas
 ) -> None:
     """Handle-time and abandonment samples: an interval ending at ``at``."""
     rows = []
@@ -250,9 +378,15 @@ async def _timed_samples(
         key = _key(end, t["team_id"], t["channel"], t["agent_id"])
         rows.append(
             _sample(
-                t["metric"], key, t["conversation_id"], t["seconds"], _business(calendars, key[1], start, end)
+                t["metric"],
+                key,
+                t["conversation_id"],
+                t["seconds"],
+                _business(calendars, key[1], start, end),
+                bool(t.get("in_target")),
             )
         )
+    deltas.insert_rows(rows)
     await core(s, sa.insert(_samples), rows)
 
 
@@ -261,6 +395,7 @@ async def _resolution_samples(
     resolved: Sequence[LoggedEvent],
     calendars: dict[int, dict[str, Any]],
     first_contact: dict[int, bool],
+    deltas: Deltas,
 ) -> None:
     ids = sorted({e.conversation_id for e in resolved if e.conversation_id is not None})
     created = dict(
@@ -288,25 +423,45 @@ async def _resolution_samples(
             )
         )
     if rows:
+        deltas.insert_rows(rows)
         await core(s, sa.insert(_samples), rows)
 
 
+_SAMPLE_FIELDS = (
+    *("metric", "slot", "team_id", "channel", "agent_id", "conversation_id", "seconds"),
+    *("business_seconds", "in_target", "bucket", "bh_bucket"),
+)
+_CONV_FIELDS = (
+    *("id", "created_at", "first_assigned_at", "first_response_at", "abandoned_at", "sla_due_at"),
+    *("team_id", "channel", "assignee_id"),
+)
+
+
+def _same(old: Any, new: dict[str, Any]) -> bool:
+    return all(
+        (bool(old[f]) == bool(new[f])) if f == "in_target" else old[f] == new[f] for f in _SAMPLE_FIELDS
+    )
+
+
 async def recompute_conversations(
-    s: AsyncSession, ids: Collection[int], calendars: dict[int, dict[str, Any]]
+    s: AsyncSession, ids: Collection[int], calendars: dict[int, dict[str, Any]], deltas: Deltas | None = None
 ) -> None:
     """The first-assignment and first-response samples of these conversations, from
-    their rows (attributed to their current team, channel and assignee)."""
-    await core(
-        s,
-        sa.delete(_samples).where(
-            _samples.c.conversation_id.in_(list(ids)), _samples.c.metric.in_(["fat", "frt"])
-        ),
-    )
-    convs = (await s.exec(select(Conversation).where(col(Conversation.id).in_(list(ids))))).all()
+    their rows (attributed to their current team, channel and assignee). Only samples
+    that changed are rewritten; ``deltas`` takes a removed sample out of the rollups and
+    puts a new one in."""
+    ids = sorted(ids)
+    where = [_samples.c.conversation_id.in_(ids), _samples.c.metric.in_(["fat", "frt"])]
+    old = {
+        (r.conversation_id, r.metric): r._mapping
+        for r in (
+            await core(s, sa.select(_samples.c.id, *_SAMPLE_KEY, _samples.c.conversation_id).where(*where))
+        ).all()
+    }
+    cv = Conversation.__table__  # type: ignore[attr-defined]
+    convs = (await core(s, sa.select(*(cv.c[f] for f in _CONV_FIELDS)).where(cv.c.id.in_(ids)))).all()
     rows = []
     for c in convs:
-        if c.id is None:
-            continue
         start = ensure_utc(c.created_at)
         answered = c.first_assigned_at is not None and (
             # a caller who hung up in the queue and was called back was not answered
@@ -334,5 +489,21 @@ async def recompute_conversations(
                     "frt", key, c.id, (at - start).total_seconds(), _business(calendars, key[1], start, at)
                 )
             )
-    if rows:
-        await core(s, sa.insert(_samples), rows)
+    fresh = []
+    for r in rows:
+        before = old.pop((r["conversation_id"], r["metric"]), None)
+        if before is not None and _same(before, r):
+            continue  # unchanged: nothing to write
+        if before is not None:
+            old[(r["conversation_id"], r["metric"])] = before  # replaced below
+        fresh.append(r)
+    gone = list(old.values())
+    if gone:
+        if deltas is not None:
+            for r in gone:
+                deltas.add(r, -1)
+        await core(s, sa.delete(_samples).where(_samples.c.id.in_([r["id"] for r in gone])))
+    if fresh:
+        if deltas is not None:
+            deltas.insert_rows(fresh)
+        await core(s, sa.insert(_samples), fresh)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from hub.models import OfferStatus, ReportSample, ReportSlot, Role
+from hub.models import OfferStatus, ReportDay, ReportHistogram, ReportSample, ReportSlot, Role
 from hub.services import SYSTEM, abandon
 from hub.services.conversations import assign, reopen, reply, resolve, transfer
 from hub.services.offers import close_offer, create_offer
@@ -175,19 +175,75 @@ async def test_exact_figures_of_a_known_week(app: Any, clock: Any) -> None:
     assert again == f
 
 
-async def _rollups(app: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Both rollup tables as sorted rows of (column, value), ids and zero counters left out."""
+KEYS = {"slot", "team_id", "channel", "agent_id", "metric", "day", "bucket"}
+
+
+async def _rollups(app: Any) -> tuple[list[tuple[Any, ...]], ...]:
+    """The rollup tables as sorted rows of (column, value), ids and zero counters left out
+    (a row left all zero — a recomputed sample moved away — is no row)."""
 
     def rows(items: Any) -> list[tuple[Any, ...]]:
-        return sorted(
-            (tuple(sorted((k, v) for k, v in r.model_dump().items() if k != "id" and v != 0)) for r in items),
-            key=repr,
-        )
+        out = []
+        for r in items:
+            pairs = tuple(sorted((k, v) for k, v in r.model_dump().items() if k != "id" and v != 0))
+            if any(k not in KEYS for k, _ in pairs):
+                out.append(pairs)
+        return sorted(out, key=repr)
 
     async with app.hub.db.session() as s:
-        return rows((await s.exec(select(ReportSlot))).all()), rows(
-            (await s.exec(select(ReportSample))).all()
+        return (
+            rows((await s.exec(select(ReportSlot))).all()),
+            rows((await s.exec(select(ReportSample))).all()),
+            rows((await s.exec(select(ReportHistogram))).all()),
+            rows((await s.exec(select(ReportDay))).all()),
         )
+
+
+async def _check_kept_with_samples(app: Any) -> None:
+    """The slot sums and the histograms are the aggregate of the samples; the days the
+    aggregate of the slots."""
+    from collections import Counter, defaultdict
+
+    from hub.reports import histogram
+    from hub.reports.rollup import IN_TARGET_COLUMN, SAMPLE_COLUMNS
+
+    async with app.hub.db.session() as s:
+        samples = (await s.exec(select(ReportSample))).all()
+        slots = (await s.exec(select(ReportSlot))).all()
+        hists = (await s.exec(select(ReportHistogram))).all()
+        days = (await s.exec(select(ReportDay))).all()
+    want: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+    buckets: Counter[tuple[Any, ...]] = Counter()
+    for x in samples:
+        assert (x.bucket, x.bh_bucket) == (histogram.bucket(x.seconds), histogram.bucket(x.business_seconds))
+        row = want[(x.slot, x.team_id, x.channel, x.agent_id)]
+        row[f"{x.metric}_count"] += 1
+        row[f"{x.metric}_sum"] += x.seconds
+        row[f"{x.metric}_bh_sum"] += x.business_seconds
+        if x.in_target and x.metric in IN_TARGET_COLUMN:
+            row[IN_TARGET_COLUMN[x.metric]] += 1
+        for team_id in (x.team_id, -1):
+            for channel in (x.channel, "*"):
+                buckets[(x.metric, x.slot // 48, team_id, channel, x.bucket, "n")] += 1
+                buckets[(x.metric, x.slot // 48, team_id, channel, x.bh_bucket, "n_bh")] += 1
+    got = {
+        (r.slot, r.team_id, r.channel, r.agent_id): Counter(
+            {c: getattr(r, c) for c in SAMPLE_COLUMNS if getattr(r, c)}
+        )
+        for r in slots
+    }
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+    kept: Counter[tuple[Any, ...]] = Counter()
+    for h in hists:
+        kept[(h.metric, h.day, h.team_id, h.channel, h.bucket, "n")] += h.n
+        kept[(h.metric, h.day, h.team_id, h.channel, h.bucket, "n_bh")] += h.n_bh
+    assert +kept == +buckets
+    columns = [c for c in ReportDay.model_fields if c not in ("id", "day", "team_id", "channel")]
+    per_day: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+    for r in slots:
+        per_day[(r.slot // 48, r.team_id, r.channel)].update({c: getattr(r, c) for c in columns})
+    kept_days = {(d.day, d.team_id, d.channel): Counter({c: getattr(d, c) for c in columns}) for d in days}
+    assert {k: +v for k, v in kept_days.items() if +v} == {k: +v for k, v in per_day.items() if +v}
 
 
 async def test_rights_and_bad_ranges(app: Any, clock: Any) -> None:
@@ -273,8 +329,223 @@ async def test_rollups_equal_a_rebuild_after_random_traffic(app: Any, clock: Any
     await settle(app)
     incremental = await _rollups(app)
     assert incremental[0], "some traffic was counted"
+    await _check_kept_with_samples(app)
     await hub.projections.rebuild("reports")
     rebuilt = await _rollups(app)
-    for n in (0, 1):
+    await _check_kept_with_samples(app)
+    for n in (0, 1, 2, 3):
         a, b = set(incremental[n]), set(rebuilt[n])
         assert a == b, {"only incremental": sorted(a - b, key=repr), "only rebuilt": sorted(b - a, key=repr)}
+
+
+def test_histogram_buckets_and_percentiles() -> None:
+    """Log-spaced buckets: a percentile read from them is within 2 % of the exact
+    nearest-rank value (under one second: 0)."""
+    import math
+    import random
+
+    from hub.reports import histogram
+
+    assert (histogram.bucket(0.0), histogram.bucket(0.99), histogram.bucket(1.0)) == (0, 0, 1)
+    assert histogram.bucket(60.0) == 1 + math.floor(math.log(60) / math.log(1.04)) == 105
+    assert histogram.value(105) == pytest.approx(1.04**104 * math.sqrt(1.04))
+    assert round(histogram.RELATIVE_ERROR, 4) == 0.0198
+    rng = random.Random(7)
+    values = [rng.lognormvariate(5, 2) for _ in range(5000)]
+    counts: dict[int, int] = {}
+    for v in values:
+        counts[histogram.bucket(v)] = counts.get(histogram.bucket(v), 0) + 1
+    got = histogram.percentiles(counts, (0.5, 0.9))
+    ordered = sorted(values)
+    for name, p in (("p50", 0.5), ("p90", 0.9)):
+        exact = ordered[math.ceil(p * len(values)) - 1]
+        assert abs(got[name] - exact) / exact <= histogram.RELATIVE_ERROR  # type: ignore[operator]
+    assert histogram.percentiles({}, (0.5,)) == {"p50": None}
+
+
+async def test_percentiles_from_histograms(app: Any, clock: Any, monkeypatch: Any) -> None:
+    """Above the sample threshold the percentiles come from the histograms (whole UTC days)
+    and the samples' buckets (the part-days at the ends): each the bucket of the exact
+    value; averages stay exact."""
+    from hub.reports import histogram
+
+    ids = await traffic(app, clock)
+    h = await login(app.client, "root@example.com")
+    exact = (await app.client.get("/api/v1/reports/summary", params=WEEK, headers=h)).json()
+    assert exact["first_response_seconds"]["exact"] is True
+    monkeypatch.setattr(histogram, "EXACT_MAX_SAMPLES", 0)
+    approx = (await app.client.get("/api/v1/reports/summary", params=WEEK, headers=h)).json()
+    b = histogram.value
+    bk = histogram.bucket
+    frt = approx["first_response_seconds"]
+    assert frt["exact"] is False
+    assert (frt["p50"], frt["p90"]) == (round(b(bk(2400)), 3), round(b(bk(231600)), 3))
+    assert (frt["p50_business"], frt["p90_business"]) == (round(b(bk(1200)), 3), round(b(bk(2400)), 3))
+    assert frt["avg"] == exact["first_response_seconds"]["avg"]  # sums: exact either way
+    fat = approx["first_assignment_seconds"]
+    assert (fat["p50"], fat["p90"]) == (round(b(bk(60)), 3), round(b(bk(1200)), 3))
+    for name in ("first_response_seconds", "first_assignment_seconds", "resolution_seconds"):
+        for k in ("p50", "p90", "p50_business", "p90_business"):
+            want, got = exact[name][k], approx[name][k]
+            assert abs(got - want) <= want * histogram.RELATIVE_ERROR, (name, k)
+    # A team (its own histogram rows), a channel, an agent (the samples' buckets).
+    for params in ({"team_id": ids["billing"]}, {"channel": "loopback"}, {"agent_id": ids["sara"]}):
+        monkeypatch.setattr(histogram, "EXACT_MAX_SAMPLES", 10_000)
+        want = (await app.client.get("/api/v1/reports/summary", params={**WEEK, **params}, headers=h)).json()
+        monkeypatch.setattr(histogram, "EXACT_MAX_SAMPLES", 0)
+        got = (await app.client.get("/api/v1/reports/summary", params={**WEEK, **params}, headers=h)).json()
+        for name in ("first_response_seconds", "resolution_seconds"):
+            for k in ("p50", "p90"):
+                w = want[name][k]
+                assert (got[name][k] is None) == (w is None)
+                if w is not None:
+                    assert got[name][k] == round(b(bk(w)), 3), (params, name, k)
+    # A range of whole UTC days reads the histograms alone: the same values.
+    utc = {"since": "2026-01-05T00:00:00+00:00", "until": "2026-01-12T00:00:00+00:00"}
+    whole = (await app.client.get("/api/v1/reports/summary", params=utc, headers=h)).json()
+    assert whole["first_response_seconds"]["p90"] == round(b(bk(231600)), 3)
+
+
+async def test_timeseries_of_several_metrics(app: Any, clock: Any) -> None:
+    await traffic(app, clock)
+    h = await login(app.client, "root@example.com")
+    base = {**WEEK, "group_by": "day", "timezone": "Asia/Riyadh"}
+    r = await app.client.get(
+        "/api/v1/reports/timeseries",
+        params=[*base.items(), ("metric", "conversations,resolved"), ("metric", "first_response_avg")],
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == [
+        {
+            "start": "2026-01-05T00:00:00+03:00",
+            "conversations": 2,
+            "resolved": 2,
+            "first_response_avg": 1290.0,
+        },
+        {"start": "2026-01-08T00:00:00+03:00", "conversations": 1, "resolved": 0, "first_response_avg": None},
+        {
+            "start": "2026-01-11T00:00:00+03:00",
+            "conversations": 0,
+            "resolved": 0,
+            "first_response_avg": 231600.0,
+        },
+    ]
+    csv = await app.client.get(
+        "/api/v1/reports/timeseries",
+        params={**base, "metric": "conversations,service_level", "format": "csv"},
+        headers=h,
+    )
+    assert csv.text.splitlines()[:2] == [
+        "start,conversations,service_level",
+        "2026-01-05T00:00:00+03:00,2,0.5",
+    ]
+    for bad in ("conversations,nope", ",", ",".join(["conversations"] * 3 + ["x"] * 8)):
+        r = await app.client.get("/api/v1/reports/timeseries", params={**base, "metric": bad}, headers=h)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "bad_metric", bad
+
+
+async def test_verbatims_by_the_report_filters(app: Any, clock: Any) -> None:
+    """Survey comments in the range by team, channel, agent, dates and kind; paged,
+    newest answer first; a supervisor sees their teams' only."""
+    hub = app.hub
+    at(clock, 5, 8, 0)
+    care = await team(hub, "Care")
+    billing = await team(hub, "Billing")
+    sara = await user(hub, "sara@example.com", Role.agent, (care, billing))
+    omar = await user(hub, "omar@example.com", Role.agent, (care,))
+    await user(hub, "boss@example.com", Role.supervisor, (care,))
+    await user(hub, "root@example.com", Role.admin)
+    await save_policy(hub, SYSTEM, None, None, {"enabled": True, "delay_seconds": 0, "ask_comment": False})
+
+    async def life(day: int, hh: int, cust: str, team_name: str, agent: int, answer: str) -> int:
+        at(clock, day, hh, 0)
+        c = await inbound(app.client, cust, "hello", team=team_name)
+        await assign(hub, SYSTEM, c["conversation_id"], agent)
+        at(clock, day, hh, 5)
+        await resolve(hub, SYSTEM, c["conversation_id"])
+        await settle(app)
+        at(clock, day, hh, 6)
+        await inbound(app.client, cust, answer)
+        return int(c["conversation_id"])
+
+    a = await life(5, 9, "cust-a", "Care", sara, "5 great help")
+    b = await life(6, 9, "cust-b", "Billing", sara, "2 too slow")
+    c = await life(8, 9, "cust-c", "Care", omar, "4 ok")
+    await life(9, 9, "cust-d", "Care", omar, "3")  # no comment: not a verbatim
+    await settle(app)
+    h = await login(app.client, "root@example.com")
+
+    async def get(**params: Any) -> Any:
+        r = await app.client.get("/api/v1/reports/verbatims", params={**WEEK, **params}, headers=h)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def texts(page: Any) -> list[tuple[str, int, int]]:
+        return [(i["comment"], i["score"], i["conversation_id"]) for i in page["items"]]
+
+    every = await get()
+    assert texts(every) == [("ok", 4, c), ("too slow", 2, b), ("great help", 5, a)]
+    first = every["items"][0]
+    assert (first["kind"], first["team_id"], first["agent_id"], first["channel"]) == (
+        "csat",
+        care,
+        omar,
+        "loopback",
+    )
+    assert "contact_name" in first and first["answered_at"].startswith("2026-01-08T09:06:00")
+    assert texts(await get(team_id=care)) == [("ok", 4, c), ("great help", 5, a)]
+    assert texts(await get(agent_id=sara)) == [("too slow", 2, b), ("great help", 5, a)]
+    assert texts(await get(channel="sms")) == []
+    assert texts(await get(until="2026-01-07T00:00:00+03:00")) == [("too slow", 2, b), ("great help", 5, a)]
+    assert texts(await get(kind="nps")) == []
+    low = (await get(team_id=billing))["items"]
+    assert [i["low_score"] for i in low] == [True]
+    # Pages of one.
+    seen, cursor = [], None
+    while True:
+        page = await get(limit=1, **({"cursor": cursor} if cursor else {}))
+        seen += texts(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == texts(every)
+    r = await app.client.get("/api/v1/reports/verbatims", params={**WEEK, "cursor": "x_y"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_cursor"
+    csv = await app.client.get("/api/v1/reports/verbatims", params={**WEEK, "format": "csv"}, headers=h)
+    assert csv.text.splitlines()[0].startswith("id,kind,score,comment,answered_at")
+    boss = app.new_client()
+    await login(boss, "boss@example.com")
+    mine = (await boss.get("/api/v1/reports/verbatims", params=WEEK)).json()
+    assert [i["comment"] for i in mine["items"]] == ["ok", "great help"]
+    assert (
+        await boss.get("/api/v1/reports/verbatims", params={**WEEK, "team_id": billing})
+    ).status_code == 403
+
+
+async def test_queues_today_is_the_teams_local_day(app: Any, clock: Any) -> None:
+    """/queues (supervisor view, wallboard): answered and abandoned today since midnight
+    in the team's time zone — Riyadh's day starts at 21:00 UTC."""
+    hub = app.hub
+    at(clock, 5, 12, 0)
+    riyadh = await team(hub, "Care", business_hours=HOURS)
+    utc = await team(hub, "Night")
+    sara = await user(hub, "sara@example.com", Role.agent, (riyadh, utc))
+    await user(hub, "root@example.com", Role.admin)
+    for name, when in (("before", (20, 30)), ("after", (21, 10))):
+        for team_name in ("Care", "Night"):
+            at(clock, 5, *when)
+            gone = await inbound(app.client, f"gone-{name}-{team_name}", "hello?", team=team_name)
+            clock.advance(60)
+            assert await abandon.caller_hung_up(hub, gone["conversation_id"])
+            served = await inbound(app.client, f"served-{name}-{team_name}", "hi", team=team_name)
+            clock.advance(30)
+            await assign(hub, SYSTEM, served["conversation_id"], sara)
+    at(clock, 5, 22, 30)  # 01:30 on the 6th in Riyadh; still the 5th in UTC
+    h = await login(app.client, "root@example.com")
+    rows = {q["team_id"]: q for q in (await app.client.get("/api/v1/queues", headers=h)).json()["items"]}
+    assert (rows[riyadh]["abandoned_today"], rows[riyadh]["answered_today"]) == (1, 1)
+    assert (rows[utc]["abandoned_today"], rows[utc]["answered_today"]) == (2, 2)
+    at(clock, 6, 0, 30)  # a new UTC day: the Night team starts again
+    rows = {q["team_id"]: q for q in (await app.client.get("/api/v1/queues", headers=h)).json()["items"]}
+    assert (rows[riyadh]["abandoned_today"], rows[utc]["abandoned_today"]) == (1, 0)

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import expect
 
 from hub.models import Role
-from hub.services import SYSTEM
+from hub.services import SYSTEM, abandon
 from hub.services.conversations import assign
 from hub.services.users import set_presence
 from tests.browser_support import chromium
@@ -103,6 +103,17 @@ async def test_the_wallboard_updates_live(live: Any, lang: str) -> None:
             "100%" if lang == "en" else "100\u200e%\u200e"
         )
         await expect(figure(page, ids["care"], "abandoned")).to_have_text("0")
+        # A caller hangs up in the queue: abandoned today, live (GET /queues, the team's day).
+        async with httpx.AsyncClient(base_url=live.base) as c:
+            r = await c.post(
+                "/channels/loopback/messages",
+                json={"sender": "cust-2", "body": "anyone?", "team": HOSTILE_TEAM, "sender_name": "Omar"},
+            )
+        assert r.status_code in (200, 201), r.text
+        await expect(figure(page, ids["care"], "waiting")).to_have_text("1")
+        assert await abandon.caller_hung_up(hub, int(r.json()["conversation_id"]))
+        await expect(figure(page, ids["care"], "abandoned")).to_have_text("1")
+        await expect(figure(page, "all", "abandoned")).to_have_text("1")
         # Full screen: the top bar goes, Escape brings it back.
         await page.click("#wall-full")
         await expect(page.locator("#topbar")).to_be_hidden()
