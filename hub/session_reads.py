@@ -60,7 +60,9 @@ class SessionReads:
                 for futs in batch.values():
                     for fut in futs:
                         if not fut.done():
-                            fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                            fut.set_exception(
+                                exc if isinstance(exc, Exception) else RuntimeError("cancelled")
+                            )
                 if not isinstance(exc, Exception):
                     self._fail_pending()
                     raise
@@ -93,7 +95,9 @@ class SessionReads:
             if user_ids:
                 for team_id, user_id in (
                     await s.exec(
-                        select(TeamMember.team_id, TeamMember.user_id).where(col(TeamMember.user_id).in_(user_ids))
+                        select(TeamMember.team_id, TeamMember.user_id).where(
+                            col(TeamMember.user_id).in_(user_ids)
+                        )
                     )
                 ).all():
                     teams.setdefault(user_id, set()).add(team_id)

@@ -203,7 +203,9 @@ async def test_composer_knows_the_channel_and_the_actions_work(live: Any, loopba
         suggestion = page.locator("#composer-suggestions [role=option]", has_text="/ship")
         await expect(suggestion).to_be_visible()
         await box.press("Enter")
-        await expect(page.locator("#canned-preview .canned-text")).to_have_text("Orders ship within 24 hours.")
+        await expect(page.locator("#canned-preview .canned-text")).to_have_text(
+            "Orders ship within 24 hours."
+        )
         await page.keyboard.press("Enter")
         await expect(box).to_have_value("Orders ship within 24 hours.")
         await expect(counter).to_have_text("28 characters · 1 SMS (GSM-7)")
