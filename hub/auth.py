@@ -6,6 +6,7 @@ token revocation, resets) in :mod:`hub.services.credentials`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -42,6 +43,17 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+# Argon2 takes ~0.15 s of CPU and 64 MiB by design; on the event loop it would stall
+# every socket and request of the process for that long. argon2-cffi releases the GIL,
+# so a worker thread does it while the loop goes on.
+async def hash_password_off_loop(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_off_loop(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -49,7 +61,7 @@ def token_hash(token: str) -> str:
 async def authenticate(hub: Hub, email: str, password: str) -> User | None:
     async with hub.db.session() as s:
         user = (await s.exec(select(User).where(User.email == email.strip().lower()))).first()
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password_off_loop(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         return None
     return user

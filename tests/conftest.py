@@ -22,12 +22,21 @@ import httpx
 import psycopg
 import pytest
 import redis
+from argon2 import PasswordHasher
 
+import hub.auth
 from channels.loopback import LoopbackChannel
 from channels.registry import ChannelRegistry
 from hub.app import create_app
 from hub.config import Settings, load_settings
 from hub.db import migrate
+
+# Argon2 at test strength (still real argon2id hashes and verification): the
+# production parameters cost ~0.15 s of CPU and 64 MiB per hash, and nearly every test
+# creates users and signs in — minutes of the suite for nothing it tests.
+# tests/core/test_api_auth.py checks the production parameters themselves.
+hub.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+hub.auth._DUMMY_HASH = hub.auth._hasher.hash(uuid.uuid4().hex)
 
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")

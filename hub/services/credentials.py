@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.auth import hash_password, token_hash, verify_password
+from hub.auth import hash_password_off_loop, token_hash, verify_password_off_loop
 from hub.context import Hub
 from hub.models import ApiToken, AuthSession, PasswordReset, Role, User
 from hub.services.access import Actor, require_role
@@ -135,10 +135,10 @@ async def change_password(
     """Self-service change: the current password confirms it is really the user."""
     async with hub.db.session() as s:
         user = await s.get(User, user_id)
-    if user is None or not verify_password(user.password_hash, current):
+    if user is None or not await verify_password_off_loop(user.password_hash, current):
         raise WrongPassword()
     check_password(new, user.email)
-    new_hash = hash_password(new)
+    new_hash = await hash_password_off_loop(new)
     async with hub.db.transaction() as s:
         fresh = await s.get(User, user_id, with_for_update=not hub.db.is_sqlite)
         if fresh is None or fresh.password_hash != user.password_hash:
@@ -237,7 +237,7 @@ async def complete_reset(hub: Hub, secret: str, new_password: str) -> User:
     if found is None or found[0].used_at is not None or found[0].expires_at <= now or not found[1].active:
         raise expired
     check_password(new_password, found[1].email)  # before using the link up: a retry may follow
-    new_hash = hash_password(new_password)
+    new_hash = await hash_password_off_loop(new_password)
     async with hub.db.transaction() as s:
         # Locked and re-read: of two uses of one link at the same moment, one wins.
         link = await s.get(PasswordReset, found[0].id, with_for_update=not hub.db.is_sqlite)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import col, delete, select
 
-from hub.auth import hash_password
+from hub.auth import hash_password_off_loop
 from hub.context import Hub
 from hub.events import PresencePayload, TeamPayload, UserPayload
 from hub.models import Conversation, Presence, Role, Team, TeamMember, User
@@ -71,6 +71,7 @@ async def create_user(
         generated = password = secrets.token_urlsafe(12)
     else:
         check_password(password, email)
+    password_hash = await hash_password_off_loop(password)  # before the write lock is taken
     async with unit_of_work(hub, actor.user_id) as uow:
         s = uow.session
         if (await s.exec(select(User.id).where(User.email == email))).first() is not None:
@@ -79,7 +80,7 @@ async def create_user(
             email=email,
             name=name.strip() or email,
             role=Role(role),
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             language=language,
             skills=_check_skills(skills or {}),
             languages=languages or [language],
@@ -138,7 +139,9 @@ async def update_user(
                 if not isinstance(value, str):
                     raise Invalid("password must be text", code="weak_password")
                 check_password(value, user.email)
-                await store_password(s, user, hash_password(value), hub.now(), keep_session=keep_session)
+                await store_password(
+                    s, user, await hash_password_off_loop(value), hub.now(), keep_session=keep_session
+                )
             elif key == "skills":
                 user.skills = _check_skills(value)
             elif key == "capacity":

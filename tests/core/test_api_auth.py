@@ -177,3 +177,21 @@ async def test_openapi_is_published(app: Any) -> None:
         "/api/v1/auth/login",
     ):
         assert path in spec["paths"]
+
+
+def test_production_passwords_use_argon2id_at_full_strength() -> None:
+    """The suite hashes at test strength (tests/conftest.py); a hub does not."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", "import hub.auth as a; h = a._hasher; print(h.type.name, h.time_cost, h.memory_cost)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    kind, time_cost, memory_kib = out[0], int(out[1]), int(out[2])
+    assert kind == "ID" and time_cost >= 3 and memory_kib >= 64 * 1024
+    from hub.auth import hash_password
+
+    assert hash_password("x" * 12).startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # here: test strength
