@@ -1,6 +1,8 @@
 // REST client for /api/v1: JSON in and out, the CSRF header on every state change,
 // errors as ApiError carrying the hub's stable code, message and field errors.
 
+import { setTimeZone } from "./format.js";
+
 const BASE = "/api/v1";
 let csrfToken = sessionStorage.getItem("sb_csrf") || "";
 
@@ -114,6 +116,7 @@ export async function allPages(path, query = {}, { max = 2000 } = {}) {
 export async function whoAmI() {
   const me = await api("/auth/me");
   setCsrf(me.csrf_token);
+  setTimeZone(me.timezone);
   return me.user;
 }
 

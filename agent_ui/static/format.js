@@ -60,22 +60,29 @@ export function ageSeconds(iso) {
   return ms === null ? null : (serverNow() - ms) / 1000;
 }
 
+// The time zone chosen on the profile page (null: the browser's); set at sign-in.
+let zone;
+
+export function setTimeZone(tz) {
+  zone = typeof tz === "string" && tz ? tz : undefined;
+}
+
 export function timeOfDay(iso) {
   const ms = parseTime(iso);
   if (ms === null) return "";
-  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(ms);
+  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", timeZone: zone }).format(ms);
 }
 
 export function dateTime(iso) {
   const ms = parseTime(iso);
   if (ms === null) return "";
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(ms);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short", timeZone: zone }).format(ms);
 }
 
 export function shortDate(iso) {
   const ms = parseTime(iso);
   if (ms === null) return "";
-  return new Intl.DateTimeFormat(locale(), { day: "numeric", month: "short", year: "numeric" }).format(ms);
+  return new Intl.DateTimeFormat(locale(), { day: "numeric", month: "short", year: "numeric", timeZone: zone }).format(ms);
 }
 
 export function percent(fraction) {

@@ -28,6 +28,7 @@ from hub.auth import SESSION_COOKIE, authenticate, create_api_token, end_session
 from hub.context import Hub
 from hub.services import credentials
 from hub.services.access import Actor
+from hub.services.profile import get_profile
 from hub.services.revocation import publish_access_change
 from hub.services.staff_mail import Mailer, mail_requested_reset
 from hub.throttle import SignInThrottle, address_key
@@ -107,7 +108,12 @@ async def logout(
 
 @router.get("/me", response_model=MeOut)
 async def me(principal: Principal = Depends(current_principal), hub: Hub = Depends(get_hub)) -> MeOut:
-    return MeOut(user=await user_out(hub, principal.user), csrf_token=principal.csrf_token)
+    profile = await get_profile(hub, principal.actor)
+    return MeOut(
+        user=await user_out(hub, principal.user),
+        csrf_token=principal.csrf_token,
+        timezone=profile.prefs.timezone,
+    )
 
 
 # -- password ----------------------------------------------------------------------------

@@ -164,6 +164,8 @@ class UserOut(Out):
 class MeOut(BaseModel):
     user: UserOut
     csrf_token: str | None
+    # The time zone chosen on the profile page (IANA); null: the browser's.
+    timezone: str | None = None
 
 
 class UserIn(In):

@@ -56,8 +56,10 @@ async def test_read_and_edit_my_own_profile(app: Any) -> None:
     # Kinds not named keep their setting; turning one back on.
     body = (await c.patch("/api/v1/profile", json={"notify": {"low_score": True}}, headers=h)).json()
     assert [k for k, on in body["notify"].items() if not on] == ["offer_missed"]
-    me = (await c.get("/api/v1/auth/me")).json()["user"]
-    assert me["name"] == "Ana Maria Lima" and me["language"] == "ar"
+    me = (await c.get("/api/v1/auth/me")).json()
+    assert me["user"]["name"] == "Ana Maria Lima" and me["user"]["language"] == "ar"
+    # The console formats every time in the zone chosen here (format.js setTimeZone).
+    assert me["timezone"] == body["timezone"] and body["timezone"]
     assert (await c.get("/api/v1/profile")).json() == body
     # A null time zone means "the browser's".
     assert (await c.patch("/api/v1/profile", json={"timezone": None}, headers=h)).json()["timezone"] is None
