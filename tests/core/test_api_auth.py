@@ -185,7 +185,11 @@ def test_production_passwords_use_argon2id_at_full_strength() -> None:
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-c", "import hub.auth as a; h = a._hasher; print(h.type.name, h.time_cost, h.memory_cost)"],
+        [
+            sys.executable,
+            "-c",
+            "import hub.auth as a; h = a._hasher; print(h.type.name, h.time_cost, h.memory_cost)",
+        ],
         capture_output=True,
         text=True,
         check=True,
