@@ -5,9 +5,14 @@
     .venv/bin/python -m tests.e2e.screenshots --serve    # seed, then keep serving (look around)
 
 Seeds teams, agents, English and Arabic customers on several channels and canned
-responses, complaints and survey answers into a fresh SQLite hub, serves it with
-uvicorn and drives headless Chromium (Debian's, via Playwright) as an agent and a
-supervisor in both languages.
+responses, labels, complaints and survey answers into a fresh SQLite hub, serves it with
+uvicorn and drives headless Chromium (Debian's, via Playwright) as an agent, a
+supervisor and an admin in both languages. The systematic set (``PAGES``) is named
+``<page>-<lang>[-phone].png``: console, notifications, outbound, canned-preview,
+supervisor, supervisor-whisper, profile, audit, each at 1440 px and 390 px in English
+and Arabic; first-run comes from a second, empty hub. Images are the viewport (the
+supervisor's desktop floor is made as tall as its content, down to the open
+conversations).
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ import argparse
 import asyncio
 import socket
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
+from playwright.async_api import expect
 
 from channels.base import SendError
 from channels.loopback import LoopbackChannel
@@ -32,16 +40,27 @@ from hub.domain import InboundMessage
 from hub.models import Role
 from hub.services import SYSTEM, Actor
 from hub.services import canned as canned_svc
+from hub.services import labels as label_svc
 from hub.services.contacts import update_contact
 from hub.services.conversations import add_note, assign, reply, resolve
 from hub.services.ingest import ingest
-from hub.services.users import set_presence
+from hub.services.users import set_presence, update_user
 from tests.browser_support import chromium
 from tests.e2e.test_console_support import open_page
 from tests.helpers import team, user
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Every page of the systematic set is shot at both sizes: <page>-<lang>.png, <page>-<lang>-phone.png.
+SIZES = (("", VIEWPORT), ("-phone", PHONE))
+LABELS = (
+    ("delivery", "Delivery", "التوصيل", "#1d4ed8"),
+    ("refund", "Refund requested", "طلب استرداد", "#b91c1c"),
+    ("vip", "VIP", "عميل مميز", "#a16207"),
+    ("missing", "Missing part", "قطعة ناقصة", "#7c3aed"),
+    ("address", "Address change", "تغيير العنوان", "#047857"),
+)
 
 
 class ShiftedClock:
@@ -109,7 +128,13 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedC
     await user(
         hub, "mona@example.com", role=Role.supervisor, team_ids=(support, billing), name="Mona Al-Harbi"
     )
-    await user(hub, "root@example.com", role=Role.admin, name="Admin")
+    root = await user(hub, "root@example.com", role=Role.admin, name="Admin")
+    # Arabic-first supervisor and admin, for the Arabic shots of their pages.
+    await user(
+        hub, "reem@example.com", role=Role.supervisor, team_ids=(support, billing), name="ريم الدوسري",
+        language="ar",
+    )  # fmt: skip
+    await user(hub, "nadia@example.com", role=Role.admin, name="نادية الزهراني", language="ar")
 
     for shortcut, title, body, lang in [
         ("ship", "Shipping times", "Orders ship within 24 hours; you will get a tracking link by SMS.", "en"),
@@ -121,6 +146,28 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedC
         await canned_svc.create(
             hub, SYSTEM, {"shortcut": shortcut, "title": title, "body": body, "language": lang}
         )
+
+    await canned_svc.create(
+        hub,
+        SYSTEM,
+        {
+            "shortcut": "hello",
+            "title": "Greeting",
+            "language": "en",
+            "body": 'Hi {{contact.first_name | "there"}}, this is {{agent.name}} from {{team.name}}. '
+            "I am looking into it now and will update you within the hour.",
+            "variants": {
+                "ar": 'مرحبًا {{contact.first_name | "عزيزي العميل"}}، معك {{agent.name}} من فريق {{team.name}}. '
+                "أتابع طلبك الآن وسأعود إليك خلال ساعة."
+            },
+        },
+    )
+    # Labels (admin-managed, coloured), created by the admin: they show in the audit log.
+    root_actor = Actor(user_id=root, role="admin", team_ids=frozenset(), name="Admin")
+    for key, en, ar, color in LABELS:
+        await label_svc.create(hub, root_actor, {"key": key, "name_en": en, "name_ar": ar, "color": color})
+    await update_user(hub, root_actor, sara, {"skills": {"billing": 7, "orders": 5}})
+    await update_user(hub, root_actor, khalid, {"languages": ["ar", "en"]})
 
     # History first: John's older email and Fatima's WhatsApp chat (her phone number is
     # one identity for SMS and WhatsApp), both resolved.
@@ -135,6 +182,19 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedC
     )
     await assign(hub, SYSTEM, older, sara)
     await resolve(hub, SYSTEM, older, category="order")
+    # Chats handled earlier today (a few minutes each): routing's handle time, so the
+    # supervisor sees an estimated wait per queue.
+    for i, (team_name, minutes) in enumerate((("Support", 4), ("Billing", 6), ("Support", 5))):
+        clock.offset = timedelta(minutes=-minutes - 30)
+        done = await s.inbound(
+            "loopback", "loopback", f"cust-h{i}", "Hello?", sender_name=f"Guest {i + 1}", team=team_name
+        )
+        await assign(hub, SYSTEM, done, sara)
+        await s.settle()  # routing reads the clock when it handles the event: settle first
+        clock.offset = timedelta(minutes=-30)
+        await resolve(hub, SYSTEM, done, category="inquiry")
+        await s.settle()
+    clock.offset = timedelta(0)
     chat = await s.inbound(
         "whatsapp",
         "phone",
@@ -207,6 +267,10 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedC
         {"tags": ["furniture", "repeat buyer"], "vip": True},
     )
 
+    await label_svc.add_to_conversation(hub, ana_actor, email, "delivery")
+    await label_svc.add_to_conversation(hub, ana_actor, email, "vip")
+    await label_svc.add_to_conversation(hub, ana_actor, sms, "address")
+
     # Khalid (Arabic) takes the WhatsApp chat.
     khalid_actor = Actor(user_id=khalid, role="agent", team_ids=frozenset({support}), name="خالد العتيبي")
     await assign(hub, SYSTEM, wa, khalid)
@@ -219,6 +283,8 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedC
         sender_name="ليلى الشمري",
     )
     await add_note(hub, khalid_actor, wa, "@ana هل لدينا الرف العلوي في المخزون؟")
+    await label_svc.add_to_conversation(hub, khalid_actor, wa, "missing")
+    await label_svc.add_to_conversation(hub, khalid_actor, wa, "delivery")
     await update_contact(hub, SYSTEM, (await _conv(hub, wa)).contact_id, {"tags": ["طلب ناقص"], "vip": False})
     khalid_email = await s.inbound(
         "email",
@@ -230,10 +296,11 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedC
         team="Support",
     )
     await assign(hub, SYSTEM, khalid_email, khalid)
+    await label_svc.add_to_conversation(hub, khalid_actor, khalid_email, "refund")
 
     await worker.run_once()
     # Agents online (their consoles connect in the browser); the queue builds up.
-    for uid in (sara,):
+    for uid in (sara, ana):
         await set_presence(hub, SYSTEM, uid, "busy")
     await s.settle()
     for i, (name, body) in enumerate(
@@ -290,6 +357,8 @@ async def seed(hub: Any, worker: Any, loopback: LoopbackChannel, clock: ShiftedC
         "billing": billing,
         "ana": ana,
         "khalid": khalid,
+        "khalid_email": khalid_email,
+        "root": root,
         "email": email,
         "wa": wa,
         "sms": sms,
@@ -319,6 +388,7 @@ async def seed_care(
             description="Card terminal down for the third time this month; the shop cannot take payments.",
         ),
     )  # fmt: skip
+    assert late.id is not None
     await complaints.add_note(hub, SYSTEM, late.id, "Vendor ticket 55120 opened, waiting for their engineer.")
     clock.offset = timedelta(0)
     await hub.projections.run_due()
@@ -338,6 +408,7 @@ async def seed_care(
             assignee_id=ids["ana"],
         ),
     )  # fmt: skip
+    assert delivery.id is not None
     await complaints.update_complaint(
         hub, ana_actor, delivery.id, {"status": "investigating", "root_cause": "supplier"}
     )
@@ -444,40 +515,7 @@ async def shoot(live: LiveServer, ids: dict[str, Any], out: Path = OUT) -> list[
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     shots = []
     async with chromium() as browser:
-        # English console: Ana, with the email thread open and an offer arriving.
-        page, _ = await open_page(
-            browser, live, "ana@example.com", f"/console#c={ids['email']}", viewport=VIEWPORT
-        )
-        await page.wait_for_selector("#thread .msg.note")
-        await page.select_option("#presence", "available")
-        await page.wait_for_selector(".offer .offer-name:not(:empty)")
-        await page.wait_for_selector(".offer-preview")
-        await page.locator("#composer-text").fill("Good news John: customs released the desk this morning.")
-        await page.locator("body").click(position={"x": 700, "y": 300})
-        shots.append(await _save(page, out, "console-en.png"))
-
-        # Arabic console: Khalid, with the WhatsApp chat and the canned-response search open.
-        page, _ = await open_page(
-            browser, live, "khalid@example.com", f"/console#c={ids['wa']}", viewport=VIEWPORT
-        )
-        await page.wait_for_selector("#thread .msg.note")
-        await page.select_option("#presence", "available")
-        await page.locator("#composer-text").fill("/")
-        await page.wait_for_selector("#composer-suggestions li[role=option]")
-        shots.append(await _save(page, out, "console-ar.png"))
-
-        # Supervisor, English then Arabic, with a conversation open read-only.
-        page, _ = await open_page(browser, live, "mona@example.com", "/supervisor", viewport=VIEWPORT)
-        await page.wait_for_selector("#queues tr[data-team-id]")
-        await page.locator(f'#open-convs [data-open="{ids["wa"]}"]').click()
-        await page.wait_for_selector("#viewer-thread .msg")
-        await page.locator("#floor").evaluate("(el) => { el.scrollTop = 0; }")
-        shots.append(await _save(page, out, "supervisor-en.png"))
-        await page.locator("#lang-toggle").click()
-        await page.wait_for_function("document.documentElement.dir === 'rtl'")
-        await page.wait_for_selector("#viewer-thread .msg")
-        shots.append(await _save(page, out, "supervisor-ar.png"))
-
+        shots += await shoot_pages(browser, live, ids, out)
         # Contacts workspace: the admin in English, Khalid in Arabic, a profile open.
         for email, name in (
             ("root@example.com", "contacts-en.png"),
@@ -490,6 +528,159 @@ async def shoot(live: LiveServer, ids: dict[str, Any], out: Path = OUT) -> list[
             shots.append(await _save(page, out, name))
         shots += await shoot_care(browser, live, ids, out)
         shots += await shoot_search(browser, live, out)
+    return shots
+
+
+# Who is signed in for each language: an English-first and an Arabic-first person.
+AGENT = {"en": "ana@example.com", "ar": "khalid@example.com"}
+SUPERVISOR = {"en": "mona@example.com", "ar": "reem@example.com"}
+ADMIN = {"en": "root@example.com", "ar": "nadia@example.com"}
+WHISPER = {
+    "en": "Ask for a photo of the box label, then offer the replacement shelf.",
+    "ar": "اطلب صورة ملصق الصندوق، ثم اعرض إرسال الرف البديل.",
+}
+
+
+async def _console(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """The list with the search bar, labels, avatars and the bell's count; on a desktop
+    the thread open beside it, with the filter bar unfolded."""
+    await page.wait_for_selector("#conv-list [data-conversation-id] .label-chip")
+    await page.wait_for_selector("#nt-bell .nt-badge:not([hidden])")
+    if not phone:
+        await page.locator("#search-filters-toggle").click()
+        conv = ids["email"] if lang == "en" else ids["wa"]
+        await page.locator(f'#conv-list [data-conversation-id="{conv}"]').click()
+        await page.wait_for_selector("#thread-labels .label-chip")
+        await page.wait_for_selector("#thread .msg.note")
+
+
+async def _notifications(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    await page.wait_for_selector("#nt-bell .nt-badge:not([hidden])")
+    await page.locator("#nt-bell").click()
+    await page.wait_for_selector("#nt-panel .nt-item")
+
+
+async def _open_thread(page: Any, conv: int, phone: bool) -> None:
+    await page.locator(f'#conv-list [data-conversation-id="{conv}"]').click()
+    await page.wait_for_selector("#thread .msg.inbound")
+
+
+async def _outbound(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """From the customer panel: start a conversation on another channel."""
+    await _open_thread(page, ids["sms"] if lang == "en" else ids["wa"], phone)
+    if phone:
+        await page.locator("#show-contact").click()
+    await page.locator("#outbound-start").click()
+    await page.wait_for_selector("#outbound-dialog[open]")
+    await page.locator("#ob-body").fill(
+        "Hi Fatima, your new delivery address is saved."
+        if lang == "en"
+        else "مرحبًا ليلى، الرف العلوي في الطريق إليك."
+    )
+
+
+async def _canned(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """A canned answer previewed with its variables filled, before it is inserted."""
+    await _open_thread(page, ids["email"] if lang == "en" else ids["wa"], phone)
+    text = page.locator("#composer-text")
+    await text.fill("/hello")
+    await page.wait_for_selector("#composer-suggestions li[role=option]")
+    await text.press("Enter")
+    await page.wait_for_selector("#canned-preview .canned-text")
+
+
+async def _supervisor(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """The floor: the estimated wait per queue, the agents, and the open conversations
+    with their waiting column (how long each customer has waited for our reply)."""
+    await page.wait_for_selector('#queues td[data-col="estimated"]')
+    await page.wait_for_selector('#open-convs td[data-col="waiting"]')
+    if not phone:
+        # The floor scrolls inside the page: make the window tall enough to show it down
+        # to the open conversations and their waiting column, in one image.
+        bottom = await page.evaluate(
+            'document.querySelector("#open-convs").closest("section, .card, div").getBoundingClientRect().bottom'
+        )
+        await page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(bottom) + 24, 1600)})
+    if phone:  # the queue table scrolls in its frame: bring the estimated wait into view
+        await page.evaluate(
+            """document.querySelector('#queues td[data-col="estimated"]')
+                 .scrollIntoView({ block: "nearest", inline: "end" }); window.scrollTo(0, 0)"""
+        )
+
+
+async def _supervisor_whisper(
+    page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool
+) -> None:
+    """The watch view of a conversation with a whisper to its agent being typed."""
+    await page.wait_for_selector("#queues tr[data-team-id]")
+    await page.locator(f'#open-convs [data-open="{ids["wa"]}"]').click()
+    await page.wait_for_selector("#viewer-thread .msg")
+    await page.locator("#whisper-body").fill(WHISPER[lang])
+    if phone:
+        await page.locator("#whisper-body").scroll_into_view_if_needed()
+    else:
+        await page.locator("#floor").evaluate("(el) => { el.scrollTop = 0; }")
+
+
+async def _profile(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    await page.goto(f"{live.base}/profile")  # (signed in from the console: the sign-in page goes back there)
+    await page.wait_for_selector("#profile-avatar .avatar")
+    await expect(page.locator("#pf-name")).not_to_have_value("")
+
+
+async def _audit(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """The admin's own changes (labels, users), with what changed from what."""
+    await page.wait_for_selector("#audit-table tbody tr[data-entry-id]")
+    await page.select_option("#audit-actor_id", str(ids["root"]))
+    await page.locator("#audit-apply").click()
+    await page.wait_for_selector("#audit-table tbody tr[data-entry-id] dd .after")
+    if not phone:
+        await page.locator("#audit-table").scroll_into_view_if_needed()
+
+
+# (file name, who, path, steps, sizes)
+PAGES: tuple[tuple[str, dict[str, str], str, Any, tuple[tuple[str, Any], ...]], ...] = (
+    ("console", AGENT, "/console", _console, SIZES),
+    ("notifications", AGENT, "/console", _notifications, SIZES),
+    ("outbound", AGENT, "/console", _outbound, SIZES),
+    ("canned-preview", AGENT, "/console", _canned, SIZES),
+    ("supervisor", SUPERVISOR, "/supervisor", _supervisor, SIZES),
+    ("supervisor-whisper", SUPERVISOR, "/supervisor", _supervisor_whisper, SIZES),
+    ("profile", AGENT, "/console", _profile, SIZES),
+    ("audit", ADMIN, "/admin#audit", _audit, SIZES),
+)
+
+
+async def shoot_pages(browser: Any, live: LiveServer, ids: dict[str, Any], out: Path = OUT) -> list[Path]:
+    """The systematic set: each page in English and Arabic, on a desktop and a phone,
+    named <page>-<lang>[-phone].png. Ana's first console stays open (signed in and busy,
+    she counts as staff for the supervisor's estimated wait)."""
+    shots = []
+    keep = None
+    for name, who, path, steps, sizes in PAGES:
+        for lang in ("en", "ar"):
+            for suffix, viewport in sizes:
+                page, _ = await open_page(browser, live, who[lang], path, viewport=viewport)
+                await page.wait_for_selector(f"html[lang='{lang}']", state="attached")
+                await steps(page, live, ids, lang, viewport is PHONE)
+                shots.append(await _save(page, out, f"{name}-{lang}{suffix}.png"))
+                if keep is None and who is AGENT:
+                    keep = page
+                else:
+                    await page.context.close()
+    return shots
+
+
+async def shoot_first_run(browser: Any, live: LiveServer, out: Path = OUT) -> list[Path]:
+    """The admin's first-run checklist on an empty hub (a hub of its own)."""
+    shots = []
+    for lang in ("en", "ar"):
+        for suffix, viewport in SIZES:
+            page, _ = await open_page(browser, live, ADMIN[lang], "/admin", viewport=viewport)
+            await page.wait_for_selector("#first-run [data-step]")
+            await page.wait_for_selector(f"html[lang='{lang}']", state="attached")
+            shots.append(await _save(page, out, f"first-run-{lang}{suffix}.png"))
+            await page.context.close()
     return shots
 
 
@@ -571,29 +762,36 @@ async def _save(page: Any, out: Path, name: str) -> Path:
     return path
 
 
+@asynccontextmanager
+async def served_hub(tmp: str, clock: ShiftedClock) -> AsyncIterator[tuple[Any, LiveServer]]:
+    """A fresh SQLite hub in ``tmp`` with stand-in channels, served by uvicorn."""
+    db = Path(tmp) / "hub.db"
+    migrate(f"sqlite:///{db}")
+    settings = load_settings(
+        None, database_url=f"sqlite:///{db}", data_dir=str(Path(tmp) / "var"), channels={"loopback": {}}
+    )
+    registry = ChannelRegistry()
+    registry.register(LoopbackChannel())
+    for kind, address in (
+        ("whatsapp", "phone"),
+        ("sms", "phone"),
+        ("email", "email"),
+        ("telegram", "telegram"),
+    ):
+        registry.register(_channel(kind, address))
+    application = create_app(
+        settings, clock=clock, channels=registry, run_outbox_worker=False, run_routing=True
+    )
+    async with application.router.lifespan_context(application), LiveServer(application) as server:
+        yield application, server
+
+
 async def main(serve: bool, out: Path = OUT) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "hub.db"
-        migrate(f"sqlite:///{db}")
-        settings = load_settings(
-            None, database_url=f"sqlite:///{db}", data_dir=str(Path(tmp) / "var"), channels={"loopback": {}}
-        )
-        registry = ChannelRegistry()
-        loopback = LoopbackChannel()
-        registry.register(loopback)
-        for kind, address in (
-            ("whatsapp", "phone"),
-            ("sms", "phone"),
-            ("email", "email"),
-            ("telegram", "telegram"),
-        ):
-            registry.register(_channel(kind, address))
         clock = ShiftedClock()
-        application = create_app(
-            settings, clock=clock, channels=registry, run_outbox_worker=False, run_routing=True
-        )
-        async with application.router.lifespan_context(application), LiveServer(application) as server:
+        async with served_hub(tmp, clock) as (application, server):
             worker = application.state.outbox_worker
+            loopback = application.state.hub.channels.get("loopback")
             ids = await seed(application.state.hub, worker, loopback, clock)
             if serve:
                 print(
@@ -602,6 +800,16 @@ async def main(serve: bool, out: Path = OUT) -> None:
                 await asyncio.Event().wait()
             for path in await shoot(server, ids, out):
                 print(path)
+    # The first-run checklist: a hub with nothing in it but its two admins.
+    with tempfile.TemporaryDirectory() as tmp:
+        async with served_hub(tmp, ShiftedClock()) as (application, server):
+            await user(application.state.hub, ADMIN["en"], role=Role.admin, name="Admin")
+            await user(
+                application.state.hub, ADMIN["ar"], role=Role.admin, name="نادية الزهراني", language="ar"
+            )
+            async with chromium() as browser:
+                for path in await shoot_first_run(browser, server, out):
+                    print(path)
 
 
 if __name__ == "__main__":
