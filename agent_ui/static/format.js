@@ -42,7 +42,9 @@ export function clock(seconds) {
   const mins = Math.floor(s / 60);
   const secs = s - mins * 60;
   const pad = (n) => String(n).padStart(2, "0");
-  return hours ? `${sign}${hours}:${pad(mins)}:${pad(secs)}` : `${sign}${mins}:${pad(secs)}`;
+  const text = hours ? `${sign}${hours}:${pad(mins)}:${pad(secs)}` : `${sign}${mins}:${pad(secs)}`;
+  // Isolated left-to-right, or Arabic pages show an overdue "-1:59:39" as "1:59:39-".
+  return sign ? `\u2066${text}\u2069` : text;
 }
 
 /** A short human duration: "45 s", "12 min", "3 h", "2 d". */

@@ -221,6 +221,7 @@ async def test_composer_knows_the_channel_and_the_actions_work(live: Any, loopba
             page.locator("#composer-suggestions [role=option]", has_text="Sara Nasser")
         ).to_be_visible()
         await box.press("Enter")
+        await expect(box).to_have_value("@sara ")
         await box.type("please check the address")
         await box.press("Enter")
         note = page.locator("#thread .msg.note")
@@ -462,7 +463,7 @@ async def test_ui_modules_in_the_browser(live: Any) -> None:
     assert result["jsHref"] is None and result["dataSrc"] is None
     assert result["link"] == ["go to ", "https://a.example/b", "noopener noreferrer", "). now"]
     assert result["refused"] == "dom.h: attribute onclick is not allowed"
-    assert result["clock"] == ["1:15", "1:02:05", "-0:05"]
+    assert result["clock"] == ["1:15", "1:02:05", "\u2066-0:05\u2069"]  # overdue: isolated LTR
 
 
 async def test_supervisor_opens_any_conversation_read_only_and_acts(live: Any) -> None:

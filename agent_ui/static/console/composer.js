@@ -47,7 +47,13 @@ export class Composer {
     this.text.addEventListener("keydown", (e) => this.onKey(e));
     this.text.addEventListener("input", () => this.onInput());
     this.text.addEventListener("click", () => this.updatePopup());
-    this.text.addEventListener("blur", () => setTimeout(() => this.closePopup(), 150));
+    // Closed a moment after the box loses focus (a click on a suggestion lands first),
+    // unless focus has come back to the box by then.
+    this.text.addEventListener("blur", () =>
+      setTimeout(() => {
+        if (document.activeElement !== this.text) this.closePopup();
+      }, 150),
+    );
     this.noteToggle.addEventListener("click", () => this.toggleNote());
     this.quoteButton.addEventListener("click", () => this.quote());
     this.setConversation(null);
@@ -409,8 +415,11 @@ export class Composer {
         if (conv.channel === "email" && this.subject.value.trim()) payload.subject = this.subject.value.trim();
         message = await api(`/conversations/${conv.id}/reply`, { method: "POST", body: payload });
       }
-      if (this.conv === conv) {
-        this.text.value = "";
+      // The same conversation (a live update replaces the object, so by id): what was
+      // sent leaves the box, what was typed while it was on its way stays.
+      if (this.conv?.id === conv.id) {
+        const now = this.text.value;
+        this.text.value = now.startsWith(body) ? now.slice(body.length).replace(/^\s+/, "") : now;
         this.drafts.delete(conv.id);
         this.updateCounter();
       }
