@@ -216,6 +216,21 @@ def _where(table: Any, scope: Scope) -> list[Any]:
     return out
 
 
+def _survey_scope(scope: Scope) -> list[Any]:
+    """The report filters on survey answers (team, channel, agent, dimension's conversations)."""
+    sr = _surveys
+    out = []
+    if scope.team_ids is not None:
+        out.append(sr.c.team_id.in_(scope.team_ids))
+    if scope.channel is not None:
+        out.append(sr.c.channel == scope.channel)
+    if scope.agent_id is not None:
+        out.append(sr.c.agent_id == scope.agent_id)
+    if scope.conversations is not None:
+        out.append(sr.c.conversation_id.in_(scope.conversations))
+    return out
+
+
 SURVEY_SUMS = (
     "csat_count",
     "csat_sum",
@@ -367,14 +382,7 @@ async def _answers(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> 
     since, until = slot_start(scope.slots[0]), slot_start(scope.slots[1])
     sr = _surveys
     where = [sr.c.answered_at >= since, sr.c.answered_at < until, sr.c.score.is_not(None)]
-    if scope.team_ids is not None:
-        where.append(sr.c.team_id.in_(scope.team_ids))
-    if scope.channel is not None:
-        where.append(sr.c.channel == scope.channel)
-    if scope.agent_id is not None:
-        where.append(sr.c.agent_id == scope.agent_id)
-    if scope.conversations is not None:
-        where.append(sr.c.conversation_id.in_(scope.conversations))
+    where += _survey_scope(scope)
     dims = [g for g in group if g != "slot"]
     cols = [sr.c[g] for g in dims]
     if "slot" in group:
@@ -1042,14 +1050,7 @@ async def verbatims(
     ]
     if kind is not None:
         where.append(sr.c.kind == kind)
-    if scope.team_ids is not None:
-        where.append(sr.c.team_id.in_(scope.team_ids))
-    if scope.channel is not None:
-        where.append(sr.c.channel == scope.channel)
-    if scope.agent_id is not None:
-        where.append(sr.c.agent_id == scope.agent_id)
-    if scope.conversations is not None:
-        where.append(sr.c.conversation_id.in_(scope.conversations))
+    where += _survey_scope(scope)
     if after is not None:
         at, sid = after
         where.append(sa.or_(sr.c.answered_at < at, sa.and_(sr.c.answered_at == at, sr.c.id < sid)))

@@ -26,13 +26,7 @@ from hub.models import (
 )
 from hub.services.access import Actor
 from hub.services.ingest import sla_seconds
-from hub.services.supervision import estimated_waits
-
-IN_PROGRESS = (
-    ConversationStatus.assigned,
-    ConversationStatus.waiting_on_customer,
-    ConversationStatus.snoozed,
-)
+from hub.services.supervision import IN_PROGRESS, estimated_waits
 
 
 @dataclass

@@ -142,6 +142,9 @@ def _upgrade_with_data(url: str) -> None:
                 sa.text("SELECT inbound, abandoned, handle_s, signed_in_s FROM report_slot")
             ).one()
             assert tuple(row) == (2, 0, 0.0, 0.0)
+            # 0016: the old row's duration counts and sums read zero (a rebuild refills them).
+            sums = conn.execute(sa.text("SELECT frt_count, frt_sum, answered_in_sl FROM report_slot")).one()
+            assert tuple(sums) == (0, 0.0, 0)
             assert conn.execute(sa.text("SELECT abandoned_at FROM conversation")).scalar_one() is None
             assert conn.execute(sa.text("SELECT key FROM label")).scalars().all() == ["callback"]
         with engine.begin() as conn:
