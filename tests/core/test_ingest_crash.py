@@ -76,11 +76,14 @@ def _body(i: int) -> dict[str, str]:
 
 
 async def _send_all(
-    client: httpx.AsyncClient, indexes: list[int], acked: set[int], on_ack: Any = None
+    client: httpx.AsyncClient, indexes: list[int], acked: set[int], on_ack: Any = None, resend: int = 0
 ) -> None:
+    """Post each message; with ``resend``, a message not acknowledged (a broken or
+    timed-out connection) is sent again up to that many times, as a provider does."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in indexes:
         queue.put_nowait(i)
+    tries: dict[int, int] = {}
 
     async def worker() -> None:
         while not queue.empty():
@@ -88,6 +91,9 @@ async def _send_all(
             try:
                 r = await client.post("/channels/loopback/messages", json=_body(i))
             except httpx.TransportError:
+                tries[i] = tries.get(i, 0) + 1
+                if tries[i] <= resend:
+                    queue.put_nowait(i)
                 continue  # not acknowledged: the provider will resend it
             if r.status_code in (200, 201):
                 acked.add(i)
@@ -134,7 +140,7 @@ async def test_kill_9_under_load_loses_no_acknowledged_message_and_doubles_none(
             await _ready(client, second, tmp_path)
             unacked = [i for i in range(MESSAGES) if i not in acked_before_kill]
             resent_anyway = sorted(acked_before_kill)[:100]
-            await _send_all(client, unacked + resent_anyway, acked_after)
+            await _send_all(client, unacked + resent_anyway, acked_after, resend=3)
     finally:
         second.terminate()
         second.wait(30)
