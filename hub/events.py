@@ -262,6 +262,11 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "survey.closed": SurveyPayload,
     "notification.created": NotificationPayload,  # issue 16: notifications
     "notification.read": NotificationPayload,
+    # (reserved: consent)
+    # (reserved: campaigns)
+    # (reserved: tasks)
+    # (reserved: rules)
+    # (reserved: chat)
 }
 
 

@@ -1078,3 +1078,23 @@ class SavedView(SQLModel, table=True):
 # did it and by time, newest first.
 sa.Index("ix_event_log_actor_id_id", EventLog.__table__.c.actor_id, EventLog.__table__.c.id)  # type: ignore[attr-defined]
 sa.Index("ix_event_log_ts", EventLog.__table__.c.ts)  # type: ignore[attr-defined]
+
+
+# --- consent per contact and channel (issue 17) ---------------------------------------------------
+# (section reserved: consent)
+
+
+# --- campaigns (issue 17) ---------------------------------------------------
+# (section reserved: campaigns)
+
+
+# --- tasks and shift hand-over (issue 18) ---------------------------------------------------
+# (section reserved: tasks)
+
+
+# --- automation rules and macros (issue 18) ---------------------------------------------------
+# (section reserved: rules_and_macros)
+
+
+# --- internal messages between staff (issue 18) ---------------------------------------------------
+# (section reserved: internal_messages)

@@ -8,6 +8,11 @@ import outbound from "./strings/outbound.js";
 import rough from "./strings/rough.js";
 import search from "./strings/search.js";
 import supervise from "./strings/supervise.js";
+import consent from "./strings/consent.js";
+import campaigns from "./strings/campaigns.js";
+import tasks from "./strings/tasks.js";
+import rules from "./strings/rules.js";
+import chat from "./strings/chat.js";
 
 export const STRINGS = {
   en: {
@@ -914,7 +919,7 @@ export const STRINGS = {
   },
 };
 
-for (const area of [notify, outbound, rough, search, supervise]) {
+for (const area of [notify, outbound, rough, search, supervise, consent, campaigns, tasks, rules, chat]) {
   Object.assign(STRINGS.en, area.en);
   Object.assign(STRINGS.ar, area.ar);
 }
