@@ -47,11 +47,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import EventLog, ProjectionCheckpoint
-from hub.timeutil import utcnow
+from hub.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 
 _checkpoint = ProjectionCheckpoint.__table__  # type: ignore[attr-defined]
+_events = EventLog.__table__  # type: ignore[attr-defined]
+_EVENT_COLUMNS = [
+    _events.c.id,
+    _events.c.type,
+    _events.c.ts,
+    _events.c.conversation_id,
+    _events.c.payload,
+    _events.c.team_id,
+    _events.c.user_id,
+]
 ALL = -1  # returned by Projection.affected: every key must be recomputed (a rebuild)
 MAX_GAPS = 5_000
 
@@ -151,8 +161,7 @@ class ProjectionRunner:
     async def prepare(self) -> None:
         """Make sure every checkpoint exists before the hub serves: a reactor seen for the
         first time starts from the log's end *now*, not from whenever its loop first runs."""
-        for name in self.projections:
-            await self._ensure_checkpoint(name)
+        await self._ensure_checkpoints(list(self.projections))
 
     def start(self) -> None:
         sub = self.hub.bus.subscribe(maxsize=1_000)
@@ -190,6 +199,10 @@ class ProjectionRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        for p in self.projections.values():
+            close = getattr(p, "close", None)  # a reactor with work of its own (rules)
+            if close is not None:
+                await close()
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -239,13 +252,48 @@ class ProjectionRunner:
         it): in turns, so one projection's rebuild of millions of rows (a new index
         after an upgrade) does not hold up the others' events for its whole length."""
         total = 0
+        # The projections of a round are mostly at the same position: each batch of the
+        # log is read and decoded once for all of them (see _read), not once each. The
+        # cache belongs to this round alone (the loop and a caller's catch_up() may run
+        # rounds at once), so an erasure's scrubbed payloads are what the next round reads.
+        shared: dict[int, LoggedEvent] = {}
+        drained = await self._drained()
         for name in list(pending):
-            applied = await self._pass(name, wait=wait)
+            if name in drained:
+                pending.remove(name)  # nothing to read: no write transaction for it
+                continue
+            applied = await self._pass(name, wait=wait, shared=shared)
             if applied is None:
                 pending.remove(name)
             else:
                 total += applied
         return total
+
+    async def _drained(self) -> set[str]:
+        """Consumers with nothing to do, read without a lock: at the log's last id, no
+        gaps to look for, no rebuild (or acting on time alone). Idle wake-ups and the
+        last round of every catch-up then cost one read instead of a write transaction
+        per consumer. A process holding a checkpoint mid-batch has not committed its new
+        position, so a caller that must wait for it still does."""
+        async with self.hub.db.session() as s:
+            top = (await s.exec(select(sa.func.max(EventLog.id)))).one() or 0
+            rows = (
+                await core(
+                    s,
+                    sa.select(
+                        _checkpoint.c.name,
+                        _checkpoint.c.position,
+                        _checkpoint.c.gaps,
+                        _checkpoint.c.rebuild_cursor,
+                    ),
+                )
+            ).all()
+        out = {
+            name
+            for name, position, gaps, cursor in rows
+            if name in self._known and position >= top and not gaps and cursor is None
+        }
+        return out | {n for n, p in self.projections.items() if getattr(p, "timers_only", False)}
 
     async def _catch_up_for(self, seconds: float) -> bool:
         """Rounds of :meth:`catch_up` (without waiting for other processes) for about
@@ -259,7 +307,7 @@ class ProjectionRunner:
                 return False
         return True
 
-    async def _pass(self, name: str, *, wait: bool) -> int | None:
+    async def _pass(self, name: str, *, wait: bool, shared: dict[int, LoggedEvent]) -> int | None:
         """One batch: a rebuild step or events after the checkpoint. None: nothing left
         (or another process holds the checkpoint and ``wait`` is false)."""
         p = self.projections[name]
@@ -267,7 +315,7 @@ class ProjectionRunner:
         if getattr(p, "timers_only", False):
             return None  # acts on time alone: no transaction per pass to move its checkpoint
         if is_reactor(p):
-            return await self._react(p, name, wait=wait)  # type: ignore[arg-type]
+            return await self._react(p, name, wait=wait, shared=shared)  # type: ignore[arg-type]
         async with self._locks[name], self.hub.db.transaction() as s:
             cp = await self._lock_checkpoint(s, name, wait=wait)
             if cp is None:
@@ -280,7 +328,7 @@ class ProjectionRunner:
                 cp.updated_at = now
                 s.add(cp)
                 return len(batch)
-            events = await self._read(s, cp, now)
+            events = await self._read(s, cp, shared)
             if not events:
                 s.add(cp)  # gaps may have expired
                 return None
@@ -293,7 +341,9 @@ class ProjectionRunner:
             s.add(cp)
             return len(events)
 
-    async def _react(self, p: Reactor, name: str, *, wait: bool) -> int | None:
+    async def _react(
+        self, p: Reactor, name: str, *, wait: bool, shared: dict[int, LoggedEvent]
+    ) -> int | None:
         from hub.services.uow import UnitOfWork
 
         async with self._locks[name]:
@@ -316,7 +366,7 @@ class ProjectionRunner:
                         cp.gaps = {k: v for k, v in cp.gaps.items() if int(k) not in present}
                 cp.rebuild_cursor = None  # a plain reactor starts from now
                 now = self.hub.now()
-                events = await self._read(s, cp, now)
+                events = await self._read(s, cp, shared)
                 uow = UnitOfWork(self.hub, s, None)
                 if events:
                     await p.apply(uow, events, now)
@@ -336,24 +386,31 @@ class ProjectionRunner:
             log.exception("bus publish failed for event ids %s", [e.id for e in events])
 
     async def _ensure_checkpoint(self, name: str) -> None:
-        """A projection seen for the first time starts from now and rebuilds from rows."""
-        if name in self._known:
+        if name not in self._known:
+            await self._ensure_checkpoints([name])
+
+    async def _ensure_checkpoints(self, names: list[str]) -> None:
+        """A projection seen for the first time starts from now and rebuilds from rows
+        (one transaction for all of them: the hub's start)."""
+        names = [n for n in names if n not in self._known]
+        if not names:
             return
         async with self.hub.db.transaction() as s:
             top = (await s.exec(select(sa.func.max(EventLog.id)))).one()
             insert = sqlite_insert if self.hub.db.is_sqlite else pg_insert
-            values = {
-                "name": name,
-                "position": top or 0,
-                "gaps": {},
-                "rebuild_cursor": None if getattr(self.projections[name], "timers_only", False) else 0,
-                "updated_at": self.hub.now(),
-            }
-            # Another process may create it first: then theirs stands.
-            await core(
-                s, insert(_checkpoint).values(**values).on_conflict_do_nothing(index_elements=["name"])
-            )
-        self._known.add(name)
+            rows: list[dict[str, Any]] = [
+                {
+                    "name": name,
+                    "position": top or 0,
+                    "gaps": {},
+                    "rebuild_cursor": None if getattr(self.projections[name], "timers_only", False) else 0,
+                    "updated_at": self.hub.now(),
+                }
+                for name in names
+            ]
+            # Another process may create one first: then theirs stands.
+            await core(s, insert(_checkpoint).on_conflict_do_nothing(index_elements=["name"]), rows)
+        self._known.update(names)
 
     async def _lock_checkpoint(
         self, s: AsyncSession, name: str, *, wait: bool
@@ -362,51 +419,58 @@ class ProjectionRunner:
         stmt = stmt.with_for_update(skip_locked=not wait)
         return (await s.exec(stmt)).first()
 
-    async def _read(self, s: AsyncSession, cp: ProjectionCheckpoint, _now: datetime) -> list[LoggedEvent]:
+    async def _read(
+        self, s: AsyncSession, cp: ProjectionCheckpoint, shared: dict[int, LoggedEvent]
+    ) -> list[LoggedEvent]:
+        """The events after the checkpoint (and gaps now committed); moves the checkpoint.
+        ``shared``: the events this round already decoded, by id."""
         # Gaps age in real time, not the hub's clock: the horizon bounds how long a real
         # transaction may stay open, and a test's (or a demo's) clock jumping ahead
         # must not expire a gap whose transaction is milliseconds old.
         now = utcnow()
+        # This round's cache, held here: a concurrent round (the loop and a caller's
+        # catch_up) may replace the attribute while this one awaits its reads.
         gaps = {int(k): v for k, v in (cp.gaps or {}).items()}
-        new = list(
+        # Ids first (an index-only read), then only the rows this round has not decoded.
+        ids = list(
             (
-                await s.exec(
-                    select(EventLog)
-                    .where(col(EventLog.id) > cp.position)
-                    .order_by(col(EventLog.id))
-                    .limit(self.batch_size)
+                await core(
+                    s,
+                    sa.select(_events.c.id)
+                    .where(_events.c.id > cp.position)
+                    .order_by(_events.c.id)
+                    .limit(self.batch_size),
                 )
-            ).all()
+            ).scalars()
         )
-        late: list[EventLog] = []
-        if gaps:
-            late = list((await s.exec(select(EventLog).where(col(EventLog.id).in_(list(gaps))))).all())
-            for row in late:
-                gaps.pop(row.id or 0, None)
+        wanted = [i for i in [*ids, *gaps] if i not in shared]
+        if wanted:
+            rows = await core(s, sa.select(*_EVENT_COLUMNS).where(_events.c.id.in_(wanted)))
+            for r in rows:
+                shared[r.id] = LoggedEvent(
+                    id=r.id,
+                    type=r.type,
+                    ts=ensure_utc(r.ts),
+                    conversation_id=r.conversation_id,
+                    payload=r.payload,
+                    team_id=r.team_id,
+                    user_id=r.user_id,
+                )
+        late = [shared[i] for i in list(gaps) if i in shared]
+        for row in late:
+            gaps.pop(row.id, None)
         seen_at = now.isoformat()
         expected = cp.position + 1
-        for row in new:
-            assert row.id is not None
-            for missing in range(expected, min(row.id, expected + MAX_GAPS)):
+        for i in ids:
+            for missing in range(expected, min(i, expected + MAX_GAPS)):
                 gaps[missing] = seen_at
-            expected = row.id + 1
-        if new:
-            cp.position = new[-1].id or cp.position
+            expected = i + 1
+        if ids:
+            cp.position = ids[-1]
         horizon = (now - self.gap_horizon).isoformat()
         kept = sorted((k, v) for k, v in gaps.items() if v >= horizon)[-MAX_GAPS:]
         cp.gaps = {str(k): v for k, v in kept}
-        return [
-            LoggedEvent(
-                id=r.id or 0,
-                type=r.type,
-                ts=r.ts,
-                conversation_id=r.conversation_id,
-                payload=r.payload,
-                team_id=r.team_id,
-                user_id=r.user_id,
-            )
-            for r in [*late, *new]
-        ]
+        return [*late, *(shared[i] for i in ids)]
 
     # -- time-driven changes --------------------------------------------------------------
     async def run_due(self) -> int:
