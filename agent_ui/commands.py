@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from hub.api.routes_chat import ChatReadIn, ChatSendIn
 from hub.api.schemas import AssignIn, In, NoteIn, PriorityIn, ReplyIn, ResolveIn, TransferIn
 from hub.events import Event
 from hub.models import OfferStatus, Presence
+from hub.services import chat, offers, users
 from hub.services import conversations as conv_svc
-from hub.services import offers, users
 from hub.services.access import require_view
 from hub.services.errors import Invalid
 
@@ -219,6 +220,31 @@ async def unwatch(gw: Gateway, conn: Connection, msg: dict[str, Any]) -> Any:
     return {"conversation_id": a.conversation_id, "watching": False}
 
 
+# -- internal messages between staff (hub.services.chat; the REST bodies plus room_id) --
+class RoomArg(In):
+    room_id: int = Field(ge=1, le=MAX_ID, strict=True)
+
+
+class ChatSendCmd(ChatSendIn, RoomArg):
+    pass
+
+
+class ChatReadCmd(ChatReadIn, RoomArg):
+    pass
+
+
+async def chat_send(gw: Gateway, conn: Connection, msg: dict[str, Any]) -> Any:
+    a: ChatSendCmd = parse(ChatSendCmd, msg)
+    m = await chat.send(gw.hub, conn.actor, a.room_id, a.body)
+    return {"message_id": m.id, "room_id": m.room_id, "created_at": m.created_at.isoformat()}
+
+
+async def chat_read(gw: Gateway, conn: Connection, msg: dict[str, Any]) -> Any:
+    a: ChatReadCmd = parse(ChatReadCmd, msg)
+    marker, unread = await chat.mark_read(gw.hub, conn.actor, a.room_id, a.message_id)
+    return {"room_id": a.room_id, "last_read_message_id": marker, "unread": unread}
+
+
 COMMANDS = {
     "reply": reply,
     "note": note,
@@ -234,4 +260,6 @@ COMMANDS = {
     "typing": typing,
     "watch": watch,
     "unwatch": unwatch,
+    "chat.send": chat_send,
+    "chat.read": chat_read,
 }

@@ -194,6 +194,13 @@ class Gateway:
             ref = event.payload.get(key)
             if isinstance(ref, int):
                 out |= (self.by_user if key == "previous_assignee_id" else self.by_team).get(ref, set())
+        if event.type == "chat.message":  # a direct message: its two members (hub.services.chat)
+            for member in event.payload.get("member_ids") or ():
+                out |= self.by_user.get(member, set()) if isinstance(member, int) else set()
+        if event.type.startswith("task."):  # its creator follows it (hub.services.tasks)
+            creator = event.payload.get("created_by")
+            if isinstance(creator, int):
+                out |= self.by_user.get(creator, set())
         if event.team_id is None or event.type.startswith("offer.") or event.type in STAFF:
             out |= self.supervisors
         elif event.type == "contact.merged":

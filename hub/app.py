@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -119,14 +120,18 @@ def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
 
 
 def build_projections(hub: Hub) -> ProjectionRunner:
+    from hub.campaigns.reactor import CampaignsReactor
     from hub.care.consumer import CareConsumer
     from hub.crm.figures import ContactFiguresProjection
     from hub.crm.orgs import OrganizationJoinProjection
     from hub.crm.search import ContactSearchProjection
     from hub.reports.rollup import ReportsProjection
     from hub.reports.schedules import ReportMailer
+    from hub.rules.reactor import RulesReactor
+    from hub.services.consent_reactor import ConsentKeywordReactor
     from hub.services.notifications import NotificationsReactor
     from hub.services.search_index import MessageSearchProjection
+    from hub.services.tasks import TasksReactor
 
     return ProjectionRunner(
         hub,
@@ -139,8 +144,51 @@ def build_projections(hub: Hub) -> ProjectionRunner:
             ReportsProjection(hub.db.is_sqlite),
             ReportMailer(hub),
             NotificationsReactor(hub),
+            CampaignsReactor(hub),
+            ConsentKeywordReactor(hub),
+            TasksReactor(hub),
+            RulesReactor(hub),
         ],
     )
+
+
+@functools.cache
+def _api_routes() -> tuple[BaseRoute, ...]:
+    """Every /api/v1 route, built once: the routes hold no per-app state (each request
+    finds its hub through ``request.app``)."""
+    api = APIRouter(prefix="/api/v1")
+    for module in (
+        routes_auth,
+        routes_conversations,
+        routes_imports,
+        routes_contacts,
+        routes_crm,
+        routes_segments,
+        routes_organizations,
+        routes_complaints,
+        routes_surveys,
+        routes_reports,
+        routes_wfm,
+        routes_report_schedules,
+        routes_users,
+        routes_canned,
+        routes_labels,
+        routes_search,
+        routes_views,
+        routes_outbound,
+        routes_notifications,
+        routes_profile,
+        routes_live,
+        routes_audit,
+        routes_attachments,
+        routes_consent,
+        routes_campaigns,
+        routes_tasks,
+        routes_rules,
+        routes_chat,
+    ):
+        api.include_router(module.router)
+    return tuple(api.routes)
 
 
 def create_app(
@@ -246,43 +294,14 @@ def create_app(
     app.state.staff_mailer = Mailer()
     api_errors.install(app)
 
-    api = APIRouter(prefix="/api/v1")
-    for module in (
-        routes_auth,
-        routes_conversations,
-        routes_imports,
-        routes_contacts,
-        routes_crm,
-        routes_segments,
-        routes_organizations,
-        routes_complaints,
-        routes_surveys,
-        routes_reports,
-        routes_wfm,
-        routes_report_schedules,
-        routes_users,
-        routes_canned,
-        routes_labels,
-        routes_search,
-        routes_views,
-        routes_outbound,
-        routes_notifications,
-        routes_profile,
-        routes_live,
-        routes_audit,
-        routes_attachments,
-        routes_consent,
-        routes_campaigns,
-        routes_tasks,
-        routes_rules,
-        routes_chat,
-    ):
-        api.include_router(module.router)
-    app.include_router(api)
+    # The API's routes are built once per process (FastAPI analyses every endpoint's
+    # signature as it builds a route) and shared by every app made here.
+    app.router.routes.extend(_api_routes())
     app.include_router(api_docs_router())
     app.include_router(_ops_router())
     app.include_router(pages_router())
     app.include_router(routes_surveys.page_router())
+    app.include_router(routes_consent.page_router())
     app.include_router(routes_complaint_page.page_router())
     app.add_api_websocket_route("/ws", _console_socket)
     webhooks: list[BaseRoute] = [

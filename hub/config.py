@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -112,6 +112,19 @@ class ReportsSettings(_Section):
     messaging_abandon_after_minutes: int = Field(0, ge=0, le=43_200)
 
 
+class ConsentSettings(_Section):
+    """Consent and opt-outs (docs/crm.md, "Consent")."""
+
+    # Whole-message keywords on every messaging channel, on top of the built-in ones
+    # (STOP, UNSUBSCRIBE, إلغاء, إيقاف; START, ابدأ), matched Arabic-normalised and
+    # ignoring case, spaces and end punctuation.
+    opt_out_keywords: list[str] = Field(default_factory=list, max_length=50)
+    opt_in_keywords: list[str] = Field(default_factory=list, max_length=50)
+    # Signs unsubscribe links (32+ characters). Unset: the web-chat token_secret, else a
+    # key kept in data_dir (set it when hub processes run on several hosts).
+    link_secret: str | None = Field(None, min_length=32, max_length=256, repr=False)
+
+
 class MetricsSettings(_Section):
     """Who may scrape ``/metrics`` (see docs/architecture.md, "Operations")."""
 
@@ -130,6 +143,30 @@ class MetricsSettings(_Section):
     @classmethod
     def _check_cidrs(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else check_cidrs(v)
+
+
+class CampaignSettings(_Section):
+    """Campaigns (docs/campaigns.md)."""
+
+    # Sends per second per channel, cluster-wide (the provider's limit). A channel not
+    # named here sends at ``default_rate``.
+    rates: dict[str, Annotated[float, Field(gt=0, le=10_000)]] = Field(
+        default_factory=lambda: {"sms": 10.0, "whatsapp": 20.0, "email": 10.0, "telegram": 25.0},
+        max_length=20,
+    )
+    default_rate: float = Field(10.0, gt=0, le=10_000)
+    # A conversation opened this long after a campaign message counts as its reply.
+    reply_window_days: int = Field(7, ge=1, le=90)
+    # The default quiet hours in the customer's time ("" to have none).
+    quiet_start: str = Field("21:00", pattern=r"^(|([01]\d|2[0-3]):[0-5]\d)$")
+    quiet_end: str = Field("09:00", pattern=r"^(|([01]\d|2[0-3]):[0-5]\d)$")
+    # Recipients frozen per transaction, and claimed per outbox pass at most.
+    freeze_batch: int = Field(1000, ge=10, le=10_000)
+    send_batch: int = Field(200, ge=1, le=5_000)
+    # The preview counts at most this many members.
+    preview_limit: int = Field(200_000, ge=100, le=5_000_000)
+    # Marketing only to contacts with a recorded opt-in (otherwise: unless opted out).
+    require_opt_in: bool = False
 
 
 class Settings(BaseSettings):
@@ -165,6 +202,8 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     care: CareSettings = Field(default_factory=CareSettings)  # type: ignore[arg-type]
     reports: ReportsSettings = Field(default_factory=ReportsSettings)  # type: ignore[arg-type]
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)  # type: ignore[arg-type]
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)  # type: ignore[arg-type]
     # Each channel validates its own table; see channels/<kind>.py.
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

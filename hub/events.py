@@ -182,6 +182,17 @@ class TiersChangedPayload(_Payload):
     keys: list[str]
 
 
+class TierChangedPayload(_Payload):
+    """``contact.tier_changed``: a contact's tiers after a recompute differ from before
+    (hub.crm.figures); ``conversation_id`` is their newest open conversation, if any."""
+
+    contact_id: int
+    tiers: list[str]
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    conversation_id: int | None = None
+
+
 class ComplaintPayload(_Payload):
     complaint_id: int
     reference: str
@@ -228,6 +239,118 @@ class NotificationPayload(_Payload):
     unread: int = 0
 
 
+# -- internal messages between staff (issue 18: hub.services.chat) ------------------------
+class ChatMessagePayload(_Payload):
+    """``chat.message``: one message in a room. ``member_ids``: a direct message's two
+    members (who alone receive it); ``conversation_ids``: conversations it names (each
+    viewer asks for the cards they may see: ``GET /chat/cards``)."""
+
+    message_id: int
+    room_id: int
+    room_kind: str
+    team_id: int | None = None
+    member_ids: list[int] = Field(default_factory=list)
+    author_id: int | None = None
+    body: str
+    mentions: list[int] = Field(default_factory=list)
+    conversation_ids: list[int] = Field(default_factory=list)
+    created_at: datetime
+
+
+class ChatReadPayload(_Payload):
+    """``chat.read``: the reader's own consoles move their unread marker."""
+
+    room_id: int
+    last_read_message_id: int
+    unread: int = 0
+
+
+# -- tasks and follow-ups (issue 18: hub.services.tasks) --------------------------------------
+class TaskPayload(_Payload):
+    """``task.created|updated|completed|deleted`` and ``task.due`` (its reminder fired).
+    The envelope's ``user_id``/``team_id`` are the assignees (hub.services.visibility)."""
+
+    task_id: int
+    title: str
+    status: str
+    priority: str
+    assignee_user_id: int | None = None
+    assignee_team_id: int | None = None
+    due_at: datetime | None = None
+    timezone: str = "UTC"
+    recurrence: str = "none"
+    contact_id: int | None = None
+    conversation_id: int | None = None
+    complaint_id: int | None = None
+    source: str = "manual"
+    created_by: int | None = None
+    previous_assignee_id: int | None = None  # the names the console gateway indexes
+    previous_team_id: int | None = None
+    changes: list[str] = Field(default_factory=list)
+
+
+# -- consent per contact and channel (issue 17) ---------------------------------------
+class ConsentChangedPayload(_Payload):
+    """A consent decision recorded (hub.services.consent): ``state`` opted_in,
+    opted_out or None (back to unknown), ``previous`` what it was. ``changes`` in the
+    form contact.updated uses, so the timeline and audit log read it alike."""
+
+    contact_id: int
+    channel: str = Field(max_length=20)
+    purpose: str = Field(max_length=12)
+    state: str | None = None
+    previous: str | None = None
+    source: str = Field(max_length=12)
+    campaign_id: int | None = None
+    note: str | None = Field(default=None, max_length=200)
+    changes: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+# -- campaigns (issue 17) ------------------------------------------------------------
+class CampaignPayload(_Payload):
+    """A campaign's lifecycle (``campaign.created`` … ``.completed``), its throttled
+    ``campaign.progress`` (``results``: counts by outcome) and ``campaign.replied`` (a
+    reply opened ``conversation_id``). hub.campaigns."""
+
+    campaign_id: int
+    name: str = Field(default="", max_length=120)
+    team_id: int | None = None
+    status: str = Field(default="", max_length=12)
+    results: dict[str, Any] | None = None
+    at: datetime | None = None
+    recipient_id: int | None = None
+    contact_id: int | None = None
+    conversation_id: int | None = None
+
+
+# -- automation rules and macros (issue 18) --------------------------------------------
+class RuleFiredPayload(_Payload):
+    """``rule.fired``: a rule acted on a conversation (hub.rules.executor). ``actions``
+    what it did, each ``{"type", "ok", ...its settings, "error"?}``; ``notify`` the users
+    its notify actions tell (the notifications reactor turns them into ``rule``
+    notifications)."""
+
+    rule_id: int
+    rule_name: str
+    firing_id: int
+    trigger: str
+    outcome: str
+    actions: list[dict[str, Any]] = Field(default_factory=list)
+    notify: list[int] = Field(default_factory=list)
+    text: str = ""
+
+
+class RuleChangedPayload(_Payload):
+    """``rule.changed`` (created, updated, deleted, reordered) and ``macro.changed``: an
+    audit fact for admins (a macro's also for its owner)."""
+
+    id: int | None = None
+    name: str = ""
+    change: str
+    scope: str | None = None
+    owner_id: int | None = None
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     "message.received": MessagePayload,
     "message.created": MessagePayload,
@@ -252,6 +375,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "contact.exported": ContactPayload,
     "contact.erased": ContactPayload,
     "tiers.changed": TiersChangedPayload,
+    "contact.tier_changed": TierChangedPayload,
     "organization.updated": OrganizationPayload,
     "complaint.opened": ComplaintPayload,
     "complaint.updated": ComplaintPayload,
@@ -263,10 +387,31 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "notification.created": NotificationPayload,  # issue 16: notifications
     "notification.read": NotificationPayload,
     # (reserved: consent)
+    "contact.consent_changed": ConsentChangedPayload,
     # (reserved: campaigns)
+    "campaign.created": CampaignPayload,
+    "campaign.updated": CampaignPayload,
+    "campaign.deleted": CampaignPayload,
+    "campaign.started": CampaignPayload,
+    "campaign.paused": CampaignPayload,
+    "campaign.resumed": CampaignPayload,
+    "campaign.cancelled": CampaignPayload,
+    "campaign.completed": CampaignPayload,
+    "campaign.progress": CampaignPayload,
+    "campaign.replied": CampaignPayload,
     # (reserved: tasks)
+    "task.created": TaskPayload,
+    "task.updated": TaskPayload,
+    "task.completed": TaskPayload,
+    "task.deleted": TaskPayload,
+    "task.due": TaskPayload,
     # (reserved: rules)
+    "rule.fired": RuleFiredPayload,
+    "rule.changed": RuleChangedPayload,
+    "macro.changed": RuleChangedPayload,
     # (reserved: chat)
+    "chat.message": ChatMessagePayload,
+    "chat.read": ChatReadPayload,
 }
 
 

@@ -227,8 +227,8 @@ class Contact(SQLModel, table=True):
     organization_id: int | None = Field(
         default=None, foreign_key="organization.id", index=True, ondelete="SET NULL"
     )
-    # Per channel: {"sms": {"granted": true, "at": "...", "source": "agent"}} (surveys, campaigns).
-    consent: dict[str, Any] = _json({})
+    # Consent lives in its own table (ContactConsent, hub.services.consent); the API's
+    # contact ``consent`` field is derived from it.
     created_at: datetime = _now_col()
     updated_at: datetime = _now_col()
 
@@ -325,6 +325,7 @@ class Conversation(SQLModel, table=True):
     # they come back).
     abandoned_at: datetime | None = _ts(nullable=True)
     abandon_due_at: datetime | None = _ts(nullable=True, index=True)
+    campaign_id: int | None = None  # a reply to this campaign opened it (hub.campaigns.reactor)
 
 
 class Message(SQLModel, table=True):
@@ -1082,19 +1083,309 @@ sa.Index("ix_event_log_ts", EventLog.__table__.c.ts)  # type: ignore[attr-define
 
 # --- consent per contact and channel (issue 17) ---------------------------------------------------
 # (section reserved: consent)
+class ContactConsent(SQLModel, table=True):
+    """One consent decision per contact, channel and purpose (hub.services.consent).
+
+    ``purpose`` marketing (campaigns, survey invitations) or service (messages about a
+    conversation the customer is in); ``state`` opted_in or opted_out, no row is
+    unknown. ``source`` how it was recorded: keyword, link, import, agent, api,
+    widget, campaign. ``campaign_id`` names the campaign whose link or message led to it
+    (no foreign key: campaigns are a later table)."""
+
+    __tablename__ = "contact_consent"
+    __table_args__ = (sa.UniqueConstraint("contact_id", "channel", "purpose", name="uq_contact_consent"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    channel: str = Field(max_length=20)
+    purpose: str = Field(max_length=12)
+    state: str = Field(max_length=12)
+    source: str = Field(max_length=12)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    campaign_id: int | None = None
+    note: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = _now_col()
 
 
 # --- campaigns (issue 17) ---------------------------------------------------
 # (section reserved: campaigns)
+class Campaign(SQLModel, table=True):
+    """One outreach campaign (hub.campaigns): what to send, to whom, when. ``due_at`` is
+    its timer (the scheduled start; while recipients are being frozen, now), fired by
+    the campaigns reactor; ``freeze_cursor`` is the last contact (or list row) frozen,
+    committed with the rows it froze, so a restart continues where it stopped."""
+
+    __tablename__ = "campaign"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True, ondelete="SET NULL")
+    kind: str = Field(default="message", max_length=10)  # message, survey
+    status: str = Field(default="draft", max_length=12, index=True)
+    audience_type: str = Field(default="segment", max_length=10)  # segment, list
+    segment_id: int | None = Field(default=None, foreign_key="segment.id", ondelete="SET NULL")
+    channel: str = Field(max_length=20)  # a channel kind, or "preferred"
+    fallback: list[str] = _json([])
+    content: dict[str, Any] = _json({})  # {"en": {"body", "subject", "html", "template", "variables"}}
+    sender_name: str = Field(default="", max_length=80)
+    survey_key: str | None = Field(default=None, max_length=40)
+    start_at: datetime | None = _ts(nullable=True)
+    local_time: bool = False
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
+    due_at: datetime | None = _ts(nullable=True, index=True)
+    freeze_cursor: int = 0
+    frozen_at: datetime | None = _ts(nullable=True)
+    started_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    tests: int = 0
+    progress_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+    started_at: datetime | None = _ts(nullable=True)
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class CampaignRecipient(SQLModel, table=True):
+    """One recipient of a campaign: the third kind of outbox row (hub.campaigns.sender).
+    ``listed`` rows are uploaded and not yet matched; ``pending`` ones are due at
+    ``due_at``; ``sending`` is claimed with a lease (``locked_until``)."""
+
+    __tablename__ = "campaign_recipient"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "contact_id", name="uq_campaign_recipient_contact"),
+        sa.Index("ix_campaign_recipient_due", "status", "due_at"),
+        sa.Index("ix_campaign_recipient_campaign_status", "campaign_id", "status"),
+        sa.Index("ix_campaign_recipient_contact_sent", "contact_id", "sent_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="SET NULL")
+    channel: str = Field(default="", max_length=20)
+    address: str = Field(default="", max_length=320)
+    name: str = Field(default="", max_length=200)
+    language: str = Field(default="en", max_length=10)
+    status: str = Field(default="pending", max_length=10)
+    reason: str | None = Field(default=None, max_length=300)
+    test: bool = False
+    due_at: datetime | None = _ts(nullable=True)
+    locked_until: datetime | None = _ts(nullable=True)
+    attempts: int = 0
+    provider_id: str | None = Field(default=None, max_length=255, index=True)
+    coupon: str | None = Field(default=None, max_length=64)
+    survey_id: int | None = None
+    conversation_id: int | None = None  # the conversation the reply opened
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+    sent_at: datetime | None = _ts(nullable=True)
+    delivered_at: datetime | None = _ts(nullable=True)
+    replied_at: datetime | None = _ts(nullable=True)
+    opted_out_at: datetime | None = _ts(nullable=True)
+
+
+class CampaignCoupon(SQLModel, table=True):
+    """An uploaded coupon code, given to one recipient when they are frozen."""
+
+    __tablename__ = "campaign_coupon"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "code", name="uq_campaign_coupon_code"),
+        sa.Index("ix_campaign_coupon_free", "campaign_id", "recipient_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    code: str = Field(max_length=64)
+    recipient_id: int | None = None
+    redeemed_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _now_col()
+
+
+class CampaignRate(SQLModel, table=True):
+    """Per channel, the campaign sends of the last second: ``window`` is a list of
+    [epoch seconds, count] claimed, updated in the claim transaction (row locked), so
+    the rate holds across every hub process."""
+
+    __tablename__ = "campaign_rate"
+    channel: str = Field(primary_key=True, max_length=20)
+    window: list[Any] = _json([])
+    updated_at: datetime = _now_col()
 
 
 # --- tasks and shift hand-over (issue 18) ---------------------------------------------------
 # (section reserved: tasks)
+class Task(SQLModel, table=True):
+    """A task or follow-up (hub.services.tasks): assigned to a user, a team, or a user
+    in a team; due at ``due_at`` (UTC) as set in ``timezone``. Two timers are columns:
+    ``remind_at`` (the reminder, cleared when it fires; ``reminded_at`` says when) and
+    ``next_occurrence_at`` (a recurring task's next copy is made then — this one's due
+    time — and the column cleared). ``source_key`` makes a task made from an event
+    (a missed call, a low score, a series' next occurrence) unique."""
+
+    __table_args__ = (
+        sa.Index("ix_task_assignee_user_status", "assignee_user_id", "status"),
+        sa.Index("ix_task_assignee_team_status", "assignee_team_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(sa.String(4000), nullable=False))
+    status: str = Field(default="open", max_length=10)  # open, done, cancelled
+    priority: str = Field(default="normal", max_length=10)  # low, normal, high, urgent
+    assignee_user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    assignee_team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="SET NULL")
+    due_at: datetime | None = _ts(nullable=True, index=True)
+    timezone: str = Field(default="UTC", max_length=64)  # IANA: the zone the due time was set in
+    remind_at: datetime | None = _ts(nullable=True, index=True)
+    reminded_at: datetime | None = _ts(nullable=True)
+    recurrence: str = Field(default="none", max_length=10)  # none, daily, weekly
+    next_occurrence_at: datetime | None = _ts(nullable=True, index=True)
+    series_id: int | None = Field(default=None, index=True)  # the first task of a recurring series
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True, ondelete="SET NULL")
+    conversation_id: int | None = Field(
+        default=None, foreign_key="conversation.id", index=True, ondelete="SET NULL"
+    )
+    complaint_id: int | None = Field(
+        default=None, foreign_key="complaint.id", index=True, ondelete="SET NULL"
+    )
+    source: str = Field(default="manual", max_length=20)  # manual, rule, survey, missed_call, recurring
+    source_key: str | None = Field(default=None, sa_column=Column(sa.String(80), unique=True, nullable=True))
+    rule_id: int | None = None
+    created_by: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="SET NULL")
+    completed_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    completed_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
 
 
 # --- automation rules and macros (issue 18) ---------------------------------------------------
 # (section reserved: rules_and_macros)
+class AutomationRule(SQLModel, table=True):
+    """An automation rule (hub.rules): when ``trigger`` happens (``trigger_params``: the
+    minutes of a wait), if every condition holds, do the actions — in ``position`` order
+    among the active rules. ``team_id``: only conversations of that team. Conditions and
+    actions are small JSON lists checked by hub.rules.schema (≤ 20 and ≤ 10)."""
+
+    __tablename__ = "automation_rule"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    position: int = Field(default=0, index=True)
+    active: bool = True
+    trigger: str = Field(max_length=30)
+    trigger_params: dict[str, Any] = _json({})
+    conditions: list[dict[str, Any]] = _json([])
+    actions: list[dict[str, Any]] = _json([])
+    team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="CASCADE")
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
+
+
+class RuleFiring(SQLModel, table=True):
+    """One rule looked at for one triggering event (hub.rules.executor). ``(rule_id,
+    event_id)`` is unique: a rule acts at most once per event, however many processes
+    run. ``outcome``: pending → running → fired / partial / failed, or no_match / loop /
+    skipped. ``actions`` the plan with each action's result; ``done`` how many ran (a
+    retry after a crash resumes there); ``chain`` the rules whose actions led to the
+    event (loop protection); ``caused`` the trigger events the actions produced."""
+
+    __tablename__ = "rule_firing"
+    __table_args__ = (
+        sa.UniqueConstraint("rule_id", "event_id", name="uq_rule_firing_event"),
+        sa.Index("ix_rule_firing_outcome_event", "outcome", "event_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="automation_rule.id", index=True, ondelete="CASCADE")
+    event_id: int
+    trigger: str = Field(max_length=30)
+    conversation_id: int | None = Field(
+        default=None, foreign_key="conversation.id", index=True, ondelete="CASCADE"
+    )
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", ondelete="CASCADE")
+    outcome: str = Field(default="pending", max_length=12)
+    chain: list[int] = _json([])
+    actions: list[dict[str, Any]] = _json([])
+    caused: list[int] = _json([])
+    done: int = 0
+    lease_until: datetime | None = _ts(nullable=True)
+    at: datetime = _now_col()
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class RuleTimer(SQLModel, table=True):
+    """A "waiting longer than X" wait: the customer wrote (``event_id``) and nobody from
+    staff has answered; at ``due_at`` the rule is looked at. One per rule and
+    conversation; an agent's reply or a resolution removes it."""
+
+    __tablename__ = "rule_timer"
+    __table_args__ = (sa.UniqueConstraint("rule_id", "conversation_id", name="uq_rule_timer"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="automation_rule.id", ondelete="CASCADE")
+    conversation_id: int = Field(foreign_key="conversation.id", index=True, ondelete="CASCADE")
+    event_id: int
+    due_at: datetime = _ts(index=True)
+
+
+class Macro(SQLModel, table=True):
+    """A named bundle of actions an agent applies with one click (hub.services.macros):
+    ``scope`` personal (``owner_id``), team (``team_id``) or everyone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    scope: str = Field(default="personal", max_length=10)
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="CASCADE")
+    team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="CASCADE")
+    actions: list[dict[str, Any]] = _json([])
+    position: int = 0
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = _now_col()
+    updated_at: datetime = _now_col()
 
 
 # --- internal messages between staff (issue 18) ---------------------------------------------------
 # (section reserved: internal_messages)
+
+
+class ChatRoom(SQLModel, table=True):
+    """A room of internal messages between staff (hub.services.chat): ``team`` (one per
+    team, its members and admins) or ``dm`` (two staff members, ``user_a_id`` <
+    ``user_b_id``, unique: one direct-message room per pair, seen by them alone)."""
+
+    __tablename__ = "chat_room"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", name="uq_chat_room_team"),
+        sa.UniqueConstraint("user_a_id", "user_b_id", name="uq_chat_room_dm"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # team, dm
+    team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="CASCADE")
+    user_a_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
+    user_b_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = _now_col()
+    last_message_id: int | None = None  # newest message (room list order, unread shortcut)
+
+
+class ChatMessage(SQLModel, table=True):
+    """One internal message. ``search`` is the body in hub.textnorm's search form (the
+    room's history is searched by substring within the caller's rooms); ``mentions``
+    are user ids named with ``@``; ``refs`` conversation ids named with ``#123`` or a
+    console link (cards are resolved per viewer, never stored)."""
+
+    __tablename__ = "chat_message"
+    __table_args__ = (
+        sa.Index("ix_chat_message_room_id_id", "room_id", "id"),
+        sa.Index("ix_chat_message_author_created", "author_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: int = Field(foreign_key="chat_room.id", ondelete="CASCADE")
+    author_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    body: str = Field(sa_column=Column(sa.String(4000), nullable=False))
+    search: str = Field(default="", sa_column=Column(sa.String(8000), nullable=False))
+    mentions: list[int] = _json([])
+    refs: list[int] = _json([])
+    created_at: datetime = _now_col()
+
+
+class ChatRead(SQLModel, table=True):
+    """How far one staff member has read one room (unread = newer messages by others)."""
+
+    __tablename__ = "chat_read"
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    room_id: int = Field(foreign_key="chat_room.id", primary_key=True, index=True, ondelete="CASCADE")
+    last_read_message_id: int = 0
+    updated_at: datetime = _now_col()

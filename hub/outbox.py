@@ -87,7 +87,7 @@ class OutboxWorker:
         """
         claimed = await self._claim()
         if not claimed:
-            return await self._staff_mail()
+            return await self._staff_mail() + await self._campaigns(self.hub.settings.outbox.batch_size)
         outcomes = await asyncio.gather(*(self._send(c) for c in claimed))
         sent = [(c, o) for c, o in zip(claimed, outcomes, strict=True) if isinstance(o, SendResult)]
         failed = [(c, o) for c, o in zip(claimed, outcomes, strict=True) if isinstance(o, SendError)]
@@ -103,7 +103,8 @@ class OutboxWorker:
                 log.error("recording a failed send failed: %s", outcome, exc_info=outcome, extra=_ids(c))
         if isinstance(done[0], BaseException):
             raise done[0]  # _record_successes handles every item's own failure
-        return len(claimed) + await self._staff_mail()
+        room = self.hub.settings.outbox.batch_size - len(claimed)
+        return len(claimed) + await self._staff_mail() + await self._campaigns(room)
 
     async def _staff_mail(self) -> int:
         """The second kind of row: mail to staff (hub.staff_outbox), after the replies of the pass."""
@@ -111,6 +112,16 @@ class OutboxWorker:
             return await staff_outbox.run_once(self.hub, self.rng)
         except Exception:
             log.exception("staff mail pass failed")
+            return 0
+
+    async def _campaigns(self, room: int) -> int:
+        """The third kind of row: campaign sends, only in the room the replies left."""
+        from hub.campaigns import sender
+
+        try:
+            return await sender.run_once(self.hub, room, self.rng)
+        except Exception:
+            log.exception("campaign pass failed")
             return 0
 
     async def _claim(self) -> list[Claimed]:
@@ -335,7 +346,10 @@ class OutboxWorker:
                 )
             ).first()
         staff = await staff_outbox.next_due(self.hub)
-        return min((t for t in (pending, lapsing, staff) if t is not None), default=None)
+        from hub.campaigns.sender import next_due as campaigns_due
+
+        campaign = await campaigns_due(self.hub)
+        return min((t for t in (pending, lapsing, staff, campaign) if t is not None), default=None)
 
     async def run_forever(self) -> None:
         hub = self.hub

@@ -25,6 +25,7 @@ STAFF_PAGES = {
     "/complaints": "complaints.html",
     "/supervisor": "supervisor.html",
     "/reports": "reports.html",
+    "/campaigns": "campaigns.html",
     "/wallboard": "wallboard.html",
     "/planning": "planning.html",
     "/admin": "admin.html",

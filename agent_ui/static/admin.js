@@ -18,6 +18,7 @@ import { complaintOptionsSection, surveysSection } from "./admin/care.js";
 import { reportSchedulesSection } from "./admin/reports.js";
 import { labelsSection } from "./admin/labels.js";
 import { auditSection } from "./admin/audit.js";
+import { macrosSection, rulesSection } from "./admin/rules.js";
 import { checklistSection, loadChecklist } from "./admin/checklist.js";
 
 const SECTIONS = [
@@ -32,6 +33,8 @@ const SECTIONS = [
   { id: "complaints", key: "adm_complaints", role: "admin", build: complaintOptionsSection },
   { id: "surveys", key: "adm_surveys", role: "admin", build: surveysSection },
   { id: "schedules", key: "adm_schedules", role: "admin", build: reportSchedulesSection },
+  { id: "rules", key: "ru_tab", role: "admin", build: rulesSection },
+  { id: "macros", key: "ru_macros_tab", role: "supervisor", build: macrosSection },
   { id: "audit", key: "aud_tab", role: "admin", build: auditSection },
 ];
 

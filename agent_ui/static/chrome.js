@@ -13,6 +13,7 @@ const NAV = [
   { page: "complaints", href: "/complaints", key: "nav_complaints", role: "agent" },
   { page: "supervisor", href: "/supervisor", key: "nav_supervisor", role: "supervisor" },
   { page: "reports", href: "/reports", key: "nav_reports", role: "supervisor" },
+  { page: "campaigns", href: "/campaigns", key: "cp_nav", role: "supervisor" },
   { page: "wallboard", href: "/wallboard", key: "nav_wallboard", role: "supervisor" },
   { page: "planning", href: "/planning", key: "nav_planning", role: "supervisor" },
   { page: "admin", href: "/admin", key: "nav_admin", role: "supervisor" },

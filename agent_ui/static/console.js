@@ -4,7 +4,7 @@
 // is idempotent because a reconnect may replay what a REST reload already showed.
 import { api, whoAmI } from "./api.js";
 import { hasRole, topbar } from "./chrome.js";
-import { ThreadView, emptyThread } from "./console/thread.js";
+import { ThreadView, campaignChip, emptyThread } from "./console/thread.js";
 import { Composer, renderComposerSkeleton } from "./console/composer.js";
 import { ContactPanel } from "./console/contact.js";
 import { OfferTray } from "./console/offers.js";
@@ -23,6 +23,10 @@ import { labelAdder, labelChips, labelFilter, labelName, loadLabels } from "./co
 import { SearchPanel } from "./console/search.js";
 import { firstRunInto } from "./admin/checklist.js";
 import { NotificationBell } from "./console/notifications.js";
+import { ChatPanel } from "./console/chat.js";
+import { TasksPanel } from "./console/tasks.js";
+import { handoverDialog } from "./console/handover.js";
+import { MacrosMenu } from "./console/macros.js";
 
 const PRESENCES = ["available", "busy", "away", "offline"];
 
@@ -58,6 +62,8 @@ let care;
 let presenceSelect;
 let search; // the search box, filters and saved views above the list (console/search.js)
 let bell; // the notification centre
+let tasks; // the tasks panel and the thread's "Add task" (console/tasks.js)
+const macros = new MacrosMenu({ current: () => current(), canHandle: (c) => canHandle(c) }); // console/macros.js
 
 // --- who may do what (the hub enforces it; the UI only avoids offering dead buttons) ---
 function isMine(c) {
@@ -394,6 +400,7 @@ function renderHeader() {
       h("h1", { id: "thread-title" }, h("bdi", { dir: "auto" }, c.contact_name || c.contact_address || t("unknown_customer")),
         h("span", { class: "muted" }, ` #${c.id}`)),
       tierBadges(c.contact_tiers),
+      campaignChip(c.campaign),
       h("span", { class: ["status-chip", `status-${c.status}`], id: "conv-status" }, t(`status_${c.status}`)),
       team ? h("span", { class: "muted" }, team.name) : null,
       c.category ? h("span", { class: "muted" }, `· ${t(`cat_${c.category}`)}`) : null),
@@ -412,6 +419,8 @@ function renderHeader() {
       !closed ? actionButton("resolve", () => doResolve(), { shortcut: "Alt+R", disabled: !canHandle(c), id: "resolve" }) : null,
       closed ? actionButton("reopen", () => doReopen(), { shortcut: "Alt+O", id: "reopen" }) : null,
       !offered ? actionButton("cmp_open", () => care.openNew(), { id: "thread-open-complaint" }) : null,
+      !offered ? tasks.addButton(c) : null,
+      !closed && !offered ? macros.button(c) : null,
       h("button", {
         type: "button", class: "toggle", id: "all-channels", "aria-pressed": String(state.allChannels),
         on: { click: toggleAllChannels },
@@ -591,6 +600,10 @@ function handle({ event: e, replayed }, { fromBuffer = false } = {}) {
     if (thread.has(id)) thread.updateStatus(p);
     return;
   }
+  if (e.type === "rule.fired") { // an automation rule acted (console/macros.js writes the line)
+    if (thread.has(id)) thread.addEvent(e);
+    return;
+  }
   if (e.type === "offer.created") {
     if (p.user_id === state.me.id && p.status === "pending") {
       offers.add(p, e.ts, { quiet: replayed || fromBuffer }).then(() => id === state.currentId && renderHeader());
@@ -646,6 +659,11 @@ function buildPresence() {
     on: {
       change: async () => {
         const value = presenceSelect.value;
+        const open = listed("mine");
+        if (value === "offline" && open.length) { // shift hand-over (console/handover.js)
+          if (await handoverDialog({ me: state.me, convs: open, users: () => state.users })) state.me.presence = "offline";
+          return void renderPresence();
+        }
         try {
           const u = await api(`/users/${state.me.id}/presence`, { method: "PUT", body: { presence: value } });
           state.me.presence = u.presence;
@@ -690,6 +708,7 @@ function rerender() {
   composer.updateCounter();
   contact.render();
   care.relabel();
+  tasks.relabel();
   offers.render();
   if (current()) openConversation(state.currentId);
   else renderEmpty();
@@ -707,14 +726,25 @@ async function main() {
   bell = new NotificationBell({
     socket, me: state.me, nameOf: (id) => state.users.get(id)?.name,
     onOpen: (n) => {
+      if (n.data?.room_id) return void chat.open(n.data.room_id); // a team chat @mention
+      if (n.kind === "task_due" && !n.conversation_id) return void tasks.open();
       if (!n.conversation_id) return void window.location.assign("/complaints");
       openConversation(n.conversation_id);
       showView("thread");
     },
   });
-  const slot = h("span", { class: "topbar-slot" }, presence, bell.element);
-  topbar({ user: state.me, page: "console", socket, slot, onLang: () => { rerender(); bell.renderButton(); if (!bell.panel.hidden) bell.renderPanel(); } });
+  // Team chat (console/chat.js): its button beside the bell, its panel over the console.
+  const chat = new ChatPanel({
+    socket, me: () => state.me, users: () => state.users,
+    onOpenConversation: (id) => { openConversation(id); showView("thread"); },
+  });
+  tasks = new TasksPanel({ socket, me: state.me, users: () => state.users, teams: () => state.teams,
+    openConversation: (id) => { openConversation(id); showView("thread"); } });
+  const slot = h("span", { class: "topbar-slot" }, presence, tasks.element, chat.button, bell.element);
+  topbar({ user: state.me, page: "console", socket, slot, onLang: () => { rerender(); bell.renderButton(); chat.relabel(); if (!bell.panel.hidden) bell.renderPanel(); } });
   bell.start();
+  chat.start();
+  tasks.start();
   renderPresence();
   renderCapacityWarning();
 
@@ -764,7 +794,7 @@ async function main() {
       const [c, msgs] = await Promise.all([api(`/conversations/${id}`), api(`/conversations/${id}/messages`, { query: { limit: 5 } })]);
       const first = msgs.items.find((m) => m.direction === "inbound");
       return {
-        name: c.contact_name || c.contact_address, channel: c.channel, tiers: c.contact_tiers, hint: c.contact_hint,
+        name: c.contact_name || c.contact_address, channel: c.channel, tiers: c.contact_tiers, hint: c.contact_hint, campaign: c.campaign,
         preview: (first?.body || c.subject || "").slice(0, 160),
       };
     },

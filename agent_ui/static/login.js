@@ -25,7 +25,7 @@ toggle.addEventListener("click", () => {
 /** Only our own pages are valid targets (no open redirect). */
 function nextPage() {
   const next = new URLSearchParams(window.location.search).get("next") || "";
-  const page = /^\/(console|contacts|complaints|supervisor|reports|wallboard|planning|admin|password)(?:[/?#]|$)/.test(next) ? next : "/console";
+  const page = /^\/(console|contacts|complaints|supervisor|reports|campaigns|wallboard|planning|admin|password)(?:[/?#]|$)/.test(next) ? next : "/console";
   // A redirect keeps the fragment (#c=12: the conversation the link pointed at).
   return page.includes("#") ? page : page + window.location.hash;
 }

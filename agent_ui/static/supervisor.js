@@ -17,6 +17,7 @@ import { ageSeconds, channelName, clock, dateTime, number, percent, shortDuratio
 import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { channelIcon } from "./icons.js";
 import { HubSocket } from "./socket.js";
+import { overdueTasks } from "./supervisor/tasks.js";
 import {
   dueText, escalatedMark, loadOptions, nextDue, overdueMark, ratingLine, scoreText, severityBadge, statusChip,
   surveyKindLabel,
@@ -482,6 +483,7 @@ function tick() {
 function rerender() {
   applyLang();
   render();
+  state.overdueTasks?.render();
   if (state.viewing) {
     const id = state.viewing.id;
     viewer.load(state.viewing).then(() => loadViewerSurveys(id));
@@ -510,6 +512,7 @@ async function main() {
   socket.start();
   await Promise.all([loadDirectory(), loadOptions()]);
   await Promise.all([refresh(), refreshCare()]);
+  state.overdueTasks = overdueTasks($("#tk-overdue"), { socket, users: () => state.users, onOpen: openConversation });
   setInterval(tick, 1000);
   setInterval(refreshAwaiting, AWAITING_MS);
   document.addEventListener("keydown", (e) => {

@@ -105,6 +105,11 @@ class TelegramChannel:
     max_body_length: ClassVar[int] = 4096
     supports_attachments: ClassVar[bool] = True
     rate_per_second: ClassVar[float | None] = 30
+    # /stop and /start (alone) on top of the hub's keywords (hub.consent_keywords): /stop
+    # opts out of marketing; a bare /start only undoes an earlier /stop, so a new chat's
+    # /start (with or without a deep-link topic) records nothing.
+    opt_out_keywords: ClassVar[frozenset[str]] = frozenset({"/stop"})
+    opt_in_keywords: ClassVar[frozenset[str]] = frozenset({"/start"})
 
     def __init__(self, config: TelegramConfig) -> None:
         self.config = config

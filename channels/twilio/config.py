@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub import consent_keywords
 from hub.addresses import normalize_phone
 from hub.care.parse import SCALES
 from hub.services.errors import Invalid
@@ -201,9 +202,10 @@ def _keywords(r: Reader, key: str, defaults: tuple[str, ...]) -> frozenset[str]:
     return frozenset(normalize_keyword(k) for k in (*defaults, *r.str_list(key)))
 
 
-def normalize_keyword(text: str) -> str:
-    """Keywords match the whole message, ignoring case, spaces and end punctuation."""
-    return text.strip().strip(".!؟?").strip().casefold()
+# Keywords match the whole message, ignoring case, spaces and end punctuation, Arabic
+# letter forms folded: the hub's one matcher (hub.consent_keywords). These lists are
+# this channel's words on top of the hub's [consent] ones.
+normalize_keyword = consent_keywords.normalize_keyword
 
 
 @dataclass(frozen=True)

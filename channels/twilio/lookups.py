@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from hub.context import Hub
+from hub.domain import OutboundMessage
 from hub.models import MESSAGE_INBOUND, Contact, Conversation, Direction, Message, MessageKind, User
 
 
@@ -132,3 +133,16 @@ async def user_identity(hub: Hub, user_id: int) -> tuple[str, str] | None:
     if user is None or not user.active:
         return None
     return user.email, user.name
+
+
+async def consent_blocks(hub: Hub, message: OutboundMessage) -> bool:
+    """Does consent (hub.services.consent) forbid sending this message now?"""
+    from hub.services import consent
+
+    async with hub.db.session() as s:
+        contact_id = (
+            await s.exec(select(Conversation.contact_id).where(Conversation.id == message.conversation_id))
+        ).first()
+        if contact_id is None:
+            return False
+        return await consent.send_blocked(s, contact_id, message.channel, dict(message.meta))

@@ -1,9 +1,12 @@
 """What SMS and WhatsApp through Twilio share: webhooks, opt-outs, status, sending.
 
 Inbound: verify the signature, parse, ``ingest`` (durable, deduplicated on the
-MessageSid), honour STOP/START, and only then answer ``<Response/>``. Outbound: the
-Message resource through the official client, with a status callback to this
-adapter. Subclasses set ``kind`` and adjust the outgoing parameters.
+MessageSid), and only then answer ``<Response/>``. STOP/START and the other keywords
+are the hub's (hub.services.consent_reactor: one matcher for every channel); this
+adapter adds its configured ``opt_out_keywords``/``opt_in_keywords`` to it and refuses
+to send what consent blocks. Outbound: the Message resource through the official
+client, with a status callback to this adapter. Subclasses set ``kind`` and adjust the
+outgoing parameters.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from channels.base import SendError, SendResult
-from channels.twilio import lookups, parse, store
+from channels.twilio import lookups, parse
 from channels.twilio.config import MessagingConfig
 from channels.twilio.early_status import EarlyStatuses
 from channels.twilio.listener import BusListener
 from channels.twilio.responses import empty_twiml, error, no_content
 from channels.twilio.rest import TwilioRest
 from channels.twilio.webhooks import Params, Webhooks
+from hub.consent_keywords import normalize_keyword
 from hub.domain import InboundMessage, OutboundMessage
 from hub.events import Event
 
@@ -31,6 +35,10 @@ if TYPE_CHECKING:
     from hub.context import Hub
 
 log = logging.getLogger(__name__)
+
+# Twilio's standard SMS opt-out and opt-in keywords (its "Advanced Opt-Out" defaults).
+_TWILIO_WORDS = "STOP STOPALL UNSUBSCRIBE CANCEL END QUIT OPTOUT REVOKE START UNSTOP"
+TWILIO_SMS_KEYWORDS = frozenset(normalize_keyword(k) for k in _TWILIO_WORDS.split())
 
 
 class BaseTwilioMessagingChannel:
@@ -84,6 +92,22 @@ class BaseTwilioMessagingChannel:
         created = await self.rest.call(lambda client: client.messages.create_async(**params))
         return SendResult(provider_message_id=str(created.sid))
 
+    @property
+    def provider_confirmed_keywords(self) -> frozenset[str]:
+        """Words Twilio answers itself on SMS (its standard opt-out handling, which also
+        blocks the number until START): the hub records them and sends no confirmation
+        of its own, which Twilio would refuse (error 21610). None on WhatsApp."""
+        return TWILIO_SMS_KEYWORDS if self.kind == "sms" else frozenset()
+
+    @property
+    def opt_out_keywords(self) -> frozenset[str]:
+        """This channel's words on top of the hub's (hub.consent_keywords)."""
+        return self.config.opt_out_keywords
+
+    @property
+    def opt_in_keywords(self) -> frozenset[str]:
+        return self.config.opt_in_keywords
+
     # -- hooks for SMS / WhatsApp -----------------------------------------------------
     def outgoing(self, message: OutboundMessage, media: list[str]) -> dict[str, Any]:
         """Keyword arguments for ``messages.create``: From, To, Body, MediaUrl."""
@@ -103,14 +127,12 @@ class BaseTwilioMessagingChannel:
 
     # -- sending rules -----------------------------------------------------------------
     async def _check_allowed(self, message: OutboundMessage) -> None:
-        if self._hub is not None:
-            attributes = await lookups.contact_attributes(self._hub, message.conversation_id)
-            if attributes.get(store.opt_out_attribute(self.kind)):
-                raise SendError(
-                    f"the customer opted out of {self.label} (replied STOP); "
-                    "they must reply START before we can message them",
-                    retryable=False,
-                )
+        if self._hub is not None and await lookups.consent_blocks(self._hub, message):
+            raise SendError(
+                f"the customer opted out of {self.label} (a STOP reply, or recorded consent); "
+                "after STOP they must reply START before we can message them",
+                retryable=False,
+            )
         await self.check_window(message)
 
     def _media_urls(self, message: OutboundMessage) -> list[str]:
@@ -136,26 +158,11 @@ class BaseTwilioMessagingChannel:
             return error(400, "bad_request", str(exc))
         msg = await self.inbound(hub, msg)
         try:
-            result = await ingest(hub, msg)
+            await ingest(hub, msg)
         except ServiceError as exc:
             return error(exc.status, exc.code, exc.message)
-        # Applied on retries too: if an earlier attempt died after ingest, the retry
-        # still records the opt-out (both writes are idempotent).
-        await self._honour_keyword(hub, msg, result.contact_id, result.conversation_id)
+        # STOP/START: the hub's consent reactor acts on the committed message.
         return empty_twiml()
-
-    async def _honour_keyword(
-        self, hub: Hub, msg: InboundMessage, contact_id: int, conversation_id: int
-    ) -> None:
-        keyword = parse.keyword_of(msg.body, self.config)
-        if keyword is None:
-            return
-        opted_out = keyword == "opt_out"
-        if not await store.set_opt_out(hub, contact_id, self.kind, opted_out):
-            return
-        state = "blocked until they reply START" if opted_out else "allowed again"
-        text = f"The customer replied {msg.body.strip()!r}: {self.label} messages to them are {state}."
-        await store.record_event(hub, conversation_id, text, key=f"{keyword}:{msg.provider_message_id}")
 
     async def _status(self, hub: Hub, params: Params, request: Request) -> Response:
         from hub.services.ingest import delivery_update
@@ -164,6 +171,10 @@ class BaseTwilioMessagingChannel:
         if update is None:
             return no_content()
         if not await delivery_update(hub, update):
+            from hub.campaigns.delivery import campaign_status
+
+            if await campaign_status(hub, update):
+                return no_content()  # a campaign message (they have no message row)
             # Not recorded yet (see early_status): park it, then look once more in
             # case the outbox committed in between.
             self.early.park(update, hub.now())

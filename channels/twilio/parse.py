@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
-from channels.twilio.config import MessagingConfig, normalize_keyword
+from channels.twilio.config import MessagingConfig
 from channels.twilio.rest import describe_error
 from hub.addresses import normalize_phone
+from hub.consent_keywords import KeywordMatcher
 from hub.domain import Attachment, DeliveryUpdate, InboundMessage
 from hub.services.errors import Invalid
 
@@ -110,12 +111,8 @@ def _media(sid: str, params: Mapping[str, str]) -> list[Attachment]:
 
 
 def keyword_of(body: str, cfg: MessagingConfig) -> Keyword:
-    word = normalize_keyword(body)
-    if word in cfg.opt_out_keywords:
-        return "opt_out"
-    if word in cfg.opt_in_keywords:
-        return "opt_in"
-    return None
+    """The hub's matcher (hub.consent_keywords) with this channel's configured words."""
+    return KeywordMatcher.build(cfg.opt_out_keywords, cfg.opt_in_keywords).match(body)
 
 
 def delivery_update(kind: str, params: Mapping[str, str]) -> DeliveryUpdate | None:

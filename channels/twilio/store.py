@@ -2,7 +2,8 @@
 
 Each is one unit of work that publishes its events after the commit, like every hub
 service. They live here, not in ``hub/services``, until the core grows general
-versions (system event messages, tags, channel opt-outs); see docs/channels/twilio.md.
+versions (system event messages, tags); see docs/channels/twilio.md. Opt-outs are the
+hub's (hub.services.consent).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from hub.context import Hub
-from hub.models import AuthorType, Contact, Conversation, DeliveryStatus, Direction, Message, MessageKind
+from hub.models import AuthorType, Conversation, DeliveryStatus, Direction, Message, MessageKind
 from hub.services.ingest import conversation_payload, message_payload
 from hub.services.uow import unit_of_work
 
@@ -97,25 +98,3 @@ async def add_tag(hub: Hub, conversation_id: int, tag: str) -> bool:
             user_id=conv.assignee_id,
         )
     return True
-
-
-async def set_opt_out(hub: Hub, contact_id: int, channel: str, opted_out: bool) -> bool:
-    """Record a channel opt-out (STOP) or opt-in (START) on the contact.
-
-    Stored as ``attributes["<channel>_opt_out"]``; True when the state changed.
-    """
-    attr = opt_out_attribute(channel)
-    async with unit_of_work(hub) as uow:
-        contact = await uow.session.get(Contact, contact_id)
-        if contact is None or bool(contact.attributes.get(attr)) == opted_out:
-            return False
-        attributes = {k: v for k, v in contact.attributes.items() if k != attr}
-        if opted_out:
-            attributes[attr] = True
-        contact.attributes = attributes
-        contact.updated_at = hub.now()
-    return True
-
-
-def opt_out_attribute(channel: str) -> str:
-    return f"{channel}_opt_out"

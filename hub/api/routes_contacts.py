@@ -37,7 +37,7 @@ from hub.crm.duplicates import suggestions
 from hub.crm.export import export_csv
 from hub.crm.timeline import timeline
 from hub.models import Contact, ContactFigures, Conversation, Identity, Organization, Role
-from hub.services import privacy
+from hub.services import consent, privacy
 from hub.services.access import Actor, can_view, require_role, visible_clause
 from hub.services.contact_fields import list_fields
 from hub.services.contacts import (
@@ -62,6 +62,7 @@ async def _contact_out(hub: Hub, contact: Contact) -> ContactOut:
         ).all()
         figures = await s.get(ContactFigures, contact.id)
         org = await s.get(Organization, contact.organization_id) if contact.organization_id else None
+        consent_rows = await consent.rows_for(s, contact.id)  # type: ignore[arg-type]
     fig = None
     if figures is not None:
         fig = FiguresOut.model_validate(figures).model_copy(
@@ -77,6 +78,7 @@ async def _contact_out(hub: Hub, contact: Contact) -> ContactOut:
             "figures": fig,
             "tiers": figures.tiers if figures is not None else [],
             "organization": OrganizationRef.model_validate(org) if org is not None else None,
+            "consent": consent.legacy_view(consent_rows),
         }
     )
 

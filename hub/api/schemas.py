@@ -373,6 +373,9 @@ class ConversationOut(Out):
     # preferred_channel, previous_category, previous_status, previous_at}
     contact_hint: dict[str, Any] | None = None
     unread_count: int = 0
+    # A reply to a campaign opened it: {"id", "name"} (docs/campaigns.md).
+    campaign_id: int | None = None
+    campaign: dict[str, Any] | None = None
 
 
 class MessageOut(Out):

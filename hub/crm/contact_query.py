@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col
 
 from hub.crm.search import matching_ids
-from hub.models import Contact, ContactFigures, ContactTier, UTCDateTime
+from hub.models import Contact, ContactConsent, ContactFigures, ContactTier, UTCDateTime
 from hub.services.access import Actor
 
 Sort = Literal["recent", "name", "created", "last_contact", "conversations"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _figures = ContactFigures.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
+_consent = ContactConsent.__table__  # type: ignore[attr-defined]
 
 
 class ContactFilter(BaseModel):
@@ -49,6 +50,10 @@ class ContactFilter(BaseModel):
     max_csat_average: float | None = Field(default=None, ge=1, le=5)
     open_complaint: bool | None = None  # has (true) or has no (false) open complaint
     consent: str | None = Field(default=None, max_length=20)  # granted on this channel
+    # Relative to now (a saved segment stays current): the last contact at least / at
+    # most this many days ago — e.g. 90 and 365 for "lapsed customers" (campaigns).
+    last_contact_days_min: int | None = Field(default=None, ge=0, le=36_500)
+    last_contact_days_max: int | None = Field(default=None, ge=0, le=36_500)
 
 
 class BadCursor(ValueError):
@@ -69,7 +74,9 @@ def contact_visible_clause(actor: Actor) -> Any:
     return visible(actor)
 
 
-def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None) -> list[Any]:
+def where_clauses(
+    f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: str | None, now: datetime | None = None
+) -> list[Any]:
     c = _contact.c
     out: list[Any] = [c.merged_into_id.is_(None), c.erased_at.is_(None), contact_visible_clause(actor)]
     if f.q and f.q.strip():
@@ -113,8 +120,24 @@ def where_clauses(f: ContactFilter, actor: Actor, *, is_sqlite: bool, region: st
     if f.open_complaint is not None:
         has = sa.func.coalesce(_figures.c.open_complaints, 0) > 0
         out.append(has if f.open_complaint else sa.not_(has))
+    if f.last_contact_days_min is not None or f.last_contact_days_max is not None:
+        at = now or datetime.now(UTC)
+        if f.last_contact_days_min is not None:
+            out.append(_figures.c.last_contact_at < at - timedelta(days=f.last_contact_days_min))
+        if f.last_contact_days_max is not None:
+            out.append(_figures.c.last_contact_at >= at - timedelta(days=f.last_contact_days_max))
     if f.consent:
-        out.append(c.consent[f.consent]["granted"].as_boolean() == sa.true())
+        # Marketing consent recorded as opted in on this channel (hub.services.consent).
+        out.append(
+            sa.exists(
+                sa.select(_consent.c.id).where(
+                    _consent.c.contact_id == c.id,
+                    _consent.c.channel == f.consent,
+                    _consent.c.purpose == "marketing",
+                    _consent.c.state == "opted_in",
+                )
+            )
+        )
     return out
 
 
@@ -188,6 +211,8 @@ def list_query(
 
 
 FIGURE_FILTERS = (
+    "last_contact_days_min",
+    "last_contact_days_max",
     "preferred_channel",
     "channel",
     "min_conversations_90d",

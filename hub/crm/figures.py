@@ -7,6 +7,10 @@ full scan, no nightly batch — and the active tiers are re-evaluated. Windowed 
 and time rules change without any event (a conversation leaves the 30-day window, a
 customer lapses after 180 days): each row carries ``due_at``, the next such moment, and
 the runner recomputes due rows then (hub.projections).
+
+A contact whose tiers differ after a recompute gets a ``contact.tier_changed`` event in
+the same transaction (what automation rules trigger on, docs/workflow.md), naming the
+tiers entered and left and the contact's newest open conversation.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.crm.tiers import evaluate
+from hub.events import TierChangedPayload, validate_payload
 from hub.models import (
     OPEN_COMPLAINT,
+    OPEN_STATUSES,
     Complaint,
     Contact,
     ContactFigures,
     ContactTier,
     Conversation,
+    EventLog,
     Tier,
 )
 from hub.projections import ALL, LoggedEvent, core
@@ -37,6 +44,7 @@ LOW_CSAT = 2  # a satisfaction answer at or below this (of 5) is "low"
 
 _conv = Conversation.__table__  # type: ignore[attr-defined]
 _figures = ContactFigures.__table__  # type: ignore[attr-defined]
+_events = EventLog.__table__  # type: ignore[attr-defined]
 _contact_tier = ContactTier.__table__  # type: ignore[attr-defined]
 
 CONTACT_EVENTS = frozenset({"contact.created", "contact.updated", "contact.erased"})
@@ -100,6 +108,16 @@ class ContactFiguresProjection:
             return
         rows = await compute_figures(s, keys, now)
         tiers = (await s.exec(select(Tier).where(Tier.active == True).order_by(col(Tier.position)))).all()  # noqa: E712
+        before: dict[int, set[str]] = {}
+        for cid, key in (
+            await core(
+                s,
+                sa.select(_contact_tier.c.contact_id, _contact_tier.c.tier).where(
+                    _contact_tier.c.contact_id.in_(keys)
+                ),
+            )
+        ).all():
+            before.setdefault(int(cid), set()).add(str(key))
         await core(s, sa.delete(_contact_tier).where(_contact_tier.c.contact_id.in_(keys)))
         await core(s, sa.delete(_figures).where(_figures.c.contact_id.in_(keys)))
         memberships: list[dict[str, Any]] = []
@@ -121,6 +139,49 @@ class ContactFiguresProjection:
             await core(s, sa.insert(_figures), rows)
         if memberships:
             await core(s, sa.insert(_contact_tier), memberships)
+        changed = {
+            int(row["contact_id"]): (before.get(int(row["contact_id"]), set()), set(row["tiers"]))
+            for row in rows
+            if set(row["tiers"]) != before.get(int(row["contact_id"]), set())
+        }
+        if changed:
+            await _tier_events(s, changed, now)
+
+
+async def _tier_events(
+    s: AsyncSession, changed: Mapping[int, tuple[set[str], set[str]]], now: datetime
+) -> None:
+    """One ``contact.tier_changed`` per contact whose tiers changed (contacts gone by a
+    merge or an erasure have no row and no event)."""
+    open_conv = dict(
+        (
+            await core(
+                s,
+                sa.select(_conv.c.contact_id, sa.func.max(_conv.c.id))
+                .where(
+                    _conv.c.contact_id.in_(list(changed)), _conv.c.status.in_([str(x) for x in OPEN_STATUSES])
+                )
+                .group_by(_conv.c.contact_id),
+            )
+        ).all()
+    )
+    rows = []
+    for cid, (old, new) in sorted(changed.items()):
+        payload = TierChangedPayload(
+            contact_id=cid,
+            tiers=sorted(new),
+            added=sorted(new - old),
+            removed=sorted(old - new),
+            conversation_id=open_conv.get(cid),
+        )
+        rows.append(
+            {
+                "type": "contact.tier_changed",
+                "ts": now,
+                "payload": validate_payload("contact.tier_changed", payload),
+            }
+        )
+    await core(s, sa.insert(_events), rows)
 
 
 async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -> list[dict[str, Any]]:

@@ -14,18 +14,21 @@ identities belong to two different contacts is skipped (merge them first).
 
 Columns: ``name, language, timezone, vip, tags, phone, email, telegram, notes`` and one
 per custom field (``plan`` or ``field.plan``); several values in one cell (tags, a
-many-of list, several phones) are separated by ``|``.
+many-of list, several phones) are separated by ``|``. ``consent.sms``, ``consent.email``
+(any consent channel): the marketing consent, opted_in / opted_out (or yes / no),
+recorded with source "import" (hub.services.consent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import csv
 import io
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from hub.crm.fields import FieldValueError, clean_value
 from hub.events import validate_payload
 from hub.models import Contact, ContactField, EventLog, Identity, ImportJob
 from hub.projections import core
+from hub.services import consent
 from hub.services.errors import Invalid
 from hub.timeutil import zone
 
@@ -74,6 +78,7 @@ class Row:
     identities: list[tuple[str, str]]
     values: dict[str, Any]  # contact columns and "attributes"
     tags: list[str] = field(default_factory=list)
+    consent: dict[str, str] = field(default_factory=dict)  # channel -> marketing state
 
 
 @dataclass
@@ -108,6 +113,8 @@ class Columns:
             key = name[6:] if name.startswith("field.") else name
             if name in PLAIN_COLUMNS or name in IDENTITY_COLUMNS:
                 self.index[name] = i
+            elif name.startswith("consent.") and name[8:] in consent.CHANNELS:
+                self.index[name] = i  # marketing consent on that channel (docs/crm.md)
             elif key in fields:
                 self.index[f"field.{key}"] = i
             elif name in (
@@ -189,7 +196,22 @@ class Columns:
                 raise RowError(key, exc.code, exc.message) from None
         if attributes:
             values["attributes"] = attributes
-        return Row(number, identities, values, tags)
+        return Row(number, identities, values, tags, self._consent(row))
+
+    def _consent(self, row: Sequence[str]) -> dict[str, str]:
+        """``consent.sms`` = opted_in / opted_out (or yes / no); empty: unchanged."""
+        out: dict[str, str] = {}
+        for channel in consent.CHANNELS:
+            raw = self.cell(row, f"consent.{channel}").casefold()
+            if not raw:
+                continue
+            if raw in (consent.OPTED_IN, *_TRUE):
+                out[channel] = consent.OPTED_IN
+            elif raw in (consent.OPTED_OUT, *_FALSE):
+                out[channel] = consent.OPTED_OUT
+            else:
+                raise RowError(f"consent.{channel}", "invalid_consent", "opted_in or opted_out")
+        return out
 
 
 async def read_rows(path: Path) -> AsyncIterator[tuple[int, list[str], int]]:
@@ -369,6 +391,7 @@ async def _apply(
         state: dict[int, dict[str, Any]] = {}
         changed: set[int] = set()  # contacts to write back (their state holds the new values)
         new_rows: list[dict[str, Any]] = []  # identities to add to known contacts
+        accepted: list[Row] = []  # rows applied to a contact (their consent is recorded)
         for row in batch:
             found = {owners[i] for i in row.identities if i in owners}
             if len(found) > 1:
@@ -391,12 +414,14 @@ async def _apply(
                     report.error(row.number, missing[0], "field_required", "this field is required")
                     continue
                 pending_new.append(row)
+                accepted.append(row)
                 for ident in row.identities:
                     seen[ident] = owners[ident] = -(len(seen) + 1)  # placeholder until inserted
                 continue
             cid = found.pop()
             if cid < 0:  # introduced earlier in this file (dry run, or this batch)
                 report.matched += 1
+                accepted.append(row)
                 continue
             contact = contacts.get(cid)
             if contact is None or contact["merged_into_id"] is not None or contact["erased_at"] is not None:
@@ -405,6 +430,7 @@ async def _apply(
                     row.number, "phone", "identity_conflict", "the matching contact was merged or erased"
                 )
                 continue
+            accepted.append(row)
             # Rows of one file build on each other: compare with what earlier rows set.
             current = state.setdefault(cid, {k: contact[k] for k in EDITABLE})
             changes = _changes(current, row)
@@ -447,6 +473,31 @@ async def _apply(
                 events.append(_event_row("contact.created", cid, job, now, {"reason": "import"}))
         if events:
             await core(s, sa.insert(_event), events)
+        if not job.dry_run:
+            await _record_consent(s, accepted, collections.ChainMap(seen, owners), job, now)
+
+
+async def _record_consent(
+    s: Any, rows: list[Row], owners: Mapping[tuple[str, str], int], job: ImportJob, now: Any
+) -> None:
+    """The rows' marketing consent, each change audited (hub.services.consent)."""
+    for row in rows:
+        if not row.consent:
+            continue
+        cid = next((owners[i] for i in row.identities if owners.get(i, 0) > 0), None)
+        if cid is None:
+            continue
+        for channel, state in row.consent.items():
+            await consent.record(
+                s,
+                contact_id=cid,
+                channel=channel,
+                purpose=consent.MARKETING,
+                state=state,
+                source="import",
+                now=now,
+                actor_id=job.created_by,
+            )
 
 
 def _changes(current: dict[str, Any], row: Row) -> dict[str, Any]:
@@ -508,7 +559,6 @@ async def _insert(s: Any, rows: list[Row], now: Any) -> list[int]:
             "tags": r.tags,
             "attributes": r.values.get("attributes", {}),
             "notes": r.values.get("notes", ""),
-            "consent": {},
             "created_at": now,
             "updated_at": now,
         }

@@ -18,7 +18,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.models import Conversation, EventLog, Message, MessageKind
 from hub.services.access import Actor, visible_clause
 
-PROFILE_EVENTS = ("contact.created", "contact.updated", "contact.merged", "contact.erased")
+PROFILE_EVENTS = (
+    "contact.created",
+    "contact.updated",
+    "contact.merged",
+    "contact.erased",
+    "contact.consent_changed",  # consent (hub.services.consent): changes consent.<channel>.<purpose>
+)
 
 
 def _about(contact_id: int) -> Any:

@@ -19,6 +19,7 @@ from sqlmodel import col, func, select
 
 from hub.context import Hub
 from hub.models import EventLog, Role, Team, TeamMember, User
+from hub.services import visibility
 from hub.services.access import Actor, require_role
 from hub.services.errors import Invalid
 
@@ -139,11 +140,27 @@ async def list_entries(
             "team_id": r.team_id,
             "user_id": r.user_id,
             "changes": _changes_of(r),
-            "payload": r.payload,
+            "payload": _shown(actor, r),
         }
         for r in rows
     ]
     return items, (rows[-1].id if more and rows else None)
+
+
+def _shown(actor: Actor, row: EventLog) -> dict[str, Any]:
+    """The payload, without the words of what is private to its people: a direct
+    message between two colleagues, or someone's own notification. The entry (who,
+    when, which room) stays in the log."""
+    payload = row.payload or {}
+    private = row.type in visibility.PERSONAL or (
+        row.type in visibility.CHAT and not visibility.may_see_chat(actor, row)
+    )
+    if not private:
+        return payload
+    return {k: v for k, v in payload.items() if k not in _PRIVATE_KEYS}
+
+
+_PRIVATE_KEYS = frozenset({"body", "data"})
 
 
 def _changes_of(row: EventLog) -> dict[str, list[Any]]:

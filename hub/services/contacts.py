@@ -12,10 +12,11 @@ from hub.addresses import normalize_address
 from hub.context import Hub
 from hub.events import ContactMergedPayload, ContactUpdatedPayload
 from hub.models import Complaint, Contact, Conversation, Identity, Organization, Role, SurveyRequest, User
+from hub.services import consent
 from hub.services.access import Actor, require_role, visible_clause
 from hub.services.contact_fields import clean_attributes, invalid_fields, list_fields
 from hub.services.errors import Conflict, Forbidden, Invalid, NotFound
-from hub.services.uow import unit_of_work
+from hub.services.uow import UnitOfWork, unit_of_work
 
 EDITABLE = (
     "name",
@@ -29,7 +30,7 @@ EDITABLE = (
     "organization_id",
     "consent",
 )
-CONSENT_CHANNELS = ("sms", "whatsapp", "voice", "email", "telegram", "webchat")
+CONSENT_CHANNELS = consent.CHANNELS
 MAX_TAGS = 50
 MAX_TAG = 50
 
@@ -80,7 +81,8 @@ async def update_contact(hub: Hub, actor: Actor, contact_id: int, changes: dict[
                         [("organization_id", "unknown_organization", "no such organisation")]
                     )
             elif key == "consent":
-                value = _merge_consent(contact.consent or {}, value or {}, hub.now(), actor)
+                await _patch_consent(uow, actor, contact_id, value or {})
+                continue
             elif key == "attributes":
                 definitions = {f.key: f for f in await list_fields(s)}
                 before = dict(contact.attributes or {})
@@ -101,20 +103,27 @@ async def update_contact(hub: Hub, actor: Actor, contact_id: int, changes: dict[
     return contact
 
 
-def _merge_consent(current: dict[str, Any], patch: dict[str, Any], now: Any, actor: Actor) -> dict[str, Any]:
-    """``{"sms": true, "email": false, "whatsapp": null}``: granted, refused, unknown —
-    each kept with when and by whom it was recorded."""
-    out = dict(current)
+async def _patch_consent(uow: UnitOfWork, actor: Actor, contact_id: int, patch: dict[str, Any]) -> None:
+    """The older form of the contact's ``consent``: ``{"sms": true, "email": false,
+    "whatsapp": null}`` — marketing opted in, opted out, unknown (hub.services.consent;
+    each change its own ``contact.consent_changed`` event)."""
     for channel, granted in patch.items():
         if channel not in CONSENT_CHANNELS or not (granted is None or isinstance(granted, bool)):
             raise invalid_fields(
                 [(f"consent.{channel}", "invalid_consent", "true, false or null per channel")]
             )
-        if granted is None:
-            out.pop(channel, None)
-        elif (current.get(channel) or {}).get("granted") is not granted:
-            out[channel] = {"granted": granted, "at": now.isoformat(), "by": actor.user_id, "source": "staff"}
-    return out
+    for channel, granted in patch.items():
+        await consent.record(
+            uow.session,
+            contact_id=contact_id,
+            channel=channel,
+            purpose=consent.MARKETING,
+            state=None if granted is None else consent.OPTED_IN if granted else consent.OPTED_OUT,
+            source="agent",
+            now=uow.hub.now(),
+            actor_id=actor.user_id,
+            uow=uow,
+        )
 
 
 def clean_tags(value: Any) -> list[str]:
@@ -200,6 +209,7 @@ async def merge_contacts(hub: Hub, actor: Actor, source_id: int, target_id: int)
             .where(col(SurveyRequest.contact_id) == source_id)
             .values(contact_id=target_id)
         )
+        await consent.move_to(s, source_id, target_id)
         target.tags = sorted(set(target.tags or []) | set(source.tags or []))
         target.attributes = {**(source.attributes or {}), **(target.attributes or {})}
         if not target.name and source.name:

@@ -218,6 +218,10 @@ async def enrich(hub: Hub, actor: Actor, convs: list[Conversation]) -> list[dict
         hint = (
             await _greeting_hint(s, convs[0], figures.get(convs[0].contact_id)) if len(convs) == 1 else None
         )
+        # A reply to a campaign (hub.campaigns.reactor): {id, name} on the conversation.
+        from hub.campaigns.reactor import names as campaign_names
+
+        campaigns = await campaign_names(s, [c.campaign_id for c in convs])
         marks = dict(
             (
                 await s.exec(
@@ -253,6 +257,7 @@ async def enrich(hub: Hub, actor: Actor, convs: list[Conversation]) -> list[dict
             "contact_tiers": figures[c.contact_id].tiers if c.contact_id in figures else [],
             "contact_hint": hint,
             "unread_count": unread.get(c.id or 0, 0),
+            "campaign": campaigns.get(c.campaign_id or 0),
         }
         for c in convs
     ]

@@ -6,11 +6,11 @@ agent, and the first message is an ordinary reply (:func:`hub.services.conversat
 the same group commit, the same outbox row, the same retries — nothing is sent from
 here. What this module adds is the checks a first message needs before anything is
 written: an address on the channel (Telegram: a chat the customer opened with the
-bot), no STOP on SMS/WhatsApp, a subject for email, WhatsApp's 24-hour window (outside
-it only an approved template), and that the agent may work in the channel's team.
+bot), no service opt-out on the channel (SMS STOP, hub.services.consent), a subject
+for email, WhatsApp's 24-hour window (outside it only an approved template), and that
+the agent may work in the channel's team.
 
-Marketing consent (``Contact.consent``, used by surveys) does not block: a first
-message from an agent is a service message.
+A marketing opt-out does not block: a first message from an agent is a service message.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import OPEN_STATUSES, Contact, Conversation, ConversationStatus, Identity, Message, Team
+from hub.services import consent
 from hub.services.access import Actor, require_view
 from hub.services.contact_fields import invalid_fields
 from hub.services.contacts import load_visible_contact
@@ -54,10 +55,6 @@ class Started:
     conversation: Conversation
     message: Message
     reused: bool
-
-
-def _opt_out_key(channel: str) -> str:
-    return f"{channel}_opt_out"  # written by the Twilio adapter on STOP (channels/twilio/store.py)
 
 
 def _templates(hub: Hub, channel: str) -> list[str]:
@@ -135,7 +132,7 @@ async def options(hub: Hub, actor: Actor, contact_id: int) -> list[dict[str, Any
     now = hub.now()
     out: list[dict[str, Any]] = []
     async with hub.db.session() as s:
-        contact = await _live_contact(s, actor, contact_id)
+        await _live_contact(s, actor, contact_id)
         for channel in OUTBOUND_CHANNELS:
             if channel not in hub.channels:
                 continue
@@ -147,7 +144,7 @@ async def options(hub: Hub, actor: Actor, contact_id: int) -> list[dict[str, Any
                 reason = "no_telegram_chat"
             elif identity is None:
                 reason = "no_address"
-            elif (contact.attributes or {}).get(_opt_out_key(channel)):
+            elif await consent.service_blocked(s, contact_id, channel):
                 reason = "opted_out"
             elif team is not None and not (actor.is_admin or team.id in actor.team_ids):
                 reason = "not_your_team"
@@ -248,9 +245,11 @@ async def start(
             # Message-ID or the [#SB-n] token (channels/email/threads.py).
             thread_key = f"out-{secrets.token_hex(8)}"
         assert identity is not None
-        if (contact.attributes or {}).get(_opt_out_key(channel)):
+        if await consent.service_blocked(s, contact_id, channel):
             raise Conflict(
-                f"the customer replied STOP on {channel}; they must reply START first", code="opted_out"
+                f"the customer opted out of every message on {channel} (SMS: they replied STOP; "
+                "they must reply START first)",
+                code="opted_out",
             )
         if channel == "whatsapp" and template is None:
             last = await _last_inbound(s, contact_id, channel)

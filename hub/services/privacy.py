@@ -37,7 +37,7 @@ from hub.models import (
     SurveyRequest,
 )
 from hub.projections import core
-from hub.services import notifications
+from hub.services import consent, notifications
 from hub.services.access import Actor, require_role
 from hub.services.errors import Conflict, NotFound
 from hub.services.uow import unit_of_work
@@ -71,6 +71,7 @@ async def export_contact(hub: Hub, actor: Actor, contact_id: int) -> dict[str, A
             )
         ).all()
         figures = await s.get(ContactFigures, contact_id)
+        consent_rows = await consent.rows_for(s, contact_id)
         complaints = (
             await s.exec(
                 select(Complaint).where(Complaint.contact_id == contact_id).order_by(col(Complaint.id))
@@ -103,6 +104,7 @@ async def export_contact(hub: Hub, actor: Actor, contact_id: int) -> dict[str, A
         "contact": _row(contact),
         "identities": [_row(i) for i in identities],
         "figures": _row(figures) if figures else None,
+        "consent": [_row(r) for r in consent_rows],
         "conversations": [_row(c) for c in convs],
         "complaints": [_row(c, exclude=("attachments",)) for c in complaints],
         "complaint_history": [_row(e, exclude=("attachments",)) for e in entries],
@@ -208,6 +210,10 @@ async def erase_contact(hub: Hub, actor: Actor, contact_id: int) -> Contact:
         for req in (await s.exec(select(SurveyRequest).where(SurveyRequest.contact_id == contact_id))).all():
             req.comment = None
             s.add(req)
+        # Consent stays (an opt-out is what must be remembered); its free-text notes go.
+        for row in await consent.rows_for(s, contact_id):
+            row.note = None
+            s.add(row)
         events = (
             await s.exec(
                 select(EventLog).where(

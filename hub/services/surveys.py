@@ -51,6 +51,7 @@ from hub.models import (
     SurveyRequest,
     Team,
 )
+from hub.services import consent
 from hub.services.access import Actor, require_role
 from hub.services.batch_rows import conversation_payload
 from hub.services.contact_fields import invalid_fields
@@ -208,10 +209,10 @@ async def policy_for(s: AsyncSession, team_id: int | None, channel: str) -> Surv
 # -- scheduling --------------------------------------------------------------------------
 
 
-def opted_out(contact: Contact, channel: str) -> bool:
-    """The customer refused this channel (consent ``granted: false``)."""
-    entry = (contact.consent or {}).get(channel)
-    return isinstance(entry, dict) and entry.get("granted") is False
+async def opted_out(s: AsyncSession, contact: Contact, channel: str) -> bool:
+    """A survey invitation is marketing: not to a customer who opted out of marketing
+    (or of everything, SMS STOP) on this channel (hub.services.consent)."""
+    return contact.id is not None and bool(await consent.marketing_blocked(s, [contact.id], channel))
 
 
 async def after_resolution(
@@ -308,7 +309,7 @@ def _new_request(
 async def _skip_reason(
     s: AsyncSession, contact: Contact, channel: str, policy: SurveyPolicy | None, now: datetime
 ) -> str | None:
-    if opted_out(contact, channel):
+    if await opted_out(s, contact, channel):
         return "opted_out"
     days = policy.min_days_between if policy is not None else 0
     if days > 0:
@@ -366,7 +367,7 @@ async def send_now(hub: Hub, actor: Actor, contact_id: int, survey_key: str, cha
             raise invalid_fields([("survey_key", "unknown_survey", "an active survey")])
         if channel not in MESSAGING or channel not in hub.channels:
             raise invalid_fields([("channel", "bad_channel", "an enabled messaging channel")])
-        if opted_out(contact, channel):
+        if await opted_out(s, contact, channel):
             raise Conflict("the customer opted out of this channel", code="opted_out")
         now = hub.now()
         req = _new_request(definition, contact, channel, now, created_by=actor.user_id)
@@ -437,7 +438,7 @@ async def ask_about_complaint(hub: Hub, uow: UnitOfWork, c: Complaint, now: date
     s = uow.session
     contact = await s.get(Contact, c.contact_id)
     definition = await s.get(SurveyDefinition, "csat")
-    if contact is None or definition is None or opted_out(contact, c.channel):
+    if contact is None or definition is None or await opted_out(s, contact, c.channel):
         return
     req = _new_request(definition, contact, c.channel, now, complaint=c)
     req.conversation_id = c.conversation_id
@@ -471,7 +472,7 @@ async def _send_scheduled(hub: Hub, uow: UnitOfWork, req: SurveyRequest, now: da
     reason = None
     if contact is None or contact.erased_at is not None:
         reason = "contact_gone"
-    elif opted_out(contact, req.channel):
+    elif await opted_out(s, contact, req.channel):
         reason = "opted_out"
     elif req.complaint_id is None and conv is not None and conv.status != ConversationStatus.resolved:
         reason = "reopened"  # the customer wrote again: not the moment to ask

@@ -9,6 +9,7 @@ console can mark it.
 Known names: ``contact.name``, ``contact.first_name``, ``agent.name``, ``team.name``,
 ``conversation.reference`` (the latest complaint reference of the conversation) and
 ``contact.custom.<key>`` for every defined custom field (hub.crm.fields).
+Campaigns add ``coupon``, ``campaign.name`` and ``unsubscribe_url`` (hub.campaigns.render).
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ def _text(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+# Campaigns (hub.campaigns.render) fill the same placeholders for many contacts at once.
+text_value = _text
 
 
 async def values_for(

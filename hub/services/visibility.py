@@ -37,6 +37,9 @@ CARE_SUPERVISORS = frozenset({"complaint.escalated", "survey.low_score"})
 # One staff member's own notifications: them alone, not even admins.
 PERSONAL = frozenset({"notification.created", "notification.read"})
 
+# Internal messages between staff (hub.services.chat): see may_see_chat.
+CHAT = frozenset({"chat.message", "chat.read"})
+
 TeamsOf = Callable[[int], Collection[int]]
 
 
@@ -84,6 +87,8 @@ def may_see(
         return False
     if t in PERSONAL:
         return ev.user_id is not None and ev.user_id == actor.user_id
+    if t in CHAT:
+        return may_see_chat(actor, ev)
     if actor.is_admin:
         return True
     me = actor.user_id
@@ -134,11 +139,60 @@ def may_see(
         if ev.team_id is None:
             return actor.role == "supervisor"
         return ev.team_id in actor.team_ids
+    if t.startswith("task."):
+        return _may_see_task(actor, ev, teams_of)
     if t in TEAM:
         return ev.team_id is not None and ev.team_id in actor.team_ids
     if t in SUPERVISORS:
         return actor.is_supervisor
+    if t.startswith("campaign."):
+        # Campaigns (issue 17): a reply's entry like the conversation's own events; the
+        # lifecycle and progress to the supervisors of the campaign's team (admins above).
+        if t == "campaign.replied":
+            return may_view_conversation(actor, ev.team_id, ev.user_id)
+        return actor.is_supervisor and ev.team_id is not None and ev.team_id in actor.team_ids
+    if t == "contact.consent_changed":
+        # Consent (issue 17): like contact.updated, an audit fact about a customer read
+        # through the profile's API, not pushed; admins (above) see it in the audit log.
+        return False
+    if t.startswith(("rule.", "macro.")):
+        # Rules and macros (issue 18): a firing like the conversation's own events (its
+        # envelope); rule changes are an admin audit fact (admins returned above); a
+        # personal macro's change its owner's alone.
+        if t == "rule.fired":
+            return may_view_conversation(actor, ev.team_id, ev.user_id)
+        return t == "macro.changed" and ev.user_id is not None and ev.user_id == me
     return False  # unknown types are closed until someone decides who may see them
+
+
+def may_see_chat(actor: Actor, ev: Envelope) -> bool:
+    """A direct message reaches its two members (``member_ids``) and nobody else, not
+    even admins; a team room's message the team's members (as of now: someone who left
+    stops receiving it) and admins; ``chat.read`` the reader alone."""
+    if ev.type == "chat.read":
+        return ev.user_id is not None and ev.user_id == actor.user_id
+    if ev.payload.get("room_kind") == "dm":
+        members = ev.payload.get("member_ids")
+        return actor.user_id is not None and isinstance(members, list) and actor.user_id in members
+    if actor.is_admin:
+        return True
+    return ev.team_id is not None and ev.team_id in actor.team_ids
+
+
+def _may_see_task(actor: Actor, ev: Envelope, teams_of: TeamsOf) -> bool:
+    """Tasks (hub.services.tasks, the same rule as its list): the assignee, the
+    assignee team's members, the creator, the previous assignees (it left them);
+    supervisors also the tasks of their teams' members and unassigned ones."""
+    me, p = actor.user_id, ev.payload
+    if me is not None and me in (ev.user_id, p.get("created_by"), p.get("previous_assignee_id")):
+        return True
+    if ev.team_id in actor.team_ids or p.get("previous_team_id") in actor.team_ids:
+        return True
+    if not actor.is_supervisor:
+        return False
+    if ev.user_id is None:
+        return ev.team_id is None
+    return bool(set(teams_of(ev.user_id)) & actor.team_ids)
 
 
 def prefilter(actor: Actor, watching: Collection[int] = frozenset()) -> Any:
@@ -152,6 +206,7 @@ def prefilter(actor: Actor, watching: Collection[int] = frozenset()) -> Any:
         col(EventLog.team_id).is_(None),
         col(EventLog.type).in_(sorted(STAFF)),
         col(EventLog.type).like("conversation.%"),  # previous team / previous assignee
+        col(EventLog.type).like("task.%"),  # creator, previous assignees, members' tasks
     ]
     if teams:
         parts.append(col(EventLog.team_id).in_(teams))
@@ -213,7 +268,12 @@ async def read_visible(
         if not rows:
             return found, None
         teams = await team_map(
-            session, {r.user_id for r in rows if r.type in STAFF and r.user_id is not None}
+            session,
+            {
+                r.user_id
+                for r in rows
+                if (r.type in STAFF or r.type.startswith("task.")) and r.user_id is not None
+            },
         )
         teams_of = _lookup(teams)
         for row in rows:

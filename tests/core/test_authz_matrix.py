@@ -72,6 +72,12 @@ class World:
     gone_label: str = "nolabel"
     guide: str = "webchat"  # a channel guide of the first-run checklist
     notification: int = 999  # nobody's: 404 for everyone (issue 16)
+    task: int = 999  # no such task: 404 task_not_found for everyone, as one you may not see (issue 18)
+    room_id: int = 999  # no such chat room: 404 room_not_found for everyone (issue 18)
+    rule: int = 999  # no such rule: admins get 404 rule_not_found, the rest 403 (issue 18)
+    macro: int = 999  # nobody's macro: 404 macro_not_found for everyone (issue 18)
+    campaign: int = 999  # no such campaign: 404 campaign_not_found for supervisors and admins (issue 17)
+    preset: str = "nope"  # no such campaign preset: 404 preset_not_found
     view: int = 0  # Ana's personal view: hers alone (404 for the others)
     shared_view: int = 0  # the admin's view for everyone: everyone sees it, only admins change it
 
@@ -278,6 +284,13 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
         None,
         {"agent": A, "supervisor_other_team": D, "admin": A},
     ),
+    ("GET", "/api/v1/contacts/{contact}/consent", None, {"agent": A, "supervisor_other_team": D, "admin": A}),
+    (
+        "PUT",
+        "/api/v1/contacts/{contact}/consent/loopback/marketing",
+        {"state": "opted_in"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
     ("GET", "/api/v1/contacts/{contact}/export", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("POST", "/api/v1/contacts/imports", {}, {"agent": D, "supervisor_other_team": D, "admin": A}),
     ("GET", "/api/v1/contacts/imports", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
@@ -476,6 +489,139 @@ REST: list[tuple[str, str, Any, dict[str, str]]] = [
     ("POST", "/api/v1/notifications/{notification}/read", None, dict.fromkeys(ROLES, A)),
     ("POST", "/api/v1/notifications/read", {"ids": ["{notification}"]}, dict.fromkeys(ROLES, A)),
     ("POST", "/api/v1/notifications/read-all", None, dict.fromkeys(ROLES, A)),
+    # campaigns (issue 17): supervisors and admins; another team's campaign is 404 campaign_not_found
+    ("GET", "/api/v1/campaigns", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    ("POST", "/api/v1/campaigns", {"name": "C"}, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    ("GET", "/api/v1/campaigns/options", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    ("GET", "/api/v1/campaigns/presets", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    ("POST", "/api/v1/campaigns/presets/{preset}", {}, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    ("GET", "/api/v1/campaigns/{campaign}", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    (
+        "PATCH",
+        "/api/v1/campaigns/{campaign}",
+        {"name": "C"},
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    ("DELETE", "/api/v1/campaigns/{campaign}", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign}/preview",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign}/test-send",
+        {"address": "x"},
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    ("POST", "/api/v1/campaigns/{campaign}/start", {}, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign}/pause",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign}/resume",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign}/cancel",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/campaigns/{campaign}/recipients",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "GET",
+        "/api/v1/campaigns/{campaign}/recipients.csv",
+        None,
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    ("POST", "/api/v1/campaigns/{campaign}/list", None, {"agent": D, "supervisor_other_team": A, "admin": A}),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign}/coupons",
+        {"codes": ["A1"]},
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign}/redemptions",
+        {"code": "A1"},
+        {"agent": D, "supervisor_other_team": A, "admin": A},
+    ),
+    # team chat (issue 18): rooms one may not read answer 404 room_not_found, never 403
+    ("GET", "/api/v1/chat/rooms", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/chat/dms", {"user_id": "{ana}"}, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/chat/rooms/{room_id}/messages", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/chat/rooms/{room_id}/messages", {"body": "hi"}, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/chat/rooms/{room_id}/read", {}, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/chat/search?q=hello", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/chat/cards?ids={conv}", None, dict.fromkeys(ROLES, A)),
+    # tasks and shift hand-over (issue 18): a task one may not see is 404 task_not_found
+    ("GET", "/api/v1/tasks", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/tasks",
+        {"title": "Call back", "conversation_id": "{conv}"},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/tasks/overdue-by-team", None, dict.fromkeys(ROLES, A)),
+    ("GET", "/api/v1/tasks/{task}", None, dict.fromkeys(ROLES, A)),
+    ("PATCH", "/api/v1/tasks/{task}", {"priority": "high"}, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/tasks/{task}/complete", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/tasks/{task}/reopen", None, dict.fromkeys(ROLES, A)),
+    ("DELETE", "/api/v1/tasks/{task}", None, dict.fromkeys(ROLES, A)),
+    # automation rules (admins) and macros (issue 18)
+    ("GET", "/api/v1/rules", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    (
+        "POST",
+        "/api/v1/rules",
+        {"name": "R", "trigger": "assigned", "actions": [{"type": "set_priority", "priority": 5}]},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("PUT", "/api/v1/rules/order", {"ids": []}, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    (
+        "POST",
+        "/api/v1/rules/dry-run",
+        {"rule": {"name": "R", "trigger": "assigned", "actions": [{"type": "resolve"}]}},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/rules/{rule}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    (
+        "PATCH",
+        "/api/v1/rules/{rule}",
+        {"active": False},
+        {"agent": D, "supervisor_other_team": D, "admin": A},
+    ),
+    ("GET", "/api/v1/rules/{rule}/firings", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("DELETE", "/api/v1/rules/{rule}", None, {"agent": D, "supervisor_other_team": D, "admin": A}),
+    ("GET", "/api/v1/macros", None, dict.fromkeys(ROLES, A)),
+    (
+        "POST",
+        "/api/v1/macros",
+        {"name": "M", "actions": [{"type": "add_labels", "labels": ["callback"]}]},
+        dict.fromkeys(ROLES, A),
+    ),
+    ("PATCH", "/api/v1/macros/{macro}", {"name": "N"}, dict.fromkeys(ROLES, A)),
+    ("DELETE", "/api/v1/macros/{macro}", None, dict.fromkeys(ROLES, A)),
+    ("POST", "/api/v1/conversations/{conv}/macros/{macro}/apply", None, dict.fromkeys(ROLES, A)),
+    # (to Tess, not in Billing: refused 422 after the rights check, so nothing moves)
+    (
+        "POST",
+        "/api/v1/handover",
+        {"to": "{tess}", "conversation_ids": ["{conv}"]},
+        {"agent": A, "supervisor_other_team": D, "admin": A},
+    ),
     ("GET", "/api/v1/profile", None, dict.fromkeys(ROLES, A)),
     ("PATCH", "/api/v1/profile", {"timezone": "Asia/Riyadh"}, dict.fromkeys(ROLES, A)),
     ("POST", "/api/v1/profile/sign-out-others", None, dict.fromkeys(ROLES, A)),
@@ -670,6 +816,8 @@ PUBLIC = {
 SOCKET: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("watch", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
     ("unwatch", {"conversation_id": "{conv}"}, dict.fromkeys(ROLES, A)),
+    ("chat.send", {"room_id": "{room_id}", "body": "hi"}, dict.fromkeys(ROLES, A)),
+    ("chat.read", {"room_id": "{room_id}"}, dict.fromkeys(ROLES, A)),
     ("typing", {"conversation_id": "{conv}"}, {"agent": A, "supervisor_other_team": D, "admin": A}),
     (
         "note",
@@ -751,6 +899,11 @@ def template_path(path: str) -> str:
         "label_key": "key",
         "gone_label": "key",
         "notification": "notification_id",
+        "task": "task_id",
+        "rule": "rule_id",
+        "macro": "macro_id",
+        "campaign": "campaign_id",
+        "preset": "key",
         "guide": "name",
         "view": "view_id",
         "shared_view": "view_id",
@@ -758,6 +911,7 @@ def template_path(path: str) -> str:
     path = path.split("?", 1)[0]
     for short, long in names.items():
         path = path.replace("{" + short + "}", "{" + long + "}")
+    path = path.replace("/consent/loopback/marketing", "/consent/{channel}/{purpose}")
     return path.replace("/attachments/0", "/attachments/{index}")
 
 

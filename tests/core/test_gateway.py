@@ -195,3 +195,25 @@ async def test_socket_presence_signals_and_typing(live: Any) -> None:
     gone = await sup.event("agent.disconnected")
     assert gone["user_id"] == ana
     await sup.ws.close()
+
+
+async def test_a_tasks_creator_follows_it_live(live: Any) -> None:
+    """A task an agent makes for a colleague: its events reach the creator's socket too
+    (the same rule as replay, hub.services.visibility._may_see_task)."""
+    from hub.services import tasks
+    from hub.services.access import Actor
+
+    hub = live.app.hub
+    a = await team(hub, "Billing")
+    ana = await user(hub, "ana@example.com", team_ids=(a,))
+    ben = await user(hub, "ben@example.com", team_ids=(a,))
+    console, _ = await connect(live, "ana@example.com", origin=live.base)
+    made = await tasks.create_task(
+        hub,
+        Actor(user_id=ana, role="agent", team_ids=frozenset({a})),
+        title="Call the customer back",
+        assignee_user_id=ben,
+    )
+    got = await console.event("task.created")
+    assert got["payload"]["task_id"] == made["id"] and got["user_id"] == ben
+    await console.ws.close()

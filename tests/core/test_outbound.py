@@ -150,23 +150,16 @@ async def test_refusals_come_before_anything_is_written(app: Any) -> None:
     )
     assert missing.status_code == 404
 
-    # Replied STOP: refused with a clear code. Marketing consent refused: still allowed.
-    async with app.hub.db.session() as s:
-        contact = await s.get(Contact, w["contact"])
-        assert contact is not None
-        contact.attributes = {"loopback_opt_out": True}
-        s.add(contact)
-        await s.commit()
+    # Opted out of every message (SMS STOP): refused with a clear code. Marketing
+    # opt-out: still allowed (hub.services.consent).
+    from hub.services.consent import set_consent
+
+    await set_consent(app.hub, SYSTEM, w["contact"], "loopback", "service", "opted_out")
     await refused({"channel": "loopback", "body": "hi"}, 409, "opted_out")
     options = (await ana.get(url)).json()["items"]
     assert [(o["allowed"], o["reason"]) for o in options] == [(False, "opted_out")]
-    async with app.hub.db.session() as s:
-        contact = await s.get(Contact, w["contact"])
-        assert contact is not None
-        contact.attributes = {}
-        contact.consent = {"loopback": {"granted": False, "source": "agent"}}
-        s.add(contact)
-        await s.commit()
+    await set_consent(app.hub, SYSTEM, w["contact"], "loopback", "service", None)
+    await set_consent(app.hub, SYSTEM, w["contact"], "loopback", "marketing", "opted_out")
     assert (
         await ana.post(url, json={"channel": "loopback", "body": "about your order"}, headers=ah)
     ).status_code == 201

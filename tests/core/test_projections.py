@@ -100,6 +100,10 @@ async def test_two_processes_share_the_work(hub: Any, settings: Any, clock: Any)
             "reports",
             "report_mail",
             "notifications",
+            "campaigns",
+            "tasks",
+            "consent_keywords",
+            "rules",
         }
         assert all(not m.gaps and m.rebuild_cursor is None for m in marks)
     finally:

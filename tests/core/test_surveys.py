@@ -154,11 +154,10 @@ async def test_expiry_and_once_per_n_days(app: Any, loopback: Any, clock: Any) -
 async def test_opted_out_customers_are_not_asked(app: Any, loopback: Any) -> None:
     await setup(app, delay_seconds=0)
     first = await inbound(app.client, "c-5", "hi", team="Care")
-    # (Staff record consent per real channel; the loopback test channel is set directly.)
-    async with app.hub.db.transaction() as s:
-        contact = await s.get(Contact, first["contact_id"])
-        contact.consent = {"loopback": {"granted": False, "source": "keyword"}}
-        s.add(contact)
+    # A survey invitation is marketing (hub.services.consent).
+    from hub.services.consent import set_consent
+
+    await set_consent(app.hub, SYSTEM, first["contact_id"], "loopback", "marketing", "opted_out")
     await resolve(app.hub, SYSTEM, first["conversation_id"])
     await settle(app)
     (req,) = await requests(app)

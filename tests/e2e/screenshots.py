@@ -9,10 +9,10 @@ responses, labels, complaints and survey answers into a fresh SQLite hub, serves
 uvicorn and drives headless Chromium (Debian's, via Playwright) as an agent, a
 supervisor and an admin in both languages. The systematic set (``PAGES``) is named
 ``<page>-<lang>[-phone].png``: console, notifications, outbound, canned-preview,
-supervisor, supervisor-whisper, profile, audit, each at 1440 px and 390 px in English
-and Arabic; first-run comes from a second, empty hub. Images are the viewport (the
-supervisor's desktop floor is made as tall as its content, down to the open
-conversations).
+supervisor, supervisor-whisper, profile, audit, campaigns (the list, the builder after
+a dry run, the results), each at 1440 px and 390 px in English and Arabic; first-run
+comes from a second, empty hub. Images are the viewport (the supervisor's desktop floor
+is made as tall as its content, down to the open conversations).
 """
 
 from __future__ import annotations
@@ -560,6 +560,18 @@ async def _notifications(page: Any, live: LiveServer, ids: dict[str, Any], lang:
     await page.wait_for_selector("#nt-panel .nt-item")
 
 
+async def _tasks(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """A task added from a thread (issue 18), then the Tasks panel (console/tasks.js)."""
+    await _open_thread(page, ids["sms"] if lang == "en" else ids["wa"], phone)
+    await page.locator("#thread-add-task").click()
+    await page.locator("#tk-title").fill("Send the refund form" if lang == "en" else "إرسال نموذج الاسترداد")
+    await page.locator("#tk-due").fill("2026-01-06T09:30")
+    await page.locator("#tk-dialog button[type=submit]").click()
+    await page.wait_for_selector("#tk-dialog", state="detached")
+    await page.locator("#tk-button").click()
+    await page.wait_for_selector("#tk-panel .tk-item")
+
+
 async def _open_thread(page: Any, conv: int, phone: bool) -> None:
     await page.locator(f'#conv-list [data-conversation-id="{conv}"]').click()
     await page.wait_for_selector("#thread .msg.inbound")
@@ -638,16 +650,81 @@ async def _audit(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, ph
         await page.locator("#audit-table").scroll_into_view_if_needed()
 
 
+CAMPAIGN_TEXT = {
+    "en": {"body": 'Hi {{contact.first_name | "there"}}, our winter sale starts today: 20% off every shelf.',
+           "subject": "Winter sale: 20% off", "html": "<p>Hi {{contact.first_name}}, <b>20% off</b> every shelf.</p>"},
+    "ar": {"body": "مرحبًا {{contact.first_name}}، تبدأ تخفيضات الشتاء اليوم: خصم 20٪ على كل الرفوف.",
+           "subject": "تخفيضات الشتاء: خصم 20٪", "html": ""},
+}  # fmt: skip
+
+
+async def _campaigns_seeded(live: LiveServer, ids: dict[str, Any]) -> dict[str, int]:
+    """Once: a shared segment, a campaign sent to it (the outbox drained) and a draft."""
+    if "campaign_sent" in ids:
+        return ids
+    from hub.campaigns import service as campaigns
+    from hub.services import segments
+
+    hub = live.application.state.hub
+    worker = live.application.state.outbox_worker
+    root = Actor(user_id=ids["root"], role="admin", team_ids=frozenset(), name="Admin")
+    seg = await segments.create_segment(hub, root, {"name": "Everyone", "filter": {}, "shared": True})
+    values = {
+        "team_id": ids["support"], "kind": "message", "audience": {"type": "segment", "segment_id": seg.id},
+        "channel": "preferred", "fallback": None, "content": CAMPAIGN_TEXT, "sender_name": "Acme Home",
+        "survey_key": None, "schedule": {"start_at": None, "local_time": False, "quiet_start": None, "quiet_end": None},
+    }  # fmt: skip
+    sent = await campaigns.create(hub, root, {**values, "name": "Winter sale", "channel": "sms"})
+    await campaigns.start(hub, root, sent.id, None)  # type: ignore[arg-type]
+    for _ in range(50):  # freeze the audience, send, record: until nothing moves
+        moved = await hub.projections.run_due()
+        moved += await worker.run_once()
+        if not moved:
+            break
+    draft = await campaigns.create(hub, root, {**values, "name": "Spring offer"})
+    ids.update(campaign_sent=sent.id, campaign_draft=draft.id)
+    return ids
+
+
+async def _campaigns(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """The campaigns of the supervisor's teams with their headline counts."""
+    await _campaigns_seeded(live, ids)
+    await page.reload()
+    await page.wait_for_selector("#cp-list tr[data-campaign-id]")
+
+
+async def _campaign_builder(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """A draft in the builder after its dry run: counts, exclusions, a sample per language."""
+    await _campaigns_seeded(live, ids)
+    await page.goto(f"{live.base}/campaigns#c={ids['campaign_draft']}")
+    await page.wait_for_selector("#cp-form")
+    await page.locator("#cp-preview").click()
+    await page.wait_for_selector("#cp-eligible")
+    if phone:
+        await page.locator("#cp-preview-panel").scroll_into_view_if_needed()
+
+
+async def _campaign_results(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """A sent campaign: its results and the recipients."""
+    await _campaigns_seeded(live, ids)
+    await page.goto(f"{live.base}/campaigns#c={ids['campaign_sent']}")
+    await page.wait_for_selector("#cp-recipients tbody tr[data-recipient-id]")
+
+
 # (file name, who, path, steps, sizes)
 PAGES: tuple[tuple[str, dict[str, str], str, Any, tuple[tuple[str, Any], ...]], ...] = (
     ("console", AGENT, "/console", _console, SIZES),
     ("notifications", AGENT, "/console", _notifications, SIZES),
+    ("tasks", AGENT, "/console", _tasks, SIZES),
     ("outbound", AGENT, "/console", _outbound, SIZES),
     ("canned-preview", AGENT, "/console", _canned, SIZES),
     ("supervisor", SUPERVISOR, "/supervisor", _supervisor, SIZES),
     ("supervisor-whisper", SUPERVISOR, "/supervisor", _supervisor_whisper, SIZES),
     ("profile", AGENT, "/console", _profile, SIZES),
     ("audit", ADMIN, "/admin#audit", _audit, SIZES),
+    ("campaigns", SUPERVISOR, "/campaigns", _campaigns, SIZES),
+    ("campaigns-builder", SUPERVISOR, "/campaigns", _campaign_builder, SIZES),
+    ("campaigns-results", SUPERVISOR, "/campaigns", _campaign_results, SIZES),
 )
 
 

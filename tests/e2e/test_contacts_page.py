@@ -291,12 +291,12 @@ async def test_organisation_and_identities(live: Any) -> None:
         await page.click("#identity-add button[type=submit]")
         await expect(page.locator("#identities li")).to_have_count(2)
         await expect(page.locator("#identities")).to_contain_text("+966501112233")
-        await page.select_option("#p-consent-sms", "yes")
-        await page.click("#profile-save")
-        await expect(page.locator("#profile .saved")).to_be_visible()
+        # Consent: its own section, saved on change (agent_ui/static/crm/consent.js).
+        await page.select_option("#cs-sms-marketing", "opted_in")
+        await expect(page.locator("#cs-sms-marketing-meta")).to_contain_text("الموظفون")
         await assert_clean(page, watch)
     async with hub.db.session() as s:
-        from hub.models import Contact
+        from hub.services.consent import state_of
 
-        stored = await s.get(Contact, rana.contact_id)
-    assert stored is not None and stored.consent["sms"]["granted"] is True
+        stored = await state_of(s, rana.contact_id, "sms")
+    assert stored == {"marketing": "opted_in"}

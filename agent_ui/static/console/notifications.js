@@ -37,6 +37,8 @@ export function describe(n, nameOf = () => null) {
     case "escalated":
       return String(d.stage || "").endsWith("_warning") ? t("nt_escalated_warning", { ref: d.reference || "" }) : t("nt_escalated", { ref: d.reference || "" });
     case "low_score": return t("nt_low_score", { score: d.score ?? "?" });
+    case "task_due": return t("tk_nt_due", { title: d.title || "" }); // console/tasks.js
+    case "rule": return t("ru_nt_rule", { rule: d.rule || "", text: d.text || "" }); // hub/rules (notify action)
     default: return n.kind;
   }
 }

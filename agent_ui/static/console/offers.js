@@ -6,6 +6,7 @@ import { clock, parseTime, serverClockKnown, serverNow } from "../format.js";
 import { t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
 import { greetingHint, tierBadges } from "../crm/badges.js";
+import { campaignChip } from "./thread.js";
 
 let audio = null;
 
@@ -183,6 +184,7 @@ export class OfferTray {
           h("span", { class: "muted" }, ` #${id}`),
           info ? tierBadges(info.tiers, { small: true }) : null),
         info ? greetingHint(info.hint) : null,
+        info?.campaign ? h("p", { class: "offer-campaign" }, campaignChip(info.campaign)) : null,
         info?.preview ? h("p", { class: "offer-preview", dir: "auto" }, info.preview) : null,
         countdown),
       h("div", { class: "offer-actions" },

@@ -9,10 +9,11 @@ import { t } from "../i18n.js";
 import { channelIcon, icon } from "../icons.js";
 import { surveyItem, surveyTime } from "../care/surveys.js";
 import { avatar } from "../avatar.js";
+import { firedText } from "./macros.js";
 
 const SHOWN_EVENTS = new Set([
   "conversation.assigned", "conversation.transferred", "conversation.resolved", "conversation.reopened",
-  "conversation.updated", "conversation.abandoned",
+  "conversation.updated", "conversation.abandoned", "rule.fired",
 ]);
 
 /** A message from REST (MessageOut) or from an event payload, in one shape. */
@@ -54,7 +55,15 @@ export class ThreadView {
     // (the header re-rendered after a transfer, the composer or a banner growing) the
     // newest entry stays in view instead of slipping under the fold.
     this.pinned = true;
-    this.list.addEventListener("scroll", () => { this.pinned = this.nearBottom(); }, { passive: true });
+    // Only the reader moving up unpins: a pane that shrinks (more header buttons) leaves
+    // the newest entry further from the bottom without anyone scrolling.
+    let lastTop = this.list.scrollTop;
+    this.list.addEventListener("scroll", () => {
+      const top = this.list.scrollTop;
+      if (this.nearBottom()) this.pinned = true;
+      else if (top < lastTop) this.pinned = false;
+      lastTop = top;
+    }, { passive: true });
     if (typeof ResizeObserver !== "undefined") {
       new ResizeObserver(() => { if (this.pinned) this.scrollToEnd(); }).observe(this.list);
     }
@@ -257,6 +266,8 @@ export class ThreadView {
       case "conversation.abandoned":
         return ["caller_hung_up", "visitor_left", "no_reply_timeout"].includes(p.reason)
           ? t(`ev_abandoned_${p.reason}`) : null;
+      case "rule.fired":
+        return firedText(p, { teamName: (id) => this.dir.teams.get(id)?.name || "?", userName: (id) => this.userName(id) });
       case "conversation.updated":
         if (p.reason === "priority") return t("ev_priority", { n: p.priority });
         if (p.reason === "snoozed") return e.actor_id ? t("ev_snoozed_by", { name: this.userName(e.actor_id) }) : t("ev_snoozed");
@@ -372,4 +383,11 @@ function attachments(m) {
 
 export function emptyThread(list, text) {
   mount(list, h("li", { class: "item empty" }, text));
+}
+
+/** "Campaign: <name>" on a conversation a reply to a campaign opened (docs/campaigns.md). */
+export function campaignChip(campaign) {
+  if (!campaign?.name) return null;
+  return h("span", { class: "status-chip campaign-chip", "data-campaign-id": campaign.id, title: t("cp_chip_title", { name: campaign.name }) },
+    t("cp_chip"), ": ", h("bdi", { dir: "auto" }, campaign.name));
 }

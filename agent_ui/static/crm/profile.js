@@ -9,12 +9,12 @@ import { channelName, dateTime, number, shortDate } from "../format.js";
 import { getLang, hasString, t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
 import { tierBadges } from "./badges.js";
+import { consentLine, consentSection } from "./consent.js";
 import { outboundDialog } from "../console/outbound.js";
 import {
   OPEN_STATUSES, escalatedMark, loadOptions, overdueMark, scoreText, severityBadge, statusChip, surveyKindLabel,
 } from "../care/common.js";
 
-const CONSENT_CHANNELS = ["sms", "whatsapp", "voice", "email", "telegram", "webchat"];
 const TIMEZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
 
 function label(field) {
@@ -92,6 +92,7 @@ export function timelineList(items, who, { id = "timeline" } = {}) {
       return t(e.reason === "import" ? "tl_imported" : "tl_updated", { who: who(e.actor_id), fields });
     }
     if (e.kind === "merged") return t("tl_merged", { who: who(e.actor_id), id: e.source_id });
+    if (e.kind === "consent_changed") return consentLine(e, who);
     if (e.kind === "created") return t("tl_created", { who: who(e.actor_id) });
     return t("tl_erased", { who: who(e.actor_id) });
   };
@@ -159,6 +160,7 @@ export class ProfileView {
             : null),
         fig ? this.figures(fig) : h("p", { class: "muted" }, t("crm_no_history")),
         this.identitiesSection(),
+        consentSection(c.id),
         this.complaintsSection(),
         this.duplicatesSection(),
         form,
@@ -356,17 +358,6 @@ export class ProfileView {
     const org = h("select", { name: "organization_id", id: "p-org" },
       h("option", { value: "" }, "—"), orgs.map((o) => h("option", { value: o.id }, o.name)));
     org.value = c.organization_id ? String(c.organization_id) : "";
-    const consent = h("fieldset", { class: "consent", name: "consent" },
-      h("legend", {}, t("crm_consent")),
-      CONSENT_CHANNELS.map((ch) => {
-        const state = c.consent?.[ch]?.granted;
-        const sel = h("select", { "data-consent": ch, id: `p-consent-${ch}`, "aria-label": channelName(ch) },
-          h("option", { value: "" }, t("consent_unknown")),
-          h("option", { value: "yes" }, t("consent_granted")),
-          h("option", { value: "no" }, t("consent_refused")));
-        sel.value = state === true ? "yes" : state === false ? "no" : "";
-        return h("label", { class: "consent-row" }, h("span", {}, channelName(ch)), sel);
-      }));
     const row = (id, key, control, required = false) => h("div", { class: "field" },
       h("label", { for: id }, t(key) + (required ? " *" : "")), control);
     const form = h("form", {
@@ -383,7 +374,6 @@ export class ProfileView {
     row("p-notes", "contact_notes", notes),
     row("p-owner", "crm_owner", owner),
     row("p-org", "crm_organization", org),
-    consent,
     this.fields.length ? h("h3", {}, t("crm_fields")) : null,
     this.fields.map((f) => h("div", { class: "field" },
       f.type === "multi_choice"
@@ -443,13 +433,6 @@ export class ProfileView {
       owner_id: form.elements.owner_id.value ? Number(form.elements.owner_id.value) : null,
       organization_id: form.elements.organization_id.value ? Number(form.elements.organization_id.value) : null,
     };
-    const consent = {};
-    for (const sel of form.querySelectorAll("[data-consent]")) {
-      const before = c.consent?.[sel.dataset.consent]?.granted;
-      const now = sel.value === "yes" ? true : sel.value === "no" ? false : null;
-      if ((before ?? null) !== now) consent[sel.dataset.consent] = now;
-    }
-    if (Object.keys(consent).length) body.consent = consent;
     if (Object.keys(attributes).length) body.attributes = attributes;
     try {
       this.contact = await api(`/contacts/${c.id}`, { method: "PATCH", body });
