@@ -153,9 +153,9 @@ def build_projections(hub: Hub) -> ProjectionRunner:
 
 
 @functools.cache
-def _api_routes() -> tuple[BaseRoute, ...]:
-    """Every /api/v1 route, built once: the routes hold no per-app state (each request
-    finds its hub through ``request.app``)."""
+def _api_router() -> APIRouter:
+    """The /api/v1 router with every module's routes, built once per process: each app
+    includes it (FastAPI derives the app's own routes from it lazily, per app)."""
     api = APIRouter(prefix="/api/v1")
     for module in (
         routes_auth,
@@ -188,7 +188,7 @@ def _api_routes() -> tuple[BaseRoute, ...]:
         routes_chat,
     ):
         api.include_router(module.router)
-    return tuple(api.routes)
+    return api
 
 
 def create_app(
@@ -294,9 +294,7 @@ def create_app(
     app.state.staff_mailer = Mailer()
     api_errors.install(app)
 
-    # The API's routes are built once per process (FastAPI analyses every endpoint's
-    # signature as it builds a route) and shared by every app made here.
-    app.router.routes.extend(_api_routes())
+    app.include_router(_api_router())
     app.include_router(api_docs_router())
     app.include_router(_ops_router())
     app.include_router(pages_router())

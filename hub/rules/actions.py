@@ -116,6 +116,8 @@ async def perform(
         await convs.transfer(hub, actor, conv.id, to_team_id=action["team_id"])
     elif kind == "set_priority":
         await convs.set_priority(hub, actor, conv.id, int(action["priority"]))
+    elif kind == "set_category":
+        await convs.set_category(hub, actor, conv.id, str(action["category"]))
     elif kind == "add_labels":
         for key in action["labels"]:
             await labels.add_to_conversation(hub, actor, conv.id, key)

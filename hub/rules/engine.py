@@ -134,6 +134,9 @@ def plan(rule: RuleLike, f: Facts) -> list[dict[str, Any]]:
         elif kind == "set_priority":
             if a.get("priority") != f.priority:
                 out.append(dict(a))
+        elif kind == "set_category":
+            if a.get("category") != f.category:
+                out.append(dict(a))
         elif kind == "set_team":
             if a.get("team_id") != f.team_id:
                 out.append(dict(a))
@@ -158,6 +161,8 @@ def apply_effects(f: Facts, actions: list[dict[str, Any]]) -> Facts:
             f = replace(f, labels=f.labels - set(a.get("labels", [])))
         elif kind == "set_priority":
             f = replace(f, priority=int(a["priority"]))
+        elif kind == "set_category":
+            f = replace(f, category=a["category"])
         elif kind == "set_team":
             f = replace(f, team_id=a["team_id"], assignee_id=None)
         elif kind == "assign":

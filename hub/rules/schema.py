@@ -51,6 +51,7 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
 RULE_ACTIONS = (
     "set_team",
     "set_priority",
+    "set_category",
     "add_labels",
     "remove_labels",
     "assign",
@@ -273,6 +274,11 @@ def check_actions(
             got += more
         elif kind == "add_note":
             got, act["body"] = _text(a, "body", where, MAX_TEXT, required=True)
+        elif kind == "set_category":
+            cat = a.get("category")
+            if cat not in {x.value for x in Category}:
+                got = [(f"{where}.category", "not_valid", "a conversation category")]
+            act["category"] = cat
         elif kind == "resolve":
             cat = a.get("category")
             if cat is not None and cat not in {x.value for x in Category}:

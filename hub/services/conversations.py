@@ -319,6 +319,27 @@ async def reopen(hub: Hub, actor: Actor, conversation_id: int) -> Conversation:
     return conv
 
 
+async def set_category(hub: Hub, actor: Actor, conversation_id: int, category: str) -> Conversation:
+    """What the conversation is about, before it ends (a rule, a macro): kept when it is
+    resolved without another category; reopening clears it as it clears one set then."""
+    try:
+        cat = Category(category)
+    except ValueError:
+        allowed = ", ".join(c.value for c in Category)
+        raise Invalid(
+            f"unknown category {category!r}; expected one of {allowed}", code="bad_category"
+        ) from None
+    async with unit_of_work(hub, actor.user_id) as uow:
+        conv = await load_conversation(uow.session, conversation_id, for_update=True)
+        require_handler(actor, conv)
+        if conv.status == ConversationStatus.resolved:
+            raise Conflict("the conversation is already resolved", code="already_resolved")
+        conv.category = cat
+        conv.updated_at = hub.now()
+        emit_conversation(uow, "conversation.updated", conv, reason="category")
+    return conv
+
+
 async def set_priority(hub: Hub, actor: Actor, conversation_id: int, priority: int) -> Conversation:
     from hub.models import Role
 

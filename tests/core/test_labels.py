@@ -124,7 +124,11 @@ async def test_labels_on_a_conversation_rights_idempotency_event_and_filter(app:
     assert res.status_code == 200 and res.json()["tags"] == ["vip"], res.text
     assert (await ana.put(f"{url}/vip", headers=ah)).json()["tags"] == ["vip"]  # idempotent
     events = (await ana.get(f"/api/v1/events?conversation_id={conv}")).json()["items"][len(before) :]
-    assert [(e["type"], e["payload"]["reason"]) for e in events] == [("conversation.updated", "labels")]
+    # (Routing may offer it meanwhile: only the conversation's own changes count here.)
+    changes = [
+        (e["type"], e["payload"].get("reason")) for e in events if e["type"].startswith("conversation.")
+    ]
+    assert changes == [("conversation.updated", "labels")], events
 
     # The supervisor of its team may too; unknown, inactive and malformed keys are refused.
     sue, sh = w["c"]["sue"]
@@ -152,7 +156,11 @@ async def test_labels_on_a_conversation_rights_idempotency_event_and_filter(app:
     assert (await ana.delete(f"{url}/vip", headers=ah)).json()["tags"] == ["callback"]
     assert (await ana.delete(f"{url}/vip", headers=ah)).json()["tags"] == ["callback"]
     events = (await ana.get(f"/api/v1/events?conversation_id={conv}")).json()["items"][len(before) :]
-    assert [(e["type"], e["payload"]["reason"]) for e in events] == [("conversation.updated", "labels")]
+    # (Routing may offer it meanwhile: only the conversation's own changes count here.)
+    changes = [
+        (e["type"], e["payload"].get("reason")) for e in events if e["type"].startswith("conversation.")
+    ]
+    assert changes == [("conversation.updated", "labels")], events
     assert (await ana.get("/api/v1/conversations", params={"label": "vip"})).json()["items"] == []
 
 

@@ -9,6 +9,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import func, select
 
 from hub.app import build_projections
@@ -33,6 +34,7 @@ from hub.rules import executor, facts
 from hub.services import SYSTEM, consent, rules
 from hub.services.access import Actor
 from hub.services.conversations import assign, reply, resolve
+from hub.services.errors import Invalid
 from hub.services.segments import create_segment
 from hub.services.uow import unit_of_work
 from tests.helpers import inbound, team, user
@@ -565,3 +567,32 @@ async def test_a_tier_change_fires_on_the_contacts_open_conversation(app: Any) -
     await inbound(app.client, "cust-t", "still here")
     await settle(hub)
     assert len(await _rows(hub, EventLog, EventLog.type == "contact.tier_changed")) == 1
+
+
+async def test_a_rule_sets_the_category_which_resolving_keeps(app: Any) -> None:
+    hub = app.hub
+    await rules.create_rule(
+        hub,
+        ADMIN,
+        {
+            "name": "Orders",
+            "trigger": "message_received",
+            "conditions": [{"field": "text", "op": "contains_any", "values": ["order"]}],
+            "actions": [{"type": "set_category", "category": "order"}],
+        },
+    )
+    bad = rules.create_rule(
+        hub,
+        ADMIN,
+        {"name": "Bad", "trigger": "resolved", "actions": [{"type": "set_category", "category": "x"}]},
+    )
+    with pytest.raises(Invalid) as refused:
+        await bad
+    assert [f["field"] for f in refused.value.extra["fields"]] == ["actions.0.category"]
+    cid = (await inbound(app.client, "cust-c", "where is my order?"))["conversation_id"]
+    await settle(hub)
+    assert (await _conv(hub, cid)).category == "order"
+    updated = await _rows(hub, EventLog, EventLog.type == "conversation.updated")
+    assert [e.payload.get("category") for e in updated if e.payload.get("reason") == "category"] == ["order"]
+    await resolve(hub, SYSTEM, cid)
+    assert (await _conv(hub, cid)).category == "order"  # kept: no other category was chosen

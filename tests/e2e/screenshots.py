@@ -9,7 +9,7 @@ responses, labels, complaints and survey answers into a fresh SQLite hub, serves
 uvicorn and drives headless Chromium (Debian's, via Playwright) as an agent, a
 supervisor and an admin in both languages. The systematic set (``PAGES``) is named
 ``<page>-<lang>[-phone].png``: console, notifications, outbound, canned-preview,
-supervisor, supervisor-whisper, profile, audit, campaigns (the list, the builder after
+supervisor, supervisor-whisper, profile, audit, rules, chat, tasks, campaigns (the list, the builder after
 a dry run, the results), each at 1440 px and 390 px in English and Arabic; first-run
 comes from a second, empty hub. Images are the viewport (the supervisor's desktop floor
 is made as tall as its content, down to the open conversations).
@@ -650,6 +650,58 @@ async def _audit(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, ph
         await page.locator("#audit-table").scroll_into_view_if_needed()
 
 
+async def _chat(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """The team room (issue 18): a colleague's message with a conversation card."""
+    if "chat_room" not in ids:
+        from hub.services import chat
+
+        hub = live.app.hub
+        sara = Actor(
+            user_id=ids["sara"], role="agent", team_ids=frozenset({ids["support"]}), name="Sara Nasser"
+        )
+        room = next(
+            r for r in await chat.list_rooms(hub, sara) if r.kind == "team" and r.team_id == ids["support"]
+        )
+        await chat.send(
+            hub, sara, room.id, f"Can someone take #{ids['wa']}? The customer is waiting for the shelf."
+        )
+        await chat.send(hub, sara, room.id, "من يستطيع متابعة طلب الاسترداد؟ العميل ينتظر منذ الصباح.")
+        ids["chat_room"] = room.id
+    await page.locator("#ch-toggle").click()
+    await page.locator(f'#ch-room-list [data-room-id="{ids["chat_room"]}"]').click()
+    await page.wait_for_selector("#ch-messages li >> nth=1")
+
+
+async def _rules(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
+    """Admin → Rules (issue 18): the ordered list."""
+    if "rules" not in ids:
+        from hub.services import rules
+
+        hub = live.app.hub
+        admin = Actor(user_id=ids["root"], role="admin", team_ids=frozenset(), name="Admin")
+        for body in (
+            {
+                "name": "Refund words → Billing, priority 50",
+                "trigger": "message_received",
+                "conditions": [{"field": "text", "op": "contains_any", "values": ["refund", "استرداد"]}],
+                "actions": [
+                    {"type": "set_priority", "priority": 50},
+                    {"type": "add_labels", "labels": ["refund"]},
+                ],
+            },
+            {
+                "name": "Waiting 30 minutes → notify the team",
+                "trigger": "waiting",
+                "trigger_params": {"minutes": 30},
+                "actions": [{"type": "add_labels", "labels": ["delivery"]}],
+            },
+        ):
+            await rules.create_rule(hub, admin, body)
+        ids["rules"] = True
+        await page.reload()
+    await page.wait_for_selector("#rules-table tbody tr >> nth=1")
+
+
 CAMPAIGN_TEXT = {
     "en": {"body": 'Hi {{contact.first_name | "there"}}, our winter sale starts today: 20% off every shelf.',
            "subject": "Winter sale: 20% off", "html": "<p>Hi {{contact.first_name}}, <b>20% off</b> every shelf.</p>"},
@@ -722,6 +774,8 @@ PAGES: tuple[tuple[str, dict[str, str], str, Any, tuple[tuple[str, Any], ...]], 
     ("supervisor-whisper", SUPERVISOR, "/supervisor", _supervisor_whisper, SIZES),
     ("profile", AGENT, "/console", _profile, SIZES),
     ("audit", ADMIN, "/admin#audit", _audit, SIZES),
+    ("rules", ADMIN, "/admin#rules", _rules, SIZES),
+    ("chat", AGENT, "/console", _chat, SIZES),
     ("campaigns", SUPERVISOR, "/campaigns", _campaigns, SIZES),
     ("campaigns-builder", SUPERVISOR, "/campaigns", _campaign_builder, SIZES),
     ("campaigns-results", SUPERVISOR, "/campaigns", _campaign_results, SIZES),

@@ -19,7 +19,7 @@ const CONDITIONS = {
   contact_field: ["eq", "neq", "set", "unset"], label: ["has_any", "has_all", "has_none"], priority: ["gte", "lte"],
   category: ["in", "not_in"],
 };
-export const RULE_ACTIONS = ["set_team", "set_priority", "add_labels", "remove_labels", "assign", "canned_reply", "create_task", "open_complaint", "notify", "add_note", "resolve"];
+export const RULE_ACTIONS = ["set_team", "set_priority", "set_category", "add_labels", "remove_labels", "assign", "canned_reply", "create_task", "open_complaint", "notify", "add_note", "resolve"];
 export const MACRO_ACTIONS = ["add_labels", "remove_labels", "canned_reply", "add_note", "set_priority", "resolve", "assign_self"];
 
 /** Teams, people, labels, canned answers and segments the pickers offer (what the caller may read). */
@@ -125,6 +125,10 @@ function actionRow(dir, kinds) {
       case "add_note":
         parts.push(bind(row, "body", h("textarea", { name: name("body"), rows: 2, maxlength: 2000, dir: "auto", "aria-label": t("ru_body") }, row.body || "")));
         break;
+      case "set_category":
+        row.category ??= CATEGORIES[0];
+        parts.push(bind(row, "category", select(name("category"), CATEGORIES.map((c) => [c, t(`cat_${c}`)]), row.category, { "aria-label": t("ru_category") })));
+        break;
       case "resolve":
         parts.push(bind(row, "category", select(name("category"), [["", t("cat_none")], ...CATEGORIES.map((c) => [c, t(`cat_${c}`)])], row.category || "", { "aria-label": t("ru_category") }), (v) => v || null));
         break;
@@ -145,7 +149,7 @@ export function actionsEditor(dir, actions, kinds) {
 /** A human line for one action (the thread, the dry run, firings). */
 export function actionText(a, { teamName = () => "?", userName = () => "?" } = {}) {
   const what = t(`ru_did_${a.type}`, {
-    team: teamName(a.team_id), n: a.priority ?? "", labels: (a.labels || []).join(", "), name: userName(a.user_id),
+    team: teamName(a.team_id), n: a.priority ?? "", category: a.category ? t(`cat_${a.category}`) : "", labels: (a.labels || []).join(", "), name: userName(a.user_id),
   });
   if (a.status !== "error") return what;
   return t("ru_failed", { what, error: hasString(`err_${a.error}`) ? t(`err_${a.error}`) : a.error });

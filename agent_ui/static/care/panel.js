@@ -367,7 +367,13 @@ export class ComplaintPanel {
     const c = this.c;
     const files = (c.attachments || []).filter((a) => /^\/api\/v1\/complaints\/\d+\/attachments\/\d+$/.test(String(a.url || "")));
     const box = h("p", { class: "error", role: "alert", hidden: true });
-    const input = h("input", { type: "file", name: "file", id: "c-file", "aria-label": t("cmp_file_pick") });
+    // The same input across re-renders (a live update, a note added): a file the user
+    // has picked and not yet sent stays picked.
+    if (this.fileInputFor !== c.id) {
+      this.fileInput = h("input", { type: "file", name: "file", id: "c-file", "aria-label": t("cmp_file_pick") });
+      this.fileInputFor = c.id;
+    }
+    const input = this.fileInput;
     const form = h("form", {
       class: "inline-form", id: "complaint-file-form", novalidate: true,
       on: {
@@ -381,6 +387,7 @@ export class ComplaintPanel {
           }
           try {
             await upload(`/complaints/${c.id}/attachments`, file, { query: { filename: file.name.slice(0, 255) } });
+            input.value = "";
             await this.reloadLists();
           } catch (err) {
             showFormError(form, box, err);

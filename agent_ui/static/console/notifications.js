@@ -50,6 +50,7 @@ export class NotificationBell {
    */
   constructor({ socket, me, nameOf = () => null, onOpen = null }) {
     this.socket = socket;
+    this.version = 0; // notification events seen (refresh() compares)
     this.me = me;
     this.nameOf = nameOf;
     this.onOpen = onOpen || defaultOpen;
@@ -93,7 +94,15 @@ export class NotificationBell {
 
   async refresh() {
     try {
-      this.unread = (await api("/notifications/unread-count")).unread;
+      // A notification event that lands while the count is on its way is newer than
+      // the answer: ask again rather than overwrite it with the older count.
+      let unread;
+      for (let tries = 0; tries < 3; tries += 1) {
+        const version = this.version;
+        unread = (await api("/notifications/unread-count")).unread;
+        if (version === this.version) break;
+      }
+      this.unread = unread;
       this.renderButton();
       if (!this.panel.hidden) await this.load();
       else this.loaded = false;
@@ -136,6 +145,7 @@ export class NotificationBell {
   }
 
   onEvent(ev, replayed) {
+    if (ev.type.startsWith("notification.") && ev.user_id === this.me.id) this.version += 1;
     if (ev.type === "notification.created" && ev.user_id === this.me.id) {
       const p = ev.payload;
       const n = {

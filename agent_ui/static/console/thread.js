@@ -270,6 +270,7 @@ export class ThreadView {
         return firedText(p, { teamName: (id) => this.dir.teams.get(id)?.name || "?", userName: (id) => this.userName(id) });
       case "conversation.updated":
         if (p.reason === "priority") return t("ev_priority", { n: p.priority });
+        if (p.reason === "category" && p.category) return t("ru_ev_category", { category: t(`cat_${p.category}`) });
         if (p.reason === "snoozed") return e.actor_id ? t("ev_snoozed_by", { name: this.userName(e.actor_id) }) : t("ev_snoozed");
         if (p.reason === "snooze_ended") return t("ev_snooze_ended");
         if (p.reason === "labels") return t("ev_labels");
