@@ -653,12 +653,15 @@ async def _audit(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, ph
 async def _chat(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, phone: bool) -> None:
     """The team room (issue 18): a colleague's message with a conversation card."""
     if "chat_room" not in ids:
+        from sqlmodel import select
+
+        from hub.models import User
         from hub.services import chat
 
-        hub = live.app.hub
-        sara = Actor(
-            user_id=ids["sara"], role="agent", team_ids=frozenset({ids["support"]}), name="Sara Nasser"
-        )
+        hub = live.application.state.hub
+        async with hub.db.session() as s:
+            sara_id = (await s.exec(select(User.id).where(User.email == "sara@example.com"))).one()
+        sara = Actor(user_id=sara_id, role="agent", team_ids=frozenset({ids["support"]}), name="Sara Nasser")
         room = next(
             r for r in await chat.list_rooms(hub, sara) if r.kind == "team" and r.team_id == ids["support"]
         )
@@ -677,7 +680,7 @@ async def _rules(page: Any, live: LiveServer, ids: dict[str, Any], lang: str, ph
     if "rules" not in ids:
         from hub.services import rules
 
-        hub = live.app.hub
+        hub = live.application.state.hub
         admin = Actor(user_id=ids["root"], role="admin", team_ids=frozenset(), name="Admin")
         for body in (
             {
