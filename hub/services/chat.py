@@ -11,7 +11,7 @@ at once (the gateway re-checks open sockets on ``user.updated``).
 
 Each message is one ``chat_message`` row and one ``chat.message`` event-log row in the
 same transaction, published after commit. ``@name`` mentions (the notes' rule,
-:func:`hub.services.conversations._mentions`) of people who may read the room become
+:func:`hub.services.conversations.mentioned_users`) of people who may read the room become
 ``mention`` notifications (the notifications reactor, after commit, with ``room_id`` in
 ``data``). ``#123`` or a console link (``/console#c=123``) names a conversation: the
 event carries only the ids; cards (subject, customer, channel, status) are resolved per
@@ -43,7 +43,7 @@ from hub.models import ChatMessage, ChatRead, ChatRoom, Contact, Conversation, T
 from hub.projections import LoggedEvent, core
 from hub.services import notifications
 from hub.services.access import Actor, can_view
-from hub.services.conversations import _mentions as find_mentions
+from hub.services.conversations import mentioned_users
 from hub.services.errors import Invalid, NotFound, ServiceError
 from hub.services.uow import UnitOfWork, unit_of_work
 from hub.textnorm import normalize
@@ -312,7 +312,7 @@ async def send(hub: Hub, actor: Actor, room_id: int, body: str) -> MessageView:
         s = uow.session
         room = await _room(s, actor, room_id)
         await _check_rate(s, hub, me)
-        mentioned = [u for u in await _readers(s, room, await find_mentions(s, text)) if u != me]
+        mentioned = [u for u in await _readers(s, room, await mentioned_users(s, text)) if u != me]
         msg = ChatMessage(
             room_id=room_id,
             author_id=me,

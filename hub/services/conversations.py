@@ -107,7 +107,7 @@ async def add_note(
     async with unit_of_work(hub, actor.user_id) as uow:
         conv = await load_conversation(uow.session, conversation_id)
         require_view(actor, conv)
-        mentioned = await _mentions(uow.session, text)
+        mentioned = await mentioned_users(uow.session, text)
         now = hub.now()
         message = Message(
             conversation_id=conv.id,  # type: ignore[arg-type]
@@ -127,7 +127,7 @@ async def add_note(
     return message
 
 
-async def _mentions(s: AsyncSession, text: str) -> list[int]:
+async def mentioned_users(s: AsyncSession, text: str) -> list[int]:
     handles = {m.group(1).lower() for m in MENTION.finditer(text)}
     if not handles:
         return []
