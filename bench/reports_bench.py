@@ -10,9 +10,10 @@ the same run. Target: under 500 ms per report. Figures are reported whether met 
    the resolved ones. Python draws one *plan* row per conversation (bulk-loaded:
    executemany / COPY); everything else is bulk SQL on the server: contacts,
    conversations and messages are INSERT ... SELECT from the plan, then the rollups
-   ``report_sample`` (with each duration's bucket), ``report_slot`` (counts and the
-   samples' sums), ``report_day`` and ``report_histogram`` are **derived from the raw
-   rows** with one INSERT ... SELECT aggregate each, following the projection's
+   ``report_sample`` (with each duration's bucket), ``report_slot`` (counts, the
+   samples' sums and the survey answers' sums), ``report_day``, ``report_hour`` and
+   ``report_histogram`` are **derived from the raw rows** with one INSERT ... SELECT
+   aggregate each, following the projection's
    attribution rules (docs/reports.md). Folding 10M messages through ``ReportsProjection`` would first
    need ~12M event-log rows and then runs at Python speed per event; the fold itself
    is proven equal to a recomputation by tests/core/test_reports.py, and here a random
@@ -69,8 +70,10 @@ from hub.db import MIGRATIONS_DIR, Database, migrate  # noqa: E402
 from hub.projections import core  # noqa: E402
 from hub.reports import histogram, query  # noqa: E402
 from hub.reports.query import Scope  # noqa: E402
+from hub.reports.rollup import SURVEY_COLUMNS  # noqa: E402
 
-DATASET_VERSION = 2  # 2: duration sums in report_slot, sample buckets, report_histogram, report_day
+DATASET_VERSION = 3  # 2: duration sums in report_slot, sample buckets, report_histogram, report_day
+# 3: survey answers folded into report_slot / report_day, report_hour
 TARGET_MS = 500.0
 FULL_MESSAGES = 10_000_000
 QUICK_MESSAGES = 200_000
@@ -569,6 +572,23 @@ def build(
         exprs += [f"CASE WHEN metric = '{m}' AND in_target THEN 1 ELSE 0 END" for m in ("fat", "res")]
         sample_cols = ", ".join(f"{x} AS {c}" for x, c in zip(exprs, sums, strict=True))
         zeros = ", ".join("0" for _ in sums)
+        # Survey answers: by the half hour of answered_at and the survey's team, channel and
+        # agent, as hub.reports.rollup.answer_columns adds them.
+        answer = {
+            "csat_count": "CASE WHEN kind = 'csat' THEN 1 ELSE 0 END",
+            "csat_sum": "CASE WHEN kind = 'csat' THEN score ELSE 0 END",
+            "csat_satisfied": "CASE WHEN kind = 'csat' AND score >= 4 THEN 1 ELSE 0 END",
+            "nps_count": "CASE WHEN kind = 'nps' THEN 1 ELSE 0 END",
+            "nps_promoters": "CASE WHEN kind = 'nps' AND score >= 9 THEN 1 ELSE 0 END",
+            "nps_detractors": "CASE WHEN kind = 'nps' AND score <= 6 THEN 1 ELSE 0 END",
+            "ces_count": "CASE WHEN kind = 'ces' THEN 1 ELSE 0 END",
+            "ces_sum": "CASE WHEN kind = 'ces' THEN score ELSE 0 END",
+        }
+        assert tuple(answer) == SURVEY_COLUMNS
+        no_answer = ", ".join("0" for _ in answer)
+        zeros = f"{zeros}, {no_answer}"
+        sample_cols += ", " + ", ".join(f"0 AS {c}" for c in answer)
+        sums += list(answer)
         _insert(
             e, conn, "report_slot",
             ["slot", "team_id", "channel", "agent_id", "conversations", "inbound", "outbound", "agent_replies",
@@ -594,6 +614,10 @@ def build(
                 UNION ALL
                 SELECT {sl("c.resolved_at")}, coalesce(c.team_id, 0), c.channel, coalesce(c.assignee_id, 0), 0, 0, 0, 0, 1, {zeros}
                 FROM conversation c WHERE c.resolved_at IS NOT NULL
+                UNION ALL
+                SELECT {sl("answered_at")}, coalesce(team_id, 0), channel, coalesce(agent_id, 0), 0, 0, 0, 0, 0,
+                       {", ".join("0" for _ in range(len(sums) - len(answer)))}, {", ".join(answer.values())}
+                FROM survey_request WHERE score IS NOT NULL AND answered_at IS NOT NULL
             ) x GROUP BY slot, team_id, channel, agent_id ORDER BY slot, team_id, channel, agent_id""",
         )  # fmt: skip
 
@@ -632,6 +656,17 @@ def build(
         )  # fmt: skip
 
     step("report_day (INSERT ... SELECT aggregate of report_slot)", days)
+
+    def hours() -> None:
+        from hub.reports.rollup import HOUR_SLOTS, SLOT_COLUMNS
+
+        _insert(
+            e, conn, "report_hour", ["hour", "team_id", "channel", *SLOT_COLUMNS],
+            f"slot / {HOUR_SLOTS}, team_id, channel, " + ", ".join(f"sum({c})" for c in SLOT_COLUMNS),
+            f"FROM report_slot GROUP BY slot / {HOUR_SLOTS}, team_id, channel",
+        )  # fmt: skip
+
+    step("report_hour (INSERT ... SELECT aggregate of report_slot)", hours)
 
     def histograms() -> None:
         # Teams have no business hours here: the business-hours bucket is the bucket (n_bh = n).
@@ -697,7 +732,43 @@ def raw_extras_sql(team: bool) -> str:
         (SELECT count(*) FROM conversation WHERE first_assigned_at >= :since AND first_assigned_at < :until {t}),
         (SELECT count(*) FROM conversation WHERE first_response_at >= :since AND first_response_at < :until {t}),
         (SELECT count(*) FROM conversation WHERE resolved_at >= :since AND resolved_at < :until {t}),
-        (SELECT count(*) FROM survey_request WHERE answered_at >= :since AND answered_at < :until {t})"""
+        (SELECT count(*) FROM survey_request WHERE answered_at >= :since AND answered_at < :until {t}),
+        (SELECT sum(score) FROM survey_request WHERE answered_at >= :since AND answered_at < :until {t})"""
+
+
+# Whole-number columns report_day and report_hour must hold as the sums of report_slot's.
+KEPT_COLUMNS = (
+    *("conversations", "inbound", "outbound", "resolved", "fat_count", "frt_count", "res_count"),
+    *("answered_in_sl", "csat_count", "csat_sum", "csat_satisfied"),
+)
+
+
+async def coarse_rollups_agree(s: Any) -> list[str]:
+    """report_day and report_hour against the aggregate of report_slot (untimed)."""
+    problems = []
+    for table, unit, per in (("report_day", "day", histogram.DAY_SLOTS), ("report_hour", "hour", 2)):
+        cols = ", ".join(KEPT_COLUMNS)
+        sums = ", ".join(f"sum({c})" for c in KEPT_COLUMNS)
+        want = {
+            tuple(r[:3]): tuple(int(x) for x in r[3:])
+            for r in (
+                await core(
+                    s,
+                    sa.text(
+                        f"SELECT slot / {per}, team_id, channel, {sums} FROM report_slot "
+                        f"GROUP BY slot / {per}, team_id, channel"
+                    ),
+                )
+            ).all()
+        }
+        got = {
+            tuple(r[:3]): tuple(int(x) for x in r[3:])
+            for r in (await core(s, sa.text(f"SELECT {unit}, team_id, channel, {cols} FROM {table}"))).all()
+        }
+        if got != want:
+            wrong = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            problems.append(f"{table}: {len(wrong)} rows differ from report_slot's sums, e.g. {wrong[:3]}")
+    return problems
 
 
 def bounds(e: Engine) -> dict[str, Any]:
@@ -874,13 +945,18 @@ async def check(e: Engine, s: Any, results: dict[str, Any], params: dict[str, An
         got = (summ["conversations"], summ["inbound_messages"], summ["outbound_messages"])
         if got != totals:
             problems.append(f"{label}: summary {got} != raw {totals}")
-        extra = (await core(s, sa.text(raw_extras_sql(team is not None)), {**params, "team": team})).one()
+        *extra, score_sum = (
+            await core(s, sa.text(raw_extras_sql(team is not None)), {**params, "team": team})
+        ).one()
         got_extra = (
             summ["first_assignment_seconds"]["count"],
             summ["first_response_seconds"]["count"],
             summ["resolution_seconds"]["count"],
             summ["csat"]["responses"],
         )
+        want_avg = round(int(score_sum) / int(extra[3]), 3) if extra[3] else None
+        if summ["csat"]["average"] != want_avg:
+            problems.append(f"{label}: CSAT average {summ['csat']['average']} != raw {want_avg}")
         if tuple(int(x) for x in extra) != got_extra:
             problems.append(
                 f"{label}: samples/answers (fat, frt, res, csat) {got_extra} != raw {tuple(extra)}"
@@ -915,6 +991,7 @@ async def check(e: Engine, s: Any, results: dict[str, Any], params: dict[str, An
                 "csat": summ["csat"],
             },
         }
+    problems += await coarse_rollups_agree(s)
     if problems:
         for p in problems[:20]:
             print(f"MISMATCH {e.name}: {p}", file=sys.stderr)

@@ -825,6 +825,18 @@ class ReportSums(SQLModel):
     aban_bh_sum: float = 0.0
     answered_in_sl: int = 0
     first_contact: int = 0
+    # Survey answers (``survey.answered``, not a later comment), folded once each by the
+    # slot of ``answered_at`` and the survey's team, channel and agent: CSAT (1-5) count,
+    # sum of scores and 4-5 answers; NPS (0-10) count, promoters (9-10) and detractors
+    # (0-6); CES (1-7) count and sum of scores.
+    csat_count: int = 0
+    csat_sum: int = 0
+    csat_satisfied: int = 0
+    nps_count: int = 0
+    nps_promoters: int = 0
+    nps_detractors: int = 0
+    ces_count: int = 0
+    ces_sum: int = 0
 
 
 class ReportSlot(ReportSums, table=True):
@@ -851,6 +863,19 @@ class ReportDay(ReportSums, table=True):
     __table_args__ = (sa.UniqueConstraint("day", "team_id", "channel", name="uq_report_day_key"),)
     id: int | None = Field(default=None, primary_key=True)
     day: int  # slot ÷ 48: UTC days since the epoch
+    team_id: int = 0
+    channel: str = Field(default="", max_length=20)
+
+
+class ReportHour(ReportSums, table=True):
+    """The same figures per UTC hour × team × channel (every agent), kept by the same
+    fold: a time series or heat map in a zone whose day and hour boundaries fall on whole
+    UTC hours reads whole hours here instead of half hours × agents."""
+
+    __tablename__ = "report_hour"
+    __table_args__ = (sa.UniqueConstraint("hour", "team_id", "channel", name="uq_report_hour_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hour: int  # slot ÷ 2: UTC hours since the epoch
     team_id: int = 0
     channel: str = Field(default="", max_length=20)
 

@@ -94,7 +94,8 @@ TABLES = (
     "event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, "
     'teammember, team, "user", projection_checkpoint, contact_field, tier, segment, import_job, organization, '
     "complaint_option, reference_counter, complaint, complaint_conversation, complaint_entry, "
-    "survey_definition, survey_policy, survey_request, report_slot, report_sample, report_day, report_histogram, "
+    "survey_definition, survey_policy, survey_request, report_slot, report_sample, report_day, report_hour, "
+    "report_histogram, "
     "report_agent_state, report_conversation_state, report_schedule, staff_mail, label, campaign_rate"
 )
 # Rows migrations seed (default tiers, complaint options, surveys): restored after each truncation.

@@ -1,7 +1,10 @@
 """Report figures read from the rollups (docs/reports.md for every definition).
 
 Ranges are whole half hours (the rollups' slots): ``since`` is rounded down and
-``until`` up to a slot boundary. Averages are exact (sums and counts kept per slot).
+``until`` up to a slot boundary. A range (or each bucket of a time series) is read from
+the coarsest rollup that fits it: whole UTC days from ``report_day``, whole UTC hours
+from ``report_hour``, the half hours left from ``report_slot`` (``_cover``). Averages
+are exact (sums and counts kept per slot); survey answers are folded into the same rows.
 Percentiles are nearest-rank: exact over the samples when a metric has at most
 ``histogram.EXACT_MAX_SAMPLES`` in range, else from the duration histograms (within
 ``histogram.RELATIVE_ERROR``).
@@ -28,6 +31,7 @@ from hub.models import (
     ReportAgentState,
     ReportDay,
     ReportHistogram,
+    ReportHour,
     ReportSample,
     ReportSlot,
     SurveyRequest,
@@ -36,7 +40,16 @@ from hub.models import (
 from hub.projections import core
 from hub.reports import histogram
 from hub.reports.agents import PRESENCE_COLUMN
-from hub.reports.rollup import COUNTERS, SAMPLE_COLUMNS, SLOT_COLUMNS, slot_of, slot_start
+from hub.reports.rollup import (
+    COUNTERS,
+    HOUR_SLOTS,
+    SAMPLE_COLUMNS,
+    SLOT_COLUMNS,
+    SURVEY_COLUMNS,
+    answer_columns,
+    slot_of,
+    slot_start,
+)
 from hub.services.access import Actor
 from hub.services.errors import Forbidden, Invalid
 from hub.timeutil import ensure_utc
@@ -46,6 +59,7 @@ _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
 _hist = ReportHistogram.__table__  # type: ignore[attr-defined]
 _days = ReportDay.__table__  # type: ignore[attr-defined]
+_hours = ReportHour.__table__  # type: ignore[attr-defined]
 _convs = Conversation.__table__  # type: ignore[attr-defined]
 _surveys = SurveyRequest.__table__  # type: ignore[attr-defined]
 MAX_DAYS = 400
@@ -231,16 +245,7 @@ def _survey_scope(scope: Scope) -> list[Any]:
     return out
 
 
-SURVEY_SUMS = (
-    "csat_count",
-    "csat_sum",
-    "csat_satisfied",
-    "nps_count",
-    "nps_promoters",
-    "nps_detractors",
-    "ces_count",
-    "ces_sum",
-)
+SURVEY_SUMS = SURVEY_COLUMNS  # folded into the rollups (hub.reports.rollup.answer_columns)
 ALL_SUMS = (*COUNTERS, *SAMPLE_COLUMNS, "answered", *SURVEY_SUMS)
 
 
@@ -258,12 +263,15 @@ async def totals(
     group: Sequence[str] = (),
     need: frozenset[str] = ALL_SOURCES,
     columns: Sequence[str] | None = None,
+    runs: Sequence[tuple[int, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """Sums per group (``slot``, ``team_id``, ``agent_id``, ``channel``) from the rollup
-    (event counts, and each duration's count and sums) and the survey answers — those in
-    ``need``, and of the rollup only ``columns`` if given (a time series reads only what
-    it needs). Under a dimension filter the figures come from the conversations: their
-    rows, events and duration samples."""
+    (event counts, each duration's count and sums, survey answers) — of the rollup only
+    ``columns`` if given (a time series reads only what it needs). Grouped by ``slot``
+    with ``runs`` (stretches of slots that fall in one bucket of the caller's), a row
+    may stand for a whole UTC hour or day inside a run: its ``slot`` is the first one.
+    Under a dimension filter the figures come from the conversations: their rows,
+    events, duration samples and survey answers."""
     if scope.conversations is not None:
         need = ALL_SOURCES
         columns = None
@@ -278,59 +286,119 @@ async def totals(
 
     if scope.conversations is None and "slots" in need:
         picked = SLOT_COLUMNS if columns is None else [c for c in SLOT_COLUMNS if c in columns]
-        for table, where in _rollup_sources(scope, group) if picked else ():
-            cols = [table.c[g] for g in group]
-            sums = [sa.func.coalesce(sa.func.sum(table.c[c]), 0).label(c) for c in picked]
-            stmt = sa.select(*cols, *sums).where(*where)
-            if cols:
-                stmt = stmt.group_by(*cols)
+        for stmt, unit, per in _rollup_statements(scope, group, picked, runs) if picked else ():
             for r in (await core(s, stmt)).all():
                 m = r._mapping
-                target = row(tuple(m[g] for g in group))
+                key = {g: m[g] for g in group if g != "slot"}
+                if unit is not None:
+                    key["slot"] = int(m[unit]) * per
+                target = row(tuple(key[g] for g in group))
                 for c in picked:
                     target[c] += m[c] or 0
                 target["answered"] = target["fat_count"]
     elif scope.conversations is not None:
         await _conversation_counts(s, scope, group, row)
         await _sample_sums(s, scope, group, row)
-    for answer in await _answers(s, scope, group) if "answers" in need else ():
-        key = tuple(answer[g] for g in group)
-        target = row(key)
-        score, kind, n = answer["score"], answer["kind"], answer["n"]
-        if kind == "csat":
-            target["csat_count"] += n
-            target["csat_sum"] += score * n
-            target["csat_satisfied"] += n if score >= 4 else 0
-        elif kind == "nps":
-            target["nps_count"] += n
-            target["nps_promoters"] += n if score >= 9 else 0
-            target["nps_detractors"] += n if score <= 6 else 0
-        elif kind == "ces":
-            target["ces_count"] += n
-            target["ces_sum"] += score * n
+        for answer in await _answers(s, scope, group):
+            target = row(tuple(answer[g] for g in group))
+            for c, v in answer_columns(answer["kind"], answer["score"]).items():
+                target[c] += v * answer["n"]
     if not group and not out:
         row(())
     return list(out.values())
 
 
-def _rollup_sources(scope: Scope, group: Sequence[str]) -> list[tuple[Any, list[Any]]]:
-    """Where a scope's sums are read: whole UTC days from ``report_day`` and the
-    part-days at the ends from ``report_slot`` — or all from ``report_slot`` when the
-    scope or the grouping needs the agent or the half hour."""
+# The rollups by grain: (table, its unit column, slots per unit).
+GRAINS = {
+    "day": (_days, "day", histogram.DAY_SLOTS),
+    "hour": (_hours, "hour", HOUR_SLOTS),
+    "slot": (_slots, "slot", 1),
+}
+MAX_BRANCHES = 128  # ranges of one table read in one statement (UNION ALL); more: a coarser plan
+
+
+def _push(ranges: list[tuple[int, int]], a: int, b: int) -> None:
+    if a >= b:
+        return
+    if ranges and ranges[-1][1] == a:
+        ranges[-1] = (ranges[-1][0], b)  # adjacent: one range
+    else:
+        ranges.append((a, b))
+
+
+def _cover(pieces: Sequence[tuple[int, int]], grains: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+    """Each piece of slots [a, b) (in order) as whole UTC days, then whole UTC hours, then
+    half hours — of the ``grains`` allowed; per grain the merged slot ranges it serves."""
+    out: dict[str, list[tuple[int, int]]] = {g: [] for g in GRAINS}
+    coarse = [g for g in ("day", "hour") if g in grains]
+
+    def cut(a: int, b: int, level: int) -> None:
+        if level == len(coarse):
+            _push(out["slot"], a, b)
+            return
+        per = GRAINS[coarse[level]][2]
+        u0, u1 = -(-a // per) * per, b // per * per
+        if u0 >= u1:
+            cut(a, b, level + 1)
+            return
+        cut(a, u0, level + 1)
+        _push(out[coarse[level]], u0, u1)
+        cut(u1, b, level + 1)
+
+    for a, b in pieces:
+        cut(a, b, 0)
+    return out
+
+
+def _plan(
+    scope: Scope, group: Sequence[str], runs: Sequence[tuple[int, int]] | None
+) -> dict[str, list[tuple[int, int]]]:
+    """Which slot ranges each rollup serves: report_slot alone for an agent (or by half
+    hour without ``runs``); else the coarsest cover, with fewer grains when one table
+    would need more than ``MAX_BRANCHES`` ranges (a zone with half-hour days)."""
     lo, hi = scope.slots
-    per_day = histogram.DAY_SLOTS
-    d0, d1 = -(-lo // per_day), hi // per_day
-    if scope.agent_id is not None or {"slot", "agent_id"} & set(group) or d0 >= d1:
-        return [(_slots, _where(_slots, scope))]
-    where = [_days.c.day >= d0, _days.c.day < d1]
-    if scope.team_ids is not None:
-        where.append(_days.c.team_id.in_(scope.team_ids))
-    if scope.channel is not None:
-        where.append(_days.c.channel == scope.channel)
-    out: list[tuple[Any, list[Any]]] = [(_days, where)]
-    for a, b in ((lo, d0 * per_day), (d1 * per_day, hi)):
-        if a < b:  # each end by itself: a tight range on the slot index
-            out.append((_slots, _where(_slots, _part(scope, a, b))))
+    if scope.agent_id is not None or "agent_id" in group or ("slot" in group and runs is None):
+        return {"slot": [(lo, hi)]}
+    pieces = [(lo, hi)] if runs is None else runs
+    for grains in (("day", "hour"), ("hour",)):
+        cover = _cover(pieces, grains)
+        if all(len(r) <= MAX_BRANCHES for r in cover.values()):
+            return cover
+    return {"slot": [(lo, hi)]}
+
+
+def _rollup_statements(
+    scope: Scope, group: Sequence[str], picked: Sequence[str], runs: Sequence[tuple[int, int]] | None
+) -> list[tuple[Any, str | None, int]]:
+    """One statement per rollup the plan reads (its ranges as UNION ALL branches, each a
+    tight range on the table's key), with the unit column to read back (``slot``
+    grouping) and its slots per unit."""
+    out: list[tuple[Any, str | None, int]] = []
+    for grain, ranges in _plan(scope, group, runs).items():
+        if not ranges:
+            continue
+        table, unit, per = GRAINS[grain]
+        dims = [table.c[g] for g in group if g != "slot"]
+        keys = [*([table.c[unit]] if "slot" in group else []), *dims]
+        sums = [sa.func.coalesce(sa.func.sum(table.c[c]), 0).label(c) for c in picked]
+        branches = []
+        for a, b in ranges:
+            where = [table.c[unit] >= a // per, table.c[unit] < b // per]
+            if scope.team_ids is not None:
+                where.append(table.c.team_id.in_(scope.team_ids))
+            if scope.channel is not None:
+                where.append(table.c.channel == scope.channel)
+            if scope.agent_id is not None:
+                where.append(table.c.agent_id == scope.agent_id)
+            stmt = sa.select(*keys, *sums).where(*where)
+            branches.append(stmt.group_by(*keys) if keys else stmt)
+        out.append(
+            (
+                branches[0] if len(branches) == 1 else sa.union_all(*branches),
+                unit if "slot" in group else None,
+                per,
+            )
+        )
     return out
 
 
@@ -377,8 +445,9 @@ async def _sample_sums(s: AsyncSession, scope: Scope, group: Sequence[str], row:
 
 
 async def _answers(s: AsyncSession, scope: Scope, group: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Survey answers in range counted per kind, score and the grouping columns (0:
-    none) — aggregated by the database; by half hour, read as plain rows (no objects)."""
+    """Under a dimension filter (answers are folded into the rollups, not per customer):
+    the matching conversations' survey answers in range counted per kind, score and the
+    grouping columns (0: none), attributed as the fold does."""
     since, until = slot_start(scope.slots[0]), slot_start(scope.slots[1])
     sr = _surveys
     where = [sr.c.answered_at >= since, sr.c.answered_at < until, sr.c.score.is_not(None)]
@@ -922,13 +991,15 @@ async def timeseries(
         raise Invalid(f"unknown time zone {timezone!r}", code="bad_timezone") from None
     need = frozenset().union(*(SERIES_SOURCES[m][0] for m in metrics))
     columns = sorted({c for m in metrics for c in SERIES_SOURCES[m][1]})
-    rows = await totals(s, scope, ("slot",), need, columns)
+    lo, keys, runs = _bucket_runs(scope, zone, lambda local: _bucket(local, group_by))
+    rows = await totals(s, scope, ("slot",), need, columns, runs)
     buckets: dict[datetime, dict[str, float]] = {}
-    for t in rows:
-        local = slot_start(int(t["slot"])).astimezone(zone)
-        start = _bucket(local, group_by)
+    # the columns read (the others are 0); under a dimension filter, every one
+    added = ALL_SUMS if scope.conversations is not None else (*columns, "answered")
+    for t in sorted(rows, key=lambda r: int(r["slot"])):
+        start = keys[int(t["slot"]) - lo]
         acc = buckets.setdefault(start, dict.fromkeys(ALL_SUMS, 0.0))
-        for c in ALL_SUMS:
+        for c in added:
             acc[c] += float(t[c] or 0)
     unknown = {
         m
@@ -956,15 +1027,30 @@ async def heatmap(
     except ValueError:
         raise Invalid(f"unknown time zone {timezone!r}", code="bad_timezone") from None
     grid = [[0] * 24 for _ in range(7)]
-    stmt = (
-        sa.select(_slots.c.slot, sa.func.sum(_slots.c[metric]).label("n"))
-        .where(*_where(_slots, scope))
-        .group_by(_slots.c.slot)
-    )
-    for r in (await core(s, stmt)).all():
-        local = slot_start(int(r.slot)).astimezone(zone)
-        grid[local.weekday()][local.hour] += int(r.n or 0)
+    # Every agent's arrivals, whatever the customer dimension (arrivals are not per customer).
+    plain = replace(scope, conversations=None)
+    lo, keys, runs = _bucket_runs(plain, zone, lambda local: (local.weekday(), local.hour))
+    for t in await totals(s, plain, ("slot",), frozenset({"slots"}), [metric], runs):
+        weekday, hour = keys[int(t["slot"]) - lo]
+        grid[weekday][hour] += int(t[metric] or 0)
     return grid
+
+
+def _bucket_runs(scope: Scope, zone: Any, key: Any) -> tuple[int, list[Any], list[tuple[int, int]]]:
+    """The bucket key of every slot of the scope (by its local start, as always) and the
+    runs of consecutive slots with the same key: a whole UTC hour or day inside a run
+    can be read from ``report_hour`` or ``report_day`` without changing any bucket."""
+    lo, hi = scope.slots
+    keys = [key(datetime.fromtimestamp(slot * SLOT_SECONDS, zone)) for slot in range(lo, hi)]
+    runs: list[tuple[int, int]] = []
+    start = lo
+    for i in range(1, len(keys)):
+        if keys[i] != keys[i - 1]:
+            runs.append((start, lo + i))
+            start = lo + i
+    if lo < hi:
+        runs.append((start, hi))
+    return lo, keys, runs
 
 
 def _bucket(local: datetime, group_by: str) -> datetime:
@@ -997,23 +1083,27 @@ SERIES_SOURCES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "outbound_messages": (frozenset({"slots"}), ("outbound",)),
     "resolved": (frozenset({"slots"}), ("resolved",)),
     "service_level": (frozenset({"slots"}), ("fat_count", "answered_in_sl", "abandoned_late")),
-    "csat_average": (frozenset({"answers"}), ()),
+    "csat_average": (frozenset({"slots"}), ("csat_count", "csat_sum")),
     "first_response_avg": (frozenset({"slots"}), ("frt_count", "frt_sum")),
     "resolution_avg": (frozenset({"slots"}), ("res_count", "res_sum")),
 }
 
 
 def value_of(metric: str, t: Mapping[str, float]) -> float | None:
+    """One series' value of a totals row: the same as its figure (``figures``)."""
     if metric not in SERIES:
         raise Invalid(f"metric is one of {', '.join(SERIES)}", code="bad_metric")
-    f = figures(t)
+    if metric in ("conversations", "resolved"):
+        return int(t[metric])
+    if metric in ("inbound_messages", "outbound_messages"):
+        return _n(t[metric.split("_")[0]])
+    if metric == "service_level":
+        return _share(t["answered_in_sl"], t["answered"] + t["abandoned_late"])
     if metric == "csat_average":
-        return f["csat"]["average"]  # type: ignore[no-any-return]
+        return _avg(t["csat_sum"], t["csat_count"])
     if metric == "first_response_avg":
         return _avg(t["frt_sum"], t["frt_count"])
-    if metric == "resolution_avg":
-        return _avg(t["res_sum"], t["res_count"])
-    return f[metric]  # type: ignore[no-any-return]
+    return _avg(t["res_sum"], t["res_count"])  # resolution_avg
 
 
 # -- verbatims: what customers wrote ----------------------------------------------------

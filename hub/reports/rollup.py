@@ -1,6 +1,6 @@
 """The ``reports`` projection: what happened, per half hour × team × channel × agent.
 
-A half hour is the *slot* (seconds since the epoch ÷ 1800). Two kinds of figures:
+A half hour is the *slot* (seconds since the epoch ÷ 1800). Three kinds of figures:
 
 - **Counts of events** (new conversations, inbound and outbound messages, agent
   replies, resolutions, reopenings, transfers, surveys sent) are *folded*: each event
@@ -13,14 +13,19 @@ A half hour is the *slot* (seconds since the epoch ÷ 1800). Two kinds of figure
   *recomputed* from the conversation's row whenever an event about it may have changed
   them (an assignment, a transfer, a reply), attributed to its current team, channel
   and assignee.
+- **Survey answers** are folded too: each ``survey.answered`` event (not the one a
+  comment given afterwards sends) adds its kind's count and score sums
+  (:func:`answer_columns`) to the row of the survey's ``answered_at`` half hour, team,
+  channel and agent — read from its ``survey_request`` row, the attribution the
+  figures always had — exactly once.
 
 Every sample written, rewritten or changed also changes, in the same transaction
 (``Deltas``), its metric's count and sums in ``report_slot`` (averages never read the
 samples) and its buckets in ``report_histogram`` (percentiles of long ranges:
-:mod:`hub.reports.histogram`); ``report_day`` is ``report_slot`` per UTC day × team ×
-channel. So the rollups are always the aggregate of the samples.
+:mod:`hub.reports.histogram`). So the rollups are always the aggregate of the samples.
+``report_day`` and ``report_hour`` are ``report_slot`` per UTC day, and per UTC hour,
+× team × channel (every agent), kept by the same upserts.
 
-Survey answers are read from their own rows at report time (``survey_request``).
 ``switchboard reports rebuild`` empties the tables and folds the whole event log again
 under the checkpoint lock: the same figures (a property test checks it). Definitions:
 docs/reports.md.
@@ -45,8 +50,10 @@ from hub.models import (
     EventLog,
     ReportDay,
     ReportHistogram,
+    ReportHour,
     ReportSample,
     ReportSlot,
+    SurveyRequest,
     Team,
 )
 from hub.projections import LoggedEvent, core
@@ -59,6 +66,9 @@ _slots = ReportSlot.__table__  # type: ignore[attr-defined]
 _samples = ReportSample.__table__  # type: ignore[attr-defined]
 _hist = ReportHistogram.__table__  # type: ignore[attr-defined]
 _days = ReportDay.__table__  # type: ignore[attr-defined]
+_hours = ReportHour.__table__  # type: ignore[attr-defined]
+_surveys = SurveyRequest.__table__  # type: ignore[attr-defined]
+HOUR_SLOTS = 2  # slots per UTC hour (report_hour)
 
 COUNTERS = (
     "conversations",
@@ -80,7 +90,12 @@ SAMPLE_COLUMNS = (
     "first_contact",
 )
 IN_TARGET_COLUMN = {"fat": "answered_in_sl", "res": "first_contact"}
-SLOT_COLUMNS = (*COUNTERS, *SAMPLE_COLUMNS)
+# Survey answers, folded once per ``survey.answered`` (``answer_columns``).
+SURVEY_COLUMNS = (
+    *("csat_count", "csat_sum", "csat_satisfied", "nps_count", "nps_promoters", "nps_detractors"),
+    *("ces_count", "ces_sum"),
+)
+SLOT_COLUMNS = (*COUNTERS, *SAMPLE_COLUMNS, *SURVEY_COLUMNS)
 COUNTED = frozenset(
     {
         "conversation.created",
@@ -90,6 +105,7 @@ COUNTED = frozenset(
         "conversation.reopened",
         "conversation.transferred",
         "survey.sent",
+        "survey.answered",
     }
     | agent_fold.EVENTS
 )
@@ -109,6 +125,18 @@ Key = tuple[int, int, str, int]  # slot, team (0: none), channel, agent (0: none
 
 def _key(at: datetime, team: Any, channel: Any, agent: Any) -> Key:
     return slot_of(at), int(team or 0), str(channel or ""), int(agent or 0)
+
+
+def answer_columns(kind: str, score: int) -> dict[str, int]:
+    """What one survey answer adds to its rollup row (docs/reports.md, "Definitions"):
+    CSAT 1-5 (satisfied: 4-5), NPS 0-10 (promoters 9-10, detractors 0-6), CES 1-7."""
+    if kind == "csat":
+        return {"csat_count": 1, "csat_sum": score, "csat_satisfied": int(score >= 4)}
+    if kind == "nps":
+        return {"nps_count": 1, "nps_promoters": int(score >= 9), "nps_detractors": int(score <= 6)}
+    if kind == "ces":
+        return {"ces_count": 1, "ces_sum": score}
+    return {}
 
 
 class ReportsProjection:
@@ -133,6 +161,12 @@ class ReportsProjection:
             index_elements=["day", "team_id", "channel"],
             set_={c: _days.c[c] + ex[c] for c in SLOT_COLUMNS},
         )
+        stmt = self._insert(_hours)
+        ex = stmt.excluded
+        self._hour_upsert = stmt.on_conflict_do_update(
+            index_elements=["hour", "team_id", "channel"],
+            set_={c: _hours.c[c] + ex[c] for c in SLOT_COLUMNS},
+        )
         stmt = self._insert(_hist)
         ex = stmt.excluded
         self._hist_upsert = stmt.on_conflict_do_update(
@@ -146,6 +180,7 @@ class ReportsProjection:
     async def fold(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> None:
         counts: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SLOT_COLUMNS, 0))
         resolved: list[LoggedEvent] = []
+        answers: list[int] = []  # survey ids, one per answer event
         touched: set[int] = set()
         timed: list[dict[str, Any]] = []
 
@@ -178,9 +213,13 @@ class ReportsProjection:
                 counts[_key(e.ts, _team(e), channel, _user(e))]["transfers"] += 1
             elif e.type == "survey.sent":
                 counts[_key(e.ts, p.get("team_id"), channel, p.get("agent_id"))]["surveys_sent"] += 1
+            elif e.type == "survey.answered" and p.get("reason") != "comment" and p.get("survey_id"):
+                answers.append(int(p["survey_id"]))  # a comment after the score is no new answer
             if e.type.startswith("conversation.") and e.conversation_id is not None:
                 touched.add(e.conversation_id)  # assignment, team or assignee may have changed
         await agents.save(s)
+        if answers:
+            await _answers(s, answers, counts)
         deltas = Deltas(counts)
         calendars = await _calendars(s) if resolved or touched or timed else {}
         if resolved:
@@ -210,16 +249,24 @@ class ReportsProjection:
         ]
         await core(s, self._slot_upsert, rows)
         days: dict[tuple[int, int, str], dict[str, float]] = {}
+        hours: dict[tuple[int, int, str], dict[str, float]] = {}
         for (slot, team, channel, _), v in counts.items():
             day = days.setdefault(
                 (slot // histogram.DAY_SLOTS, team, channel), dict.fromkeys(SLOT_COLUMNS, 0)
             )
+            hour = hours.setdefault((slot // HOUR_SLOTS, team, channel), dict.fromkeys(SLOT_COLUMNS, 0))
             for c, x in v.items():
                 day[c] += x
+                hour[c] += x
         await core(
             s,
             self._day_upsert,
             [{"day": k[0], "team_id": k[1], "channel": k[2], **v} for k, v in sorted(days.items())],
+        )
+        await core(
+            s,
+            self._hour_upsert,
+            [{"hour": k[0], "team_id": k[1], "channel": k[2], **v} for k, v in sorted(hours.items())],
         )
 
     async def _add_histogram(self, s: AsyncSession, deltas: Deltas) -> None:
@@ -255,6 +302,7 @@ class ReportsProjection:
         await core(s, sa.delete(_samples))
         await core(s, sa.delete(_hist))
         await core(s, sa.delete(_days))
+        await core(s, sa.delete(_hours))
         await agent_fold.clear(s)
         after = 0
         while True:
@@ -299,6 +347,34 @@ def _team(e: LoggedEvent) -> int | None:
 
 def _user(e: LoggedEvent) -> int | None:
     return e.user_id
+
+
+async def _answers(s: AsyncSession, survey_ids: Sequence[int], counts: dict[Key, dict[str, float]]) -> None:
+    """Each answer event adds its survey's answer to the row of its ``answered_at`` half
+    hour and the survey's team, channel and agent, read from the ``survey_request`` row
+    (the moment and attribution the figures were always counted by)."""
+    sr = _surveys
+    cols = (sr.c.id, sr.c.kind, sr.c.score, sr.c.answered_at, sr.c.team_id, sr.c.channel, sr.c.agent_id)
+    found = {
+        r.id: r
+        for r in (
+            await core(
+                s,
+                sa.select(*cols).where(
+                    sr.c.id.in_(sorted(set(survey_ids))),
+                    sr.c.score.is_not(None),
+                    sr.c.answered_at.is_not(None),
+                ),
+            )
+        ).all()
+    }
+    for sid in survey_ids:
+        r = found.get(sid)
+        if r is None:
+            continue
+        row = counts[_key(r.answered_at, r.team_id, r.channel, r.agent_id)]
+        for c, n in answer_columns(str(r.kind), int(r.score)).items():
+            row[c] += n
 
 
 async def _calendars(s: AsyncSession) -> dict[int, dict[str, Any]]:

@@ -56,6 +56,14 @@ def test_quick_run_on_sqlite_agrees_with_the_raw_rows(tmp_path: Path) -> None:
         (int(rb.START.timestamp()) // rb.SLOT + 48,),
     )
     db.commit()
+    with pytest.raises(SystemExit, match="disagree"):
+        rb.run(rb.parse([*argv, "--verify", "0"]))
+    # Nor for the hours a time series reads: the slot put right, an hour's inbound wrong.
+    db.execute("UPDATE report_slot SET inbound = inbound - 1 WHERE id = (SELECT min(id) FROM report_slot "
+               "WHERE slot >= ? AND inbound > 0)", (int(rb.START.timestamp()) // rb.SLOT + 48,))  # fmt: skip
+    db.execute("UPDATE report_hour SET inbound = inbound + 1 WHERE id = (SELECT min(id) FROM report_hour "
+               "WHERE hour >= ? AND inbound > 0)", (int(rb.START.timestamp()) // 3600 + 24,))  # fmt: skip
+    db.commit()
     db.close()
     with pytest.raises(SystemExit, match="disagree"):
         rb.run(rb.parse([*argv, "--verify", "0"]))

@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from hub.models import OfferStatus, ReportDay, ReportHistogram, ReportSample, ReportSlot, Role
+from hub.models import (
+    OfferStatus,
+    ReportDay,
+    ReportHistogram,
+    ReportHour,
+    ReportSample,
+    ReportSlot,
+    Role,
+    SurveyRequest,
+)
 from hub.services import SYSTEM, abandon
 from hub.services.conversations import assign, reopen, reply, resolve, transfer
 from hub.services.offers import close_offer, create_offer
@@ -175,7 +184,7 @@ async def test_exact_figures_of_a_known_week(app: Any, clock: Any) -> None:
     assert again == f
 
 
-KEYS = {"slot", "team_id", "channel", "agent_id", "metric", "day", "bucket"}
+KEYS = {"slot", "team_id", "channel", "agent_id", "metric", "day", "hour", "bucket"}
 
 
 async def _rollups(app: Any) -> tuple[list[tuple[Any, ...]], ...]:
@@ -196,22 +205,43 @@ async def _rollups(app: Any) -> tuple[list[tuple[Any, ...]], ...]:
             rows((await s.exec(select(ReportSample))).all()),
             rows((await s.exec(select(ReportHistogram))).all()),
             rows((await s.exec(select(ReportDay))).all()),
+            rows((await s.exec(select(ReportHour))).all()),
         )
 
 
-async def _check_kept_with_samples(app: Any) -> None:
-    """The slot sums and the histograms are the aggregate of the samples; the days the
-    aggregate of the slots."""
+async def _check_kept_with_samples(app: Any) -> int:
+    """The slot sums and the histograms are the aggregate of the samples; the slots'
+    survey figures the recomputation of the answered ``survey_request`` rows (by the
+    half hour of ``answered_at`` and the survey's team, channel and agent, as the
+    figures always counted them); the days and the hours the aggregate of the slots.
+    Returns the number of answers."""
     from collections import Counter, defaultdict
 
     from hub.reports import histogram
-    from hub.reports.rollup import IN_TARGET_COLUMN, SAMPLE_COLUMNS
+    from hub.reports.rollup import IN_TARGET_COLUMN, SAMPLE_COLUMNS, SURVEY_COLUMNS, answer_columns, slot_of
 
     async with app.hub.db.session() as s:
         samples = (await s.exec(select(ReportSample))).all()
         slots = (await s.exec(select(ReportSlot))).all()
         hists = (await s.exec(select(ReportHistogram))).all()
         days = (await s.exec(select(ReportDay))).all()
+        hours = (await s.exec(select(ReportHour))).all()
+        surveys = (await s.exec(select(SurveyRequest))).all()
+    answers: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+    answered = 0
+    for q in surveys:
+        if q.score is None or q.answered_at is None:
+            continue
+        answered += 1
+        key = (slot_of(q.answered_at), q.team_id or 0, q.channel or "", q.agent_id or 0)
+        answers[key].update(answer_columns(q.kind, q.score))
+    folded = {
+        (r.slot, r.team_id, r.channel, r.agent_id): Counter(
+            {c: getattr(r, c) for c in SURVEY_COLUMNS if getattr(r, c)}
+        )
+        for r in slots
+    }
+    assert {k: v for k, v in folded.items() if v} == {k: +v for k, v in answers.items() if +v}
     want: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
     buckets: Counter[tuple[Any, ...]] = Counter()
     for x in samples:
@@ -244,6 +274,15 @@ async def _check_kept_with_samples(app: Any) -> None:
         per_day[(r.slot // 48, r.team_id, r.channel)].update({c: getattr(r, c) for c in columns})
     kept_days = {(d.day, d.team_id, d.channel): Counter({c: getattr(d, c) for c in columns}) for d in days}
     assert {k: +v for k, v in kept_days.items() if +v} == {k: +v for k, v in per_day.items() if +v}
+    per_hour: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+    for r in slots:
+        per_hour[(r.slot // 2, r.team_id, r.channel)].update({c: getattr(r, c) for c in columns})
+    kept_hours = {(h.hour, h.team_id, h.channel): Counter({c: getattr(h, c) for c in columns}) for h in hours}
+    assert {k: +v for k, v in kept_hours.items() if +v} == {k: +v for k, v in per_hour.items() if +v}
+    # A row exists in report_hour exactly where one exists in report_slot (empty buckets
+    # of a time series are the same whichever table is read).
+    assert {k for k in kept_hours} == {k for k in per_hour}
+    return answered
 
 
 async def test_rights_and_bad_ranges(app: Any, clock: Any) -> None:
@@ -267,7 +306,7 @@ async def test_rights_and_bad_ranges(app: Any, clock: Any) -> None:
 
 
 OPS = (
-    *("in", "in", "assign", "reply", "resolve", "transfer", "answer", "project"),
+    *("in", "in", "assign", "reply", "resolve", "transfer", "answer", "answer", "project"),
     *("presence", "reopen", "offer", "hangup", "gone"),
 )
 
@@ -283,15 +322,21 @@ async def test_rollups_equal_a_rebuild_after_random_traffic(app: Any, clock: Any
     other = await team(hub, "Other")
     agents = [await user(hub, f"a{i}@example.com", Role.agent, (care, other)) for i in range(3)]
     actors = [await _actor(hub, a) for a in agents]
-    await save_policy(hub, SYSTEM, None, None, {"enabled": True, "delay_seconds": 0})
+    # Each seed asks another kind of survey (the answers "1".."5" are valid for each).
+    kind = ("csat", "nps", "ces")[seed % 3]
+    policy = {"enabled": True, "delay_seconds": 0, "survey_key": kind, "min_days_between": 0}
+    await save_policy(hub, SYSTEM, None, None, {**policy, "quiet_start": "", "quiet_end": ""})
     convs: list[int] = []
-    for step in range(40):
+    customer: dict[int, str] = {}  # conversation -> sender
+    for step in range(60):
         clock.advance(rng.choice([5, 60, 900, 1799, 1800, 3600, 86400]))
         op = rng.choice(OPS)
         try:
             if op == "in" or not convs:
-                r = await inbound(app.client, f"cust-{rng.randint(0, 5)}", f"m{step}", team="Care")
+                sender = f"cust-{rng.randint(0, 5)}"
+                r = await inbound(app.client, sender, f"m{step}", team="Care")
                 convs.append(r["conversation_id"])
+                customer[r["conversation_id"]] = sender
             elif op == "assign":
                 n = rng.randrange(3)
                 await assign(hub, SYSTEM, rng.choice(convs), agents[n])
@@ -302,8 +347,20 @@ async def test_rollups_equal_a_rebuild_after_random_traffic(app: Any, clock: Any
                 await resolve(hub, SYSTEM, rng.choice(convs))
             elif op == "transfer":
                 await transfer(hub, SYSTEM, rng.choice(convs), to_team_id=rng.choice([care, other]))
-            elif op == "answer":
-                await inbound(app.client, f"cust-{rng.randint(0, 5)}", str(rng.randint(1, 5)))
+            elif op == "answer":  # a customer asked answers (a later message may be a comment)
+                await settle(app)
+                async with hub.db.session() as s:
+                    asked = (
+                        await s.exec(
+                            select(SurveyRequest.conversation_id).where(SurveyRequest.status == "sent")
+                        )
+                    ).all()
+                senders = sorted({customer[c] for c in asked if c in customer})
+                sender = rng.choice(senders) if senders else f"cust-{rng.randint(0, 5)}"
+                await inbound(app.client, sender, str(rng.randint(1, 5)))
+                if rng.random() < 0.5:  # a comment after the score: no second answer
+                    clock.advance(30)
+                    await inbound(app.client, sender, "the agent was kind")
             elif op == "presence":
                 presence = rng.choice(["available", "busy", "away", "wrap_up", "offline"])
                 await set_presence(hub, SYSTEM, rng.choice(agents), presence)
@@ -329,11 +386,12 @@ async def test_rollups_equal_a_rebuild_after_random_traffic(app: Any, clock: Any
     await settle(app)
     incremental = await _rollups(app)
     assert incremental[0], "some traffic was counted"
-    await _check_kept_with_samples(app)
+    answered = await _check_kept_with_samples(app)
+    assert answered, "some surveys were answered"
     await hub.projections.rebuild("reports")
     rebuilt = await _rollups(app)
-    await _check_kept_with_samples(app)
-    for n in (0, 1, 2, 3):
+    assert await _check_kept_with_samples(app) == answered
+    for n in (0, 1, 2, 3, 4):
         a, b = set(incremental[n]), set(rebuilt[n])
         assert a == b, {"only incremental": sorted(a - b, key=repr), "only rebuilt": sorted(b - a, key=repr)}
 
