@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["routing_bench.py", "storage_bench.py", "e2e_bench.py", "widget_bench.py", "crm_bench.py",
-           "reports_bench.py", "campaign_bench.py"]  # fmt: skip
+           "reports_bench.py", "campaign_bench.py", "projection_bench.py"]  # fmt: skip
 
 
 def bench_args(name: str, argv: list[str]) -> list[str]:

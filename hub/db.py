@@ -31,7 +31,10 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
+            from hub.sqlite_driver import dbapi
+
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["module"] = dbapi()  # one thread round trip per statement
             if ":memory:" not in url:
                 # Each aiosqlite connection is a thread plus its pragmas: keep enough
                 # in the pool that bursts of reads (every socket command, every

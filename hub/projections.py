@@ -205,14 +205,23 @@ class ProjectionRunner:
                 await close()
 
     async def _loop(self) -> None:
+        clock = asyncio.get_running_loop().time
+        swept = clock()
         while not self._stopping:
             timeout = self.max_idle
             try:
                 drained = await self._catch_up_for(self.slice_seconds)
-                await self.run_due()
+                if clock() - swept >= self.max_idle:
+                    # Now and then every consumer's timers, whatever next_due says: a
+                    # safety net that costs one transaction each every max_idle seconds.
+                    swept = clock()
+                    await self.run_due()
+                    dues = await self._next_dues()
+                else:
+                    dues = await self._run_due_now()
                 if not drained:
                     continue  # a long catch-up or rebuild: the timers ran, go on
-                timeout = await self._until_next_due()
+                timeout = self._seconds_until(dues)
             except Exception:
                 log.exception("projection pass failed; retrying")
                 timeout = 1.0
@@ -224,14 +233,34 @@ class ProjectionRunner:
             await asyncio.sleep(self.coalesce)
             self._wake.clear()
 
-    async def _until_next_due(self) -> float:
+    async def _next_dues(self, names: Collection[str] | None = None) -> dict[str, datetime | None]:
+        """Each consumer's next timer (one read session for all of them)."""
+        async with self.hub.db.session() as s:
+            return {
+                name: await p.next_due(s)
+                for name, p in self.projections.items()
+                if names is None or name in names
+            }
+
+    async def _run_due_now(self) -> dict[str, datetime | None]:
+        """The loop's :meth:`run_due`: one read of every consumer's next timer, then a
+        write transaction only for those whose time has come — not one per consumer on
+        every wake-up (twelve consumers, most of them idle, were the fixed cost of each
+        batch of messages). Returns the next timers, read again for those that fired."""
+        dues = await self._next_dues()
+        now = self.hub.now()
+        fired = [name for name, due in dues.items() if due is not None and due <= now]
+        if fired:
+            await self.run_due(fired)
+            dues.update(await self._next_dues(fired))
+        return dues
+
+    def _seconds_until(self, dues: dict[str, datetime | None]) -> float:
         soonest = self.max_idle
         now = self.hub.now()
-        async with self.hub.db.session() as s:
-            for p in self.projections.values():
-                due = await p.next_due(s)
-                if due is not None:
-                    soonest = min(soonest, max(0.0, (due - now).total_seconds()))
+        for due in dues.values():
+            if due is not None:
+                soonest = min(soonest, max(0.0, (due - now).total_seconds()))
         return soonest
 
     # -- applying the log ----------------------------------------------------------------
@@ -258,16 +287,102 @@ class ProjectionRunner:
         # rounds at once), so an erasure's scrubbed payloads are what the next round reads.
         shared: dict[int, LoggedEvent] = {}
         drained = await self._drained()
+        for name in [n for n in pending if n in drained]:
+            pending.remove(name)  # nothing to read: no write transaction for it
+        together = [n for n in pending if not getattr(self.projections[n], "timers_only", False)]
+        if len(together) > 1:
+            try:
+                applied_by = await self._together(together, wait=wait, shared=shared)
+            except Exception:
+                # One consumer failed and the shared transaction rolled back: this round
+                # goes one transaction per consumer, so the others still move on and the
+                # failing one alone raises (and is retried).
+                log.warning("a projection failed in the shared round; one at a time", exc_info=True)
+            else:
+                for name in together:
+                    applied = applied_by.get(name)
+                    if applied is None:
+                        pending.remove(name)
+                    else:
+                        total += applied
+                return total
+        failed: Exception | None = None
         for name in list(pending):
-            if name in drained:
-                pending.remove(name)  # nothing to read: no write transaction for it
+            try:
+                applied = await self._pass(name, wait=wait, shared=shared)
+            except Exception as exc:
+                # The others still move on; this one is tried again by the next round
+                # (the loop's, after its pause) and the first failure is raised below.
+                log.exception("projection %s failed", name)
+                failed = failed or exc
+                pending.remove(name)
                 continue
-            applied = await self._pass(name, wait=wait, shared=shared)
             if applied is None:
                 pending.remove(name)
             else:
                 total += applied
+        if failed is not None:
+            raise failed
         return total
+
+    async def _together(
+        self, names: list[str], *, wait: bool, shared: dict[int, LoggedEvent]
+    ) -> dict[str, int | None]:
+        """One batch of each of ``names`` in one write transaction: a round of twelve
+        consumers was twelve transactions (a checkpoint read and write and a commit
+        each) for a handful of events. Each consumer still gets exactly the events after
+        its own checkpoint and moves it in the same transaction as its work. What needs
+        a rebuild goes through :meth:`_pass` afterwards, on its own. Returns what
+        :meth:`_pass` would for each (None: nothing left, or held elsewhere)."""
+        from hub.services.uow import UnitOfWork
+
+        out: dict[str, int | None] = {}
+        published: list[Any] = []
+        async with contextlib.AsyncExitStack() as held:
+            for name in names:  # always in the runner's order: no two rounds deadlock
+                await self._ensure_checkpoint(name)
+                await held.enter_async_context(self._locks[name])
+            async with self.hub.db.transaction() as s:
+                stmt = (
+                    select(ProjectionCheckpoint)
+                    .where(col(ProjectionCheckpoint.name).in_(names))
+                    .order_by(col(ProjectionCheckpoint.name))
+                    .with_for_update(skip_locked=not wait)
+                )
+                found = {cp.name: cp for cp in (await s.exec(stmt)).all()}
+                now = self.hub.now()
+                rebuilding: list[str] = []
+                for name in names:
+                    cp = found.get(name)
+                    if cp is None:
+                        out[name] = None  # another process holds it
+                        continue
+                    p = self.projections[name]
+                    if cp.rebuild_cursor is not None:
+                        if not is_reactor(p) or getattr(p, "rebuildable", False):
+                            rebuilding.append(name)
+                            continue
+                        cp.rebuild_cursor = None  # a plain reactor starts from now (as in _react)
+                    events = await self._read(s, cp, shared)
+                    if is_reactor(p):
+                        uow = UnitOfWork(self.hub, s, None)
+                        if events:
+                            await p.apply(uow, events, now)
+                        await s.flush()
+                        published.extend(uow.events())
+                    elif events:
+                        keys = await p.affected(s, events)
+                        if ALL in keys:
+                            cp.rebuild_cursor = 0
+                        elif keys:
+                            await p.recompute(s, keys, now)
+                    cp.updated_at = now
+                    s.add(cp)
+                    out[name] = len(events) if events else None
+        await self._publish(published)
+        for name in rebuilding:
+            out[name] = await self._pass(name, wait=wait, shared=shared)
+        return out
 
     async def _drained(self) -> set[str]:
         """Consumers with nothing to do, read without a lock: at the log's last id, no
@@ -473,10 +588,13 @@ class ProjectionRunner:
         return [*late, *(shared[i] for i in ids)]
 
     # -- time-driven changes --------------------------------------------------------------
-    async def run_due(self) -> int:
-        """Recompute the keys whose time has come; returns how many."""
+    async def run_due(self, names: Collection[str] | None = None) -> int:
+        """Recompute the keys whose time has come (of every consumer, or of ``names``);
+        returns how many."""
         total = 0
         for name, p in self.projections.items():
+            if names is not None and name not in names:
+                continue
             if is_reactor(p):
                 total += await self._react_due(p, name)  # type: ignore[arg-type]
                 continue

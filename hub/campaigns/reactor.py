@@ -55,12 +55,18 @@ class CampaignsReactor:
         self._busy_since: float | None = None
 
     async def apply(self, uow: UnitOfWork, events: Sequence[LoggedEvent], now: datetime) -> None:
+        # Nearly every inbound message is a possible reply, and nearly none is one: one
+        # read per batch finds the writers who were sent a campaign message in the
+        # window at all, and only their events look further (the same rules as before).
+        recipients = await _recent_recipients(self.hub, uow.session, events, now)
         for e in events:
             if e.type == "conversation.created":
-                await link_reply(self.hub, uow, e, now)
+                if e.payload.get("contact_id") in recipients:
+                    await link_reply(self.hub, uow, e, now)
             elif e.type == "message.received" and e.payload.get("author_type") == "contact":
                 # The customer wrote into a conversation that was already open.
-                await link_reply(self.hub, uow, e, now, contact_key="author_id")
+                if e.payload.get("author_id") in recipients:
+                    await link_reply(self.hub, uow, e, now, contact_key="author_id")
             elif e.type == "contact.consent_changed" and e.payload.get("state") == "opted_out":
                 await mark_opt_out(self.hub, uow, e.payload, now)
             elif e.type == "contact.erased" and isinstance(e.payload.get("contact_id"), int):
@@ -172,6 +178,51 @@ async def after_sends(hub: Hub, campaign_ids: set[int]) -> None:
 
 
 # -- replies and opt-outs ---------------------------------------------------------------------
+
+
+def _reply_writer(e: LoggedEvent) -> int | None:
+    """The contact whose event may be a reply to a campaign (see ``apply``)."""
+    if e.type == "conversation.created":
+        found = e.payload.get("contact_id")
+    elif e.type == "message.received" and e.payload.get("author_type") == "contact":
+        found = e.payload.get("author_id")
+    else:
+        return None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+async def _recent_recipients(
+    hub: Hub, s: AsyncSession, events: Sequence[LoggedEvent], now: datetime
+) -> set[int]:
+    """Of the batch's possible repliers, those with a campaign message sent within the
+    reply window of their earliest event: a superset of what ``_latest_recipient``
+    can find for any of their events (its window starts later or at the same time)."""
+    writers: dict[int, datetime] = {}
+    for e in events:
+        cid = _reply_writer(e)
+        if cid is not None:
+            at = e.ts or now
+            writers[cid] = min(at, writers.get(cid, at))
+    if not writers:
+        return set()
+    since = min(writers.values()) - timedelta(days=hub.settings.campaigns.reply_window_days)
+    r = _recipient.c
+    found: set[int] = set()
+    ids = sorted(writers)
+    for start in range(0, len(ids), 500):
+        rows = await core(
+            s,
+            sa.select(r.contact_id)
+            .distinct()
+            .where(
+                r.contact_id.in_(ids[start : start + 500]),
+                r.sent_at >= since,
+                r.status.in_(["sent", "delivered"]),
+                r.test.is_(False),
+            ),
+        )
+        found.update(rows.scalars())
+    return found
 
 
 async def _latest_recipient(

@@ -1,0 +1,149 @@
+"""What the projection runner and the async SQLite engine cost, in process.
+
+Two parts, each against its baseline in the same run:
+
+* **statements**: CPU per statement through SQLAlchemy's own aiosqlite adapter (four
+  thread round trips per statement) and through hub/sqlite_driver.py (one), on the same
+  database file: a one-row read in an open session, a session with one read, and a write
+  transaction (read, update, commit).
+* **rounds**: CPU of one projection round after 5 inbound messages, for the hub's whole
+  runner and for each consumer alone (a runner with just that consumer), so a consumer
+  that got expensive shows up by name. Messages are ingested outside the timed part.
+
+    python bench/projection_bench.py [--rounds 40] [--statements 2000] [--per-round 5]
+
+CPU is ``time.process_time()`` (this process, every thread: the event loop and the
+connections' threads), so other jobs on the host do not count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from hub.app import build_projections, create_app  # noqa: E402
+from hub.config import load_settings  # noqa: E402
+from hub.db import migrate  # noqa: E402
+from hub.domain import InboundMessage  # noqa: E402
+from hub.models import EventLog, ProjectionCheckpoint  # noqa: E402
+from hub.projections import ProjectionRunner  # noqa: E402
+from hub.services.ingest import ingest  # noqa: E402
+from hub.sqlite_driver import dbapi  # noqa: E402
+
+_events = EventLog.__table__  # type: ignore[attr-defined]
+_checkpoint = ProjectionCheckpoint.__table__  # type: ignore[attr-defined]
+
+
+async def statements(url: str, n: int) -> list[tuple[str, float, float]]:
+    """(what, µs with SQLAlchemy's adapter, µs with the one-trip driver)."""
+    out: dict[str, list[float]] = {}
+    read = sa.select(sa.func.max(_events.c.id))
+    bump = sa.update(_checkpoint).where(_checkpoint.c.name == "none").values(position=_checkpoint.c.position)
+    for module in (None, dbapi()):
+        kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}}
+        if module is not None:
+            kwargs["module"] = module
+        engine = create_async_engine(url, **kwargs)
+        async with engine.connect() as c:
+            await c.execute(read)
+            t0 = time.process_time()
+            for _ in range(n):
+                (await c.execute(read)).scalar()
+            out.setdefault("one-row read in an open connection", []).append((time.process_time() - t0) / n)
+        t0 = time.process_time()
+        for _ in range(n // 4):
+            async with engine.connect() as c:
+                (await c.execute(read)).scalar()
+        out.setdefault("connection checked out + one read", []).append((time.process_time() - t0) / (n // 4))
+        t0 = time.process_time()
+        for _ in range(n // 4):
+            async with engine.begin() as c:
+                (await c.execute(read)).scalar()
+                await c.execute(bump)
+        out.setdefault("write transaction: read, update, commit", []).append((time.process_time() - t0) / (n // 4))
+        await engine.dispose()
+    return [(what, a * 1e6, b * 1e6) for what, (a, b) in out.items()]
+
+
+async def rounds(url: str, data_dir: str, n: int, per_round: int) -> list[tuple[str, float]]:
+    settings = load_settings(None, database_url=url, data_dir=data_dir, channels={"loopback": {}})
+    app = create_app(settings, run_outbox_worker=False, run_routing=False)
+    out: list[tuple[str, float]] = []
+    async with app.router.lifespan_context(app):
+        hub = app.state.hub
+        await hub.projections.stop()  # the runners below are driven by hand
+        full = build_projections(hub)
+        seq = 0
+
+        async def feed(k: int) -> None:
+            nonlocal seq
+            for _ in range(k):
+                seq += 1
+                await ingest(
+                    hub,
+                    InboundMessage(
+                        channel="loopback",
+                        provider_message_id=f"pb-{seq}",
+                        address_kind="loopback",
+                        sender=f"pb-{seq % 300}",
+                        body=f"hello {seq}",
+                    ),
+                )
+
+        for name in ["(all twelve, the hub's runner)", *full.projections]:
+            runner = full if name.startswith("(") else ProjectionRunner(hub, [full.projections[name]])
+            await runner.prepare()
+            await runner.catch_up()
+            cpu = 0.0
+            for _ in range(n):
+                await feed(per_round)
+                t0 = time.process_time()
+                await runner.catch_up(wait=False)
+                await runner._run_due_now()  # what the loop does after each catch-up
+                cpu += time.process_time() - t0
+            out.append((name, cpu / n * 1e3))
+    return out
+
+
+async def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--statements", type=int, default=2000)
+    ap.add_argument("--per-round", type=int, default=5, help="messages per round (5: ~100 msg/s; 50: ~1,000)")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    work = tempfile.mkdtemp(prefix="sb-projection-bench-")
+    url = f"sqlite:///{work}/bench.db"
+    migrate(url)
+    print("## Projection runner and SQLite statements (in process)\n")
+    print(
+        f"`python bench/projection_bench.py --rounds {args.rounds} --statements {args.statements}"
+        f" --per-round {args.per_round}`\n"
+    )
+    print("| statement | SQLAlchemy's aiosqlite adapter, µs CPU | one-trip driver, µs CPU | ratio |")
+    print("|---|---:|---:|---:|")
+    for what, a, b in await statements(url.replace("sqlite://", "sqlite+aiosqlite://"), args.statements):
+        print(f"| {what} | {a:,.0f} | {b:,.0f} | {a / b:.2f}× |")
+    k = args.per_round
+    print(f"\n| consumers in the runner | ms CPU per round of {k} messages | µs CPU per message |")
+    print("|---|---:|---:|")
+    for name, ms in await rounds(url, work, args.rounds, k):
+        print(f"| {name} | {ms:.2f} | {ms * 1000 / k:,.0f} |")
+    print("\nA consumer alone includes the runner's fixed cost per round (the drained check, the")
+    print("transaction, the timers' read); the hub's runner pays it once for all twelve.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(sys.argv[1:])))
