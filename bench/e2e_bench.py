@@ -72,6 +72,31 @@ TOKEN = "bench-loopback-token-" + "t" * 16
 INF = math.inf
 TITLES = {"sqlite": "hub, SQLite", "postgres": "hub, PostgreSQL", "relay": "bare relay"}
 
+PROJECTION_DRAIN_S = 60.0  # the longest a step waits for the projections to catch up
+TIMERS_ONLY = ("report_mail",)  # consumers that never read the log (their position stays)
+
+
+def projections_behind(url: str) -> int:
+    """Events between the log's end and the furthest-behind projection checkpoint."""
+    sql_top = "SELECT COALESCE(MAX(id), 0) FROM event_log"
+    sql_low = "SELECT MIN(position) FROM projection_checkpoint WHERE name NOT IN ({})".format(
+        ", ".join(f"'{n}'" for n in TIMERS_ONLY)
+    )
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(url.split("///", 1)[1], timeout=30)) as conn:
+            top = conn.execute(sql_top).fetchone()[0]
+            low = conn.execute(sql_low).fetchone()[0]
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg:
+            top = pg.execute(sql_top).fetchone()[0]  # type: ignore[index]
+            low = pg.execute(sql_low).fetchone()[0]  # type: ignore[index]
+    return max(0, int(top) - int(low if low is not None else top))
+
+
 # Issue targets: what the figures are compared with.
 GOAL_SQLITE_RATE = 2_000
 GOAL_P99_MS_AT_1000 = 100
@@ -110,6 +135,11 @@ class Step:
     server_cpu: float  # seconds, from the step's start to the end of its drain
     db_cpu: float | None  # PostgreSQL backends, same span
     util: dict[str, float]  # % of one core while the generator was sending (Sampler)
+    # The hub's projections (log consumers) when the deliveries had drained: events the
+    # furthest-behind consumer still had to apply, and how long it took to apply them.
+    # The step's CPU includes that catch-up, so work deferred to the consumers is counted.
+    behind: int | None = None
+    catch_up_s: float | None = None
 
     @property
     def offered(self) -> int:
@@ -465,6 +495,7 @@ class Run:
     ) -> None:
         self.plan, self.target, self.port, self.server, self.pg_name = plan, target, port, server, pg_name
         self.work, self.letter, self.journal = work, letter, journal
+        self.db_url: str | None = None  # the hub's database (None: the relay)
         self.recv: Receivers | None = None
         self.sampler = Sampler()
         self.peers: list[Run] = []  # the other targets' processes, idle while this one is measured
@@ -563,13 +594,34 @@ class Run:
             elif time.monotonic() - last_change > 1.0:
                 break
             await asyncio.sleep(0.1)  # polling the receivers' count, bounded by the drain cap
+        behind, catch_up_s = await self.catch_up()
         server, db = await self.end(start)
         t0, t1 = int(gen["t0_ns"]) / 1e9, int(gen["t_end_ns"]) / 1e9
         rep = await self.recv.ask(
             {"cmd": "report", "tag": tag, "window_end_ns": int(gen["t0_ns"]) + int(seconds * 1e9)}, wait_s=60
         )
         self.target.closes = rep["closes"]
-        return Step(label, rate, seconds, gen, rep, server, db, self.sampler.util(t0, t1))
+        return Step(label, rate, seconds, gen, rep, server, db, self.sampler.util(t0, t1), behind, catch_up_s)
+
+    async def behind(self) -> int | None:
+        """Events the furthest-behind projection has yet to apply (None: no hub)."""
+        if self.db_url is None:
+            return None
+        return await asyncio.to_thread(projections_behind, self.db_url)
+
+    async def catch_up(self) -> tuple[int | None, float | None]:
+        """Wait (bounded) until the hub's projections have applied everything: what they
+        had left when called and how long they took."""
+        first = await self.behind()
+        if not first:
+            return first, None if first is None else 0.0
+        t0 = time.monotonic()
+        deadline = t0 + PROJECTION_DRAIN_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # polling the checkpoints, bounded by the cap
+            if not await self.behind():
+                return first, time.monotonic() - t0
+        return first, math.inf
 
     async def reply_step(self, tag: str, rate: float, journal: Path) -> Replies:
         assert self.recv is not None
@@ -701,6 +753,7 @@ async def open_target(plan: Plan, kind: str, tmp: Path, letter: str) -> tuple[Ta
                 for tok, convs in zip(seeded.tokens, seeded.conversations, strict=True)
             ]
         run = Run(plan, target, port, server, pg_name, work, letter, journal)
+        run.db_url = None if kind == "relay" else url
         await run.connect(specs)
         say(
             f"  {target.title}: {target.sockets} agent sockets in {target.connect_s:.1f} s, "
@@ -813,6 +866,13 @@ async def generator_ceiling(plan: Plan, tmp: Path) -> dict[str, Any]:
 # -- report ----------------------------------------------------------------------------------
 
 
+def _lag(st: Step) -> str:
+    if not st.behind:
+        return ""
+    took = "not within the cap" if st.catch_up_s == math.inf else f"{st.catch_up_s:.1f} s"
+    return f", projections {st.behind:,} events behind at drain (caught up: {took})"
+
+
 def say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -837,7 +897,7 @@ def _one_line(st: Step) -> str:
     return (
         f"offered {st.offered_rate:,.0f}/s, delivered {st.delivered_rate:,.0f}/s, "
         f"p50 {ms(st.latency(50))} p99 {ms(st.latency(99))} ms, "
-        f"server {st.cpu_ms_per_msg:.2f} ms CPU/msg ({st.server_pct:.0f}%), gen {st.gen_pct:.0f}%, "
+        f"server {st.cpu_ms_per_msg:.2f} ms CPU/msg ({st.server_pct:.0f}%){_lag(st)}, gen {st.gen_pct:.0f}%, "
         f"recv {st.recv_pct:.0f}%, other {st.other_pct:.0f}%"
     )
 
@@ -899,6 +959,8 @@ def report(plan: Plan, targets: list[Target], ceiling: dict[str, Any] | None, el
                     num(st.lost),
                     num(st.cpu_ms_per_msg, 3),
                     "—" if st.db_ms_per_msg is None else num(st.db_ms_per_msg, 3),
+                    "—" if st.behind is None else num(st.behind),
+                    "—" if st.catch_up_s is None else f"{st.catch_up_s:.1f}",
                     num(st.server_pct),
                     num(st.gen_pct),
                     num(st.recv_pct),
@@ -921,6 +983,8 @@ def report(plan: Plan, targets: list[Target], ceiling: dict[str, Any] | None, el
                 "lost",
                 "server CPU ms/msg",
                 "PG CPU ms/msg",
+                "projections behind at drain (events)",
+                "projections caught up in s",
                 "server CPU %",
                 "generator CPU %",
                 "receivers CPU %",
@@ -935,7 +999,11 @@ def report(plan: Plan, targets: list[Target], ceiling: dict[str, Any] | None, el
         f"{plan.grace:g} s grace; shed: never sent, because all {plan.connections} connections were busy for "
         "1 s (server saturated) or the step ended; lost: answered 2xx but never on a socket. "
         "CPU ms/msg: utime+stime of the server process (all threads) from the step's start to the end of its "
-        "drain ÷ messages delivered; PG: the PostgreSQL backends serving the hub. CPU %: of one core while the "
+        "drain ÷ messages delivered, where the drain ends when every message has reached its socket *and* the "
+        "hub's projections (the log's consumers: figures, search, reports, reactors) have applied every event "
+        f"(bounded by {PROJECTION_DRAIN_S:g} s), so work the hub defers to them is counted; projections behind: "
+        "events the furthest-behind consumer still had when the deliveries had drained. "
+        "PG: the PostgreSQL backends serving the hub. CPU %: of one core while the "
         "generator was sending; other: the rest of the machine's busy time (orchestrator, kernel, other jobs "
         "on the host; the idle servers of the other targets are not counted in it)."
     )
