@@ -337,3 +337,45 @@ async def test_a_new_projection_rebuilds_from_rows(hub: Any) -> None:
     hub.projections._known.clear()
     await hub.projections.catch_up()
     assert await check_all(hub) == 4
+
+
+async def test_a_message_into_an_open_conversation_moves_last_contact_and_tiers(hub: Any, clock: Any) -> None:
+    """A lapsed customer who writes into their open conversation (only a
+    ``message.received``, no conversation event) leaves the tier at once, with its
+    event, and every figure still equals the recomputation from rows, then and after
+    time passes."""
+    from hub.models import EventLog
+
+    for n in range(3):  # three conversations, the third left open
+        r = await ingest(hub, message(7, "email", f"open-{n}", n))
+        if n < 2:
+            await resolve(hub, SYSTEM, r.conversation_id)
+    await hub.projections.catch_up()
+    created = clock.now
+    clock.advance(181 * 86400)
+    await hub.projections.run_due()
+    async with hub.db.session() as s:
+        fig = await s.get(ContactFigures, r.contact_id)
+    assert fig is not None and fig.tiers == ["lapsed"]
+    await check_all(hub)
+    async with hub.db.session() as s:
+        top = (await s.exec(select(EventLog.id).order_by(EventLog.id.desc()).limit(1))).first() or 0  # type: ignore[union-attr]
+    again = await ingest(hub, message(7, "email", "open-again", 2))
+    assert again.conversation_id == r.conversation_id  # into the open one: only message.received
+    await hub.projections.catch_up()
+    async with hub.db.session() as s:
+        fig = await s.get(ContactFigures, r.contact_id)
+        events = (
+            await s.exec(select(EventLog).where(EventLog.id > top, EventLog.type == "contact.tier_changed"))
+        ).all()
+    assert fig is not None and fig.tiers == [] and fig.last_contact_at == clock.now
+    assert [(e.payload["contact_id"], e.payload["removed"]) for e in events] == [(r.contact_id, ["lapsed"])]
+    # Never later than the next true change: the conversations leave the 365-day window.
+    assert fig.due_at is not None and fig.due_at <= created + timedelta(days=365)
+    await check_all(hub)
+    clock.advance(200 * 86400)
+    await hub.projections.run_due()
+    async with hub.db.session() as s:
+        fig = await s.get(ContactFigures, r.contact_id)
+    assert fig is not None and fig.conversations_365d == 0 and fig.conversations_total == 3
+    await check_all(hub)
