@@ -66,6 +66,8 @@ from e2e_common import (
 )
 from e2e_setup import create_pg_database, drop_pg_database, hub_config, pg_backend_pids, seed
 
+from hub.reports.schedules import ReportMailer
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TOKEN = "bench-loopback-token-" + "t" * 16
@@ -73,7 +75,8 @@ INF = math.inf
 TITLES = {"sqlite": "hub, SQLite", "postgres": "hub, PostgreSQL", "relay": "bare relay"}
 
 PROJECTION_DRAIN_S = 60.0  # the longest a step waits for the projections to catch up
-TIMERS_ONLY = ("report_mail",)  # consumers that never read the log (their position stays)
+# Consumers that never read the log (their position stays): ``timers_only`` in hub.projections.
+TIMERS_ONLY = tuple(c.name for c in (ReportMailer,) if getattr(c, "timers_only", False))
 
 
 def projections_behind(url: str) -> int:

@@ -334,8 +334,6 @@ class ProjectionRunner:
         its own checkpoint and moves it in the same transaction as its work. What needs
         a rebuild goes through :meth:`_pass` afterwards, on its own. Returns what
         :meth:`_pass` would for each (None: nothing left, or held elsewhere)."""
-        from hub.services.uow import UnitOfWork
-
         out: dict[str, int | None] = {}
         published: list[Any] = []
         async with contextlib.AsyncExitStack() as held:
@@ -365,17 +363,9 @@ class ProjectionRunner:
                         cp.rebuild_cursor = None  # a plain reactor starts from now (as in _react)
                     events = await self._read(s, cp, shared)
                     if is_reactor(p):
-                        uow = UnitOfWork(self.hub, s, None)
-                        if events:
-                            await p.apply(uow, events, now)
-                        await s.flush()
-                        published.extend(uow.events())
+                        published.extend(await self._act(s, p, events, now))  # type: ignore[arg-type]
                     elif events:
-                        keys = await p.affected(s, events)
-                        if ALL in keys:
-                            cp.rebuild_cursor = 0
-                        elif keys:
-                            await p.recompute(s, keys, now)
+                        await self._fold(s, p, cp, events, now)
                     cp.updated_at = now
                     s.add(cp)
                     out[name] = len(events) if events else None
@@ -447,20 +437,34 @@ class ProjectionRunner:
             if not events:
                 s.add(cp)  # gaps may have expired
                 return None
-            keys = await p.affected(s, events)
-            if ALL in keys:
-                cp.rebuild_cursor = 0
-            elif keys:
-                await p.recompute(s, keys, now)
+            await self._fold(s, p, cp, events, now)
             cp.updated_at = now
             s.add(cp)
             return len(events)
 
+    @staticmethod
+    async def _fold(s: AsyncSession, p: Any, cp: ProjectionCheckpoint, events: Any, now: datetime) -> None:
+        """A projection's batch: recompute the keys the events touch (or start a rebuild)."""
+        keys = await p.affected(s, events)
+        if ALL in keys:
+            cp.rebuild_cursor = 0
+        elif keys:
+            await p.recompute(s, keys, now)
+
+    async def _act(self, s: AsyncSession, p: Reactor, events: list[LoggedEvent], now: datetime) -> list[Any]:
+        """A reactor's batch, through a unit of work on the checkpoint's transaction;
+        returns the events it wrote (published after the commit)."""
+        from hub.services.uow import UnitOfWork
+
+        uow = UnitOfWork(self.hub, s, None)
+        if events:
+            await p.apply(uow, events, now)
+        await s.flush()
+        return uow.events()
+
     async def _react(
         self, p: Reactor, name: str, *, wait: bool, shared: dict[int, LoggedEvent]
     ) -> int | None:
-        from hub.services.uow import UnitOfWork
-
         async with self._locks[name]:
             async with self.hub.db.transaction() as s:
                 cp = await self._lock_checkpoint(s, name, wait=wait)
@@ -482,13 +486,9 @@ class ProjectionRunner:
                 cp.rebuild_cursor = None  # a plain reactor starts from now
                 now = self.hub.now()
                 events = await self._read(s, cp, shared)
-                uow = UnitOfWork(self.hub, s, None)
-                if events:
-                    await p.apply(uow, events, now)
                 cp.updated_at = now
                 s.add(cp)
-                await s.flush()
-                published = uow.events()
+                published = await self._act(s, p, events, now)
             await self._publish(published)
         return len(events) if events else None
 

@@ -261,16 +261,18 @@ async def transfer(
     return conv
 
 
+def _category(value: str) -> Category:
+    try:
+        return Category(value)
+    except ValueError:
+        allowed = ", ".join(c.value for c in Category)
+        raise Invalid(f"unknown category {value!r}; expected one of {allowed}", code="bad_category") from None
+
+
 async def resolve(
     hub: Hub, actor: Actor, conversation_id: int, *, category: str | None = None
 ) -> Conversation:
-    try:
-        cat = Category(category) if category else None
-    except ValueError:
-        allowed = ", ".join(c.value for c in Category)
-        raise Invalid(
-            f"unknown category {category!r}; expected one of {allowed}", code="bad_category"
-        ) from None
+    cat = _category(category) if category else None
     async with unit_of_work(hub, actor.user_id) as uow:
         conv = await load_conversation(uow.session, conversation_id, for_update=True)
         require_handler(actor, conv)
@@ -322,13 +324,7 @@ async def reopen(hub: Hub, actor: Actor, conversation_id: int) -> Conversation:
 async def set_category(hub: Hub, actor: Actor, conversation_id: int, category: str) -> Conversation:
     """What the conversation is about, before it ends (a rule, a macro): kept when it is
     resolved without another category; reopening clears it as it clears one set then."""
-    try:
-        cat = Category(category)
-    except ValueError:
-        allowed = ", ".join(c.value for c in Category)
-        raise Invalid(
-            f"unknown category {category!r}; expected one of {allowed}", code="bad_category"
-        ) from None
+    cat = _category(category)
     async with unit_of_work(hub, actor.user_id) as uow:
         conv = await load_conversation(uow.session, conversation_id, for_update=True)
         require_handler(actor, conv)

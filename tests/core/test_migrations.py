@@ -145,6 +145,11 @@ def _upgrade_with_data(url: str) -> None:
             # 0016: the old row's duration counts and sums read zero (a rebuild refills them).
             sums = conn.execute(sa.text("SELECT frt_count, frt_sum, answered_in_sl FROM report_slot")).one()
             assert tuple(sums) == (0, 0.0, 0)
+            # 0022: the old row's answer counts read zero; report_hour starts empty (the
+            # reports projection refolds the log on the next start).
+            answers = conn.execute(sa.text("SELECT csat_count, nps_count, ces_sum FROM report_slot")).one()
+            assert tuple(answers) == (0, 0, 0)
+            assert conn.execute(sa.text("SELECT count(*) FROM report_hour")).scalar_one() == 0
             assert conn.execute(sa.text("SELECT abandoned_at FROM conversation")).scalar_one() is None
             assert conn.execute(sa.text("SELECT key FROM label")).scalars().all() == ["callback"]
         with engine.begin() as conn:
