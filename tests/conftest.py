@@ -1,7 +1,7 @@
 """Shared fixtures: real SQLite and PostgreSQL, real Redis, the real app.
 
 Service tests run twice, once per database backend (``db_url`` is parametrized).
-PostgreSQL: one database per test session, migrated once, truncated between tests.
+PostgreSQL: one database per test session, migrated once, emptied between tests.
 SQLite: a copy of a migrated template file per test.
 With pytest-xdist each worker is a session of its own: its own database, template,
 temp dir and dovecot; Redis keys carry a per-test prefix.
@@ -90,16 +90,47 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = (
-    "event_log, outbox, offer, message, conversation, identity, contact, apitoken, authsession, "
-    'teammember, team, "user", projection_checkpoint, contact_field, tier, segment, import_job, organization, '
-    "complaint_option, reference_counter, complaint, complaint_conversation, complaint_entry, "
-    "survey_definition, survey_policy, survey_request, report_slot, report_sample, report_day, report_hour, "
-    "report_histogram, "
-    "report_agent_state, report_conversation_state, report_schedule, staff_mail, label, campaign_rate"
-)
-# Rows migrations seed (default tiers, complaint options, surveys): restored after each truncation.
+# Rows migrations seed (default tiers, complaint options, surveys): restored after each reset.
 SEEDED = ("tier", "complaint_option", "survey_definition", "survey_policy", "label")
+
+
+def reset_pg(url: str) -> None:
+    """Empty every table of the test database and restore the seeded rows, as after the
+    migration: every table the schema has (read from the catalogue, so a new table can
+    never leak rows from one test into the next), every sequence back to its start.
+
+    ``DELETE`` with foreign-key triggers off (``session_replication_role = replica``),
+    not ``TRUNCATE``: on these nearly empty tables it takes ~20 ms instead of ~450 ms
+    (TRUNCATE makes new files for ~60 tables), which is minutes of ``make test``.
+    """
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version' AND tablename NOT LIKE '\\_seed\\_%'"
+            )
+        ]
+        for table in tables:
+            conn.execute(f'DELETE FROM "{table}"')
+        conn.execute(
+            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
+            "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+        )
+        for table in SEEDED:
+            conn.execute(f"INSERT INTO {table} SELECT * FROM _seed_{table}")
+        # A seeded table with a serial id: the next id follows the seeded rows.
+        for (table,) in conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND column_name = 'id' AND table_name = ANY(%s)",
+            (list(SEEDED),),
+        ).fetchall():
+            conn.execute(
+                f"SELECT setval(seq, (SELECT max(id) FROM {table})) "
+                f"FROM pg_get_serial_sequence('{table}', 'id') AS seq "
+                f"WHERE seq IS NOT NULL AND EXISTS (SELECT 1 FROM {table})"
+            )
 
 
 @pytest.fixture(scope="session")
@@ -125,14 +156,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        for table in SEEDED:
-            conn.execute(f"INSERT INTO {table} SELECT * FROM _seed_{table}")
-        # Seeded rows with serial ids: the next id follows them, as after the migration.
-        conn.execute(
-            "SELECT setval(pg_get_serial_sequence('survey_policy', 'id'), (SELECT max(id) FROM survey_policy))"
-        )
+    reset_pg(url)
     return url
 
 

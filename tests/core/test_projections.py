@@ -31,12 +31,9 @@ def sms(n: int, pid: str) -> InboundMessage:
 @pytest.fixture
 def db_url(pg_database: str) -> str:
     """PostgreSQL: ids committed out of order and two processes need a real server."""
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        from tests.conftest import SEEDED, TABLES
+    from tests.conftest import reset_pg
 
-        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        for table in SEEDED:
-            conn.execute(f"INSERT INTO {table} SELECT * FROM _seed_{table}")
+    reset_pg(pg_database)
     return pg_database
 
 

@@ -9,7 +9,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import psycopg
 import pytest
 
 from hub.app import build_projections
@@ -26,12 +25,9 @@ from tests.helpers import login, user
 @pytest.fixture
 def db_url(pg_database: str) -> str:
     """PostgreSQL: two processes need a real server."""
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        from tests.conftest import SEEDED, TABLES
+    from tests.conftest import reset_pg
 
-        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        for table in SEEDED:
-            conn.execute(f"INSERT INTO {table} SELECT * FROM _seed_{table}")
+    reset_pg(pg_database)
     return pg_database
 
 
