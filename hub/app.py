@@ -152,10 +152,8 @@ def build_projections(hub: Hub) -> ProjectionRunner:
     )
 
 
-@functools.cache
 def _api_router() -> APIRouter:
-    """The /api/v1 router with every module's routes, built once per process: each app
-    includes it (FastAPI derives the app's own routes from it lazily, per app)."""
+    """The /api/v1 router with every module's routes (included once, by _shared_routes)."""
     api = APIRouter(prefix="/api/v1")
     for module in (
         routes_auth,

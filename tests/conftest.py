@@ -94,6 +94,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 SEEDED = ("tier", "complaint_option", "survey_definition", "survey_policy", "label")
 
 
+def pg_tables(conn: psycopg.Connection[Any]) -> list[str]:
+    """The schema's tables, from the catalogue: all but Alembic's and the seed copies."""
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> 'alembic_version' AND tablename NOT LIKE '\\_seed\\_%'"
+    )
+    return [r[0] for r in rows]
+
+
 def reset_pg(url: str) -> None:
     """Empty every table of the test database and restore the seeded rows, as after the
     migration: every table the schema has (read from the catalogue, so a new table can
@@ -105,14 +114,7 @@ def reset_pg(url: str) -> None:
     """
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         conn.execute("SET LOCAL session_replication_role = replica")
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version' AND tablename NOT LIKE '\\_seed\\_%'"
-            )
-        ]
-        for table in tables:
+        for table in pg_tables(conn):
             conn.execute(f'DELETE FROM "{table}"')
         conn.execute(
             "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "

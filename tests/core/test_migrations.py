@@ -232,14 +232,10 @@ async def test_the_reset_between_postgresql_tests_empties_every_table(app: Any, 
 
 
 def _counts(url: str) -> dict[str, int]:
+    from tests.conftest import pg_tables
+
     with psycopg.connect(url) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version' AND tablename NOT LIKE '\\_seed\\_%'"
-            )
-        ]
+        tables = pg_tables(conn)
         assert set(SQLModel.metadata.tables) <= set(tables)
         out = {}
         for t in tables:

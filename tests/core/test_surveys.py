@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hub.care.parse import parse_answer, parse_status_request
 from hub.models import Contact, Conversation, EventLog, Role, SurveyRequest
@@ -53,7 +53,9 @@ async def requests(app: Any) -> list[SurveyRequest]:
 
 async def conversations(app: Any, contact_id: int) -> list[Conversation]:
     async with app.hub.db.session() as s:
-        rows = await s.exec(select(Conversation).where(Conversation.contact_id == contact_id))
+        rows = await s.exec(
+            select(Conversation).where(Conversation.contact_id == contact_id).order_by(col(Conversation.id))
+        )
         return list(rows.all())
 
 
