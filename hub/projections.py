@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -62,6 +62,22 @@ _EVENT_COLUMNS = [
     _events.c.team_id,
     _events.c.user_id,
 ]
+_CHECKPOINT_COLUMNS = [
+    _checkpoint.c.name,
+    _checkpoint.c.position,
+    _checkpoint.c.gaps,
+    _checkpoint.c.rebuild_cursor,
+]
+_MOVE_CHECKPOINT = (
+    sa.update(_checkpoint)
+    .where(_checkpoint.c.name == sa.bindparam("cp_name"))
+    .values(
+        position=sa.bindparam("position"),
+        gaps=sa.bindparam("gaps"),
+        rebuild_cursor=sa.bindparam("rebuild_cursor"),
+        updated_at=sa.bindparam("updated_at"),
+    )
+)
 ALL = -1  # returned by Projection.affected: every key must be recomputed (a rebuild)
 MAX_GAPS = 5_000
 
@@ -70,6 +86,25 @@ async def core(s: AsyncSession, stmt: Any, params: Any = None) -> Any:
     """Run a Core statement in the session's transaction (SQLModel's ``execute`` is for ORM)."""
     conn = await s.connection()
     return await conn.execute(stmt, params)
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """A checkpoint row as the shared round reads and moves it (``_read``, ``_fold``
+    change ``position``, ``gaps`` and ``rebuild_cursor`` as they do on the ORM row)."""
+
+    name: str
+    position: int
+    gaps: dict[str, Any]
+    rebuild_cursor: int | None
+
+
+@dataclass(slots=True)
+class RoundCache:
+    """What one round has read, shared by its consumers (see ``ProjectionRunner._read``)."""
+
+    ids: dict[int, list[int]] = field(default_factory=dict)  # position -> the ids after it
+    events: dict[int, LoggedEvent] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +137,12 @@ class Projection(Protocol):
         """Keys whose figures change by time alone at or before ``now``."""
         ...
 
-    async def next_due(self, s: AsyncSession) -> datetime | None: ...
+    def next_due_columns(self, now: datetime) -> Sequence[Any]:
+        """When the next time-driven change is due: scalar SQL expressions (typically
+        ``select(func.min(T.due_at)).scalar_subquery()``) whose earliest non-null value
+        is it; none for a consumer without timers. The runner reads every consumer's in
+        one statement. (A consumer may define ``async next_due(s)`` instead.)"""
+        ...
 
 
 class Reactor(Protocol):
@@ -123,7 +163,9 @@ class Reactor(Protocol):
         """Act on the timers due at ``now`` (at most ``limit``); returns how many."""
         ...
 
-    async def next_due(self, s: AsyncSession) -> datetime | None: ...
+    def next_due_columns(self, now: datetime) -> Sequence[Any]:
+        """As :meth:`Projection.next_due_columns`."""
+        ...
 
 
 def is_reactor(p: Any) -> bool:
@@ -234,13 +276,32 @@ class ProjectionRunner:
             self._wake.clear()
 
     async def _next_dues(self, names: Collection[str] | None = None) -> dict[str, datetime | None]:
-        """Each consumer's next timer (one read session for all of them)."""
+        """Each consumer's next timer: one statement for every consumer's
+        ``next_due_columns`` (a consumer with only ``next_due(s)`` reads in the same
+        session). Twelve reads here were a fixed cost of every wake-up."""
+        now = self.hub.now()
+        wanted = [(n, p) for n, p in self.projections.items() if names is None or n in names]
+        columns: list[Any] = []
+        owners: list[str] = []
+        out: dict[str, datetime | None] = {}
+        for name, p in wanted:
+            out[name] = None
+            if hasattr(p, "next_due_columns"):
+                for column in p.next_due_columns(now):
+                    columns.append(column)
+                    owners.append(name)
         async with self.hub.db.session() as s:
-            return {
-                name: await p.next_due(s)
-                for name, p in self.projections.items()
-                if names is None or name in names
-            }
+            if columns:
+                row = (await core(s, sa.select(*columns))).one()
+                for name, value in zip(owners, row, strict=True):
+                    if value is not None:
+                        value = ensure_utc(value)
+                        due = out[name]
+                        out[name] = value if due is None else min(due, value)
+            for name, p in wanted:
+                if not hasattr(p, "next_due_columns"):
+                    out[name] = await p.next_due(s)
+        return out
 
     async def _run_due_now(self) -> dict[str, datetime | None]:
         """The loop's :meth:`run_due`: one read of every consumer's next timer, then a
@@ -285,7 +346,7 @@ class ProjectionRunner:
         # log is read and decoded once for all of them (see _read), not once each. The
         # cache belongs to this round alone (the loop and a caller's catch_up() may run
         # rounds at once), so an erasure's scrubbed payloads are what the next round reads.
-        shared: dict[int, LoggedEvent] = {}
+        shared = RoundCache()
         drained = await self._drained()
         for name in [n for n in pending if n in drained]:
             pending.remove(name)  # nothing to read: no write transaction for it
@@ -325,9 +386,7 @@ class ProjectionRunner:
             raise failed
         return total
 
-    async def _together(
-        self, names: list[str], *, wait: bool, shared: dict[int, LoggedEvent]
-    ) -> dict[str, int | None]:
+    async def _together(self, names: list[str], *, wait: bool, shared: RoundCache) -> dict[str, int | None]:
         """One batch of each of ``names`` in one write transaction: a round of twelve
         consumers was twelve transactions (a checkpoint read and write and a commit
         each) for a handful of events. Each consumer still gets exactly the events after
@@ -341,15 +400,23 @@ class ProjectionRunner:
                 await self._ensure_checkpoint(name)
                 await held.enter_async_context(self._locks[name])
             async with self.hub.db.transaction() as s:
-                stmt = (
-                    select(ProjectionCheckpoint)
-                    .where(col(ProjectionCheckpoint.name).in_(names))
-                    .order_by(col(ProjectionCheckpoint.name))
-                    .with_for_update(skip_locked=not wait)
+                # The checkpoints as plain records and written back in one executemany
+                # at the end: as ORM objects each was two UPDATEs (its position flushed
+                # by the next consumer's read, its updated_at at the commit).
+                locked = await core(
+                    s,
+                    sa.select(*_CHECKPOINT_COLUMNS)
+                    .where(_checkpoint.c.name.in_(names))
+                    .order_by(_checkpoint.c.name)
+                    .with_for_update(skip_locked=not wait),
                 )
-                found = {cp.name: cp for cp in (await s.exec(stmt)).all()}
+                found = {
+                    r.name: Checkpoint(r.name, r.position, dict(r.gaps or {}), r.rebuild_cursor)
+                    for r in locked
+                }
                 now = self.hub.now()
                 rebuilding: list[str] = []
+                moved: list[Checkpoint] = []
                 for name in names:
                     cp = found.get(name)
                     if cp is None:
@@ -366,9 +433,23 @@ class ProjectionRunner:
                         published.extend(await self._act(s, p, events, now))  # type: ignore[arg-type]
                     elif events:
                         await self._fold(s, p, cp, events, now)
-                    cp.updated_at = now
-                    s.add(cp)
+                    moved.append(cp)
                     out[name] = len(events) if events else None
+                if moved:
+                    await core(
+                        s,
+                        _MOVE_CHECKPOINT,
+                        [
+                            {
+                                "cp_name": cp.name,
+                                "position": cp.position,
+                                "gaps": cp.gaps,
+                                "rebuild_cursor": cp.rebuild_cursor,
+                                "updated_at": now,
+                            }
+                            for cp in moved
+                        ],
+                    )
         await self._publish(published)
         for name in rebuilding:
             out[name] = await self._pass(name, wait=wait, shared=shared)
@@ -380,8 +461,8 @@ class ProjectionRunner:
         last round of every catch-up then cost one read instead of a write transaction
         per consumer. A process holding a checkpoint mid-batch has not committed its new
         position, so a caller that must wait for it still does."""
+        top_id = sa.select(sa.func.max(_events.c.id)).scalar_subquery()
         async with self.hub.db.session() as s:
-            top = (await s.exec(select(sa.func.max(EventLog.id)))).one() or 0
             rows = (
                 await core(
                     s,
@@ -390,12 +471,14 @@ class ProjectionRunner:
                         _checkpoint.c.position,
                         _checkpoint.c.gaps,
                         _checkpoint.c.rebuild_cursor,
+                        top_id,
                     ),
                 )
             ).all()
+        top = (rows[0][4] or 0) if rows else 0
         out = {
             name
-            for name, position, gaps, cursor in rows
+            for name, position, gaps, cursor, _ in rows
             if name in self._known and position >= top and not gaps and cursor is None
         }
         return out | {n for n, p in self.projections.items() if getattr(p, "timers_only", False)}
@@ -412,7 +495,7 @@ class ProjectionRunner:
                 return False
         return True
 
-    async def _pass(self, name: str, *, wait: bool, shared: dict[int, LoggedEvent]) -> int | None:
+    async def _pass(self, name: str, *, wait: bool, shared: RoundCache) -> int | None:
         """One batch: a rebuild step or events after the checkpoint. None: nothing left
         (or another process holds the checkpoint and ``wait`` is false)."""
         p = self.projections[name]
@@ -443,7 +526,9 @@ class ProjectionRunner:
             return len(events)
 
     @staticmethod
-    async def _fold(s: AsyncSession, p: Any, cp: ProjectionCheckpoint, events: Any, now: datetime) -> None:
+    async def _fold(
+        s: AsyncSession, p: Any, cp: ProjectionCheckpoint | Checkpoint, events: Any, now: datetime
+    ) -> None:
         """A projection's batch: recompute the keys the events touch (or start a rebuild)."""
         keys = await p.affected(s, events)
         if ALL in keys:
@@ -462,9 +547,7 @@ class ProjectionRunner:
         await s.flush()
         return uow.events()
 
-    async def _react(
-        self, p: Reactor, name: str, *, wait: bool, shared: dict[int, LoggedEvent]
-    ) -> int | None:
+    async def _react(self, p: Reactor, name: str, *, wait: bool, shared: RoundCache) -> int | None:
         async with self._locks[name]:
             async with self.hub.db.transaction() as s:
                 cp = await self._lock_checkpoint(s, name, wait=wait)
@@ -535,34 +618,39 @@ class ProjectionRunner:
         return (await s.exec(stmt)).first()
 
     async def _read(
-        self, s: AsyncSession, cp: ProjectionCheckpoint, shared: dict[int, LoggedEvent]
+        self, s: AsyncSession, cp: ProjectionCheckpoint | Checkpoint, shared: RoundCache
     ) -> list[LoggedEvent]:
         """The events after the checkpoint (and gaps now committed); moves the checkpoint.
-        ``shared``: the events this round already decoded, by id."""
+        ``shared``: what this round already read (event ids after a position, decoded
+        events by id): the consumers of a round are mostly at one position."""
         # Gaps age in real time, not the hub's clock: the horizon bounds how long a real
         # transaction may stay open, and a test's (or a demo's) clock jumping ahead
         # must not expire a gap whose transaction is milliseconds old.
         now = utcnow()
-        # This round's cache, held here: a concurrent round (the loop and a caller's
-        # catch_up) may replace the attribute while this one awaits its reads.
         gaps = {int(k): v for k, v in (cp.gaps or {}).items()}
         # Ids first (an index-only read), then only the rows this round has not decoded.
-        ids = list(
-            (
-                await core(
-                    s,
-                    sa.select(_events.c.id)
-                    .where(_events.c.id > cp.position)
-                    .order_by(_events.c.id)
-                    .limit(self.batch_size),
-                )
-            ).scalars()
-        )
-        wanted = [i for i in [*ids, *gaps] if i not in shared]
+        # A list read earlier in the round may miss ids committed since: those are
+        # after its last id (or become gaps) and are read by the next round.
+        ids = shared.ids.get(cp.position)
+        if ids is None:
+            ids = list(
+                (
+                    await core(
+                        s,
+                        sa.select(_events.c.id)
+                        .where(_events.c.id > cp.position)
+                        .order_by(_events.c.id)
+                        .limit(self.batch_size),
+                    )
+                ).scalars()
+            )
+            shared.ids[cp.position] = ids
+        decoded = shared.events
+        wanted = [i for i in [*ids, *gaps] if i not in decoded]
         if wanted:
             rows = await core(s, sa.select(*_EVENT_COLUMNS).where(_events.c.id.in_(wanted)))
             for r in rows:
-                shared[r.id] = LoggedEvent(
+                decoded[r.id] = LoggedEvent(
                     id=r.id,
                     type=r.type,
                     ts=ensure_utc(r.ts),
@@ -571,7 +659,7 @@ class ProjectionRunner:
                     team_id=r.team_id,
                     user_id=r.user_id,
                 )
-        late = [shared[i] for i in list(gaps) if i in shared]
+        late = [decoded[i] for i in list(gaps) if i in decoded]
         for row in late:
             gaps.pop(row.id, None)
         seen_at = now.isoformat()
@@ -585,7 +673,7 @@ class ProjectionRunner:
         horizon = (now - self.gap_horizon).isoformat()
         kept = sorted((k, v) for k, v in gaps.items() if v >= horizon)[-MAX_GAPS:]
         cp.gaps = {str(k): v for k, v in kept}
-        return [*late, *(shared[i] for i in ids)]
+        return [*late, *(decoded[i] for i in ids)]
 
     # -- time-driven changes --------------------------------------------------------------
     async def run_due(self, names: Collection[str] | None = None) -> int:

@@ -103,13 +103,9 @@ class CampaignsReactor:
         self._busy_since = None
         return len(due)
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        found: datetime | None = (
-            await s.exec(
-                select(sa.func.min(Campaign.due_at)).where(col(Campaign.status).in_(["scheduled", "running"]))
-            )
-        ).first()
-        return found
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        running = col(Campaign.status).in_(["scheduled", "running"])
+        return [select(sa.func.min(Campaign.due_at)).where(running).scalar_subquery()]
 
 
 async def step(hub: Hub, uow: UnitOfWork, c: Campaign, now: datetime) -> None:

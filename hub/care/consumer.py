@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -149,7 +150,8 @@ class CareConsumer:
             await complaints.fire_due(self.hub, uow, [i for i in complaint_ids if i is not None], now)
         return max(len(survey_ids), len(complaint_ids))
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        a = (await s.exec(select(sa.func.min(SurveyRequest.due_at)))).one()
-        b = (await s.exec(select(sa.func.min(Complaint.due_at)))).one()
-        return min((d for d in (a, b) if d is not None), default=None)
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return [
+            select(sa.func.min(SurveyRequest.due_at)).scalar_subquery(),
+            select(sa.func.min(Complaint.due_at)).scalar_subquery(),
+        ]

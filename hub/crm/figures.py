@@ -99,8 +99,8 @@ class ContactFiguresProjection:
         )
         return list(rows.all())
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return (await s.exec(select(sa.func.min(ContactFigures.due_at)))).one()
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return [select(sa.func.min(ContactFigures.due_at)).scalar_subquery()]
 
     async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
         keys = sorted(set(keys))

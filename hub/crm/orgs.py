@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -52,8 +53,8 @@ class OrganizationJoinProjection:
     async def due(self, s: AsyncSession, now: datetime, limit: int) -> list[int]:
         return []
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return None
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return []  # no timers
 
     async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
         if not keys:

@@ -73,8 +73,8 @@ class ContactSearchProjection:
     async def due(self, s: AsyncSession, now: datetime, limit: int) -> list[int]:
         return []
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return None
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return []  # no timers
 
     async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
         keys = sorted(set(keys))

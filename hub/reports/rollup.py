@@ -332,8 +332,8 @@ class ReportsProjection:
     async def fire_due(self, uow: Any, now: datetime, limit: int) -> int:
         return 0
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return None
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return []  # no timers
 
 
 # Conversation events that change no count but may move a first assignment or its team.

@@ -299,12 +299,9 @@ class ReportMailer:
                 s.add(sched)
         return len(due)
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return (
-            await s.exec(
-                select(sa.func.min(ReportSchedule.next_run_at)).where(col(ReportSchedule.enabled).is_(True))
-            )
-        ).one()
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        enabled = col(ReportSchedule.enabled).is_(True)
+        return [select(sa.func.min(ReportSchedule.next_run_at)).where(enabled).scalar_subquery()]
 
 
 # -- admin CRUD ----------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from hub.rules import engine, facts
 from hub.rules.actions import perform, rule_actor
 from hub.services.errors import ServiceError
 from hub.services.uow import unit_of_work
+from hub.timeutil import ensure_utc
 
 log = logging.getLogger(__name__)
 
@@ -378,11 +379,18 @@ async def drain(hub: Hub, *, limit: int = 1_000) -> int:
     return total
 
 
+def pending_since_columns(now: datetime) -> list[Any]:
+    """When claimable work exists, as the earlier of two SQL values: ``now`` if a firing
+    is pending, and the earliest lease of one running (claimable once it has expired)."""
+    lease = RuleFiring.__table__.c.lease_until  # type: ignore[attr-defined]
+    pending = select(RuleFiring.id).where(RuleFiring.outcome == "pending")
+    return [
+        sa.select(sa.literal(now, type_=lease.type)).where(pending.exists()).scalar_subquery(),
+        select(sa.func.min(RuleFiring.lease_until)).where(RuleFiring.outcome == "running").scalar_subquery(),
+    ]
+
+
 async def pending_since(s: AsyncSession, now: datetime) -> datetime | None:
-    """When claimable work exists: now (pending) or the earliest expired lease."""
-    pending = (await s.exec(select(RuleFiring.id).where(RuleFiring.outcome == "pending").limit(1))).first()
-    if pending is not None:
-        return now
-    return (
-        await s.exec(select(sa.func.min(RuleFiring.lease_until)).where(RuleFiring.outcome == "running"))
-    ).one()
+    """When claimable work exists (see :func:`pending_since_columns`), or None."""
+    row = (await core(s, sa.select(*pending_since_columns(now)))).one()
+    return min((ensure_utc(d) for d in row if d is not None), default=None)

@@ -143,12 +143,11 @@ class RulesReactor:
             self._kick()
         return len(due)
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        timers = (await s.exec(select(sa.func.min(RuleTimer.due_at)))).one()
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        timers = select(sa.func.min(RuleTimer.due_at)).scalar_subquery()
         if self.busy:
-            return timers
-        work = await executor.pending_since(s, self.hub.now())
-        return min((d for d in (timers, work) if d is not None), default=None)
+            return [timers]
+        return [timers, *executor.pending_since_columns(now)]
 
     # -- the executor, outside the runner's transactions ---------------------------------
     @property

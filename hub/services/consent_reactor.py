@@ -28,8 +28,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from hub.care.outbound import system_message
 from hub.consent_keywords import OPT_OUT, KeywordMatcher, is_arabic, normalize_keyword
 from hub.context import Hub
@@ -203,8 +201,8 @@ class ConsentKeywordReactor:
     async def fire_due(self, uow: Any, now: datetime, limit: int) -> int:
         return 0  # no timers
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return None
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return []  # no timers
 
 
 def _speaks_arabic(contact: Contact) -> bool:

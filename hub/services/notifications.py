@@ -225,8 +225,8 @@ class NotificationsReactor:
     async def fire_due(self, uow: UnitOfWork, now: datetime, limit: int) -> int:
         return 0
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return None
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return []  # no timers
 
 
 async def _turned_off(s: AsyncSession, user_ids: Collection[int]) -> dict[int, set[str]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -63,8 +64,8 @@ class MessageSearchProjection:
     async def due(self, s: AsyncSession, now: datetime, limit: int) -> list[int]:
         return []
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        return None
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return []  # no timers
 
     async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
         ordered = sorted(set(keys))

@@ -759,11 +759,11 @@ class TasksReactor:
         await s.flush()
         return len(due) + len(series)
 
-    async def next_due(self, s: AsyncSession) -> datetime | None:
-        a = (await s.exec(select(sa.func.min(Task.remind_at)))).one()
-        b = (await s.exec(select(sa.func.min(Task.next_occurrence_at)))).one()
-        found = [ensure_utc(x) for x in (a, b) if x is not None]
-        return min(found) if found else None
+    def next_due_columns(self, now: datetime) -> list[Any]:
+        return [
+            select(sa.func.min(Task.remind_at)).scalar_subquery(),
+            select(sa.func.min(Task.next_occurrence_at)).scalar_subquery(),
+        ]
 
 
 # -- the reminder as a notification (the notifications reactor, from ``task.due``) -------------

@@ -158,3 +158,61 @@ async def test_the_loop_opens_a_transaction_only_for_timers_that_are_due(hub: An
     # The safety net (every max_idle seconds) still gives every consumer its turn.
     await runner.run_due()
     assert (idle.fired, later.fired, now.fired) == (1, 1, 2)
+
+
+@contextlib.contextmanager
+def _statements(hub: Any) -> Any:
+    """The SQL statements run on the hub's engine inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = hub.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_round_reads_the_log_once_and_moves_every_checkpoint_in_one_statement(hub: Any) -> None:
+    await hub.projections.stop()  # its statements are not this runner's
+    a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
+    runner = ProjectionRunner(hub, [a, b, c])
+    await runner.prepare()
+    start = await _position(hub, "a")
+    await _messages(hub, 3, "once")
+    expected = await _log_ids(hub, start)
+    with _statements(hub) as seen:
+        await runner.catch_up()
+    assert a.seen == b.seen == c.seen == expected
+    # The three stand at one position: one read of the ids after it, one of the rows.
+    assert sum(s.startswith("SELECT event_log.id FROM event_log") for s in seen) == 1
+    assert sum(s.startswith("SELECT event_log.id, event_log.type") for s in seen) == 1
+    moves = [s for s in seen if s.startswith("UPDATE projection_checkpoint")]
+    assert len(moves) == 1  # one executemany for the three
+    assert {await _position(hub, n) for n in "abc"} == {expected[-1]}
+
+
+async def test_every_consumers_next_timer_is_one_statement(hub: Any, clock: Any) -> None:
+    """The hub's own runner: twelve consumers' timers read together, each the earliest
+    of its own (a new customer's figures change when the conversation ages out of the
+    30-day window)."""
+    runner = hub.projections
+    await _messages(hub, 1, "timer")
+    await runner.catch_up()
+    await runner.stop()  # its loop reads the timers too; called by hand below
+    tables = ["contact_figures", "survey_request", "complaint", "task", "campaign", "report_schedule"]
+    tables += ["rule_timer", "rule_firing"]
+    with _statements(hub) as seen:
+        dues = await runner._next_dues()
+    timers = [s for s in seen if any(f"FROM {t}" in s for t in tables)]  # not routing's, the outbox's
+    assert len(timers) == 1 and all(f"FROM {t}" in timers[0] for t in tables), timers
+    assert set(dues) == set(runner.projections)
+    async with hub.db.session() as s:
+        figures_due = (await s.exec(sa.text("SELECT min(due_at) FROM contact_figures"))).one()[0]
+    assert figures_due is not None
+    assert dues["contact_figures"] is not None and dues["contact_figures"] > clock.now
+    assert dues["contact_figures"].isoformat().startswith(str(figures_due)[:16].replace(" ", "T"))
+    assert dues["contact_search"] is None and dues["reports"] is None
