@@ -28,6 +28,7 @@ from hub.bus import Subscription, follow
 from hub.context import Hub
 from hub.events import Event
 from hub.models import EventLog, TeamMember, User
+from hub.sendqueue import SendQueue
 from hub.services.access import Actor, can_view
 from hub.services.revocation import ACCESS_CHANGED
 from hub.services.uow import event_from_row
@@ -56,7 +57,7 @@ class Connection:
         self.user = user
         self.actor = actor
         self.user_id: int = user.id  # type: ignore[assignment]
-        self.queue: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self.queue: SendQueue[tuple[int, str] | None] = SendQueue(QUEUE_LIMIT)
         self.watching: set[int] = set()
         self.overflowed = False
         # Ids sent during the resume replay; the same events may also arrive live.
@@ -86,9 +87,8 @@ class Connection:
             self._drain()
 
     def _drain(self) -> None:
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self.queue.clear()
+        self.queue.put_last(None)
 
 
 CommandHandler = Callable[["Gateway", Connection, dict[str, Any]], Awaitable[Any]]
@@ -439,11 +439,9 @@ class Gateway:
         return True
 
     async def _sender(self, conn: Connection) -> None:
-        rng = random.Random()
         while True:
             try:
-                async with asyncio.timeout(HEARTBEAT_SECONDS * (0.8 + 0.4 * rng.random())):
-                    item = await conn.queue.get()
+                item = await conn.queue.get(HEARTBEAT_SECONDS * (0.8 + 0.4 * random.random()))
             except TimeoutError:
                 item = (EPHEMERAL_ID, '{"type":"ping"}')
             if item is None:

@@ -39,6 +39,7 @@ from channels.webchat.frames import (
 from channels.webchat.gateway import dumps
 from channels.webchat.origins import origin_allowed
 from channels.webchat.visitors import ConversationView, conversations_of, history
+from hub.sendqueue import SendQueue
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class VisitorSocket:
         self.session = session
         self.visitor_id = session.visitor_id
         self.conversations: list[ConversationView] = []
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self.queue: SendQueue[str | None] = SendQueue(QUEUE_LIMIT)
         self.overflowed = False
         self.last_read = 0
 
@@ -76,9 +77,8 @@ class VisitorSocket:
     def resync(self) -> None:
         # Drop the backlog: the widget reconnects and reloads its history instead.
         self.overflowed = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self.queue.clear()
+        self.queue.put_last(None)
 
     def learn(self, conv: ConversationView) -> None:
         if all(c.id != conv.id for c in self.conversations):
@@ -201,10 +201,9 @@ async def _serve(rt: Runtime, ws: WebSocket, site: Any, ip: str) -> None:
 
 
 async def _sender(sock: VisitorSocket) -> None:
-    rng = random.Random()
     while True:
         try:
-            frame = await asyncio.wait_for(sock.queue.get(), HEARTBEAT_SECONDS * (0.8 + 0.4 * rng.random()))
+            frame = await sock.queue.get(HEARTBEAT_SECONDS * (0.8 + 0.4 * random.random()))
         except TimeoutError:
             frame = '{"type":"ping"}'
         if frame is None:
