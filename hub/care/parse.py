@@ -11,6 +11,7 @@ not a rating, and opens or continues a conversation as usual.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -96,18 +97,27 @@ def looks_like_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
 
-def contains_keyword(text: str, keywords: Sequence[str]) -> bool:
-    """A whole-word (Arabic-normalised, case-folded) match of any keyword."""
-    words = set(re.findall(r"\w+", normalize(text)))
-    norm = normalize(text)
+@functools.lru_cache(maxsize=64)
+def _keywords(keywords: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    """The configured keywords in normalised form, with whether each is Arabic: the
+    same few lists are matched against every inbound message."""
+    out = []
     for k in keywords:
         nk = normalize(k)
-        if not nk:
-            continue
+        if nk:
+            out.append((nk, any("\u0600" <= ch <= "\u06ff" for ch in nk)))
+    return tuple(out)
+
+
+def contains_keyword(text: str, keywords: Sequence[str]) -> bool:
+    """A whole-word (Arabic-normalised, case-folded) match of any keyword."""
+    norm = normalize(text)
+    words = set(re.findall(r"\w+", norm))
+    for nk, arabic in _keywords(tuple(keywords)):
         if (" " in nk and nk in norm) or nk in words:
             return True
         # Arabic attaches articles and pronouns: "الشكوى", "شكواي" still ask for one.
-        if any("\u0600" <= ch <= "\u06ff" for ch in nk) and any(nk in w for w in words):
+        if arabic and any(nk in w for w in words):
             return True
     return False
 
@@ -129,7 +139,7 @@ def parse_status_request(text: str, keywords: Sequence[str]) -> StatusRequest | 
     if not norm or len(norm) > MAX_STATUS_CHARS:
         return None
     first, _, rest = norm.partition(" ")
-    if first.strip(":") not in {normalize(k) for k in keywords if k.strip()}:
+    if first.strip(":") not in {nk for nk, _ in _keywords(tuple(keywords))}:
         return None
     rest = rest.strip(" :#.")
     if not rest:
