@@ -11,15 +11,35 @@ AddressKind = Literal["phone", "email", "telegram", "webchat", "loopback"]
 InboundKind = Literal["text", "media", "call", "event"]
 
 
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
 def strip_nul(value: Any, depth: int = 0) -> Any:
     """The same value with NUL characters removed from every string: PostgreSQL cannot
     store them, and a provider would redeliver a webhook the hub refused forever."""
     if depth > 64:
         raise ValueError("nested too deeply")
+    kind = type(value)
+    if kind is str:
+        return value.replace("\x00", "") if "\x00" in value else value
+    if kind in _PLAIN:
+        return value
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):
-        return {strip_nul(k, depth + 1): strip_nul(v, depth + 1) for k, v in value.items()}
+        # Every inbound message's raw payload comes through here: its flat string and
+        # number values are handled inline, not with a call each.
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str or "\x00" in k:
+                k = strip_nul(k, depth + 1)
+            if type(v) is str:
+                if "\x00" in v:
+                    v = v.replace("\x00", "")
+            elif type(v) not in _PLAIN:
+                v = strip_nul(v, depth + 1)
+            out[k] = v
+        return out
     if isinstance(value, (list, tuple)):
         return [strip_nul(v, depth + 1) for v in value]
     return value
