@@ -27,7 +27,7 @@ from hub.api.deps import principal_from_request
 from hub.bus import Subscription, follow
 from hub.context import Hub
 from hub.events import Event
-from hub.models import EventLog, TeamMember, User
+from hub.models import EventLog, TeamMember
 from hub.sendqueue import SendQueue
 from hub.services.access import Actor, can_view
 from hub.services.revocation import ACCESS_CHANGED
@@ -52,11 +52,12 @@ EPHEMERAL_ID = 0
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, user: User, actor: Actor) -> None:
+    def __init__(self, ws: WebSocket, actor: Actor) -> None:
         self.ws = ws
-        self.user = user
+        # The actor (id, role, teams, name) is all a socket keeps of its user: not the
+        # ORM row, held for the socket's whole life by each of a thousand consoles.
         self.actor = actor
-        self.user_id: int = user.id  # type: ignore[assignment]
+        self.user_id: int = actor.user_id  # type: ignore[assignment]
         self.queue: SendQueue[tuple[int, str] | None] = SendQueue(QUEUE_LIMIT)
         self.watching: set[int] = set()
         self.overflowed = False
@@ -271,15 +272,15 @@ class Gateway:
             if principal is None or principal.user.id != user_id:
                 conn.revoke(CLOSE_UNAUTHORIZED, _close_reason(reason))
                 continue
-            await self._apply_rights(conn, principal.user, principal.actor)
+            await self._apply_rights(conn, principal.actor)
 
-    async def _apply_rights(self, conn: Connection, user: User, actor: Actor) -> None:
+    async def _apply_rights(self, conn: Connection, actor: Actor) -> None:
         changed = actor.role != conn.actor.role or actor.team_ids != conn.actor.team_ids
         if changed:
             self._index(conn, add=False)
-            conn.user, conn.actor = user, actor
+            conn.actor = actor
             self._index(conn, add=True)
-        conn.user = user
+        conn.actor = actor  # a new name, with the same rights
         if conn.watching:
             async with self.hub.db.session() as s:
                 from hub.models import Conversation
@@ -366,7 +367,7 @@ class Gateway:
         if principal is None:
             await ws.close(code=CLOSE_UNAUTHORIZED, reason="sign in first")
             return
-        conn = Connection(ws, principal.user, principal.actor)
+        conn = Connection(ws, principal.actor)
         raw_last = ws.query_params.get("last_event_id")
         last_id = _int(raw_last)
         if raw_last is not None and last_id is None:
@@ -423,7 +424,7 @@ class Gateway:
             json.dumps(
                 {
                     "type": "hello",
-                    "user": {"id": conn.user_id, "name": conn.user.name, "role": str(conn.user.role)},
+                    "user": {"id": conn.user_id, "name": conn.actor.name, "role": conn.actor.role},
                     "team_ids": sorted(conn.actor.team_ids),
                     "head": head,
                     "server_time": self.hub.now().isoformat(),

@@ -544,6 +544,7 @@ class ProjectionRunner:
         uow = UnitOfWork(self.hub, s, None)
         if events:
             await p.apply(uow, events, now)
+        await uow.flush_events()  # visible to the next consumer of this round, as before
         await s.flush()
         return uow.events()
 
@@ -712,6 +713,7 @@ class ProjectionRunner:
                         return total
                     uow = UnitOfWork(self.hub, s, None)
                     fired = await p.fire_due(uow, self.hub.now(), self.batch_size)
+                    await uow.flush_events()
                     await s.flush()
                     published = uow.events()
                 await self._publish(published)

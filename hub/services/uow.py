@@ -2,6 +2,15 @@
 
 Events become event-log rows inside the transaction (so the audit trail and the state
 can never disagree) and are published on the bus only after the commit.
+
+The rows are written together, in one multi-row ``INSERT ... RETURNING id`` per
+:meth:`UnitOfWork.flush_events`, not as ORM objects: the ORM inserts a row at a time
+when it needs generated keys back and the table has no sort sentinel, which made a
+batch of a hundred sends a hundred statements (the outbox recording its sends). A
+statement's rows take increasing ids in the order they are listed — SQLite gives each
+new row the largest rowid plus one while this transaction holds the one write lock, and
+PostgreSQL draws the sequence row by row — so the ids returned, sorted, belong to the
+rows in the order they were emitted, and events keep their emit order.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
@@ -25,7 +35,8 @@ class UnitOfWork:
         self.hub = hub
         self.session = session
         self.actor_id = actor_id
-        self._rows: list[EventLog] = []
+        self._pending: list[dict[str, Any]] = []  # emitted, not yet inserted
+        self._events: list[Event] = []  # inserted, in emit (= id) order
         self.after_commit: list[Any] = []
 
     def emit(
@@ -37,20 +48,49 @@ class UnitOfWork:
         team_id: int | None = None,
         user_id: int | None = None,
     ) -> None:
-        row = EventLog(
-            type=event_type,
-            ts=self.hub.now(),
-            actor_id=self.actor_id,
-            conversation_id=conversation_id,
-            team_id=team_id,
-            user_id=user_id,
-            payload=validate_payload(event_type, payload),
+        self._pending.append(
+            {
+                "type": event_type,
+                "ts": self.hub.now(),
+                "actor_id": self.actor_id,
+                "conversation_id": conversation_id,
+                "team_id": team_id,
+                "user_id": user_id,
+                "payload": validate_payload(event_type, payload),
+            }
         )
-        self.session.add(row)
-        self._rows.append(row)
+
+    async def flush_events(self) -> None:
+        """Insert the events emitted since the last call (see the module docstring)."""
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
+        conn = await self.session.connection()
+        result = await conn.execute(_INSERT_EVENTS, rows)
+        ids = sorted(int(r[0]) for r in result)
+        if len(ids) != len(rows):
+            raise RuntimeError(f"{len(rows)} events inserted, {len(ids)} ids returned")
+        for event_id, row in zip(ids, rows, strict=True):
+            self._events.append(
+                Event(
+                    id=event_id,
+                    type=row["type"],
+                    ts=row["ts"],
+                    conversation_id=row["conversation_id"],
+                    team_id=row["team_id"],
+                    user_id=row["user_id"],
+                    actor_id=row["actor_id"],
+                    payload=public_payload(row["payload"]),
+                )
+            )
 
     def events(self) -> list[Event]:
-        return [event_from_row(r) for r in self._rows]
+        """The events inserted so far (call :meth:`flush_events` first)."""
+        return list(self._events)
+
+
+_events_table = EventLog.__table__  # type: ignore[attr-defined]
+_INSERT_EVENTS = sa.insert(_events_table).returning(_events_table.c.id)
 
 
 def event_from_row(row: EventLog) -> Event:
@@ -72,6 +112,7 @@ async def unit_of_work(hub: Hub, actor_id: int | None = None) -> AsyncIterator[U
     async with hub.db.transaction() as session:
         uow = UnitOfWork(hub, session, actor_id)
         yield uow
+        await uow.flush_events()
         await session.flush()
         events = uow.events()
     # Committed: now tell the world. A failed publish loses no truth (the event log

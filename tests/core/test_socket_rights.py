@@ -201,7 +201,7 @@ async def test_supervisors_are_scoped_to_their_teams(live: Any) -> None:
     refused = await sup.command("set_presence", user_id=tess, presence="away")
     assert refused["type"] == "error" and refused["code"] == "not_your_team"
     gw = live.app.app.state.gateway
-    conn = next(iter(gw.by_user[sup_id(gw, "sup@example.com")]))
+    conn = next(iter(gw.by_user[await sup_id(live.app.hub, "sup@example.com")]))
     for team_id, allowed in ((a, True), (b, False)):
         stats = Event(id=0, type="queue.stats", team_id=team_id, payload={})
         offer = Event(
@@ -223,11 +223,15 @@ async def test_supervisors_are_scoped_to_their_teams(live: Any) -> None:
     await sup.ws.close()
 
 
-def sup_id(gw: Any, email: str) -> int:
-    for uid, conns in gw.by_user.items():
-        if any(c.user.email == email for c in conns):
-            return int(uid)
-    raise AssertionError(email)
+async def sup_id(hub: Any, email: str) -> int:
+    from sqlmodel import select
+
+    from hub.models import User
+
+    async with hub.db.session() as s:
+        found = (await s.exec(select(User.id).where(User.email == email))).first()
+    assert found is not None, email
+    return int(found)
 
 
 async def test_bad_last_event_id_is_refused(live: Any) -> None:
