@@ -108,6 +108,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         accounts = asyncio.run(_with_hub(settings, seed))
         print(accounts.banner(settings.base_url), flush=True)
     app = create_app(settings, demo=args.demo, channels=registry)
+    from hub.gc_tuning import tune_for_serving
+
+    tune_for_serving()  # the built application is frozen out of every collection
     # proxy_headers off: the hub itself decides whom to believe about client addresses
     # (forwarded_allow_ips), uvicorn would trust X-Forwarded-For from 127.0.0.1.
     uvicorn.run(
