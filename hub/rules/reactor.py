@@ -65,19 +65,31 @@ class RulesReactor:
         s = uow.session
         rules = list((await s.exec(select(AutomationRule).where(col(AutomationRule.active).is_(True)))).all())
         recorded = 0
+        # Waits ended by this batch (an agent's answer, a resolve), cleared in one
+        # statement — before a later message of the batch starts a wait of its own in
+        # the same conversation, so the order of events still decides.
+        ended: set[int] = set()
+
+        async def clear_ended() -> None:
+            if ended:
+                await core(s, sa.delete(_timer).where(_timer.c.conversation_id.in_(sorted(ended))))
+                ended.clear()
+
         for e in wanted:
             p = e.payload
             conv_id = e.conversation_id if e.conversation_id is not None else _int(p.get("conversation_id"))
             if e.type == "message.created":
                 # A person's answer ends the wait; a rule's or the hub's own message does not.
                 if p.get("direction") == "outbound" and p.get("author_type") == "agent" and conv_id:
-                    await core(s, sa.delete(_timer).where(_timer.c.conversation_id == conv_id))
+                    ended.add(conv_id)
                 continue
             if e.type == "message.received" and p.get("author_type") != "contact":
                 continue
             if e.type == "conversation.resolved" and conv_id:
-                await core(s, sa.delete(_timer).where(_timer.c.conversation_id == conv_id))
+                ended.add(conv_id)
             if e.type == "message.received" and conv_id:
+                if conv_id in ended:
+                    await clear_ended()
                 await self._start_waits(s, rules, conv_id, e, now)
             trigger = EVENT_TRIGGERS[e.type]
             recorded += await executor.record(
@@ -90,6 +102,7 @@ class RulesReactor:
                 contact_id=_int(p.get("contact_id")),
                 now=now,
             )
+        await clear_ended()
         if recorded:
             self._kick()
 

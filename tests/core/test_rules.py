@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlmodel import func, select
 
 from hub.app import build_projections
@@ -37,6 +38,7 @@ from hub.services.conversations import assign, reply, resolve
 from hub.services.errors import Invalid
 from hub.services.segments import create_segment
 from hub.services.uow import unit_of_work
+from hub.timeutil import ensure_utc
 from tests.helpers import inbound, team, user
 
 ADMIN = Actor(user_id=None, role="admin", name="Admin")
@@ -347,6 +349,55 @@ async def test_waiting_longer_than_x_fires_on_the_clock_unless_answered(app: Any
     await hub.projections.run_due()
     await settle(hub)
     assert len(await _rows(hub, RuleFiring)) == 1  # once per wait
+
+
+async def test_waits_in_one_batch_follow_the_order_of_its_events(app: Any, clock: Any) -> None:
+    """The reactor clears ended waits together, once per batch: an answer and the
+    customer's next message in the same batch still start a new wait from that message,
+    and an answer after the last message leaves none."""
+    from hub.models import RuleTimer
+
+    hub = app.hub
+    billing = await team(hub, "Billing")
+    ana = await user(hub, "ana@example.com", team_ids=(billing,))
+    agent = Actor(user_id=ana, role="agent", team_ids=frozenset({billing}))
+    await rules.create_rule(
+        hub,
+        ADMIN,
+        {
+            "name": "Late",
+            "trigger": "waiting",
+            "trigger_params": {"minutes": 30},
+            "actions": [{"type": "set_priority", "priority": 80}],
+        },
+    )
+    await hub.projections.stop()  # one batch: nothing applied until settle() below
+    again = (await inbound(app.client, "cust-1", "hello", team="Billing"))["conversation_id"]
+    done = (await inbound(app.client, "cust-2", "hello", team="Billing"))["conversation_id"]
+    await assign(hub, SYSTEM, again, ana)
+    await assign(hub, SYSTEM, done, ana)
+    clock.advance(5 * 60)
+    await reply(hub, agent, again, "Hi!")
+    await reply(hub, agent, done, "Hi!")
+    clock.advance(5 * 60)
+    second = clock.now
+    await inbound(app.client, "cust-1", "one more thing", team="Billing")
+    deletes: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("DELETE FROM rule_timer"):
+            deletes.append(statement)
+
+    sa_event.listen(hub.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await settle(hub)
+    finally:
+        sa_event.remove(hub.db.engine.sync_engine, "before_cursor_execute", record)
+    assert len(deletes) == 1  # both answers' waits in one statement, not one per answer
+    timers = await _rows(hub, RuleTimer)
+    assert [(t.conversation_id, ensure_utc(t.due_at)) for t in timers] == [
+        (again, second + timedelta(minutes=30))
+    ]
 
 
 async def test_dry_run_plans_what_live_execution_does(app: Any) -> None:
