@@ -149,6 +149,7 @@ def build_projections(hub: Hub) -> ProjectionRunner:
             TasksReactor(hub),
             RulesReactor(hub),
         ],
+        coalesce=hub.settings.projections.coalesce_ms / 1000,
     )
 
 

@@ -74,6 +74,16 @@ class IngestSettings(_Section):
     max_batch: int = Field(256, ge=1, le=10_000)
 
 
+class ProjectionSettings(_Section):
+    """The log's consumers (figures, search, reports, reactors; docs/architecture.md)."""
+
+    # How long the consumers wait after a wake-up before reading the log, so that under
+    # a stream of messages one round takes many of them: each round has a fixed cost
+    # (a transaction, the timers' read), paid per message when rounds are small. It is
+    # also how stale a profile's figures or a reactor's answer may be.
+    coalesce_ms: int = Field(200, ge=0, le=5_000)
+
+
 class CareSettings(_Section):
     """Complaints and surveys (docs/complaints.md, docs/surveys.md)."""
 
@@ -197,6 +207,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)  # type: ignore[arg-type]
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)  # type: ignore[arg-type]
     ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
+    projections: ProjectionSettings = Field(default_factory=ProjectionSettings)  # type: ignore[arg-type]
     # SQLite's PRAGMA synchronous: FULL survives power loss, NORMAL only a process kill.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
