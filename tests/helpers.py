@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from hub.models import Role
 from hub.services import SYSTEM
@@ -48,3 +51,23 @@ async def inbound(client: httpx.AsyncClient, sender: str, body: str, **kw: Any) 
     assert res.status_code in (200, 201), res.text
     data: dict[str, Any] = res.json()
     return data
+
+
+@contextlib.contextmanager
+def statements(hub: Any, prefix: str = "") -> Iterator[list[str]]:
+    """The SQL statements (whitespace collapsed) the hub's async engine runs inside the
+    block, those starting with ``prefix`` only. Other tasks of the hub (its projection
+    loop, the outbox, routing) run statements too: stop them, or look for your own."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        text = " ".join(statement.split())
+        if text.startswith(prefix):
+            seen.append(text)
+
+    engine = hub.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

@@ -17,6 +17,7 @@ from hub.domain import InboundMessage
 from hub.models import ProjectionCheckpoint
 from hub.projections import ProjectionRunner
 from hub.services.ingest import ingest
+from tests.helpers import statements
 
 
 class _Reactor:
@@ -160,22 +161,6 @@ async def test_the_loop_opens_a_transaction_only_for_timers_that_are_due(hub: An
     assert (idle.fired, later.fired, now.fired) == (1, 1, 2)
 
 
-@contextlib.contextmanager
-def _statements(hub: Any) -> Any:
-    """The SQL statements run on the hub's engine inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    engine = hub.db.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_a_round_reads_the_log_once_and_moves_every_checkpoint_in_one_statement(hub: Any) -> None:
     await hub.projections.stop()  # its statements are not this runner's
     a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
@@ -184,7 +169,7 @@ async def test_a_round_reads_the_log_once_and_moves_every_checkpoint_in_one_stat
     start = await _position(hub, "a")
     await _messages(hub, 3, "once")
     expected = await _log_ids(hub, start)
-    with _statements(hub) as seen:
+    with statements(hub) as seen:
         await runner.catch_up()
     assert a.seen == b.seen == c.seen == expected
     # The three stand at one position: one read of the ids after it, one of the rows.
@@ -205,7 +190,7 @@ async def test_every_consumers_next_timer_is_one_statement(hub: Any, clock: Any)
     await runner.stop()  # its loop reads the timers too; called by hand below
     tables = ["contact_figures", "survey_request", "complaint", "task", "campaign", "report_schedule"]
     tables += ["rule_timer", "rule_firing"]
-    with _statements(hub) as seen:
+    with statements(hub) as seen:
         dues = await runner._next_dues()
     timers = [s for s in seen if any(f"FROM {t}" in s for t in tables)]  # not routing's, the outbox's
     assert len(timers) == 1 and all(f"FROM {t}" in timers[0] for t in tables), timers

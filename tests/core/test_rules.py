@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlmodel import func, select
 
 from hub.app import build_projections
@@ -39,7 +38,7 @@ from hub.services.errors import Invalid
 from hub.services.segments import create_segment
 from hub.services.uow import unit_of_work
 from hub.timeutil import ensure_utc
-from tests.helpers import inbound, team, user
+from tests.helpers import inbound, statements, team, user
 
 ADMIN = Actor(user_id=None, role="admin", name="Admin")
 
@@ -382,17 +381,8 @@ async def test_waits_in_one_batch_follow_the_order_of_its_events(app: Any, clock
     clock.advance(5 * 60)
     second = clock.now
     await inbound(app.client, "cust-1", "one more thing", team="Billing")
-    deletes: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("DELETE FROM rule_timer"):
-            deletes.append(statement)
-
-    sa_event.listen(hub.db.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with statements(hub, "DELETE FROM rule_timer") as deletes:
         await settle(hub)
-    finally:
-        sa_event.remove(hub.db.engine.sync_engine, "before_cursor_execute", record)
     assert len(deletes) == 1  # both answers' waits in one statement, not one per answer
     timers = await _rows(hub, RuleTimer)
     assert [(t.conversation_id, ensure_utc(t.due_at)) for t in timers] == [

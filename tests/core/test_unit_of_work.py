@@ -3,7 +3,6 @@ with ids in emit order, published after the commit and only then."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import pytest
@@ -11,28 +10,13 @@ import sqlalchemy as sa
 
 from hub.models import EventLog
 from hub.services.uow import unit_of_work
-
-
-@contextlib.contextmanager
-def _inserts(hub: Any) -> Any:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO EVENT_LOG"):
-            seen.append(statement)
-
-    engine = hub.db.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+from tests.helpers import statements
 
 
 async def test_events_are_inserted_in_one_statement_with_ids_in_emit_order(hub: Any) -> None:
     sub = hub.bus.subscribe(maxsize=100)
     await hub.projections.stop()  # only this unit of work writes events below
-    with _inserts(hub) as inserts:
+    with statements(hub, "INSERT INTO event_log") as inserts:
         async with unit_of_work(hub, actor_id=None) as uow:
             for team_id in (7, 3, 9, 1, 5):  # not in id order: the mapping must not sort them
                 uow.emit("team.updated", {"team_id": team_id, "reason": f"r{team_id}"})
