@@ -115,7 +115,7 @@ log_level = "WARNING"
 [outbox]
 # the shipped defaults, spelled out
 max_attempts = 6
-batch_size = 50
+batch_size = 200
 poll_interval_seconds = 5.0
 lease_seconds = 60.0
 
