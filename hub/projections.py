@@ -254,7 +254,7 @@ class ProjectionRunner:
             try:
                 drained = await self._catch_up_for(self.slice_seconds)
                 if clock() - swept >= self.max_idle:
-                    # Now and then every consumer's timers, whatever next_due says: a
+                    # Now and then every consumer's timers, whatever its next timer says: a
                     # safety net that costs one transaction each every max_idle seconds.
                     swept = clock()
                     await self.run_due()

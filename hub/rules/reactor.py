@@ -6,9 +6,9 @@ a pending ``rule_firing`` per active rule whose trigger the event is (unique per
 and event: at most once per triggering event, however many processes run) and keeps
 the "waiting longer than X" timers; :mod:`hub.rules.executor` then plans and acts,
 outside that transaction, because actions go through services that commit on their
-own. The reactor starts that work after each pass (``_kick``); its ``next_due`` brings
-the runner back while work is claimable, so a firing left by a process that stopped is
-picked up by another.
+own. The reactor starts that work after each pass (``_kick``); its next timer
+(``next_due_columns``) brings the runner back while work is claimable, so a firing left
+by a process that stopped is picked up by another.
 
 Triggers: ``message.received`` from the customer, ``conversation.created``,
 ``conversation.assigned``, ``conversation.resolved``, ``survey.answered``,
@@ -169,8 +169,8 @@ class RulesReactor:
 
     def _kick(self) -> None:
         """Run the executor after this transaction (on SQLite it waits for the writer;
-        on PostgreSQL a pass that starts too early sees nothing and ``next_due`` brings
-        the runner back)."""
+        on PostgreSQL a pass that starts too early sees nothing and its next timer,
+        ``next_due_columns``, brings the runner back)."""
         if self.busy:
             self._again = True
             return
