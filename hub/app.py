@@ -150,6 +150,8 @@ def build_projections(hub: Hub) -> ProjectionRunner:
             RulesReactor(hub),
         ],
         coalesce=hub.settings.projections.coalesce_ms / 1000,
+        busy_coalesce=hub.settings.projections.busy_coalesce_ms / 1000,
+        busy_events=hub.settings.projections.busy_events,
     )
 
 

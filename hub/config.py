@@ -83,8 +83,11 @@ class ProjectionSettings(_Section):
     # How long the consumers wait after a wake-up before reading the log, so that under
     # a stream of messages one round takes many of them: each round has a fixed cost
     # (a transaction, the timers' read), paid per message when rounds are small. It is
-    # also how stale a profile's figures or a reactor's answer may be.
-    coalesce_ms: int = Field(200, ge=0, le=5_000)
+    # also how stale a profile's figures, the search index or a reactor's answer may be:
+    # coalesce_ms normally, busy_coalesce_ms after a pass that applied busy_events or more.
+    coalesce_ms: int = Field(50, ge=0, le=5_000)
+    busy_coalesce_ms: int = Field(200, ge=0, le=5_000)
+    busy_events: int = Field(100, ge=1, le=100_000)
 
 
 class CareSettings(_Section):

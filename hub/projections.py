@@ -182,6 +182,8 @@ class ProjectionRunner:
         gap_horizon: timedelta = timedelta(seconds=60),
         max_idle: float = 30.0,
         coalesce: float = 0.05,
+        busy_coalesce: float | None = None,
+        busy_events: int = 100,
         slice_seconds: float = 1.0,
     ) -> None:
         self.hub = hub
@@ -191,7 +193,12 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.gap_horizon = gap_horizon
         self.max_idle = max_idle
+        # The pause after a wake-up: ``coalesce`` normally, ``busy_coalesce`` after a pass
+        # that applied ``busy_events`` or more events (see _loop).
         self.coalesce = coalesce
+        self.busy_coalesce = coalesce if busy_coalesce is None else busy_coalesce
+        self.busy_events = busy_events
+        self._last_applied = 0
         self.slice_seconds = slice_seconds  # the longest catch-up before the timers' turn
         self._locks = {name: asyncio.Lock() for name in self.projections}
         self._wake = asyncio.Event()
@@ -271,8 +278,12 @@ class ProjectionRunner:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             # Coalesce: under a stream of events one pass takes many of them, instead
             # of three transactions per message competing with ingest for the writer.
+            # A pass that had many events waits longer, so that each round's fixed cost
+            # (its transaction, the timers' read) is shared by more of them; a quiet
+            # hub keeps the short pause, and its derived rows stay as fresh as they were.
             # (Rate limiting, not synchronisation: tests call catch_up() themselves.)
-            await asyncio.sleep(self.coalesce)
+            busy = self._last_applied >= self.busy_events
+            await asyncio.sleep(self.busy_coalesce if busy else self.coalesce)
             self._wake.clear()
 
     async def _next_dues(self, names: Collection[str] | None = None) -> dict[str, datetime | None]:
@@ -337,7 +348,7 @@ class ProjectionRunner:
             total += await self._round(pending, wait=wait)
         return total
 
-    async def _round(self, pending: list[str], *, wait: bool) -> int:
+    async def _round(self, pending: list[str], *, wait: bool, shared: RoundCache | None = None) -> int:
         """One batch of each projection in ``pending`` (those with nothing left leave
         it): in turns, so one projection's rebuild of millions of rows (a new index
         after an upgrade) does not hold up the others' events for its whole length."""
@@ -346,7 +357,7 @@ class ProjectionRunner:
         # log is read and decoded once for all of them (see _read), not once each. The
         # cache belongs to this round alone (the loop and a caller's catch_up() may run
         # rounds at once), so an erasure's scrubbed payloads are what the next round reads.
-        shared = RoundCache()
+        shared = RoundCache() if shared is None else shared
         drained = await self._drained()
         for name in [n for n in pending if n in drained]:
             pending.remove(name)  # nothing to read: no write transaction for it
@@ -489,8 +500,11 @@ class ProjectionRunner:
         between slices, so they stay on time during a long rebuild."""
         pending = list(self.projections)
         deadline = asyncio.get_running_loop().time() + seconds
+        self._last_applied = 0  # events read from the log (not per consumer)
         while pending:
-            await self._round(pending, wait=False)
+            cache = RoundCache()
+            await self._round(pending, wait=False, shared=cache)
+            self._last_applied += len(cache.events)
             if pending and asyncio.get_running_loop().time() >= deadline:
                 return False
         return True

@@ -201,3 +201,19 @@ async def test_every_consumers_next_timer_is_one_statement(hub: Any, clock: Any)
     assert dues["contact_figures"] is not None and dues["contact_figures"] > clock.now
     assert dues["contact_figures"].isoformat().startswith(str(figures_due)[:16].replace(" ", "T"))
     assert dues["contact_search"] is None and dues["reports"] is None
+
+
+async def test_a_pass_counts_the_events_it_read_once_not_once_per_consumer(hub: Any) -> None:
+    """What the loop's longer pause after a busy pass goes by (``busy_events``)."""
+    await hub.projections.stop()
+    a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
+    runner = ProjectionRunner(hub, [a, b, c], coalesce=0.05, busy_coalesce=0.2, busy_events=4)
+    await runner.prepare()
+    start = await _position(hub, "a")
+    await _messages(hub, 2, "busy")
+    expected = await _log_ids(hub, start)
+    assert await runner._catch_up_for(10.0)
+    assert runner._last_applied == len(expected)  # three consumers, each event once
+    assert (runner._last_applied >= runner.busy_events) == (len(expected) >= 4)
+    assert await runner._catch_up_for(10.0)
+    assert runner._last_applied == 0  # nothing new: the short pause again
