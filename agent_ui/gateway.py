@@ -278,9 +278,9 @@ class Gateway:
         changed = actor.role != conn.actor.role or actor.team_ids != conn.actor.team_ids
         if changed:
             self._index(conn, add=False)
-            conn.actor = actor
+        conn.actor = actor  # always: a new name may come with the same rights
+        if changed:
             self._index(conn, add=True)
-        conn.actor = actor  # a new name, with the same rights
         if conn.watching:
             async with self.hub.db.session() as s:
                 from hub.models import Conversation

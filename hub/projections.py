@@ -477,13 +477,7 @@ class ProjectionRunner:
             rows = (
                 await core(
                     s,
-                    sa.select(
-                        _checkpoint.c.name,
-                        _checkpoint.c.position,
-                        _checkpoint.c.gaps,
-                        _checkpoint.c.rebuild_cursor,
-                        top_id,
-                    ),
+                    sa.select(*_CHECKPOINT_COLUMNS, top_id),
                 )
             ).all()
         top = (rows[0][4] or 0) if rows else 0
