@@ -28,9 +28,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from e2e_setup import create_pg_database, drop_pg_database  # noqa: E402
 
 from hub.app import create_app  # noqa: E402
-from hub.config import load_settings  # noqa: E402
+from hub.config import load_settings, to_sync_url  # noqa: E402
 from hub.db import migrate, sync_engine  # noqa: E402
 from hub.domain import InboundMessage  # noqa: E402
 from hub.services import SYSTEM  # noqa: E402
@@ -60,8 +63,11 @@ def _prepared(start: int, n: int, now: datetime) -> list[Prepared]:
     return out
 
 
-def batch_writer(synchronous: str, batches: int, size: int) -> tuple[float, float]:
-    url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+def batch_writer(synchronous: str, batches: int, size: int, url: str | None = None) -> tuple[float, float]:
+    """The lane's writer on SQLite, or on PostgreSQL when ``url`` is given (then the CPU
+    is this process's only, not the database server's)."""
+    if url is None:
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     migrate(url)
     engine = sync_engine(url, pool_size=1, synchronous=synchronous)
     writer = InboundWriter(engine.dialect)
@@ -150,6 +156,7 @@ async def services(n: int) -> list[tuple[str, float, float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the writer on PostgreSQL")
     args = parser.parse_args()
     batches, size, n = (5, 128, 500) if args.quick else (20, 256, 3_000)
     print(f"storage step: {batches} batches of {size} messages per transaction")
@@ -159,6 +166,14 @@ def main() -> int:
         print(f"| ingest batch writer, synchronous={sync} | {rate:,.0f} | {cpu:,.0f} |")
         rate, cpu = sqlite_floor(sync, batches, size)
         print(f"| floor: bare sqlite3 insert, synchronous={sync} | {rate:,.0f} | {cpu:,.0f} |")
+    if not args.no_postgres:
+        name = f"bench_storage_{os.getpid()}"
+        url = create_pg_database(name)
+        try:
+            rate, cpu = batch_writer("FULL", batches, size, to_sync_url(url))
+        finally:
+            drop_pg_database(name)
+        print(f"| ingest batch writer, PostgreSQL (this process's CPU) | {rate:,.0f} | {cpu:,.0f} |")
     print(f"\nservices in process ({n:,} each, SQLite FULL, in-process bus)")
     print("| what | per s | CPU µs each |\n|---|---:|---:|")
     for what, rate, cpu in asyncio.run(services(n)):

@@ -78,7 +78,9 @@ def _ingest_writer(hub: Hub) -> GroupCommitter[Prepared, Stored]:
     lanes = 1 if settings.is_sqlite else settings.ingest.lanes
 
     async def publish(results: list[Stored]) -> None:
-        events = [e for r in results for e in r.events]
+        # In id (= commit) order: a batch writes its usual-case messages together
+        # before the others (hub.services.inbound_batch), so results are not in it.
+        events = sorted((e for r in results for e in r.events), key=lambda e: e.id)
         if events:
             # Committed: a failed publish loses no truth (consoles resync from the log).
             await hub.bus.publish(events)

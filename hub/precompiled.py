@@ -65,3 +65,13 @@ class Precompiled:
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> None:
         self.execute(conn, values).close()
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One ``executemany`` of the statement over ``rows`` (no results)."""
+        if not rows:
+            return
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql, [self._params(r) for r in rows])
+        finally:
+            cursor.close()

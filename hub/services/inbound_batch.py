@@ -121,6 +121,29 @@ _FIND_OPEN = sa.select(*_CONV_COLUMNS).where(
     _OPEN,
 )
 _FIND_TEAM = sa.select(_team.c.id, _team.c.routing).where(_team.c.name == bindparam("name"))
+# The set-wise path's reads: each column IN the batch's values (so the unique indexes
+# serve them as they serve the one-row lookups), the exact pairs kept in Python.
+_SEEN_PIDS = sa.select(_msg.c.channel, _msg.c.provider_message_id).where(
+    _msg.c.channel.in_(bindparam("channels", expanding=True)),
+    _msg.c.provider_message_id.in_(bindparam("pids", expanding=True)),
+    MESSAGE_INBOUND,
+)
+_KNOWN_SENDERS = (
+    sa.select(_identity.c.kind, _identity.c.address, _identity.c.contact_id, _contact.c.name)
+    .join_from(_identity, _contact, _contact.c.id == _identity.c.contact_id)
+    .where(
+        _identity.c.kind.in_(bindparam("kinds", expanding=True)),
+        _identity.c.address.in_(bindparam("addresses", expanding=True)),
+    )
+)
+_OPEN_THREADS = sa.select(*_CONV_COLUMNS, _conv.c.thread_key).where(
+    _conv.c.contact_id.in_(bindparam("cids", expanding=True)),
+    _conv.c.channel.in_(bindparam("channels", expanding=True)),
+    _conv.c.thread_key.in_(bindparam("thread_keys", expanding=True)),
+    _OPEN,
+)
+_INSERT_MESSAGES = sa.insert(_msg).returning(_msg.c.id)
+_REOPENS = frozenset({ConversationStatus.waiting_on_customer.value, ConversationStatus.snoozed.value})
 _TOUCH_KEYS = ("last_message_at", "last_inbound_at", "updated_at")
 
 Teams = dict[str, tuple[int, dict[str, Any]] | None]
@@ -183,19 +206,135 @@ class InboundWriter:
     # The lane calls this with its connection inside a transaction.
     def __call__(self, conn: Connection, batch: Sequence[Prepared]) -> list[Stored]:
         teams: Teams = {}
-        return [self._one(conn, p, teams) for p in batch]
+        if len(batch) < 2:
+            return [self._one(conn, p, teams) for p in batch]
+        out: list[Stored | None] = [None] * len(batch)
+        fast = self._plan(conn, batch)
+        if fast:
+            for i, stored in zip(fast, self._write_known(conn, batch, fast), strict=True):
+                out[i] = stored
+        # The rest, one by one in arrival order: duplicates, new customers or
+        # conversations, a conversation coming back from waiting or snoozed.
+        for i, p in enumerate(batch):
+            if out[i] is None:
+                out[i] = self._one(conn, p, teams)
+        return out  # type: ignore[return-value]
 
-    def _one(self, conn: Connection, p: Prepared, teams: Teams) -> Stored:
+    # -- the set-wise path ---------------------------------------------------------
+    def _plan(self, conn: Connection, batch: Sequence[Prepared]) -> dict[int, tuple[int, _Conv]]:
+        """Which messages are the usual case, with their contact and open conversation.
+
+        Three reads for the whole batch (provider ids, identities, open conversations).
+        A message qualifies when its provider id is new (and once in the batch), its
+        sender is a known customer who needs no name, and its conversation is open and
+        not waiting on the customer or snoozed (those change status). A sender with any
+        message that does not qualify has all of theirs written one by one, so one
+        customer's messages keep their arrival order.
+        """
+        pids: dict[tuple[str, str], int] = {}
+        for p in batch:
+            key = (p.msg.channel, p.msg.provider_message_id)
+            pids[key] = pids.get(key, 0) + 1
+        seen = {
+            (ch, pid)
+            for ch, pid in conn.execute(
+                _SEEN_PIDS,
+                {"channels": sorted({k[0] for k in pids}), "pids": sorted({k[1] for k in pids})},
+            )
+        }
+        senders = {(p.msg.address_kind, p.address) for p in batch}
+        contacts = {
+            (kind, address): (int(cid), name)
+            for kind, address, cid, name in conn.execute(
+                _KNOWN_SENDERS,
+                {"kinds": sorted({k for k, _ in senders}), "addresses": sorted({a for _, a in senders})},
+            )
+            if (kind, address) in senders
+        }
+        threads = {
+            (contacts[(p.msg.address_kind, p.address)][0], p.msg.channel, p.msg.thread_key)
+            for p in batch
+            if (p.msg.address_kind, p.address) in contacts
+        }
+        convs: dict[tuple[int, str, str], _Conv] = {}
+        if threads:
+            for row in conn.execute(
+                _OPEN_THREADS,
+                {
+                    "cids": sorted({t[0] for t in threads}),
+                    "channels": sorted({t[1] for t in threads}),
+                    "thread_keys": sorted({t[2] for t in threads}),
+                },
+            ):
+                thread = (int(row[1]), row[2], row[-1])
+                if thread in threads:
+                    convs[thread] = _Conv(*row[:-1])
+        plan: dict[int, tuple[int, _Conv]] = {}
+        slow: set[tuple[str, str]] = set()
+        for i, p in enumerate(batch):
+            msg = p.msg
+            sender = (msg.address_kind, p.address)
+            known = contacts.get(sender)
+            conv = convs.get((known[0], msg.channel, msg.thread_key)) if known else None
+            pid = (msg.channel, msg.provider_message_id)
+            if (
+                known is None
+                or conv is None
+                or (msg.sender_name and not known[1])
+                or pids[pid] > 1
+                or pid in seen
+                or conv.status in _REOPENS
+            ):
+                slow.add(sender)
+            else:
+                plan[i] = (known[0], conv)
+        return {i: v for i, v in plan.items() if (batch[i].msg.address_kind, batch[i].address) not in slow}
+
+    def _write_known(
+        self, conn: Connection, batch: Sequence[Prepared], plan: dict[int, tuple[int, _Conv]]
+    ) -> list[Stored]:
+        """The planned messages: one insert of all of them, one touch per conversation,
+        one insert of their events. A provider id another writer committed since the
+        plan's read fails the insert, and the lane retries the batch one by one."""
+        rows = []
+        for i, (contact_id, conv) in plan.items():
+            rows.append(self._message_row(batch[i], conv.id, contact_id))
+        ids = sorted(int(r[0]) for r in conn.execute(_INSERT_MESSAGES, rows))
+        if len(ids) != len(rows):
+            raise RuntimeError(f"{len(rows)} messages inserted, {len(ids)} ids returned")
+        touches: dict[int, dict[str, Any]] = {}
+        events = []
+        stored = []
+        for message_id, values, (i, (contact_id, conv)) in zip(ids, rows, plan.items(), strict=True):
+            p = batch[i]
+            touches[conv.id] = {
+                "cid": conv.id,
+                "last_message_at": values["created_at"],
+                "last_inbound_at": values["created_at"],
+                "updated_at": p.now,
+            }
+            payload = self._payload(p, values, message_id, conv.id, contact_id)
+            events.append(
+                self._events.row(
+                    "message.received",
+                    payload,
+                    p.now,
+                    conversation_id=conv.id,
+                    team_id=conv.team_id,
+                    user_id=conv.assignee_id,
+                )
+            )
+            stored.append(Stored(message_id, conv.id, contact_id))
+        self._touch_plain.many(conn, list(touches.values()))
+        for s, event in zip(stored, self._events.write_many(conn, events), strict=True):
+            s.events.append(event)
+        return stored
+
+    def _message_row(self, p: Prepared, conversation_id: int, contact_id: int) -> dict[str, Any]:
         msg = p.msg
-        dup = self._duplicate(conn, msg)
-        if dup is not None:
-            return dup
-        contact_id, contact_language = self._contact(conn, msg, p.address, p.now)
-        conv, created = self._open_conversation(conn, p, contact_id, contact_language, teams)
-        received_at = msg.received_at or p.now
-        values = {
+        return {
             **_MSG_DEFAULTS,
-            "conversation_id": conv.id,
+            "conversation_id": conversation_id,
             "channel": msg.channel,
             "direction": Direction.inbound.value,
             "author_type": AuthorType.contact.value,
@@ -208,8 +347,39 @@ class InboundWriter:
             "delivery_status": DeliveryStatus.received.value,
             "meta": msg.meta,
             "raw": msg.raw,
-            "created_at": received_at,
+            "created_at": msg.received_at or p.now,
         }
+
+    @staticmethod
+    def _payload(
+        p: Prepared, values: dict[str, Any], message_id: int, conversation_id: int, contact_id: int
+    ) -> MessagePayload:
+        return MessagePayload(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            channel=p.msg.channel,
+            direction=Direction.inbound.value,
+            author_type=AuthorType.contact.value,
+            author_id=contact_id,
+            kind=values["kind"],
+            body=p.msg.body,
+            subject=p.msg.subject,
+            delivery_status=DeliveryStatus.received.value,
+            attachments=values["attachments"],
+            created_at=values["created_at"],
+        )
+
+    # -- one message at a time -----------------------------------------------------
+
+    def _one(self, conn: Connection, p: Prepared, teams: Teams) -> Stored:
+        msg = p.msg
+        dup = self._duplicate(conn, msg)
+        if dup is not None:
+            return dup
+        contact_id, contact_language = self._contact(conn, msg, p.address, p.now)
+        conv, created = self._open_conversation(conn, p, contact_id, contact_language, teams)
+        values = self._message_row(p, conv.id, contact_id)
+        received_at = values["created_at"]
         row = self._insert_message.first(conn, values)
         if row is None:
             # The same provider id committed by another lane or process meanwhile.
@@ -230,20 +400,7 @@ class InboundWriter:
                     team_id=conv.team_id,
                 )
             )
-        payload = MessagePayload(
-            conversation_id=conv.id,
-            message_id=message_id,
-            channel=msg.channel,
-            direction=Direction.inbound.value,
-            author_type=AuthorType.contact.value,
-            author_id=contact_id,
-            kind=values["kind"],
-            body=msg.body,
-            subject=msg.subject,
-            delivery_status=DeliveryStatus.received.value,
-            attachments=values["attachments"],
-            created_at=received_at,
-        )
+        payload = self._payload(p, values, message_id, conv.id, contact_id)
         events.append(
             self._events.write(
                 conn,
