@@ -25,13 +25,16 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import col, func, or_, select, update
+import sqlalchemy as sa
+from sqlmodel import col, func, select, update
 
 from channels.base import SendError, SendResult
 from hub import staff_outbox
 from hub.context import Hub
 from hub.domain import Attachment, OutboundMessage
+from hub.events import MessageStatusPayload
 from hub.models import Conversation, DeliveryStatus, Message, OutboxItem, OutboxStatus, User
+from hub.projections import core
 from hub.services.ingest import emit_message_status
 from hub.services.uow import unit_of_work
 
@@ -46,6 +49,27 @@ class Claimed:
     message: OutboundMessage
     team_id: int | None
     assignee_id: int | None
+
+
+_outbox = OutboxItem.__table__  # type: ignore[attr-defined]
+_message = Message.__table__  # type: ignore[attr-defined]
+_conversation = Conversation.__table__  # type: ignore[attr-defined]
+_user = User.__table__  # type: ignore[attr-defined]
+# The provider accepted: its id, and its status unless a callback already moved the
+# message on (the right-hand sides read the row as it was).
+_STILL_OURS = sa.or_(  # literals: an IN list would be an expanding parameter, which executemany refuses
+    _message.c.delivery_status == sa.literal_column(f"'{DeliveryStatus.pending.value}'"),
+    _message.c.delivery_status == sa.literal_column(f"'{DeliveryStatus.failed.value}'"),
+)
+_RECORD_SENT = (
+    sa.update(_message)
+    .where(_message.c.id == sa.bindparam("mid"))
+    .values(
+        provider_message_id=sa.bindparam("pid"),
+        delivery_status=sa.case((_STILL_OURS, sa.bindparam("new_status")), else_=_message.c.delivery_status),
+        error=sa.case((_STILL_OURS, sa.null()), else_=_message.c.error),
+    )
+)
 
 
 def idempotency_key(message_id: int) -> str:
@@ -125,67 +149,94 @@ class OutboxWorker:
             return 0
 
     async def _claim(self) -> list[Claimed]:
+        """Three statements for the whole claim: the due rows (locked on PostgreSQL),
+        their lease in one UPDATE, and what the channel needs of their messages (no ORM
+        objects: loading them, the raw payload's JSON included, cost more than the
+        statements)."""
         hub = self.hub
         cfg = hub.settings.outbox
         now = hub.now()
         async with hub.db.transaction() as s:
             stmt = (
-                select(OutboxItem)
+                sa.select(_outbox.c.id, _outbox.c.message_id, _outbox.c.attempts)
                 .where(
                     # ``sending`` with a lapsed lease: the process died mid-send.
-                    col(OutboxItem.status).in_([OutboxStatus.pending, OutboxStatus.sending]),
-                    col(OutboxItem.next_attempt_at) <= now,
-                    or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+                    _outbox.c.status.in_([OutboxStatus.pending.value, OutboxStatus.sending.value]),
+                    _outbox.c.next_attempt_at <= now,
+                    sa.or_(_outbox.c.locked_until.is_(None), _outbox.c.locked_until < now),
                 )
-                .order_by(col(OutboxItem.next_attempt_at), col(OutboxItem.id))
+                .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
                 .limit(cfg.batch_size)
             )
             if not hub.db.is_sqlite:
                 stmt = stmt.with_for_update(skip_locked=True)
-            items = (await s.exec(stmt)).all()
+            items = (await core(s, stmt)).all()
             if not items:
                 return []
-            lease = now + timedelta(seconds=cfg.lease_seconds)
-            for item in items:
-                item.status = OutboxStatus.sending
-                item.locked_until = lease
-                item.attempts += 1
-                item.updated_at = now
+            ids = [int(i.id) for i in items]
+            await core(
+                s,
+                sa.update(_outbox)
+                .where(_outbox.c.id.in_(ids))
+                .values(
+                    status=OutboxStatus.sending.value,
+                    locked_until=now + timedelta(seconds=cfg.lease_seconds),
+                    attempts=_outbox.c.attempts + 1,
+                    updated_at=now,
+                ),
+            )
+            m, c = _message.c, _conversation.c
             rows = (
-                await s.exec(
-                    select(Message, Conversation, User)
-                    .join(Conversation, col(Conversation.id) == Message.conversation_id)
-                    .outerjoin(User, col(User.id) == Message.author_id)
-                    .where(col(Message.id).in_([i.message_id for i in items]))
+                await core(
+                    s,
+                    sa.select(
+                        m.id,
+                        m.channel,
+                        m.subject,
+                        m.body,
+                        m.attachments,
+                        m.meta,
+                        c.id.label("conversation_id"),
+                        c.contact_address,
+                        c.channel_account,
+                        c.thread_key,
+                        c.team_id,
+                        c.assignee_id,
+                        _user.c.name.label("author_name"),
+                    )
+                    .join_from(_message, _conversation, c.id == m.conversation_id)
+                    .outerjoin(_user, _user.c.id == m.author_id)
+                    .where(m.id.in_([int(i.message_id) for i in items])),
                 )
             ).all()
-            by_message = {m.id: (m, c, u) for m, c, u in rows}
-            claimed = []
-            for item in items:
-                m, c, u = by_message[item.message_id]
-                claimed.append(
-                    Claimed(
-                        outbox_id=item.id,  # type: ignore[arg-type]
-                        attempt=item.attempts,
-                        team_id=c.team_id,
-                        assignee_id=c.assignee_id,
-                        message=OutboundMessage(
-                            message_id=m.id,  # type: ignore[arg-type]
-                            conversation_id=c.id,  # type: ignore[arg-type]
-                            channel=m.channel,
-                            to=c.contact_address,
-                            channel_account=c.channel_account,
-                            thread_key=c.thread_key,
-                            subject=m.subject,
-                            body=m.body,
-                            attachments=tuple(Attachment.model_validate(a) for a in m.attachments),
-                            author_name=u.name if u is not None else "",
-                            attempt=item.attempts,
-                            meta=m.meta,
-                            idempotency_key=idempotency_key(m.id),  # type: ignore[arg-type]
-                        ),
-                    )
+        by_message = {r.id: r for r in rows}
+        claimed = []
+        for item in items:
+            r = by_message[item.message_id]
+            attempt = int(item.attempts) + 1
+            claimed.append(
+                Claimed(
+                    outbox_id=int(item.id),
+                    attempt=attempt,
+                    team_id=r.team_id,
+                    assignee_id=r.assignee_id,
+                    message=OutboundMessage(
+                        message_id=r.id,
+                        conversation_id=r.conversation_id,
+                        channel=r.channel,
+                        to=r.contact_address,
+                        channel_account=r.channel_account,
+                        thread_key=r.thread_key,
+                        subject=r.subject,
+                        body=r.body,
+                        attachments=tuple(Attachment.model_validate(a) for a in r.attachments or ()),
+                        author_name=r.author_name or "",
+                        attempt=attempt,
+                        meta=r.meta,
+                        idempotency_key=idempotency_key(r.id),
+                    ),
                 )
+            )
         return claimed
 
     async def _send(self, c: Claimed) -> SendResult | SendError:
@@ -215,7 +266,11 @@ class OutboxWorker:
             if len(sent) == 1:
                 await self._record_one(*sent[0])
             else:
-                log.warning("recording %d sends in one transaction failed; recording each alone", len(sent))
+                log.warning(
+                    "recording %d sends in one transaction failed; recording each alone",
+                    len(sent),
+                    exc_info=True,
+                )
                 for c, result in sent:
                     await self._record_one(c, result)
         for c, _ in sent:
@@ -242,39 +297,59 @@ class OutboxWorker:
         )
 
     async def _record_sent(self, sent: list[tuple[Claimed, SendResult]]) -> None:
-        """Every accepted send of a pass in one transaction."""
+        """Every accepted send of a pass in one transaction: one UPDATE of the outbox
+        rows, one executemany of the messages (a fast provider callback may already
+        have advanced a message's status: the CASE keeps it, in the same statement),
+        one read of what the ``message.status`` events carry."""
         hub = self.hub
+        now = hub.now()
+        m = _message.c
         async with unit_of_work(hub) as uow:
             s = uow.session
-            items = {
-                i.id: i
-                for i in (
-                    await s.exec(
-                        select(OutboxItem).where(col(OutboxItem.id).in_([c.outbox_id for c, _ in sent]))
+            await core(
+                s,
+                sa.update(_outbox)
+                .where(_outbox.c.id.in_([c.outbox_id for c, _ in sent]))
+                .values(status=OutboxStatus.sent.value, locked_until=None, last_error=None, updated_at=now),
+            )
+            await core(
+                s,
+                _RECORD_SENT,
+                [
+                    {
+                        "mid": c.message.message_id,
+                        "pid": r.provider_message_id,
+                        "new_status": str(DeliveryStatus(r.status)),
+                    }
+                    for c, r in sent
+                ],
+            )
+            rows = {
+                r.id: r
+                for r in (
+                    await core(
+                        s,
+                        sa.select(
+                            m.id, m.conversation_id, m.delivery_status, m.error, m.provider_message_id
+                        ).where(m.id.in_([c.message.message_id for c, _ in sent])),
                     )
                 ).all()
             }
-            messages = {
-                m.id: m
-                for m in (
-                    await s.exec(
-                        select(Message).where(col(Message.id).in_([c.message.message_id for c, _ in sent]))
-                    )
-                ).all()
-            }
-            now = hub.now()
-            for c, result in sent:
-                item, m = items[c.outbox_id], messages[c.message.message_id]
-                item.status = OutboxStatus.sent
-                item.locked_until = None
-                item.last_error = None
-                item.updated_at = now
-                m.provider_message_id = result.provider_message_id
-                # A fast provider callback may already have advanced the status.
-                if m.delivery_status in (DeliveryStatus.pending, DeliveryStatus.failed):
-                    m.delivery_status = DeliveryStatus(result.status)
-                    m.error = None
-                emit_message_status(uow, m, c.team_id, c.assignee_id)
+            for c, _ in sent:
+                r = rows[c.message.message_id]
+                uow.emit(
+                    "message.status",
+                    MessageStatusPayload(
+                        conversation_id=r.conversation_id,
+                        message_id=r.id,
+                        delivery_status=str(r.delivery_status),
+                        error=r.error,
+                        provider_message_id=r.provider_message_id,
+                    ),
+                    conversation_id=r.conversation_id,
+                    team_id=c.team_id,
+                    user_id=c.assignee_id,
+                )
 
     async def _record_sent_minimal(self, c: Claimed, warning: str) -> None:
         """Two plain updates, nothing that can collide: the row leaves ``sending``."""

@@ -125,3 +125,49 @@ async def test_adapter_crash_is_contained_and_retried(app: Any, loopback: Any) -
     _, item = await _state(app.hub, m.id)
     assert item.status == "pending" and item.last_error == "RuntimeError: adapter bug"
     loopback.send = original
+
+
+async def test_a_pass_records_its_sends_together_and_keeps_a_status_a_callback_advanced(
+    app: Any, loopback: Any
+) -> None:
+    """One pass, three sends: the claim and the record are set-wise (one UPDATE of the
+    messages for all of them, not one per send, and not the one-by-one fallback), and a
+    status callback that arrived while the channel was sending keeps its status."""
+    from sqlalchemy import update
+
+    from hub.models import EventLog
+    from tests.helpers import statements
+
+    await user(app.hub, "root@example.com", role=Role.admin)
+    convs = [int((await inbound(app.client, f"cust-{i}", "hello"))["conversation_id"]) for i in range(3)]
+    replies = [await reply(app.hub, SYSTEM, c, f"answer {i}") for i, c in enumerate(convs)]
+    fast = replies[1].id
+    send = app.worker._send
+
+    async def send_then_callback(c: Any) -> Any:
+        result = await send(c)
+        if c.message.message_id == fast:  # the provider's "delivered" beat our record
+            async with app.hub.db.transaction() as s:
+                await s.exec(update(Message).where(Message.id == fast).values(delivery_status="delivered"))  # type: ignore[call-overload]
+        return result
+
+    app.worker._send = send_then_callback
+    async with app.hub.db.session() as s:
+        top = (await s.exec(select(EventLog.id).order_by(EventLog.id.desc()).limit(1))).first() or 0  # type: ignore[union-attr]
+    with statements(app.hub, "UPDATE message SET provider_message_id") as updates:
+        assert await app.worker.run_once() == 3
+    assert len(updates) == 1, updates
+    states = {r.id: await _state(app.hub, r.id) for r in replies}
+    for r in replies:
+        m, item = states[r.id]
+        assert item.status == "sent" and item.attempts == 1 and item.locked_until is None
+        assert m.provider_message_id and m.provider_message_id.startswith("lb-out-")
+        assert m.delivery_status == ("delivered" if r.id == fast else "sent")
+    async with app.hub.db.session() as s:
+        events = (
+            await s.exec(select(EventLog).where(EventLog.id > top, EventLog.type == "message.status"))
+        ).all()
+    assert {(e.payload["message_id"], e.payload["delivery_status"]) for e in events} == {
+        (r.id, "delivered" if r.id == fast else "sent") for r in replies
+    }
+    assert sorted(s.body for s in list(loopback.sent)[-3:]) == ["answer 0", "answer 1", "answer 2"]
