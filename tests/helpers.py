@@ -58,6 +58,14 @@ def statements(hub: Any, prefix: str = "") -> Iterator[list[str]]:
     """The SQL statements (whitespace collapsed) the hub's async engine runs inside the
     block, those starting with ``prefix`` only. Other tasks of the hub (its projection
     loop, the outbox, routing) run statements too: stop them, or look for your own."""
+    with statements_sync(hub.db.engine.sync_engine, prefix) as seen:
+        yield seen
+
+
+@contextlib.contextmanager
+def statements_sync(engine: Any, prefix: str = "") -> Iterator[list[str]]:
+    """The same for a synchronous engine (a group-commit lane's). Statements a lane runs
+    straight on the driver's cursor (hub.precompiled) are not seen."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -65,7 +73,6 @@ def statements(hub: Any, prefix: str = "") -> Iterator[list[str]]:
         if text.startswith(prefix):
             seen.append(text)
 
-    engine = hub.db.engine.sync_engine
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen

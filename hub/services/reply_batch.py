@@ -1,8 +1,11 @@
 """Agent replies by group commit: the message, its outbox row and events, batched.
 
 The same design as the inbound path (:mod:`hub.services.inbound_batch`): a lane of
-:class:`hub.group_commit.GroupCommitter` runs a batch of replies in one transaction
-with precompiled statements. Replies are keyed by conversation, so one conversation's
+:class:`hub.group_commit.GroupCommitter` runs a batch of replies in one transaction,
+set-wise: one read of the batch's conversations, one multi-row insert each of the
+messages, their outbox rows and their events, one touch per conversation — five
+statements for the batch, where one statement per row each was a network round trip
+apiece on PostgreSQL. Replies are keyed by conversation, so one conversation's
 replies are written in the order they were made. A reply that is refused (rights, a
 closed conversation, a disabled channel) is refused before anything of it is written,
 and fails alone with its own error.
@@ -91,37 +94,45 @@ class ReplyWriter:
     def __init__(self, dialect: Dialect, channels: Mapping[str, bool]) -> None:
         """``channels``: enabled channel kind -> whether it takes attachments."""
         self._channels = channels
-        find = sa.select(*_CONV_COLUMNS).where(_conv.c.id == bindparam("cid"))
+        find = sa.select(*_CONV_COLUMNS).where(_conv.c.id.in_(bindparam("cids", expanding=True)))
         if dialect.name != "sqlite":
-            find = find.with_for_update()  # SQLite: the lane holds the one write lock
+            # In id order, so two writers locking overlapping sets cannot deadlock.
+            find = find.order_by(_conv.c.id).with_for_update()  # SQLite: the lane holds the one write lock
+        self._find_many = find
 
         def pre(stmt: Any, keys: Sequence[str] | None = None) -> Precompiled:
             return Precompiled(stmt, dialect, keys)
 
-        self._find = pre(find)
-        self._insert_message = pre(sa.insert(_msg).returning(_msg.c.id), list(_MSG_DEFAULTS))
-        self._insert_outbox = pre(sa.insert(_outbox).returning(_outbox.c.id), list(_OUTBOX_DEFAULTS))
         touch = sa.update(_conv).where(_conv.c.id == bindparam("cid"))
         self._touch = pre(touch, ["last_message_at", "updated_at"])
         self._touch_first = pre(touch, ["last_message_at", "updated_at", "first_response_at"])
         self._events = EventWriter(dialect)
 
     def __call__(self, conn: Connection, batch: Sequence[PreparedReply]) -> list[StoredReply | Exception]:
-        out: list[StoredReply | Exception] = []
+        """The batch set-wise: one read of its conversations (locked on PostgreSQL), one
+        insert of the messages, one of their outbox rows, one touch per conversation,
+        one insert of the events. Each reply is checked against its conversation first;
+        a refused one writes nothing and fails alone."""
+        ids = sorted({r.conversation_id for r in batch})
+        convs = {int(row[0]): _Conv(*row) for row in conn.execute(self._find_many, {"cids": ids})}
+        out: list[StoredReply | Exception | None] = []
+        accepted: list[tuple[int, PreparedReply, _Conv]] = []
         for r in batch:
             try:
-                conv = self._conversation(conn, r)
+                conv = self._check(convs.get(r.conversation_id), r)
             except ServiceError as exc:
                 out.append(exc)  # refused before anything of it was written
                 continue
-            out.append(self._write(conn, r, conv))
-        return out
+            accepted.append((len(out), r, conv))
+            out.append(None)
+        if accepted:
+            for (i, _, _), stored in zip(accepted, self._write_all(conn, accepted), strict=True):
+                out[i] = stored
+        return out  # type: ignore[return-value]
 
-    def _conversation(self, conn: Connection, r: PreparedReply) -> _Conv:
-        row = self._find.first(conn, {"cid": r.conversation_id})
-        if row is None:
+    def _check(self, conv: _Conv | None, r: PreparedReply) -> _Conv:
+        if conv is None:
             raise NotFound(f"conversation {r.conversation_id} not found")
-        conv = _Conv(*row)
         require_handler(r.actor, conv)  # type: ignore[arg-type]
         if conv.status in (ConversationStatus.resolved, ConversationStatus.abandoned):
             raise Conflict("the conversation is closed; reopen it to reply", code="conversation_closed")
@@ -131,15 +142,94 @@ class ReplyWriter:
             raise Invalid(f"the {conv.channel} channel does not take attachments", code="no_attachments")
         return conv
 
-    def _write(self, conn: Connection, r: PreparedReply, conv: _Conv) -> StoredReply:
-        actor, now = r.actor, r.now
-        values = {
+    def _write_all(
+        self, conn: Connection, accepted: list[tuple[int, PreparedReply, _Conv]]
+    ) -> list[StoredReply]:
+        messages = [self._message_row(r, conv) for _, r, conv in accepted]
+        message_ids = _ids_in_order(conn.execute(_INSERT_MESSAGES, messages), len(messages))
+        outbox = [
+            {
+                **_OUTBOX_DEFAULTS,
+                "message_id": message_id,
+                "channel": conv.channel,
+                "status": OutboxStatus.pending.value,
+                "attempts": 0,
+                "next_attempt_at": r.now,
+                "locked_until": None,
+                "last_error": None,
+                "created_at": r.now,
+                "updated_at": r.now,
+            }
+            for message_id, (_, r, conv) in zip(message_ids, accepted, strict=True)
+        ]
+        outbox_ids = _ids_in_order(conn.execute(_INSERT_OUTBOX, outbox), len(outbox))
+        # One touch per conversation: its last reply's time, and the first answer's
+        # time once (an agent's, not the system's).
+        touches: dict[int, dict[str, Any]] = {}
+        for _, r, conv in accepted:
+            touch = touches.setdefault(conv.id, {"cid": conv.id})
+            touch.update(last_message_at=r.now, updated_at=r.now)
+            if conv.first_response_at is None and not r.actor.is_system and "first_response_at" not in touch:
+                touch["first_response_at"] = r.now
+        self._touch_first.many(conn, [t for t in touches.values() if "first_response_at" in t])
+        self._touch.many(conn, [t for t in touches.values() if "first_response_at" not in t])
+        events = []
+        for values, message_id, outbox_id, (_, r, conv) in zip(
+            messages, message_ids, outbox_ids, accepted, strict=True
+        ):
+            actor = r.actor
+            events.append(
+                self._events.row(
+                    "message.created",
+                    MessagePayload(
+                        conversation_id=conv.id,
+                        message_id=message_id,
+                        channel=conv.channel,
+                        direction=Direction.outbound.value,
+                        author_type=values["author_type"],
+                        author_id=actor.user_id,
+                        kind=MessageKind.text.value,
+                        body=r.text,
+                        subject=values["subject"],
+                        delivery_status=DeliveryStatus.pending.value,
+                        attachments=r.attachments,
+                        created_at=r.now,
+                    ),
+                    r.now,
+                    actor_id=actor.user_id,
+                    conversation_id=conv.id,
+                    team_id=conv.team_id,
+                    user_id=conv.assignee_id,
+                )
+            )
+            events.append(
+                self._events.row(
+                    "outbox.enqueued",
+                    OutboxPayload(outbox_id=outbox_id, message_id=message_id, channel=conv.channel),
+                    r.now,
+                    actor_id=actor.user_id,
+                    conversation_id=conv.id,
+                    team_id=conv.team_id,
+                )
+            )
+        written = self._events.write_many(conn, events)
+        return [
+            StoredReply(
+                Message(id=message_id, **{k: v for k, v in values.items() if k in Message.model_fields}),
+                written[2 * n : 2 * n + 2],
+            )
+            for n, (values, message_id) in enumerate(zip(messages, message_ids, strict=True))
+        ]
+
+    @staticmethod
+    def _message_row(r: PreparedReply, conv: _Conv) -> dict[str, Any]:
+        return {
             **_MSG_DEFAULTS,
             "conversation_id": conv.id,
             "channel": conv.channel,
             "direction": Direction.outbound.value,
-            "author_type": (AuthorType.system if actor.is_system else AuthorType.agent).value,
-            "author_id": actor.user_id,
+            "author_type": (AuthorType.system if r.actor.is_system else AuthorType.agent).value,
+            "author_id": r.actor.user_id,
             "kind": MessageKind.text.value,
             "subject": r.subject or conv.subject,
             "body": r.text,
@@ -149,62 +239,18 @@ class ReplyWriter:
             "error": None,
             "meta": r.meta,
             "raw": {},
-            "created_at": now,
+            "created_at": r.now,
         }
-        message_id = int(self._insert_message.first(conn, values)[0])  # type: ignore[index]
-        outbox_id = int(
-            self._insert_outbox.first(  # type: ignore[index]
-                conn,
-                {
-                    **_OUTBOX_DEFAULTS,
-                    "message_id": message_id,
-                    "channel": conv.channel,
-                    "status": OutboxStatus.pending.value,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "locked_until": None,
-                    "last_error": None,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )[0]
-        )
-        touch = {"cid": conv.id, "last_message_at": now, "updated_at": now}
-        if conv.first_response_at is None and not actor.is_system:
-            self._touch_first.run(conn, {**touch, "first_response_at": now})
-        else:
-            self._touch.run(conn, touch)
-        created = self._events.write(
-            conn,
-            "message.created",
-            MessagePayload(
-                conversation_id=conv.id,
-                message_id=message_id,
-                channel=conv.channel,
-                direction=Direction.outbound.value,
-                author_type=values["author_type"],
-                author_id=actor.user_id,
-                kind=MessageKind.text.value,
-                body=r.text,
-                subject=values["subject"],
-                delivery_status=DeliveryStatus.pending.value,
-                attachments=r.attachments,
-                created_at=now,
-            ),
-            now,
-            actor_id=actor.user_id,
-            conversation_id=conv.id,
-            team_id=conv.team_id,
-            user_id=conv.assignee_id,
-        )
-        enqueued = self._events.write(
-            conn,
-            "outbox.enqueued",
-            OutboxPayload(outbox_id=outbox_id, message_id=message_id, channel=conv.channel),
-            now,
-            actor_id=actor.user_id,
-            conversation_id=conv.id,
-            team_id=conv.team_id,
-        )
-        message = Message(id=message_id, **{k: v for k, v in values.items() if k in Message.model_fields})
-        return StoredReply(message, [created, enqueued])
+
+
+def _ids_in_order(result: Any, expected: int) -> list[int]:
+    """A multi-row insert's ids, in the rows' order (see hub.services.uow on why sorted
+    ids belong to the rows in the order they were listed)."""
+    ids = sorted(int(row[0]) for row in result)
+    if len(ids) != expected:
+        raise RuntimeError(f"{expected} rows inserted, {len(ids)} ids returned")
+    return ids
+
+
+_INSERT_MESSAGES = sa.insert(_msg).returning(_msg.c.id)
+_INSERT_OUTBOX = sa.insert(_outbox).returning(_outbox.c.id)
