@@ -57,10 +57,68 @@ def _since(now: datetime, days: int) -> datetime:
 async def contacts_of_conversations(s: AsyncSession, conversation_ids: Collection[int]) -> set[int]:
     if not conversation_ids:
         return set()
-    rows = await s.exec(
-        select(Conversation.contact_id).where(col(Conversation.id).in_(list(conversation_ids))).distinct()
+    rows = await core(s, _CONTACTS_OF, {"ids": list(conversation_ids)})
+    return set(rows.scalars().all())
+
+
+# Built once, with bind parameters: a statement built per call paid for its
+# construction and its cache key on every round (a few ms a round at 50 contacts).
+def _ids() -> Any:
+    return sa.bindparam("ids", expanding=True)
+
+
+_c = _conv.c
+_CONTACTS_OF = sa.select(_c.contact_id).where(_c.id.in_(_ids())).distinct()
+_ACTIVE_TIERS = select(Tier).where(Tier.active == True).order_by(col(Tier.position))  # noqa: E712
+_TIERS_OF = sa.select(_contact_tier.c.contact_id, _contact_tier.c.tier).where(
+    _contact_tier.c.contact_id.in_(_ids())
+)
+_DELETE_TIERS = sa.delete(_contact_tier).where(_contact_tier.c.contact_id.in_(_ids()))
+_DELETE_FIGURES = sa.delete(_figures).where(_figures.c.contact_id.in_(_ids()))
+_INSERT_FIGURES = sa.insert(_figures)
+_INSERT_TIERS = sa.insert(_contact_tier)
+_LIVE_CONTACTS = select(Contact).where(col(Contact.id).in_(_ids()), col(Contact.merged_into_id).is_(None))
+
+
+def _aggregates() -> Any:
+    columns: list[Any] = [
+        _c.contact_id,
+        sa.func.count().label("total"),
+        sa.func.min(_c.created_at).label("first"),
+        sa.func.max(sa.func.coalesce(_c.last_inbound_at, _c.created_at)).label("last"),
+        sa.func.count(_c.csat_score).label("csat_count"),
+        sa.func.coalesce(sa.func.sum(_c.csat_score), 0).label("csat_sum"),
+        sa.func.max(sa.case((_c.csat_score <= LOW_CSAT, _c.csat_at))).label("low_csat_at"),
+        sa.func.max(_c.id).label("last_id"),
+    ]
+    for name in WINDOWS:
+        # Strictly after: a conversation leaves the window at created_at + window, and
+        # that moment (the due time) is then always in the future.
+        since = sa.bindparam(f"since_{name}", type_=_c.created_at.type)
+        columns.append(sa.func.sum(sa.case((_c.created_at > since, 1), else_=0)).label(name))
+        columns.append(sa.func.min(sa.case((_c.created_at > since, _c.created_at))).label(f"{name}_oldest"))
+    return sa.select(*columns).where(_c.contact_id.in_(_ids())).group_by(_c.contact_id)
+
+
+_AGGREGATES = _aggregates()
+_cpl = Complaint.__table__.c  # type: ignore[attr-defined]
+_OPEN_COMPLAINTS = (
+    sa.select(_cpl.contact_id, sa.func.count().label("n"))
+    .where(_cpl.contact_id.in_(_ids()), _cpl.status.in_(OPEN_COMPLAINT))
+    .group_by(_cpl.contact_id)
+)
+_preference_since = sa.bindparam("since", type_=_c.created_at.type)
+_PER_CHANNEL = (
+    sa.select(
+        _c.contact_id,
+        _c.channel,
+        sa.func.sum(sa.case((_c.created_at > _preference_since, 1), else_=0)).label("recent"),
+        sa.func.max(_c.created_at).label("latest"),
     )
-    return set(rows.all())
+    .where(_c.contact_id.in_(_ids()))
+    .group_by(_c.contact_id, _c.channel)
+)
+_LAST_CONVERSATIONS = sa.select(_c.contact_id, _c.id, _c.category, _c.status).where(_c.id.in_(_ids()))
 
 
 class ContactFiguresProjection:
@@ -107,19 +165,12 @@ class ContactFiguresProjection:
         if not keys:
             return
         rows = await compute_figures(s, keys, now)
-        tiers = (await s.exec(select(Tier).where(Tier.active == True).order_by(col(Tier.position)))).all()  # noqa: E712
+        tiers = (await s.exec(_ACTIVE_TIERS)).all()
         before: dict[int, set[str]] = {}
-        for cid, key in (
-            await core(
-                s,
-                sa.select(_contact_tier.c.contact_id, _contact_tier.c.tier).where(
-                    _contact_tier.c.contact_id.in_(keys)
-                ),
-            )
-        ).all():
+        for cid, key in (await core(s, _TIERS_OF, {"ids": keys})).all():
             before.setdefault(int(cid), set()).add(str(key))
-        await core(s, sa.delete(_contact_tier).where(_contact_tier.c.contact_id.in_(keys)))
-        await core(s, sa.delete(_figures).where(_figures.c.contact_id.in_(keys)))
+        await core(s, _DELETE_TIERS, {"ids": keys})
+        await core(s, _DELETE_FIGURES, {"ids": keys})
         memberships: list[dict[str, Any]] = []
         for row in rows:
             facts = row.pop("_facts")
@@ -136,9 +187,9 @@ class ContactFiguresProjection:
             row["updated_at"] = now
             memberships += [{"tier": t, "contact_id": row["contact_id"]} for t in member]
         if rows:
-            await core(s, sa.insert(_figures), rows)
+            await core(s, _INSERT_FIGURES, rows)
         if memberships:
-            await core(s, sa.insert(_contact_tier), memberships)
+            await core(s, _INSERT_TIERS, memberships)
         changed = {
             int(row["contact_id"]): (before.get(int(row["contact_id"]), set()), set(row["tiers"]))
             for row in rows
@@ -188,74 +239,22 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
     """The figures rows of ``keys`` (live, unmerged contacts only), with the facts tier
     rules see under ``_facts`` and the next window change under ``_window_due``."""
     contacts: dict[int, Contact] = {
-        c.id or 0: c
-        for c in (
-            await s.exec(
-                select(Contact).where(col(Contact.id).in_(keys), col(Contact.merged_into_id).is_(None))
-            )
-        ).all()
+        c.id or 0: c for c in (await s.exec(_LIVE_CONTACTS, params={"ids": list(keys)})).all()
     }
     if not contacts:
         return []
-    ids = list(contacts)
-    c = _conv.c
-    windows = {name: _since(now, days) for name, days in WINDOWS.items()}
-    columns: list[Any] = [
-        c.contact_id,
-        sa.func.count().label("total"),
-        sa.func.min(c.created_at).label("first"),
-        sa.func.max(sa.func.coalesce(c.last_inbound_at, c.created_at)).label("last"),
-        sa.func.count(c.csat_score).label("csat_count"),
-        sa.func.coalesce(sa.func.sum(c.csat_score), 0).label("csat_sum"),
-        sa.func.max(sa.case((c.csat_score <= LOW_CSAT, c.csat_at))).label("low_csat_at"),
-        sa.func.max(c.id).label("last_id"),
-    ]
-    for name, since in windows.items():
-        # Strictly after: a conversation leaves the window at created_at + window, and
-        # that moment (the due time) is then always in the future.
-        columns.append(sa.func.sum(sa.case((c.created_at > since, 1), else_=0)).label(name))
-        columns.append(sa.func.min(sa.case((c.created_at > since, c.created_at))).label(f"{name}_oldest"))
-    aggregates = {
-        r.contact_id: r._mapping
-        for r in (
-            await core(s, sa.select(*columns).where(c.contact_id.in_(ids)).group_by(c.contact_id))
-        ).all()
-    }
+    ids = {"ids": list(contacts)}
+    windows = {f"since_{name}": _since(now, days) for name, days in WINDOWS.items()}
+    aggregates = {r.contact_id: r._mapping for r in (await core(s, _AGGREGATES, {**ids, **windows})).all()}
     # Open complaints: the register's, not conversations' resolve-time categories.
-    cpl = Complaint.__table__.c  # type: ignore[attr-defined]
-    open_complaints = {
-        r.contact_id: int(r.n)
-        for r in (
-            await core(
-                s,
-                sa.select(cpl.contact_id, sa.func.count().label("n"))
-                .where(cpl.contact_id.in_(ids), cpl.status.in_(OPEN_COMPLAINT))
-                .group_by(cpl.contact_id),
-            )
-        ).all()
-    }
-    preference_since = _since(now, PREFERENCE_DAYS)
+    open_complaints = {r.contact_id: int(r.n) for r in (await core(s, _OPEN_COMPLAINTS, ids)).all()}
     per_channel: dict[int, list[tuple[str, int, datetime]]] = {}
-    for r in (
-        await core(
-            s,
-            sa.select(
-                c.contact_id,
-                c.channel,
-                sa.func.sum(sa.case((c.created_at > preference_since, 1), else_=0)).label("recent"),
-                sa.func.max(c.created_at).label("latest"),
-            )
-            .where(c.contact_id.in_(ids))
-            .group_by(c.contact_id, c.channel),
-        )
-    ).all():
+    for r in (await core(s, _PER_CHANNEL, {**ids, "since": _since(now, PREFERENCE_DAYS)})).all():
         per_channel.setdefault(r.contact_id, []).append((r.channel, int(r.recent or 0), r.latest))
     last_ids = [a["last_id"] for a in aggregates.values()]
     last: dict[int, Mapping[str, Any]] = {}
     if last_ids:
-        for r in (
-            await core(s, sa.select(c.contact_id, c.id, c.category, c.status).where(c.id.in_(last_ids)))
-        ).all():
+        for r in (await core(s, _LAST_CONVERSATIONS, {"ids": last_ids})).all():
             last[r.contact_id] = r._mapping
     out = []
     for cid, contact in contacts.items():
