@@ -45,6 +45,9 @@ class SearchPage(BaseModel):
     next_cursor: str | None = None
     total: int | None = None  # only with count=true; at most 1,000
     total_capped: bool = False  # more than ``total`` match
+    # The event-log position the text indexes had applied before this page was read:
+    # the words found include every message of the events up to here.
+    indexed_through: int = 0
 
 
 @router.get("/conversations", response_model=SearchPage)
@@ -89,6 +92,7 @@ async def search_conversations(
     given = {k: v for k, v in given.items() if v not in (None, "", [])}
     region = hub.settings.default_phone_region
     async with hub.db.session() as s:
+        indexed = await search.indexed_through(s)
         if view_id is not None:
             if given:
                 raise invalid_fields([("view_id", "view_and_filters", "give view_id or filters, not both")])
@@ -118,4 +122,5 @@ async def search_conversations(
         next_cursor=next_cursor,
         total=min(total, MAX_TOTAL) if total is not None else None,
         total_capped=total is not None and total > MAX_TOTAL,
+        indexed_through=indexed,
     )

@@ -61,6 +61,9 @@ class ViewOut(Out):
 
 class ViewPage(BaseModel):
     items: list[ViewOut]
+    # The event-log position the text indexes had applied before the counts were taken:
+    # a count with words in it includes every message of the events up to here.
+    indexed_through: int = 0
 
 
 async def _out(hub: Hub, actor: Actor, rows: list[SavedView], *, counts: bool) -> list[ViewOut]:
@@ -97,8 +100,9 @@ async def list_views(
 ) -> ViewPage:
     """Your personal views, then your teams' and everyone's, each with its count."""
     async with hub.db.session() as s:
+        indexed = await search.indexed_through(s)
         rows = await views.list_views(s, actor)
-    return ViewPage(items=await _out(hub, actor, rows, counts=counts))
+    return ViewPage(items=await _out(hub, actor, rows, counts=counts), indexed_through=indexed)
 
 
 @router.post("", response_model=ViewOut, status_code=201)

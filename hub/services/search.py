@@ -31,7 +31,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.crm.contact_query import json_list_has
 from hub.crm.search import matching_ids, terms
-from hub.models import Category, ContactSearch, Conversation, ConversationStatus, Message, MessageSearch
+from hub.models import (
+    Category,
+    ContactSearch,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageSearch,
+    ProjectionCheckpoint,
+)
 from hub.services.access import Actor, visible_clause
 from hub.services.contact_fields import invalid_fields
 from hub.textnorm import normalize
@@ -48,6 +56,20 @@ ChannelKind = Annotated[str, at.MaxLen(20), Field(pattern=r"^[a-z][a-z0-9_]*$")]
 _conv = Conversation.__table__  # type: ignore[attr-defined]
 _ms = MessageSearch.__table__  # type: ignore[attr-defined]
 _cs = ContactSearch.__table__  # type: ignore[attr-defined]
+_checkpoint = ProjectionCheckpoint.__table__  # type: ignore[attr-defined]
+# The projections that keep the text indexes (hub.crm.search, hub.services.search_index).
+INDEXES = ("message_search", "contact_search")
+_INDEXED_THROUGH = sa.select(sa.func.min(_checkpoint.c.position)).where(_checkpoint.c.name.in_(INDEXES))
+
+
+async def indexed_through(s: AsyncSession) -> int:
+    """The event-log position both text indexes have applied: a text search or count
+    read after this (in the same session, or later) sees every message and customer
+    detail of the events up to it. A console that reacted to a later event asks again
+    (docs/console.md, "Search and views"): the indexes are projections, written a few
+    hundred milliseconds after the message under load."""
+    conn = await s.connection()
+    return int((await conn.execute(_INDEXED_THROUGH)).scalar() or 0)
 
 
 class ConversationFilter(BaseModel):

@@ -387,3 +387,36 @@ def test_snippet_marks_the_words_where_they_are_written() -> None:
     assert excerpt.startswith("… ") and excerpt.endswith(" …") and len(excerpt) < 200
     assert [excerpt[a:b] for a, b in marks] == ["REFUND", "الفاتـورة"]
     assert snippet("no words here", ["absent"]) == ("no words here", [])
+
+
+async def test_answers_say_how_far_the_text_indexes_had_got(app: Any, clock: Any) -> None:
+    """The text indexes are projections, a little behind the log: every answer says
+    the position they had applied (indexed_through), and a count with words in it
+    includes the messages of the events up to there — so a console that reacted to a
+    later event knows to ask again (docs/console.md, "Search and views")."""
+    from sqlmodel import select
+
+    from hub.models import EventLog
+
+    await _world(app, clock)
+    ana, ah = await _client(app, "ana@example.com")
+    view = (
+        await ana.post("/api/v1/views", json={"name": "Refunds", "filters": {"q": "استرداد"}}, headers=ah)
+    ).json()
+    assert view["count"] == 1
+    await app.hub.projections.stop()  # the indexes stand still from here
+    await _in(app, clock, "whatsapp", "+966507654321", "أريد استرداد المبلغ", team="Billing")
+    async with app.hub.db.session() as s:
+        seen = (await s.exec(select(EventLog.id).order_by(EventLog.id.desc()).limit(1))).first()  # type: ignore[union-attr]
+    assert seen is not None
+
+    listed = (await ana.get("/api/v1/views")).json()
+    found = (await ana.get(SEARCH, params={"q": "استرداد", "count": "true"})).json()
+    assert listed["indexed_through"] < seen and found["indexed_through"] < seen
+    assert listed["items"][0]["count"] == 1 and found["total"] == 1  # not yet in the index
+
+    await app.hub.projections.catch_up()
+    listed = (await ana.get("/api/v1/views")).json()
+    found = (await ana.get(SEARCH, params={"q": "استرداد", "count": "true"})).json()
+    assert listed["indexed_through"] >= seen and found["indexed_through"] >= seen
+    assert listed["items"][0]["count"] == 2 and found["total"] == 2

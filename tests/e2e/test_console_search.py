@@ -162,3 +162,37 @@ async def test_search_filters_views_and_live_counts(live: Any, lang: str) -> Non
         await expect(page.locator("#shortcuts-dialog")).to_contain_text("J / K")
         await page.keyboard.press("Escape")
         await assert_clean(page, watch)
+
+
+async def test_a_view_count_catches_up_with_the_text_index_without_another_event(live: Any) -> None:
+    """The text index is a projection, a little behind the message's event. A count the
+    console took before the index had the message must not stay short until some other
+    event comes: the hub says how far the index had got, and the console asks again."""
+    from hub.services import views
+    from hub.services.access import Actor
+
+    hub = live.app.hub
+    client = live.app.client
+    support = await team(hub, "Support")
+    ana = await user(hub, "ana@example.com", team_ids=(support,), name="Ana Haddad")
+    await inbound(client, "cust-1", "أريد استرداد المبلغ", sender_name="Layla", team="Support")
+    await hub.projections.catch_up()
+    actor = Actor(user_id=ana, role="agent", team_ids=frozenset({support}), name="Ana Haddad")
+    await views.create_view(hub, actor, {"name": "Refunds", "scope": "personal", "filters": {"q": "استرداد"}})
+
+    async with chromium() as browser:
+        page, watch = await open_page(browser, live, "ana@example.com", "/console")
+        count = page.locator("#view-list .view", has_text="Refunds").locator(".view-count")
+        await expect(count).to_have_text("1")
+
+        await hub.projections.stop()  # the index stands still: the console's count is early
+        async with page.expect_response(
+            lambda r: r.url.endswith("/api/v1/views") and r.request.method == "GET"
+        ) as early:
+            await inbound(client, "cust-2", "أريد استرداد ثمن الطلب", sender_name="Huda", team="Support")
+        answer = await (await early.value).json()
+        assert answer["items"][0]["count"] == 1  # asked after the event, before the index had it
+
+        await hub.projections.catch_up()  # the index catches up; no event reaches the console
+        await expect(count).to_have_text("2")
+        await assert_clean(page, watch)

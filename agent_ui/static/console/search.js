@@ -12,6 +12,11 @@
 // shows again): GET /views answers one capped COUNT per view, GET
 // /search/conversations the first pages again. A console with no view and no search
 // asks nothing on events, only once a minute (a view shared with it meanwhile).
+// Words are found through the hub's text indexes, which follow the log a little
+// behind (hundreds of milliseconds under load): each answer says how far they had
+// got (indexed_through), and while that is before the last event this console reacted
+// to, a view or search with words in it asks again shortly, so a count never stays
+// short of a message the console has seen.
 import { api } from "../api.js";
 import { hasRole } from "../chrome.js";
 import { confirmDialog, errorText, modal, toast } from "../dialogs.js";
@@ -30,6 +35,8 @@ const TYPING_MS = 250; // a pause in typing runs the search
 const EVENTS_MS = 1500; // events quiet for this long: ask again
 const EVENTS_MAX_MS = 5000; // a steady stream of events: ask at least this often
 const IDLE_REFRESH_MS = 60_000; // and now and then anyway (events this socket never sees)
+const INDEX_RETRY_MS = 500; // the text indexes were behind the events seen: ask again
+const INDEX_RETRIES = 20; // for at most this many times in a row (10 s)
 
 /** Run `fn` `wait` ms after the last call, but at least every `maxWait` ms while calls keep coming. */
 function coalesce(fn, wait, maxWait) {
@@ -120,8 +127,13 @@ export class SearchPanel {
       if (this.active) this.run({ keep: true });
     };
     this.refreshSoon = coalesce(refresh, EVENTS_MS, EVENTS_MAX_MS);
+    this.seenEvent = 0; // the last event id that made this console ask again
+    this.indexRetries = { views: 0, search: 0 };
     socket.addEventListener("event", (e) => {
-      if (relevant(e.detail.event.type) && (this.views.length || this.active)) this.refreshSoon();
+      const event = e.detail.event;
+      if (!relevant(event.type)) return;
+      this.seenEvent = Math.max(this.seenEvent, Number(event.id) || 0);
+      if (this.views.length || this.active) this.refreshSoon();
     });
     socket.addEventListener("hello", () => this.refreshSoon());
     document.addEventListener("visibilitychange", () => {
@@ -407,6 +419,12 @@ export class SearchPanel {
         query: { ...f, limit, cursor: more ? this.next : null, count: !more },
       });
       if (seq !== this.seq) return;
+      if (!more) {
+        const words = Boolean(String(f.q || "").trim()); // (a chosen view's filters included)
+        this.afterIndex("search", words, page.indexed_through, () => {
+          if (this.active && this.applied === key) this.run({ keep: true });
+        });
+      }
       this.rows = more ? [...this.rows, ...page.items] : page.items;
       this.next = page.next_cursor;
       if (!more) {
@@ -490,11 +508,27 @@ export class SearchPanel {
     this.move(delta);
   }
 
+  /**
+   * The answer's text indexes had got to `through`; if that is before the last event
+   * this console reacted to and words were looked for, `again()` shortly (bounded).
+   */
+  afterIndex(kind, words, through, again) {
+    if (!words || !(Number(through) < this.seenEvent)) {
+      this.indexRetries[kind] = 0;
+      return;
+    }
+    if (this.indexRetries[kind] >= INDEX_RETRIES) return; // the next event or the minute's refresh
+    this.indexRetries[kind] += 1;
+    setTimeout(again, INDEX_RETRY_MS);
+  }
+
   // --- saved views ------------------------------------------------------------------------
   async loadViews() {
     try {
       const page = await api("/views");
       this.views = page.items;
+      const words = this.views.some((v) => String((v.filters || {}).q || "").trim());
+      this.afterIndex("views", words, page.indexed_through, () => this.loadViews());
       if (this.viewId !== null && !this.views.some((v) => v.id === this.viewId)) {
         this.viewId = null;
         this.updateChrome();
