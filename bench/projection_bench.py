@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -125,9 +126,16 @@ async def main(argv: list[str]) -> int:
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--statements", type=int, default=2000)
     ap.add_argument("--per-round", type=int, default=5, help="messages per round (5: ~100 msg/s; 50: ~1,000)")
+    ap.add_argument(
+        "--postgres",
+        action="store_true",
+        help="the rounds on a fresh PostgreSQL database (no statements part)",
+    )
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", DeprecationWarning)
     work = tempfile.mkdtemp(prefix="sb-projection-bench-")
+    if args.postgres:
+        return await _postgres_rounds(work, args.rounds, args.per_round)
     url = f"sqlite:///{work}/bench.db"
     migrate(url)
     print("## Projection runner and SQLite statements (in process)\n")
@@ -146,6 +154,33 @@ async def main(argv: list[str]) -> int:
         print(f"| {name} | {ms:.2f} | {ms * 1000 / k:,.0f} |")
     print("\nA consumer alone includes the runner's fixed cost per round (the drained check, the")
     print("transaction, the timers' read); the hub's runner pays it once for all twelve.")
+    return 0
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+async def _postgres_rounds(work: str, n: int, k: int) -> int:
+    sys.path.insert(0, HERE)
+    from e2e_setup import create_pg_database, drop_pg_database
+
+    from hub.config import to_sync_url
+
+    name = f"bench_projection_{os.getpid()}"
+    url = create_pg_database(name)
+    try:
+        migrate(to_sync_url(url))
+        print(
+            f"## Projection runner on PostgreSQL (in process)\n\n`python bench/projection_bench.py --postgres --rounds {n} --per-round {k}`\n"
+        )
+        print(
+            f"| consumers in the runner | ms CPU per round of {k} messages (this process) | µs CPU per message |"
+        )
+        print("|---|---:|---:|")
+        for label, ms in await rounds(url, work, n, k):
+            print(f"| {label} | {ms:.2f} | {ms * 1000 / k:,.0f} |")
+    finally:
+        drop_pg_database(name)
     return 0
 
 
