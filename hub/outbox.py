@@ -32,7 +32,6 @@ from channels.base import SendError, SendResult
 from hub import staff_outbox
 from hub.context import Hub
 from hub.domain import Attachment, OutboundMessage
-from hub.events import MessageStatusPayload
 from hub.models import Conversation, DeliveryStatus, Message, OutboxItem, OutboxStatus, User
 from hub.projections import core
 from hub.services.ingest import emit_message_status
@@ -336,20 +335,7 @@ class OutboxWorker:
                 ).all()
             }
             for c, _ in sent:
-                r = rows[c.message.message_id]
-                uow.emit(
-                    "message.status",
-                    MessageStatusPayload(
-                        conversation_id=r.conversation_id,
-                        message_id=r.id,
-                        delivery_status=str(r.delivery_status),
-                        error=r.error,
-                        provider_message_id=r.provider_message_id,
-                    ),
-                    conversation_id=r.conversation_id,
-                    team_id=c.team_id,
-                    user_id=c.assignee_id,
-                )
+                emit_message_status(uow, rows[c.message.message_id], c.team_id, c.assignee_id)
 
     async def _record_sent_minimal(self, c: Claimed, warning: str) -> None:
         """Two plain updates, nothing that can collide: the row leaves ``sending``."""

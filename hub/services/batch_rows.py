@@ -19,7 +19,7 @@ from hub.models import EventLog
 from hub.precompiled import Precompiled
 
 _events = EventLog.__table__  # type: ignore[attr-defined]
-_INSERT_EVENTS = sa.insert(_events).returning(_events.c.id)
+INSERT_EVENTS = sa.insert(_events).returning(_events.c.id)
 _EVENT_KEYS = ["type", "ts", "actor_id", "conversation_id", "team_id", "user_id", "payload"]
 
 
@@ -29,57 +29,69 @@ def column_defaults(model: type[Any]) -> dict[str, Any]:
     return {c.name: getattr(instance, c.name, None) for c in model.__table__.columns if c.name != "id"}
 
 
+def ids_in_order(result: Any, expected: int) -> list[int]:
+    """A multi-row ``INSERT … RETURNING id``'s ids, in the order its rows were listed.
+
+    A statement's rows take increasing ids in the order they are listed — SQLite gives
+    each new row the largest rowid plus one while the transaction holds the one write
+    lock, and PostgreSQL draws the sequence row by row — so the ids, sorted, belong to
+    the rows in their order."""
+    ids = sorted(int(row[0]) for row in result)
+    if len(ids) != expected:
+        raise RuntimeError(f"{expected} rows inserted, {len(ids)} ids returned")
+    return ids
+
+
+def event_row(
+    event_type: str,
+    payload: Any,
+    ts: datetime,
+    *,
+    actor_id: int | None = None,
+    conversation_id: int | None = None,
+    team_id: int | None = None,
+    user_id: int | None = None,
+) -> dict[str, Any]:
+    """An event-log row (the payload validated here)."""
+    return {
+        "type": event_type,
+        "ts": ts,
+        "actor_id": actor_id,
+        "conversation_id": conversation_id,
+        "team_id": team_id,
+        "user_id": user_id,
+        "payload": validate_payload(event_type, payload),
+    }
+
+
+def logged_event(event_id: int, row: dict[str, Any]) -> Event:
+    """The event to publish for an event-log row inserted with ``event_id``."""
+    return Event(
+        id=event_id,
+        type=row["type"],
+        ts=row["ts"],
+        conversation_id=row["conversation_id"],
+        team_id=row["team_id"],
+        user_id=row["user_id"],
+        actor_id=row["actor_id"],
+        payload=public_payload(row["payload"]),
+    )
+
+
 class EventWriter:
     """Inserts event-log rows on a lane's connection; returns the events to publish."""
 
-    def __init__(self, dialect: Dialect) -> None:
-        self._insert = Precompiled(sa.insert(_events).returning(_events.c.id), dialect, _EVENT_KEYS)
+    row = staticmethod(event_row)
 
-    @staticmethod
-    def row(
-        event_type: str,
-        payload: Any,
-        ts: datetime,
-        *,
-        actor_id: int | None = None,
-        conversation_id: int | None = None,
-        team_id: int | None = None,
-        user_id: int | None = None,
-    ) -> dict[str, Any]:
-        """An event-log row for :meth:`write_many` (the payload validated here)."""
-        return {
-            "type": event_type,
-            "ts": ts,
-            "actor_id": actor_id,
-            "conversation_id": conversation_id,
-            "team_id": team_id,
-            "user_id": user_id,
-            "payload": validate_payload(event_type, payload),
-        }
+    def __init__(self, dialect: Dialect) -> None:
+        self._insert = Precompiled(INSERT_EVENTS, dialect, _EVENT_KEYS)
 
     def write_many(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Event]:
-        """Insert ``rows`` in one statement; the events in the rows' order.
-
-        The ids come back sorted onto the rows, as in :mod:`hub.services.uow` (whose
-        docstring gives why a statement's rows take increasing ids in their order)."""
+        """Insert ``rows`` in one statement; the events in the rows' order."""
         if not rows:
             return []
-        ids = sorted(int(r[0]) for r in conn.execute(_INSERT_EVENTS, rows))
-        if len(ids) != len(rows):
-            raise RuntimeError(f"{len(rows)} events inserted, {len(ids)} ids returned")
-        return [
-            Event(
-                id=event_id,
-                type=row["type"],
-                ts=row["ts"],
-                conversation_id=row["conversation_id"],
-                team_id=row["team_id"],
-                user_id=row["user_id"],
-                actor_id=row["actor_id"],
-                payload=public_payload(row["payload"]),
-            )
-            for event_id, row in zip(ids, rows, strict=True)
-        ]
+        ids = ids_in_order(conn.execute(INSERT_EVENTS, rows), len(rows))
+        return [logged_event(event_id, row) for event_id, row in zip(ids, rows, strict=True)]
 
     def write(
         self,
@@ -93,27 +105,17 @@ class EventWriter:
         team_id: int | None = None,
         user_id: int | None = None,
     ) -> Event:
-        data = validate_payload(event_type, payload)
-        row = {
-            "type": event_type,
-            "ts": ts,
-            "actor_id": actor_id,
-            "conversation_id": conversation_id,
-            "team_id": team_id,
-            "user_id": user_id,
-            "payload": data,
-        }
-        event_id = int(self._insert.first(conn, row)[0])  # type: ignore[index]
-        return Event(
-            id=event_id,
-            type=event_type,
-            ts=ts,
+        """One row, one statement (the one-by-one paths)."""
+        row = event_row(
+            event_type,
+            payload,
+            ts,
+            actor_id=actor_id,
             conversation_id=conversation_id,
             team_id=team_id,
             user_id=user_id,
-            actor_id=actor_id,
-            payload=public_payload(data),
         )
+        return logged_event(int(self._insert.first(conn, row)[0]), row)  # type: ignore[index]
 
 
 def conversation_payload(conv: Any, **extra: Any) -> ConversationPayload:

@@ -47,7 +47,7 @@ from hub.models import (
     Team,
 )
 from hub.precompiled import Precompiled
-from hub.services.batch_rows import EventWriter, column_defaults, conversation_payload
+from hub.services.batch_rows import EventWriter, column_defaults, conversation_payload, ids_in_order
 from routing.model import DEFAULT_SLA_SECONDS, FALLBACK_SLA_SECONDS
 
 log = logging.getLogger(__name__)
@@ -299,9 +299,7 @@ class InboundWriter:
         rows = []
         for i, (contact_id, conv) in plan.items():
             rows.append(self._message_row(batch[i], conv.id, contact_id))
-        ids = sorted(int(r[0]) for r in conn.execute(_INSERT_MESSAGES, rows))
-        if len(ids) != len(rows):
-            raise RuntimeError(f"{len(rows)} messages inserted, {len(ids)} ids returned")
+        ids = ids_in_order(conn.execute(_INSERT_MESSAGES, rows), len(rows))
         touches: dict[int, dict[str, Any]] = {}
         events = []
         stored = []

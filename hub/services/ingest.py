@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -177,7 +178,9 @@ async def delivery_update(hub: Hub, update: DeliveryUpdate) -> bool:
     return True
 
 
-def emit_message_status(uow: UnitOfWork, m: Message, team_id: int | None, assignee_id: int | None) -> None:
+def emit_message_status(uow: UnitOfWork, m: Any, team_id: int | None, assignee_id: int | None) -> None:
+    """``m``: a Message, or a row with its id, conversation_id, delivery_status, error
+    and provider_message_id (the outbox records sends as plain rows)."""
     uow.emit(
         "message.status",
         MessageStatusPayload(

@@ -36,7 +36,7 @@ from hub.models import (
 )
 from hub.precompiled import Precompiled
 from hub.services.access import Actor, require_handler
-from hub.services.batch_rows import EventWriter, column_defaults
+from hub.services.batch_rows import EventWriter, column_defaults, ids_in_order
 from hub.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 _msg = Message.__table__  # type: ignore[attr-defined]
@@ -146,7 +146,7 @@ class ReplyWriter:
         self, conn: Connection, accepted: list[tuple[int, PreparedReply, _Conv]]
     ) -> list[StoredReply]:
         messages = [self._message_row(r, conv) for _, r, conv in accepted]
-        message_ids = _ids_in_order(conn.execute(_INSERT_MESSAGES, messages), len(messages))
+        message_ids = ids_in_order(conn.execute(_INSERT_MESSAGES, messages), len(messages))
         outbox = [
             {
                 **_OUTBOX_DEFAULTS,
@@ -162,7 +162,7 @@ class ReplyWriter:
             }
             for message_id, (_, r, conv) in zip(message_ids, accepted, strict=True)
         ]
-        outbox_ids = _ids_in_order(conn.execute(_INSERT_OUTBOX, outbox), len(outbox))
+        outbox_ids = ids_in_order(conn.execute(_INSERT_OUTBOX, outbox), len(outbox))
         # One touch per conversation: its last reply's time, and the first answer's
         # time once (an agent's, not the system's).
         touches: dict[int, dict[str, Any]] = {}
@@ -241,15 +241,6 @@ class ReplyWriter:
             "raw": {},
             "created_at": r.now,
         }
-
-
-def _ids_in_order(result: Any, expected: int) -> list[int]:
-    """A multi-row insert's ids, in the rows' order (see hub.services.uow on why sorted
-    ids belong to the rows in the order they were listed)."""
-    ids = sorted(int(row[0]) for row in result)
-    if len(ids) != expected:
-        raise RuntimeError(f"{expected} rows inserted, {len(ids)} ids returned")
-    return ids
 
 
 _INSERT_MESSAGES = sa.insert(_msg).returning(_msg.c.id)

@@ -20,12 +20,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
-from hub.events import Event, public_payload, validate_payload
+from hub.events import Event, public_payload
 from hub.models import EventLog
+from hub.services.batch_rows import INSERT_EVENTS, event_row, ids_in_order, logged_event
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,15 @@ class UnitOfWork:
         user_id: int | None = None,
     ) -> None:
         self._pending.append(
-            {
-                "type": event_type,
-                "ts": self.hub.now(),
-                "actor_id": self.actor_id,
-                "conversation_id": conversation_id,
-                "team_id": team_id,
-                "user_id": user_id,
-                "payload": validate_payload(event_type, payload),
-            }
+            event_row(
+                event_type,
+                payload,
+                self.hub.now(),
+                actor_id=self.actor_id,
+                conversation_id=conversation_id,
+                team_id=team_id,
+                user_id=user_id,
+            )
         )
 
     async def flush_events(self) -> None:
@@ -66,31 +66,12 @@ class UnitOfWork:
         if not rows:
             return
         conn = await self.session.connection()
-        result = await conn.execute(_INSERT_EVENTS, rows)
-        ids = sorted(int(r[0]) for r in result)
-        if len(ids) != len(rows):
-            raise RuntimeError(f"{len(rows)} events inserted, {len(ids)} ids returned")
-        for event_id, row in zip(ids, rows, strict=True):
-            self._events.append(
-                Event(
-                    id=event_id,
-                    type=row["type"],
-                    ts=row["ts"],
-                    conversation_id=row["conversation_id"],
-                    team_id=row["team_id"],
-                    user_id=row["user_id"],
-                    actor_id=row["actor_id"],
-                    payload=public_payload(row["payload"]),
-                )
-            )
+        ids = ids_in_order(await conn.execute(INSERT_EVENTS, rows), len(rows))
+        self._events.extend(logged_event(event_id, row) for event_id, row in zip(ids, rows, strict=True))
 
     def events(self) -> list[Event]:
         """The events inserted so far (call :meth:`flush_events` first)."""
         return list(self._events)
-
-
-_events_table = EventLog.__table__  # type: ignore[attr-defined]
-_INSERT_EVENTS = sa.insert(_events_table).returning(_events_table.c.id)
 
 
 def event_from_row(row: EventLog) -> Event:
