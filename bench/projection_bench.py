@@ -9,6 +9,9 @@ Two parts, each against its baseline in the same run:
 * **rounds**: CPU of one projection round after 5 inbound messages, for the hub's whole
   runner and for each consumer alone (a runner with just that consumer), so a consumer
   that got expensive shows up by name. Messages are ingested outside the timed part.
+* **contact figures' light refresh**: the whole runner's round after messages from known
+  customers into their open conversations, with contact_figures' ``fold`` and without
+  it (the full recompute), interleaved round by round.
 
     python bench/projection_bench.py [--rounds 40] [--statements 2000] [--per-round 5]
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -121,6 +125,54 @@ async def rounds(url: str, data_dir: str, n: int, per_round: int) -> list[tuple[
     return out
 
 
+async def figures_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[str, list[float]]:
+    """The hub's whole runner after ``per_round`` messages from known customers into
+    their open conversations, with contact_figures' light refresh (its ``fold``) and
+    without it (the full recompute of every contact a message touches), the two
+    interleaved round by round so that the host's drift falls on both alike."""
+    from hub.crm.figures import ContactFiguresProjection
+
+    settings = load_settings(None, database_url=url, data_dir=data_dir, channels={"loopback": {}})
+    app = create_app(settings, run_outbox_worker=False, run_routing=False)
+    out: dict[str, list[float]] = {"light refresh": [], "full recompute": []}
+    light = ContactFiguresProjection.fold
+    senders = 300
+    async with app.router.lifespan_context(app):
+        hub = app.state.hub
+        await hub.projections.stop()
+        runner = build_projections(hub)
+        await runner.prepare()
+        seq = 0
+
+        async def feed(k: int) -> None:
+            nonlocal seq
+            for _ in range(k):
+                seq += 1
+                msg = InboundMessage(
+                    channel="loopback",
+                    provider_message_id=f"ab-{seq}",
+                    address_kind="loopback",
+                    sender=f"ab-{seq % senders}",
+                    body=f"hello {seq}",
+                )
+                await ingest(hub, msg)
+
+        await feed(senders)  # every customer known, every conversation open
+        await runner.catch_up()
+        try:
+            for i in range(2 * n):
+                mode = "light refresh" if i % 2 == 0 else "full recompute"
+                setattr(ContactFiguresProjection, "fold", light if mode == "light refresh" else None)  # noqa: B010
+                await feed(per_round)
+                t0 = time.process_time()
+                await runner.catch_up(wait=False)
+                await runner._run_due_now()
+                out[mode].append((time.process_time() - t0) * 1e3)
+        finally:
+            setattr(ContactFiguresProjection, "fold", light)  # noqa: B010
+    return out
+
+
 async def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rounds", type=int, default=40)
@@ -154,6 +206,10 @@ async def main(argv: list[str]) -> int:
         print(f"| {name} | {ms:.2f} | {ms * 1000 / k:,.0f} |")
     print("\nA consumer alone includes the runner's fixed cost per round (the drained check, the")
     print("transaction, the timers' read); the hub's runner pays it once for all twelve.")
+    print(f"\n| contact_figures, whole runner, {k} known customers a round | median ms CPU | mean ms CPU |")
+    print("|---|---:|---:|")
+    for mode, samples in (await figures_ab(url, work + "/ab", args.rounds, k)).items():
+        print(f"| {mode} | {statistics.median(samples):.2f} | {statistics.fmean(samples):.2f} |")
     return 0
 
 

@@ -15,6 +15,8 @@ from sqlmodel import select
 
 from channels.webchat import record_csat
 from channels.webchat.errors import WebchatError
+from hub.crm import figures as figures_module
+from hub.crm.figures import ContactFiguresProjection
 from hub.domain import InboundMessage
 from hub.models import (
     OPEN_COMPLAINT,
@@ -253,6 +255,8 @@ async def run_ops(hub: Any, clock: Any, ops: list[tuple[Any, ...]], tag: str) ->
             clock.advance(op[1] * 86400)
         elif kind == "project":
             await hub.projections.catch_up()
+        elif kind == "check":  # (no timer has come due since the last run_due)
+            await check_all(hub)
         elif kind == "vip" and op[1] in contact_of:
             try:
                 await update_contact(hub, SYSTEM, contact_of[op[1]], {"vip": op[2]})
@@ -265,10 +269,42 @@ async def run_ops(hub: Any, clock: Any, ops: list[tuple[Any, ...]], tag: str) ->
                 pass
 
 
-async def test_figures_equal_a_recomputation_after_any_history(hub: Any, clock: Any) -> None:
+def count_refreshes(monkeypatch: Any) -> dict[str, int]:
+    """Counts the contacts the light refresh kept (no full recompute) and those it sent
+    on to the full recompute."""
+    counts = {"kept": 0, "sent_on": 0}
+    original = ContactFiguresProjection._refresh_last_contact
+
+    async def spy(self: Any, s: Any, keys: Any, tiers: Any, now: Any) -> set[int]:
+        heavy = await original(self, s, keys, tiers, now)
+        counts["kept"] += len(set(keys) - heavy)
+        counts["sent_on"] += len(heavy)
+        return heavy
+
+    monkeypatch.setattr(ContactFiguresProjection, "_refresh_last_contact", spy)
+    return counts
+
+
+async def test_figures_equal_a_recomputation_after_any_history(hub: Any, clock: Any, monkeypatch: Any) -> None:
     SEEN.clear()
+    refreshes = count_refreshes(monkeypatch)
+    # Only the test applies the log and the timers: which way a contact goes (a full
+    # recompute, or the light refresh kept or sent on) does not depend on the loop.
+    await hub.projections.stop()
     # A written history that reaches every tier and a rating, then generated ones.
     written: list[tuple[Any, ...]] = [
+        # Messages into conversations the figures already count: the light refresh,
+        # kept (a plain message) and sent on (its row's due time has passed).
+        ("msg", 3, "sms", 0),
+        ("msg", 4, "email", 5),
+        ("project",),
+        ("advance", 1),
+        ("msg", 3, "sms", 0),
+        ("project",),
+        ("check",),
+        ("advance", 30),
+        ("msg", 4, "email", 5),
+        ("project",),
         ("msg", 0, "webchat", 0),
         ("resolve", 0, None),
         ("csat", 0, 1),
@@ -294,11 +330,13 @@ async def test_figures_equal_a_recomputation_after_any_history(hub: Any, clock: 
     clock.advance(400 * 86400)
     await hub.projections.run_due()
     assert await check_all(hub) > 0
-    # The histories reached the interesting states (the check is not vacuous).
-    print(SEEN)
+    # The histories reached the interesting states (the check is not vacuous), and
+    # messages into open conversations went both ways of the light refresh.
+    print(SEEN, refreshes)
     assert all(SEEN.get(k, 0) > 0 for k in ("frequent", "at_risk", "lapsed", "vip", "rated", "windowed")), (
         SEEN
     )
+    assert refreshes["kept"] > 0 and refreshes["sent_on"] > 0, refreshes
 
 
 async def test_windows_and_tiers_change_with_time_alone(hub: Any, clock: Any) -> None:
@@ -379,3 +417,52 @@ async def test_a_message_into_an_open_conversation_moves_last_contact_and_tiers(
         fig = await s.get(ContactFigures, r.contact_id)
     assert fig is not None and fig.conversations_365d == 0 and fig.conversations_total == 3
     await check_all(hub)
+
+
+async def test_a_message_into_an_open_conversation_refreshes_without_the_grouped_queries(
+    hub: Any, clock: Any, monkeypatch: Any
+) -> None:
+    """The usual message, a known customer writing into their open conversation, moves
+    ``last_contact_at`` and the next due time from the stored figures: no grouped
+    recomputation, no delete and insert of the row, and the row still equals the
+    recomputation from rows."""
+    await hub.projections.stop()  # only the test applies the log and the timers
+    first = await ingest(hub, message(3, "email", "light-0"))
+    other = await ingest(hub, message(4, "sms", "light-other"))
+    await hub.projections.catch_up()
+    async with hub.db.session() as s:
+        before = await s.get(ContactFigures, first.contact_id)
+    assert before is not None and before.due_at is not None
+    computed: list[list[int]] = []
+    original = figures_module.compute_figures
+
+    async def spy(s: Any, keys: Any, now: Any) -> Any:
+        computed.append(sorted(keys))
+        return await original(s, keys, now)
+
+    monkeypatch.setattr(figures_module, "compute_figures", spy)
+    refreshes = count_refreshes(monkeypatch)
+    clock.advance(3600)
+    again = await ingest(hub, message(3, "email", "light-1"))
+    assert again.conversation_id == first.conversation_id
+    await hub.projections.catch_up()
+    assert computed == [] and refreshes == {"kept": 1, "sent_on": 0}
+    async with hub.db.session() as s:
+        after = await s.get(ContactFigures, first.contact_id)
+        untouched = await s.get(ContactFigures, other.contact_id)
+    assert after is not None and untouched is not None
+    assert after.last_contact_at == clock.now != before.last_contact_at
+    assert after.due_at == before.due_at  # the 30-day window's drop, still the first change
+    assert untouched.last_contact_at == other_last(untouched)
+    await check_all(hub)
+    # A row whose due time has passed (a window count may be stale) goes the full way.
+    clock.advance(31 * 86400)
+    await ingest(hub, message(3, "email", "light-2"))
+    await hub.projections.catch_up()
+    assert computed == [[first.contact_id]] and refreshes == {"kept": 1, "sent_on": 1}
+    await hub.projections.run_due()  # the other contact's window drop
+    await check_all(hub)
+
+
+def other_last(row: ContactFigures) -> Any:
+    return row.first_contact_at  # one conversation and one message: first == last
