@@ -285,7 +285,9 @@ def count_refreshes(monkeypatch: Any) -> dict[str, int]:
     return counts
 
 
-async def test_figures_equal_a_recomputation_after_any_history(hub: Any, clock: Any, monkeypatch: Any) -> None:
+async def test_figures_equal_a_recomputation_after_any_history(
+    hub: Any, clock: Any, monkeypatch: Any
+) -> None:
     SEEN.clear()
     refreshes = count_refreshes(monkeypatch)
     # Only the test applies the log and the timers: which way a contact goes (a full
