@@ -47,6 +47,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import EventLog, ProjectionCheckpoint
+from hub.sqlite_driver import inline
 from hub.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -301,17 +302,18 @@ class ProjectionRunner:
                 for column in p.next_due_columns(now):
                     columns.append(column)
                     owners.append(name)
-        async with self.hub.db.session() as s:
-            if columns:
-                row = (await core(s, sa.select(*columns))).one()
-                for name, value in zip(owners, row, strict=True):
-                    if value is not None:
-                        value = ensure_utc(value)
-                        due = out[name]
-                        out[name] = value if due is None else min(due, value)
-            for name, p in wanted:
-                if not hasattr(p, "next_due_columns"):
-                    out[name] = await p.next_due(s)
+        with inline():
+            async with self.hub.db.session() as s:
+                if columns:
+                    row = (await core(s, sa.select(*columns))).one()
+                    for name, value in zip(owners, row, strict=True):
+                        if value is not None:
+                            value = ensure_utc(value)
+                            due = out[name]
+                            out[name] = value if due is None else min(due, value)
+                for name, p in wanted:
+                    if not hasattr(p, "next_due_columns"):
+                        out[name] = await p.next_due(s)
         return out
 
     async def _run_due_now(self) -> dict[str, datetime | None]:
@@ -404,65 +406,68 @@ class ProjectionRunner:
         its own checkpoint and moves it in the same transaction as its work. What needs
         a rebuild goes through :meth:`_pass` afterwards, on its own. Returns what
         :meth:`_pass` would for each (None: nothing left, or held elsewhere)."""
-        out: dict[str, int | None] = {}
-        published: list[Any] = []
-        async with contextlib.AsyncExitStack() as held:
-            for name in names:  # always in the runner's order: no two rounds deadlock
-                await self._ensure_checkpoint(name)
-                await held.enter_async_context(self._locks[name])
-            async with self.hub.db.transaction() as s:
-                # The checkpoints as plain records and written back in one executemany
-                # at the end: as ORM objects each was two UPDATEs (its position flushed
-                # by the next consumer's read, its updated_at at the commit).
-                locked = await core(
-                    s,
-                    sa.select(*_CHECKPOINT_COLUMNS)
-                    .where(_checkpoint.c.name.in_(names))
-                    .order_by(_checkpoint.c.name)
-                    .with_for_update(skip_locked=not wait),
-                )
-                found = {
-                    r.name: Checkpoint(r.name, r.position, dict(r.gaps or {}), r.rebuild_cursor)
-                    for r in locked
-                }
-                now = self.hub.now()
-                rebuilding: list[str] = []
-                moved: list[Checkpoint] = []
-                for name in names:
-                    cp = found.get(name)
-                    if cp is None:
-                        out[name] = None  # another process holds it
-                        continue
-                    p = self.projections[name]
-                    if cp.rebuild_cursor is not None:
-                        if not is_reactor(p) or getattr(p, "rebuildable", False):
-                            rebuilding.append(name)
-                            continue
-                        cp.rebuild_cursor = None  # a plain reactor starts from now (as in _react)
-                    events = await self._read(s, cp, shared)
-                    if is_reactor(p):
-                        published.extend(await self._act(s, p, events, now))  # type: ignore[arg-type]
-                    elif events:
-                        await self._fold(s, p, cp, events, now)
-                    moved.append(cp)
-                    out[name] = len(events) if events else None
-                if moved:
-                    await core(
+        # Inline (hub.sqlite_driver): reads and the writes after the first run on this
+        # thread, ~15 % of a round's CPU (bench/projection_bench.py).
+        with inline():
+            out: dict[str, int | None] = {}
+            published: list[Any] = []
+            async with contextlib.AsyncExitStack() as held:
+                for name in names:  # always in the runner's order: no two rounds deadlock
+                    await self._ensure_checkpoint(name)
+                    await held.enter_async_context(self._locks[name])
+                async with self.hub.db.transaction() as s:
+                    # The checkpoints as plain records and written back in one executemany
+                    # at the end: as ORM objects each was two UPDATEs (its position flushed
+                    # by the next consumer's read, its updated_at at the commit).
+                    locked = await core(
                         s,
-                        _MOVE_CHECKPOINT,
-                        [
-                            {
-                                "cp_name": cp.name,
-                                "position": cp.position,
-                                "gaps": cp.gaps,
-                                "rebuild_cursor": cp.rebuild_cursor,
-                                "updated_at": now,
-                            }
-                            for cp in moved
-                        ],
+                        sa.select(*_CHECKPOINT_COLUMNS)
+                        .where(_checkpoint.c.name.in_(names))
+                        .order_by(_checkpoint.c.name)
+                        .with_for_update(skip_locked=not wait),
                     )
+                    found = {
+                        r.name: Checkpoint(r.name, r.position, dict(r.gaps or {}), r.rebuild_cursor)
+                        for r in locked
+                    }
+                    now = self.hub.now()
+                    rebuilding: list[str] = []
+                    moved: list[Checkpoint] = []
+                    for name in names:
+                        cp = found.get(name)
+                        if cp is None:
+                            out[name] = None  # another process holds it
+                            continue
+                        p = self.projections[name]
+                        if cp.rebuild_cursor is not None:
+                            if not is_reactor(p) or getattr(p, "rebuildable", False):
+                                rebuilding.append(name)
+                                continue
+                            cp.rebuild_cursor = None  # a plain reactor starts from now (as in _react)
+                        events = await self._read(s, cp, shared)
+                        if is_reactor(p):
+                            published.extend(await self._act(s, p, events, now))  # type: ignore[arg-type]
+                        elif events:
+                            await self._fold(s, p, cp, events, now)
+                        moved.append(cp)
+                        out[name] = len(events) if events else None
+                    if moved:
+                        await core(
+                            s,
+                            _MOVE_CHECKPOINT,
+                            [
+                                {
+                                    "cp_name": cp.name,
+                                    "position": cp.position,
+                                    "gaps": cp.gaps,
+                                    "rebuild_cursor": cp.rebuild_cursor,
+                                    "updated_at": now,
+                                }
+                                for cp in moved
+                            ],
+                        )
         await self._publish(published)
-        for name in rebuilding:
+        for name in rebuilding:  # a rebuild's batches are large: not inline
             out[name] = await self._pass(name, wait=wait, shared=shared)
         return out
 
@@ -473,13 +478,9 @@ class ProjectionRunner:
         per consumer. A process holding a checkpoint mid-batch has not committed its new
         position, so a caller that must wait for it still does."""
         top_id = sa.select(sa.func.max(_events.c.id)).scalar_subquery()
-        async with self.hub.db.session() as s:
-            rows = (
-                await core(
-                    s,
-                    sa.select(*_CHECKPOINT_COLUMNS, top_id),
-                )
-            ).all()
+        with inline():
+            async with self.hub.db.session() as s:
+                rows = (await core(s, sa.select(*_CHECKPOINT_COLUMNS, top_id))).all()
         top = (rows[0][4] or 0) if rows else 0
         out = {
             name

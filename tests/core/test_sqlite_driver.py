@@ -1,9 +1,12 @@
-"""The SQLite driver (hub/sqlite_driver.py): one thread round trip per statement, and
-everything else as SQLAlchemy's aiosqlite dialect does it — rows, row counts, last row
-ids, executemany, errors, streaming, rollback."""
+"""The SQLite driver (hub/sqlite_driver.py): one thread round trip per statement (none
+for what cannot wait inside inline(), nor for a commit or rollback with nothing to end),
+and everything else as SQLAlchemy's aiosqlite dialect does it — rows, row counts, last
+row ids, executemany, errors, streaming, rollback."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import Database
-from hub.sqlite_driver import OneTripConnection
+from hub.sqlite_driver import OneTripConnection, inline
 
 meta = sa.MetaData()
 things = sa.Table(
@@ -93,3 +96,72 @@ async def test_errors_and_rollback_are_sqlalchemys(db: Database) -> None:
     async with db.engine.connect() as s:  # the failed transaction left nothing; the pool is fine
         names = (await s.execute(sa.select(things.c.name))).scalars().all()
     assert names == ["x"]
+
+
+@pytest.fixture
+async def threads(db: Database) -> list[int]:
+    """The thread each statement ran on (a SQL function, called by every statement
+    below, records it)."""
+    seen: list[int] = []
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.create_function("here", 0, lambda: seen.append(threading.get_ident()) or 1)
+
+    sa.event.listen(db.engine.sync_engine, "connect", on_connect)
+    await db.engine.dispose()  # connections opened from here on have it
+    return seen
+
+
+async def test_inline_runs_what_cannot_wait_on_the_calling_thread(
+    db: Database, trips: list[str], threads: list[int]
+) -> None:
+    loop_thread = threading.get_ident()
+    here = sa.select(sa.func.here())
+    async with db.engine.begin() as c:
+        await c.execute(here)  # outside inline(): on the connection's thread
+        assert threads[-1] != loop_thread
+        worker = threads[-1]
+        with inline():
+            trips.clear()
+            await c.execute(here)  # a read: never waits in WAL mode
+            assert threads[-1] == loop_thread and trips == []
+            # The transaction's first write takes the write lock: it may wait, so it
+            # goes to the connection's thread; once the lock is held, writes stay here.
+            await c.execute(sa.insert(things).values(name="first", n=sa.func.here()))
+            assert threads[-1] == worker and trips == ["_run"]
+            await c.execute(sa.insert(things).values(name="second", n=sa.func.here()))
+            assert threads[-1] == loop_thread and trips == ["_run"]
+        await c.execute(sa.insert(things).values(name="third", n=sa.func.here()))
+        assert threads[-1] == worker
+    assert trips[-1] == "commit"  # a commit with writes: on the connection's thread (it may fsync)
+    async with db.engine.connect() as c:
+        assert (await c.execute(sa.select(things.c.name).order_by(things.c.id))).scalars().all() == [
+            "first",
+            "second",
+            "third",
+        ]
+
+
+async def test_commit_and_rollback_outside_a_transaction_need_no_round_trip(
+    db: Database, trips: list[str]
+) -> None:
+    async with db.engine.connect() as c:
+        await c.execute(sa.select(1))
+        trips.clear()
+        await c.execute(sa.select(sa.func.count()).select_from(things))
+        await c.rollback()  # nothing written: sqlite3 has no transaction to end
+        await c.execute(sa.select(1))
+        await c.commit()
+    assert trips == ["_run", "_run"]  # (and none when the pool takes the connection back)
+    async with db.engine.begin() as c:
+        await c.execute(sa.insert(things).values(name="w"))
+        trips.clear()
+    assert trips == ["commit"]
+    with contextlib.suppress(RuntimeError):
+        async with db.engine.begin() as c:
+            await c.execute(sa.insert(things).values(name="gone"))
+            trips.clear()
+            raise RuntimeError
+    assert trips == ["rollback"]
+    async with db.engine.connect() as c:
+        assert (await c.execute(sa.select(things.c.name))).scalars().all() == ["w"]
