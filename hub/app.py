@@ -103,7 +103,7 @@ def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
     lanes = 1 if settings.is_sqlite else settings.ingest.lanes
 
     async def publish(results: list[StoredReply]) -> None:
-        hub.outbox_wakeup.set()
+        hub.reply_wakeup.set()
         events = [e for r in results for e in r.events]
         if events:
             await hub.bus.publish(events)
@@ -351,7 +351,7 @@ def _start_outbox_wakeups(hub: Hub, sub: Subscription) -> asyncio.Task[None]:
         # Replies committed by another hub process wake this process's worker too.
         async for event in sub:
             if event.type == "outbox.enqueued":
-                hub.outbox_wakeup.set()
+                hub.reply_wakeup.set()
 
     return asyncio.create_task(loop(), name="outbox-wakeups")
 

@@ -42,8 +42,12 @@ class Hub:
     imports: Any = None
     # The projection runner (hub.projections.ProjectionRunner), started with the app.
     projections: Any = None
-    # Set when new outbox rows are committed in this process; the worker waits on it.
+    # The outbox worker waits on both. ``reply_wakeup``: new reply rows (this process's
+    # reply lane, or another process's ``outbox.enqueued``); ``outbox_wakeup``: anything
+    # else to send (staff mail, campaign sends), which also makes the worker look at
+    # those queues at once instead of at their next due time (hub.outbox).
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    reply_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     # Session-cookie checks, coalesced (hub.session_reads); made on first use.
     _session_reads: SessionReads | None = field(default=None, repr=False)

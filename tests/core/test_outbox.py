@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -171,3 +173,132 @@ async def test_a_pass_records_its_sends_together_and_keeps_a_status_a_callback_a
         (r.id, "delivered" if r.id == fast else "sent") for r in replies
     }
     assert sorted(s.body for s in list(loopback.sent)[-3:]) == ["answer 0", "answer 1", "answer 2"]
+
+
+async def test_the_worker_loop_sends_with_its_statements_inline(app: Any, loopback: Any) -> None:
+    """The worker's own loop (not run_once() called by a test): a reply is sent once and
+    recorded, and the pass ran inside hub.sqlite_driver.inline() (its statements that
+    cannot wait skip the thread round trip on SQLite; a no-op on PostgreSQL)."""
+    from hub.outbox import OutboxWorker
+    from hub.sqlite_driver import INLINE
+
+    conv = await _conversation(app)
+    inline_during_send: list[bool] = []
+    real_send = loopback.send
+
+    async def send(message: Any) -> Any:
+        inline_during_send.append(INLINE.get())
+        return await real_send(message)
+
+    loopback.send = send
+    m = await reply(app.hub, SYSTEM, conv, "from the loop")
+    sub = app.hub.bus.subscribe()
+    worker = OutboxWorker(app.hub)
+    worker.start()
+    try:
+        while True:  # until the send is recorded: its message.status event
+            event = await sub.get()
+            if (
+                event is not None
+                and event.type == "message.status"
+                and event.payload.get("message_id") == m.id
+            ):
+                break
+    finally:
+        await worker.stop()
+        sub.close()
+    assert [s.body for s in loopback.sent] == ["from the loop"] and inline_during_send == [True]
+    m2, item = await _state(app.hub, m.id)
+    assert m2.delivery_status == "sent" and item.status == "sent" and item.attempts == 1
+
+
+class _Monotonic:
+    """hub.outbox's monotonic clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_a_turn_woken_only_by_replies_leaves_staff_mail_and_campaigns_alone(
+    app: Any, loopback: Any, clock: Any, monkeypatch: Any
+) -> None:
+    """Staff mail's and campaigns' claims and due reads run on the loop's first turn, when
+    woken for them, when one is due by the last reading, or when that reading is older
+    than the poll interval; a turn woken by a reply alone sends the reply and skips them."""
+    import hub.outbox as outbox_module
+    from hub import staff_outbox
+    from hub.campaigns import sender
+    from hub.outbox import OutboxWorker
+
+    fake = _Monotonic()
+    monkeypatch.setattr(outbox_module, "time", fake)
+    looked: list[str] = []
+    real_staff, real_campaigns = staff_outbox.run_once, sender.next_due
+
+    async def staff(*args: Any) -> int:
+        looked.append("staff")
+        return await real_staff(*args)
+
+    async def campaigns_due(*args: Any) -> Any:
+        looked.append("campaigns due")
+        return await real_campaigns(*args)
+
+    monkeypatch.setattr(staff_outbox, "run_once", staff)
+    monkeypatch.setattr(sender, "next_due", campaigns_due)
+    idle = asyncio.Event()  # the loop finished a turn and waits
+    real_either = outbox_module._either
+
+    async def either(*args: Any) -> None:
+        idle.set()
+        await real_either(*args)
+
+    monkeypatch.setattr(outbox_module, "_either", either)
+    conv = await _conversation(app)
+    sub = app.hub.bus.subscribe()
+    worker = OutboxWorker(app.hub)
+
+    async def sent(text: str) -> None:
+        await idle.wait()  # each reply wakes a turn of its own
+        idle.clear()
+        m = await reply(app.hub, SYSTEM, conv, text)
+        while True:
+            event = await sub.get()
+            if (
+                event is not None
+                and event.type == "message.status"
+                and event.payload.get("message_id") == m.id
+            ):
+                await idle.wait()  # and the turn is over (staff mail and campaigns come after)
+                return
+
+    worker.start()
+    try:
+        await sent("first")  # after the first turn, which looked at everything
+        assert looked.count("staff") >= 1 and "campaigns due" in looked
+        looked.clear()
+        await sent("second")  # woken by the reply alone
+        assert looked == []
+        poll = app.hub.settings.outbox.poll_interval_seconds
+        fake.now += poll  # the last reading is now as old as the poll interval
+        await sent("third")
+        assert "staff" in looked and looked.count("campaigns due") == 1
+        looked.clear()
+        await sent("fourth")
+        assert looked == []
+    finally:
+        await worker.stop()
+        sub.close()
+    assert [s.body for s in loopback.sent] == ["first", "second", "third", "fourth"]
+    # Woken for them, or one due by the last reading: the next turn looks.
+    app.hub.outbox_wakeup.clear()  # (stop() sets it, to end the wait)
+    assert not worker._side_work()
+    app.hub.outbox_wakeup.set()
+    assert worker._side_work()
+    app.hub.outbox_wakeup.clear()
+    worker._side_due = clock.now + timedelta(seconds=30)
+    assert not worker._side_work()
+    clock.advance(30)
+    assert worker._side_work()
