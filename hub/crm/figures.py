@@ -280,15 +280,9 @@ class ContactFiguresProjection:
                 if figures[key] is not None:
                     figures[key] = _aware(figures[key])
             figures["last_contact_at"] = last = _aware(r.last) if r.last is not None else None
-            facts = facts_of(figures, r)
-            member: list[str] = []
-            due = [stored_due] if stored_due is not None else []
-            for tier in tiers:
-                verdict = evaluate(tier.rule, facts, now)
-                if verdict.member:
-                    member.append(tier.key)
-                if verdict.changes_at is not None:
-                    due.append(verdict.changes_at)
+            member, due = _tiers_of(tiers, facts_of(figures, r), now)
+            if stored_due is not None:
+                due.append(stored_due)
             if member != list(r.tiers or []):
                 heavy.add(r.contact_id)
                 continue
@@ -314,15 +308,10 @@ class ContactFiguresProjection:
         await core(s, _DELETE_FIGURES, {"ids": keys})
         memberships: list[dict[str, Any]] = []
         for row in rows:
-            facts = row.pop("_facts")
-            due: list[datetime] = [d for d in [row.pop("_window_due")] if d is not None]
-            member: list[str] = []
-            for tier in tiers:
-                verdict = evaluate(tier.rule, facts, now)
-                if verdict.member:
-                    member.append(tier.key)
-                if verdict.changes_at is not None:
-                    due.append(verdict.changes_at)
+            member, due = _tiers_of(tiers, row.pop("_facts"), now)
+            window_due = row.pop("_window_due")
+            if window_due is not None:
+                due.append(window_due)
             row["tiers"] = member
             row["due_at"] = min(due) if due else None
             row["updated_at"] = now
@@ -338,6 +327,22 @@ class ContactFiguresProjection:
         }
         if changed:
             await _tier_events(s, changed, now)
+
+
+def _tiers_of(
+    tiers: Sequence[Tier], facts: Mapping[str, Any], now: datetime
+) -> tuple[list[str], list[datetime]]:
+    """The keys of the tiers ``facts`` are in (in the tiers' order), and the moments
+    time alone may change one of them."""
+    member: list[str] = []
+    changes: list[datetime] = []
+    for tier in tiers:
+        verdict = evaluate(tier.rule, facts, now)
+        if verdict.member:
+            member.append(tier.key)
+        if verdict.changes_at is not None:
+            changes.append(verdict.changes_at)
+    return member, changes
 
 
 async def _tier_events(
