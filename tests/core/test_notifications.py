@@ -171,7 +171,9 @@ async def test_list_count_mark_read_and_nobody_elses(app: Any) -> None:
         assert (await ben.post("/api/v1/notifications/read", json=body, headers=bh)).status_code == 422
     assert (await ben.get("/api/v1/notifications", params={"limit": 1000})).status_code == 422
     async with hub.db.session() as s:
-        reads = (await s.exec(select(EventLog).where(EventLog.type == "notification.read"))).all()
+        reads = (
+            await s.exec(select(EventLog).where(EventLog.type == "notification.read").order_by(EventLog.id))
+        ).all()
     assert [(e.user_id, e.payload["all"]) for e in reads] == [(w["ben"], False), (w["ben"], True)]
 
 
