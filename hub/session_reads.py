@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
+import sqlalchemy as sa
 
 from hub.db import Database
 from hub.models import AuthSession, TeamMember, User
+from hub.sqlite_driver import inline
 
 # Bounds one statement's IN list; more pending checks wait for the next batch.
 MAX_BATCH = 200
@@ -30,8 +31,8 @@ MAX_BATCH = 200
 
 @dataclass(frozen=True, slots=True)
 class SessionRead:
-    user: User
-    session: AuthSession
+    user: User  # read-only: built from the row (model_construct), in no ORM session
+    csrf_token: str
     team_ids: frozenset[int]
 
 
@@ -80,25 +81,43 @@ class SessionReads:
                     fut.set_exception(RuntimeError("session check cancelled"))
 
     async def _read(self, hashes: list[str]) -> dict[str, SessionRead]:
+        # Core statements built once and plain rows: as ORM entities (two objects and
+        # their identity map per session read) the check cost about twice as much CPU,
+        # and every socket command pays it. Inline on SQLite (hub.sqlite_driver): reads.
         now = self._now()
-        async with self._db.session() as s:
-            rows = (
-                await s.exec(
-                    select(User, AuthSession)
-                    .join(AuthSession, col(AuthSession.user_id) == User.id)
-                    .where(col(AuthSession.token_hash).in_(hashes))
-                )
-            ).all()
-            live = [(u, a) for u, a in rows if a.expires_at > now and u.active]
-            teams: dict[int, set[int]] = {}
-            user_ids = sorted({u.id for u, _ in live if u.id is not None})
-            if user_ids:
-                for team_id, user_id in (
-                    await s.exec(
-                        select(TeamMember.team_id, TeamMember.user_id).where(
-                            col(TeamMember.user_id).in_(user_ids)
-                        )
-                    )
-                ).all():
-                    teams.setdefault(user_id, set()).add(team_id)
-        return {a.token_hash: SessionRead(u, a, frozenset(teams.get(u.id or 0, ()))) for u, a in live}
+        with inline():
+            async with self._db.engine.connect() as c:
+                rows = (await c.execute(_SESSIONS, {"hashes": hashes})).all()
+                live = [r for r in rows if r.session_expires_at > now and r.active]
+                teams: dict[int, set[int]] = {}
+                user_ids = sorted({r.id for r in live})
+                if user_ids:
+                    for team_id, user_id in await c.execute(_TEAMS, {"user_ids": user_ids}):
+                        teams.setdefault(user_id, set()).add(team_id)
+        out: dict[str, SessionRead] = {}
+        for r in live:
+            values = r._mapping
+            user = User.model_construct(**{k: values[k] for k in _USER_FIELDS})
+            out[r.session_token_hash] = SessionRead(
+                user, r.session_csrf_token, frozenset(teams.get(r.id, ()))
+            )
+        return out
+
+
+_user = User.__table__  # type: ignore[attr-defined]
+_auth = AuthSession.__table__  # type: ignore[attr-defined]
+_member = TeamMember.__table__  # type: ignore[attr-defined]
+_USER_FIELDS = tuple(c.name for c in _user.columns)
+_SESSIONS = (
+    sa.select(
+        *_user.columns,
+        _auth.c.token_hash.label("session_token_hash"),
+        _auth.c.csrf_token.label("session_csrf_token"),
+        _auth.c.expires_at.label("session_expires_at"),
+    )
+    .join_from(_user, _auth, _auth.c.user_id == _user.c.id)
+    .where(_auth.c.token_hash.in_(sa.bindparam("hashes", expanding=True)))
+)
+_TEAMS = sa.select(_member.c.team_id, _member.c.user_id).where(
+    _member.c.user_id.in_(sa.bindparam("user_ids", expanding=True))
+)

@@ -48,7 +48,7 @@ async def principal_from_request(hub: Hub, request: Request) -> Principal | None
     found = await hub.session_reads.read(token_hash(cookie))
     if found is None:
         return None
-    return Principal(found.user, actor_of(found.user, found.team_ids), "session", found.session.csrf_token)
+    return Principal(found.user, actor_of(found.user, found.team_ids), "session", found.csrf_token)
 
 
 async def current_principal(request: Request, hub: Hub = Depends(get_hub)) -> Principal:

@@ -46,6 +46,7 @@ _events = EventLog.__table__  # type: ignore[attr-defined]
 
 
 _MSG_DEFAULTS = column_defaults(Message)
+_MESSAGE_FIELDS = tuple(k for k in _MSG_DEFAULTS if k in Message.model_fields)
 _OUTBOX_DEFAULTS = column_defaults(OutboxItem)
 _CONV_COLUMNS = (
     _conv.c.id,
@@ -213,9 +214,12 @@ class ReplyWriter:
                 )
             )
         written = self._events.write_many(conn, events)
+        # The message as callers read it back (REST's MessageOut, the socket's ack), from
+        # the values just written: model_construct, not Message(...) — validating them
+        # again cost ~45 µs a reply, on the lane's thread and under SQLite's write lock.
         return [
             StoredReply(
-                Message(id=message_id, **{k: v for k, v in values.items() if k in Message.model_fields}),
+                Message.model_construct(id=message_id, **{k: values[k] for k in _MESSAGE_FIELDS}),
                 written[2 * n : 2 * n + 2],
             )
             for n, (values, message_id) in enumerate(zip(messages, message_ids, strict=True))
