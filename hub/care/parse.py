@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -135,7 +134,7 @@ def parse_status_request(text: str, keywords: Sequence[str]) -> StatusRequest | 
     """
     if len(text) > 2 * MAX_STATUS_CHARS:
         return None  # cheap rejection on the ingest path
-    norm = normalize(unicodedata.normalize("NFKC", text))
+    norm = normalize(text)  # NFKC-folds first
     if not norm or len(norm) > MAX_STATUS_CHARS:
         return None
     first, _, rest = norm.partition(" ")

@@ -48,3 +48,19 @@ def test_phone_forms_and_queries() -> None:
     assert phone_query("٠٥٠١٢٣") == "050123"  # a fragment, any digits
     assert phone_query("(050) 12") == "05012"
     assert phone_query("ahmed") is None and phone_query("12") is None
+
+
+def test_short_texts_are_remembered_and_long_ones_are_not() -> None:
+    """normalize() remembers short texts (a message's body is normalised by ingest and
+    three consumers); the answer is the same either way, and a long text is not kept."""
+    from hub import textnorm
+
+    short = "Ｓｔａｔｕｓ  أحمد\u064e C-2026-000123"
+    long = short + " x" * textnorm.CACHED_CHARS
+    before = textnorm._cached.cache_info()
+    assert normalize(short) == textnorm._normalize(short) == "status احمد c-2026-000123"
+    assert normalize(short) == textnorm._normalize(short)
+    after = textnorm._cached.cache_info()
+    assert after.hits >= before.hits + 1
+    assert normalize(long) == textnorm._normalize(long)
+    assert textnorm._cached.cache_info().currsize == after.currsize
