@@ -169,10 +169,7 @@ async def services(n: int) -> list[tuple[str, float, float]]:
             side = i % 2 == 1
             await asyncio.gather(*(one_out(j) for j in range(per_turn)))
             c0 = _cpu()
-            with inline():
-                while await worker.run_once(side=side):
-                    pass
-                await worker.next_due(side=side)
+            await worker.turn(side=side)
             turns[side].append((_cpu() - c0) / per_turn)
         for side, label in ((True, "with staff mail and campaigns"), (False, "replies only")):
             cpu = statistics.median(turns[side])

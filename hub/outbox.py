@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import col, func, select, update
+from sqlmodel import col, update
 
 from channels.base import SendError, SendResult
 from hub import staff_outbox
@@ -70,6 +70,69 @@ _RECORD_SENT = (
         delivery_status=sa.case((_STILL_OURS, sa.bindparam("new_status")), else_=_message.c.delivery_status),
         error=sa.case((_STILL_OURS, sa.null()), else_=_message.c.error),
     )
+)
+
+
+# The claim, the record of a pass's sends and the loop's due read, built once: built per
+# call, their construction and cache-key walk cost more CPU than SQLite running them.
+_o, _m, _c = _outbox.c, _message.c, _conversation.c
+_CLAIM_DUE = (
+    sa.select(_o.id, _o.message_id, _o.attempts)
+    .where(
+        # ``sending`` with a lapsed lease: the process died mid-send.
+        _o.status.in_([OutboxStatus.pending.value, OutboxStatus.sending.value]),
+        _o.next_attempt_at <= sa.bindparam("now"),
+        sa.or_(_o.locked_until.is_(None), _o.locked_until < sa.bindparam("now")),
+    )
+    .order_by(_o.next_attempt_at, _o.id)
+    .limit(sa.bindparam("batch"))
+)
+_CLAIM_DUE_LOCKED = _CLAIM_DUE.with_for_update(skip_locked=True)  # PostgreSQL: several workers
+_CLAIM_LEASE = (
+    sa.update(_outbox)
+    .where(_o.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        status=OutboxStatus.sending.value,
+        locked_until=sa.bindparam("until"),
+        attempts=_o.attempts + 1,
+        updated_at=sa.bindparam("now"),
+    )
+)
+_CLAIM_MESSAGES = (
+    sa.select(
+        _m.id,
+        _m.channel,
+        _m.subject,
+        _m.body,
+        _m.attachments,
+        _m.meta,
+        _c.id.label("conversation_id"),
+        _c.contact_address,
+        _c.channel_account,
+        _c.thread_key,
+        _c.team_id,
+        _c.assignee_id,
+        _user.c.name.label("author_name"),
+    )
+    .join_from(_message, _conversation, _c.id == _m.conversation_id)
+    .outerjoin(_user, _user.c.id == _m.author_id)
+    .where(_m.id.in_(sa.bindparam("mids", expanding=True)))
+)
+_RECORD_OUTBOX_SENT = (
+    sa.update(_outbox)
+    .where(_o.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        status=OutboxStatus.sent.value, locked_until=None, last_error=None, updated_at=sa.bindparam("now")
+    )
+)
+_RECORDED = sa.select(_m.id, _m.conversation_id, _m.delivery_status, _m.error, _m.provider_message_id).where(
+    _m.id.in_(sa.bindparam("mids", expanding=True))
+)
+_NEXT_DUE = sa.select(
+    sa.select(sa.func.min(_o.next_attempt_at))
+    .where(_o.status == OutboxStatus.pending.value)
+    .scalar_subquery(),
+    sa.select(sa.func.min(_o.locked_until)).where(_o.status == OutboxStatus.sending.value).scalar_subquery(),
 )
 
 
@@ -167,58 +230,14 @@ class OutboxWorker:
         cfg = hub.settings.outbox
         now = hub.now()
         async with hub.db.transaction() as s:
-            stmt = (
-                sa.select(_outbox.c.id, _outbox.c.message_id, _outbox.c.attempts)
-                .where(
-                    # ``sending`` with a lapsed lease: the process died mid-send.
-                    _outbox.c.status.in_([OutboxStatus.pending.value, OutboxStatus.sending.value]),
-                    _outbox.c.next_attempt_at <= now,
-                    sa.or_(_outbox.c.locked_until.is_(None), _outbox.c.locked_until < now),
-                )
-                .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
-                .limit(cfg.batch_size)
-            )
-            if not hub.db.is_sqlite:
-                stmt = stmt.with_for_update(skip_locked=True)
-            items = (await core(s, stmt)).all()
+            due = _CLAIM_DUE if hub.db.is_sqlite else _CLAIM_DUE_LOCKED
+            items = (await core(s, due, {"now": now, "batch": cfg.batch_size})).all()
             if not items:
                 return []
-            ids = [int(i.id) for i in items]
-            await core(
-                s,
-                sa.update(_outbox)
-                .where(_outbox.c.id.in_(ids))
-                .values(
-                    status=OutboxStatus.sending.value,
-                    locked_until=now + timedelta(seconds=cfg.lease_seconds),
-                    attempts=_outbox.c.attempts + 1,
-                    updated_at=now,
-                ),
-            )
-            m, c = _message.c, _conversation.c
-            rows = (
-                await core(
-                    s,
-                    sa.select(
-                        m.id,
-                        m.channel,
-                        m.subject,
-                        m.body,
-                        m.attachments,
-                        m.meta,
-                        c.id.label("conversation_id"),
-                        c.contact_address,
-                        c.channel_account,
-                        c.thread_key,
-                        c.team_id,
-                        c.assignee_id,
-                        _user.c.name.label("author_name"),
-                    )
-                    .join_from(_message, _conversation, c.id == m.conversation_id)
-                    .outerjoin(_user, _user.c.id == m.author_id)
-                    .where(m.id.in_([int(i.message_id) for i in items])),
-                )
-            ).all()
+            lease = {"ids": [int(i.id) for i in items], "until": now + timedelta(seconds=cfg.lease_seconds)}
+            await core(s, _CLAIM_LEASE, lease | {"now": now})
+            mids = [int(i.message_id) for i in items]
+            rows = (await core(s, _CLAIM_MESSAGES, {"mids": mids})).all()
         by_message = {r.id: r for r in rows}
         claimed = []
         for item in items:
@@ -313,15 +332,9 @@ class OutboxWorker:
         one read of what the ``message.status`` events carry."""
         hub = self.hub
         now = hub.now()
-        m = _message.c
         async with unit_of_work(hub) as uow:
             s = uow.session
-            await core(
-                s,
-                sa.update(_outbox)
-                .where(_outbox.c.id.in_([c.outbox_id for c, _ in sent]))
-                .values(status=OutboxStatus.sent.value, locked_until=None, last_error=None, updated_at=now),
-            )
+            await core(s, _RECORD_OUTBOX_SENT, {"ids": [c.outbox_id for c, _ in sent], "now": now})
             await core(
                 s,
                 _RECORD_SENT,
@@ -334,17 +347,8 @@ class OutboxWorker:
                     for c, r in sent
                 ],
             )
-            rows = {
-                r.id: r
-                for r in (
-                    await core(
-                        s,
-                        sa.select(
-                            m.id, m.conversation_id, m.delivery_status, m.error, m.provider_message_id
-                        ).where(m.id.in_([c.message.message_id for c, _ in sent])),
-                    )
-                ).all()
-            }
+            mids = [c.message.message_id for c, _ in sent]
+            rows = {r.id: r for r in (await core(s, _RECORDED, {"mids": mids})).all()}
             for c, _ in sent:
                 emit_message_status(uow, rows[c.message.message_id], c.team_id, c.assignee_id)
 
@@ -404,20 +408,8 @@ class OutboxWorker:
     async def next_due(self, *, side: bool = True) -> datetime | None:
         """When the next pending item is due, or the next in-flight lease lapses.
         ``side``: read staff mail's and campaigns' too (else their last reading)."""
-        async with self.hub.db.session() as s:
-            pending = (
-                await s.exec(
-                    select(OutboxItem.next_attempt_at)
-                    .where(OutboxItem.status == OutboxStatus.pending)
-                    .order_by(col(OutboxItem.next_attempt_at))
-                    .limit(1)
-                )
-            ).first()
-            lapsing = (
-                await s.exec(
-                    select(func.min(OutboxItem.locked_until)).where(OutboxItem.status == OutboxStatus.sending)
-                )
-            ).first()
+        async with self.hub.db.engine.connect() as c:
+            pending, lapsing = (await c.execute(_NEXT_DUE)).one()
         if side:
             staff = await staff_outbox.next_due(self.hub)
             from hub.campaigns.sender import next_due as campaigns_due
@@ -440,6 +432,19 @@ class OutboxWorker:
             return True
         return self._side_due is not None and self._side_due <= hub.now()
 
+    async def turn(self, *, side: bool) -> datetime | None:
+        """One turn of the loop: passes until one claims less than a full batch (it took
+        everything due then; what came due since is in the due read, or has set a
+        wake-up — the empty pass that used to end every turn was a claim, and two side
+        claims, more), then the next due time. A pass's statements are bounded by its
+        batch: on SQLite those that cannot wait for a lock need no thread round trip
+        (hub.sqlite_driver)."""
+        batch = self.hub.settings.outbox.batch_size
+        with inline():
+            while await self.run_once(side=side) >= batch:
+                pass
+            return await self.next_due(side=side)
+
     async def run_forever(self) -> None:
         hub = self.hub
         poll = hub.settings.outbox.poll_interval_seconds
@@ -448,12 +453,7 @@ class OutboxWorker:
             hub.outbox_wakeup.clear()
             hub.reply_wakeup.clear()
             try:
-                # A pass's statements are bounded by its batch: on SQLite those that
-                # cannot wait for a lock need no thread round trip (hub.sqlite_driver).
-                with inline():
-                    while await self.run_once(side=side):
-                        pass
-                    due = await self.next_due(side=side)
+                due = await self.turn(side=side)
             except asyncio.CancelledError:
                 raise
             except Exception:

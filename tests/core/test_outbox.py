@@ -302,3 +302,51 @@ async def test_a_turn_woken_only_by_replies_leaves_staff_mail_and_campaigns_alon
     assert not worker._side_work()
     clock.advance(30)
     assert worker._side_work()
+
+
+async def test_a_turn_passes_again_only_after_a_full_batch_and_reads_what_comes_due(
+    app: Any, loopback: Any, clock: Any, monkeypatch: Any
+) -> None:
+    """The loop's turn: a pass that claimed less than a full batch took everything due,
+    so the turn ends without the empty pass that used to follow it; a full batch is
+    followed by another. Then the due read: a retry's time, and a lapsed lease."""
+    from hub.models import OutboxStatus
+    from hub.outbox import OutboxWorker
+
+    conv = await _conversation(app)
+    monkeypatch.setattr(app.hub.settings.outbox, "batch_size", 2)
+    worker = OutboxWorker(app.hub)
+    claims: list[int] = []
+    real_claim = worker._claim
+
+    async def claim() -> Any:
+        claimed = await real_claim()
+        claims.append(len(claimed))
+        return claimed
+
+    monkeypatch.setattr(worker, "_claim", claim)
+    for n in range(5):
+        await reply(app.hub, SYSTEM, conv, f"batch {n}")
+    assert await worker.turn(side=False) is None  # nothing left, nothing in flight
+    assert claims == [2, 2, 1]  # full, full, then one: no empty pass after it
+    assert sorted(s.body for s in loopback.sent) == [f"batch {n}" for n in range(5)]
+
+    claims.clear()
+    loopback.script_failures(SendError("503 from provider"))
+    m = await reply(app.hub, SYSTEM, conv, "retry me")
+    due = await worker.turn(side=False)
+    _, item = await _state(app.hub, m.id)
+    assert claims == [1] and item.status == "pending" and due == item.next_attempt_at
+    assert due is not None and due.tzinfo is not None and due > clock.now
+
+    # A row left ``sending`` by a process that died mid-send: due when its lease lapses.
+    async with app.hub.db.transaction() as s:
+        row = await s.get(OutboxItem, item.id)
+        assert row is not None
+        row.status, row.locked_until = OutboxStatus.sending, clock.now - timedelta(seconds=1)
+        row.next_attempt_at = clock.now - timedelta(minutes=2)  # it was due when claimed
+        s.add(row)
+    assert await worker.next_due(side=False) == clock.now - timedelta(seconds=1)
+    claims.clear()
+    assert await worker.turn(side=False) is None  # the lapsed lease is claimed and sent
+    assert claims == [1] and loopback.sent[-1].body == "retry me"
