@@ -40,10 +40,10 @@ _SPACE = re.compile(r"\s+")
 _PHONE_CHARS = re.compile(r"^[\d\s+().\-]+$")
 
 
-#: Texts up to this length are remembered (the last few hundred): an inbound message's
+#: Texts up to this length are remembered (the last 2,048; at most ~4 MB): an inbound message's
 #: body is normalised by ingest and again by three log consumers (care, consent
 #: keywords, search), about 5 % of the server's CPU per message at full load.
-CACHED_CHARS = 1000
+CACHED_CHARS = 500
 
 
 def normalize(text: str) -> str:
@@ -57,7 +57,7 @@ def _normalize(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-_cached = functools.lru_cache(maxsize=512)(_normalize)
+_cached = functools.lru_cache(maxsize=2048)(_normalize)
 
 
 def digits(text: str) -> str:

@@ -378,7 +378,12 @@ async def _answers(s: AsyncSession, survey_ids: Sequence[int], counts: dict[Key,
 
 
 async def _calendars(s: AsyncSession) -> dict[int, dict[str, Any]]:
-    return {t.id or 0: dict(t.business_hours or {}) for t in (await s.exec(select(Team))).all()}
+    """Every team's business hours, read in most rounds: two columns as plain rows (as
+    ORM entities, one Team object per team a round)."""
+    return {int(tid): dict(bh or {}) for tid, bh in (await core(s, _CALENDARS)).all()}
+
+
+_CALENDARS = sa.select(Team.__table__.c.id, Team.__table__.c.business_hours)  # type: ignore[attr-defined]
 
 
 def _business(calendars: dict[int, dict[str, Any]], team: int, a: datetime, b: datetime) -> float:
