@@ -79,6 +79,25 @@ _MOVE_CHECKPOINT = (
         updated_at=sa.bindparam("updated_at"),
     )
 )
+
+# A round's fixed statements, built once (built per round, constructing them and
+# walking them for their cache key cost more CPU than SQLite running them).
+_LOCK_WAIT = (
+    sa.select(*_CHECKPOINT_COLUMNS)
+    .where(_checkpoint.c.name.in_(sa.bindparam("names", expanding=True)))
+    .order_by(_checkpoint.c.name)
+    .with_for_update()
+)
+_LOCK_SKIP = _LOCK_WAIT.with_for_update(skip_locked=True)
+_DRAINED = sa.select(*_CHECKPOINT_COLUMNS, sa.select(sa.func.max(_events.c.id)).scalar_subquery())
+_IDS_AFTER = (
+    sa.select(_events.c.id)
+    .where(_events.c.id > sa.bindparam("position"))
+    .order_by(_events.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_EVENTS_BY_ID = sa.select(*_EVENT_COLUMNS).where(_events.c.id.in_(sa.bindparam("ids", expanding=True)))
+
 ALL = -1  # returned by Projection.affected: every key must be recomputed (a rebuild)
 MAX_GAPS = 5_000
 
@@ -419,13 +438,7 @@ class ProjectionRunner:
                     # The checkpoints as plain records and written back in one executemany
                     # at the end: as ORM objects each was two UPDATEs (its position flushed
                     # by the next consumer's read, its updated_at at the commit).
-                    locked = await core(
-                        s,
-                        sa.select(*_CHECKPOINT_COLUMNS)
-                        .where(_checkpoint.c.name.in_(names))
-                        .order_by(_checkpoint.c.name)
-                        .with_for_update(skip_locked=not wait),
-                    )
+                    locked = await core(s, _LOCK_WAIT if wait else _LOCK_SKIP, {"names": names})
                     found = {
                         r.name: Checkpoint(r.name, r.position, dict(r.gaps or {}), r.rebuild_cursor)
                         for r in locked
@@ -477,10 +490,9 @@ class ProjectionRunner:
         last round of every catch-up then cost one read instead of a write transaction
         per consumer. A process holding a checkpoint mid-batch has not committed its new
         position, so a caller that must wait for it still does."""
-        top_id = sa.select(sa.func.max(_events.c.id)).scalar_subquery()
         with inline():
             async with self.hub.db.session() as s:
-                rows = (await core(s, sa.select(*_CHECKPOINT_COLUMNS, top_id))).all()
+                rows = (await core(s, _DRAINED)).all()
         top = (rows[0][4] or 0) if rows else 0
         out = {
             name
@@ -652,21 +664,13 @@ class ProjectionRunner:
         ids = shared.ids.get(cp.position)
         if ids is None:
             ids = list(
-                (
-                    await core(
-                        s,
-                        sa.select(_events.c.id)
-                        .where(_events.c.id > cp.position)
-                        .order_by(_events.c.id)
-                        .limit(self.batch_size),
-                    )
-                ).scalars()
+                (await core(s, _IDS_AFTER, {"position": cp.position, "limit": self.batch_size})).scalars()
             )
             shared.ids[cp.position] = ids
         decoded = shared.events
         wanted = [i for i in [*ids, *gaps] if i not in decoded]
         if wanted:
-            rows = await core(s, sa.select(*_EVENT_COLUMNS).where(_events.c.id.in_(wanted)))
+            rows = await core(s, _EVENTS_BY_ID, {"ids": wanted})
             for r in rows:
                 decoded[r.id] = LoggedEvent(
                     id=r.id,
