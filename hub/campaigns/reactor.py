@@ -202,23 +202,24 @@ async def _recent_recipients(
     if not writers:
         return set()
     since = min(writers.values()) - timedelta(days=hub.settings.campaigns.reply_window_days)
-    r = _recipient.c
     found: set[int] = set()
     ids = sorted(writers)
     for start in range(0, len(ids), 500):
-        rows = await core(
-            s,
-            sa.select(r.contact_id)
-            .distinct()
-            .where(
-                r.contact_id.in_(ids[start : start + 500]),
-                r.sent_at >= since,
-                r.status.in_(["sent", "delivered"]),
-                r.test.is_(False),
-            ),
-        )
+        rows = await core(s, _RECENT_RECIPIENTS, {"ids": ids[start : start + 500], "since": since})
         found.update(rows.scalars())
     return found
+
+
+_RECENT_RECIPIENTS = (  # built once: read for every batch of inbound messages
+    sa.select(_recipient.c.contact_id)
+    .distinct()
+    .where(
+        _recipient.c.contact_id.in_(sa.bindparam("ids", expanding=True)),
+        _recipient.c.sent_at >= sa.bindparam("since"),
+        _recipient.c.status.in_(["sent", "delivered"]),
+        _recipient.c.test.is_(False),
+    )
+)
 
 
 async def _latest_recipient(

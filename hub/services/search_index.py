@@ -73,13 +73,7 @@ class MessageSearchProjection:
             await self._recompute(s, ordered[at : at + CHUNK])
 
     async def _recompute(self, s: AsyncSession, keys: list[int]) -> None:
-        found = (
-            await s.exec(
-                select(Message.id, Message.conversation_id, Message.subject, Message.body).where(
-                    col(Message.id).in_(keys)
-                )
-            )
-        ).all()
+        found = (await core(s, _MESSAGES, {"ids": keys})).all()
         rows = [
             {"message_id": mid, "conversation_id": cid, "text": text}
             for mid, cid, subject, body in found
@@ -87,6 +81,16 @@ class MessageSearchProjection:
         ]
         # Messages are written once; the delete only matters for a replay, a rebuild or
         # an erasure, and costs an index probe per key otherwise.
-        await core(s, sa.delete(_table).where(_table.c.message_id.in_(keys)))
+        await core(s, _DELETE, {"ids": keys})
         if rows:
-            await core(s, sa.insert(_table), rows)
+            await core(s, _INSERT, rows)
+
+
+# Built once: this consumer runs for every message, and a statement built per round
+# cost more CPU to construct than SQLite takes to run it.
+_m = Message.__table__.c  # type: ignore[attr-defined]
+_MESSAGES = sa.select(_m.id, _m.conversation_id, _m.subject, _m.body).where(
+    _m.id.in_(sa.bindparam("ids", expanding=True))
+)
+_DELETE = sa.delete(_table).where(_table.c.message_id.in_(sa.bindparam("ids", expanding=True)))
+_INSERT = sa.insert(_table)
