@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -87,20 +88,15 @@ class SessionReads:
         now = self._now()
         with inline():
             async with self._db.engine.connect() as c:
-                rows = (await c.execute(_SESSIONS, {"hashes": hashes})).all()
-                live = [r for r in rows if r.session_expires_at > now and r.active]
-                teams: dict[int, set[int]] = {}
-                user_ids = sorted({r.id for r in live})
-                if user_ids:
-                    for team_id, user_id in await c.execute(_TEAMS, {"user_ids": user_ids}):
-                        teams.setdefault(user_id, set()).add(team_id)
+                stmt = _SESSIONS_SQLITE if self._db.is_sqlite else _SESSIONS_PG
+                rows = (await c.execute(stmt, {"hashes": hashes})).all()
+        live = [r for r in rows if r.session_expires_at > now and r.active]
         out: dict[str, SessionRead] = {}
         for r in live:
             values = r._mapping
             user = User.model_construct(**{k: values[k] for k in _USER_FIELDS})
-            out[r.session_token_hash] = SessionRead(
-                user, r.session_csrf_token, frozenset(teams.get(r.id, ()))
-            )
+            team_ids = frozenset(int(t) for t in r.team_ids.split(",")) if r.team_ids else frozenset()
+            out[r.session_token_hash] = SessionRead(user, r.session_csrf_token, team_ids)
         return out
 
 
@@ -108,16 +104,25 @@ _user = User.__table__  # type: ignore[attr-defined]
 _auth = AuthSession.__table__  # type: ignore[attr-defined]
 _member = TeamMember.__table__  # type: ignore[attr-defined]
 _USER_FIELDS = tuple(c.name for c in _user.columns)
-_SESSIONS = (
-    sa.select(
-        *_user.columns,
-        _auth.c.token_hash.label("session_token_hash"),
-        _auth.c.csrf_token.label("session_csrf_token"),
-        _auth.c.expires_at.label("session_expires_at"),
+
+
+def _sessions(team_ids: Any) -> Any:
+    """The sessions with these token hashes, their users and the users' teams (as
+    comma-separated ids: one statement, where a second read of the teams was a
+    quarter of a check's CPU)."""
+    teams = sa.select(team_ids).where(_member.c.user_id == _user.c.id).scalar_subquery()
+    return (
+        sa.select(
+            *_user.columns,
+            _auth.c.token_hash.label("session_token_hash"),
+            _auth.c.csrf_token.label("session_csrf_token"),
+            _auth.c.expires_at.label("session_expires_at"),
+            teams.label("team_ids"),
+        )
+        .join_from(_user, _auth, _auth.c.user_id == _user.c.id)
+        .where(_auth.c.token_hash.in_(sa.bindparam("hashes", expanding=True)))
     )
-    .join_from(_user, _auth, _auth.c.user_id == _user.c.id)
-    .where(_auth.c.token_hash.in_(sa.bindparam("hashes", expanding=True)))
-)
-_TEAMS = sa.select(_member.c.team_id, _member.c.user_id).where(
-    _member.c.user_id.in_(sa.bindparam("user_ids", expanding=True))
-)
+
+
+_SESSIONS_SQLITE = _sessions(sa.func.group_concat(_member.c.team_id, ","))
+_SESSIONS_PG = _sessions(sa.func.string_agg(sa.cast(_member.c.team_id, sa.String), ","))
