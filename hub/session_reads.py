@@ -41,6 +41,7 @@ class SessionReads:
     def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self._db = db
         self._now = now
+        self._statement = _SESSIONS_SQLITE if db.is_sqlite else _SESSIONS_PG
         self._pending: dict[str, list[asyncio.Future[SessionRead | None]]] = {}
         self._worker: asyncio.Task[None] | None = None
 
@@ -82,14 +83,13 @@ class SessionReads:
                     fut.set_exception(RuntimeError("session check cancelled"))
 
     async def _read(self, hashes: list[str]) -> dict[str, SessionRead]:
-        # Core statements built once and plain rows: as ORM entities (two objects and
+        # One Core statement built once and plain rows: as ORM entities (two objects and
         # their identity map per session read) the check cost about twice as much CPU,
         # and every socket command pays it. Inline on SQLite (hub.sqlite_driver): reads.
         now = self._now()
         with inline():
             async with self._db.engine.connect() as c:
-                stmt = _SESSIONS_SQLITE if self._db.is_sqlite else _SESSIONS_PG
-                rows = (await c.execute(stmt, {"hashes": hashes})).all()
+                rows = (await c.execute(self._statement, {"hashes": hashes})).all()
         live = [r for r in rows if r.session_expires_at > now and r.active]
         out: dict[str, SessionRead] = {}
         for r in live:

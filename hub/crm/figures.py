@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -280,7 +280,7 @@ class ContactFiguresProjection:
                 if figures[key] is not None:
                     figures[key] = _aware(figures[key])
             figures["last_contact_at"] = last = _aware(r.last) if r.last is not None else None
-            member, due = _tiers_of(tiers, facts_of(figures, r), now)
+            member, due = tiers_of(tiers, facts_of(figures, r), now)
             if stored_due is not None:
                 due.append(stored_due)
             if member != list(r.tiers or []):
@@ -308,7 +308,7 @@ class ContactFiguresProjection:
         await core(s, _DELETE_FIGURES, {"ids": keys})
         memberships: list[dict[str, Any]] = []
         for row in rows:
-            member, due = _tiers_of(tiers, row.pop("_facts"), now)
+            member, due = tiers_of(tiers, row.pop("_facts"), now)
             window_due = row.pop("_window_due")
             if window_due is not None:
                 due.append(window_due)
@@ -329,11 +329,21 @@ class ContactFiguresProjection:
             await _tier_events(s, changed, now)
 
 
-def _tiers_of(
-    tiers: Sequence[Tier], facts: Mapping[str, Any], now: datetime
+class TierLike(Protocol):
+    """A tier as evaluated: a Tier row, or the bench loader's rule."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def rule(self) -> Any: ...
+
+
+def tiers_of(
+    tiers: Sequence[TierLike], facts: Mapping[str, Any], now: datetime
 ) -> tuple[list[str], list[datetime]]:
     """The keys of the tiers ``facts`` are in (in the tiers' order), and the moments
-    time alone may change one of them."""
+    time alone may change one of them (also the bench's bulk loader, bench/crm_data.py)."""
     member: list[str] = []
     changes: list[datetime] = []
     for tier in tiers:
