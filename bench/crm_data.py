@@ -2,7 +2,7 @@
 and the derived rows (figures, tiers, search text), generated in chunks in pure Python.
 
 Everything is deterministic for a seed. Derived rows are computed here, per contact, with
-the hub's own pure functions (``facts_of``, tier ``evaluate``, ``search_text``) and the same
+the hub's own pure functions (``facts_of``, ``tiers_of``, ``search_text``) and the same
 arithmetic as ``hub.crm.figures.compute_figures``; crm_load verifies a sample against the
 real projection after loading. Timestamps are whole seconds (microsecond 0) so both
 databases store them exactly.
@@ -20,9 +20,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any, NamedTuple, cast
 
-from hub.crm.figures import LOW_CSAT, PREFERENCE_DAYS, WINDOWS, facts_of
+from hub.crm.figures import LOW_CSAT, PREFERENCE_DAYS, WINDOWS, facts_of, tiers_of
 from hub.crm.search import search_text
-from hub.crm.tiers import evaluate
 from hub.models import Contact, Identity
 
 MESSAGE_GAP_S = 180  # seconds between a conversation's messages (crm_load's SQL uses it too)
@@ -502,7 +501,9 @@ def figures_row(
         "csat_count": len(rated),
         "csat_sum": sum(c.csat_score or 0 for c in rated),
         "last_low_csat_at": max(low) if low else None,
-        "open_complaints": sum(1 for c in convs if c.category == "complaint" and c.status not in CLOSED),
+        # Open complaints are complaint records (hub.care), which this data set does not
+        # create; a conversation's "complaint" category alone is not one.
+        "open_complaints": 0,
         "last_conversation_id": last.id if last else None,
         "last_category": last.category if last else None,
         "last_status": last.status if last else None,
@@ -513,14 +514,8 @@ def figures_row(
         row[name] = len(inside)
         if inside:
             due.append(min(inside) + timedelta(days=WINDOWS[name]))
-    facts = facts_of(row, cast(Contact, p))
-    member: list[str] = []
-    for tier in tiers:
-        verdict = evaluate(tier.rule, facts, now)
-        if verdict.member:
-            member.append(tier.key)
-        if verdict.changes_at is not None:
-            due.append(verdict.changes_at)
+    member, changes = tiers_of(tiers, facts_of(row, cast(Contact, p)), now)
+    due.extend(changes)
     row["tiers"] = member
     row["due_at"] = min(due) if due else None
     row["updated_at"] = now

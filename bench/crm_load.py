@@ -194,8 +194,11 @@ def projection_names() -> list[str]:
     from types import SimpleNamespace
 
     from hub.app import build_projections
+    from hub.config import load_settings
 
-    return list(build_projections(SimpleNamespace()).projections)  # type: ignore[arg-type]
+    # Only the names are read: a stand-in hub with what the constructors look at.
+    hub = SimpleNamespace(db=SimpleNamespace(is_sqlite=True), settings=load_settings(None))
+    return list(build_projections(hub).projections)  # type: ignore[arg-type]
 
 
 class SqliteTarget:
