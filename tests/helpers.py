@@ -78,3 +78,37 @@ def statements_sync(engine: Any, prefix: str = "") -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@contextlib.contextmanager
+def driver_calls(conn: sa.Connection) -> Iterator[list[str]]:
+    """The statements a lane's connection hands its driver inside the block, one entry
+    per ``execute`` or ``executemany`` call (whitespace collapsed), including those run
+    straight on the cursor (hub.precompiled). PostgreSQL: a recording psycopg cursor.
+    SQLite: SQLAlchemy's events, so precompiled statements are not seen there."""
+    seen: list[str] = []
+    if conn.dialect.name != "postgresql":
+        with statements_sync(conn.engine) as seen_sa:
+            yield seen_sa
+        return
+    import psycopg
+
+    def record(query: Any) -> None:
+        seen.append(" ".join(str(query).split()))
+
+    class Recording(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kw: Any) -> Any:
+            record(query)
+            return super().execute(query, *args, **kw)
+
+        def executemany(self, query: Any, *args: Any, **kw: Any) -> Any:
+            record(query)
+            return super().executemany(query, *args, **kw)
+
+    raw: Any = conn.connection.dbapi_connection
+    before = raw.cursor_factory
+    raw.cursor_factory = Recording
+    try:
+        yield seen
+    finally:
+        raw.cursor_factory = before

@@ -8,11 +8,13 @@ and returned as the :class:`hub.events.Event` to publish after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from hub.events import ConversationPayload, Event, public_payload, validate_payload
 from hub.models import EventLog
@@ -21,6 +23,61 @@ from hub.precompiled import Precompiled
 _events = EventLog.__table__  # type: ignore[attr-defined]
 INSERT_EVENTS = sa.insert(_events).returning(_events.c.id)
 _EVENT_KEYS = ["type", "ts", "actor_id", "conversation_id", "team_id", "user_id", "payload"]
+
+
+# "column is one of these values": given a column and a parameter name, the clause.
+OneOf = Callable[[Any, str], ColumnElement[bool]]
+
+
+class ListRead:
+    """A read whose parameters are lists of values ("the column is one of these").
+
+    SQLite: ``column IN (…)`` expanded by SQLAlchemy for each call. PostgreSQL:
+    ``column = ANY(%(name)s::type[])`` with the list as one array parameter — the same
+    text for every call, so psycopg converts it once and the server prepares it once
+    (an expanded ``IN`` list has a new text for every length), run through
+    :class:`Precompiled`. The indexes serve both forms alike.
+    """
+
+    def __init__(self, build: Callable[[OneOf], Any], dialect: Dialect) -> None:
+        self._pre: Precompiled | None = None
+        self._stmt: Any = None
+        if dialect.name == "postgresql":
+            self._pre = Precompiled(
+                build(lambda col, name: col == sa.any_(bindparam(name, type_=ARRAY(col.type)))), dialect
+            )
+        else:
+            self._stmt = build(lambda col, name: col.in_(bindparam(name, expanding=True)))
+
+    def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        if self._pre is not None:
+            cursor = self._pre.execute(conn, values)
+            try:
+                return [tuple(r) for r in cursor.fetchall()]
+            finally:
+                cursor.close()
+        return [tuple(r) for r in conn.execute(self._stmt, values)]
+
+
+class InsertReturning:
+    """Many rows into ``table`` in one go; their new ids, in the rows' order.
+
+    PostgreSQL: the one-row ``INSERT … RETURNING id``, pipelined over the rows
+    (:meth:`Precompiled.returning_many`: one text, converted and prepared once). SQLite:
+    one multi-row statement (SQLAlchemy's insertmanyvalues; no network to save there),
+    its ids put in order by :func:`ids_in_order`. Every row has every key in ``keys``.
+    """
+
+    def __init__(self, table: Table, dialect: Dialect, keys: Sequence[str]) -> None:
+        self._stmt = sa.insert(table).returning(table.c.id)
+        self._pre = Precompiled(self._stmt, dialect, keys) if dialect.name == "postgresql" else None
+
+    def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        if self._pre is not None:
+            return self._pre.returning_many(conn, rows)
+        return ids_in_order(conn.execute(self._stmt, list(rows)), len(rows))
 
 
 def column_defaults(model: type[Any]) -> dict[str, Any]:
@@ -85,12 +142,11 @@ class EventWriter:
 
     def __init__(self, dialect: Dialect) -> None:
         self._insert = Precompiled(INSERT_EVENTS, dialect, _EVENT_KEYS)
+        self._insert_many = InsertReturning(_events, dialect, _EVENT_KEYS)
 
     def write_many(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Event]:
-        """Insert ``rows`` in one statement; the events in the rows' order."""
-        if not rows:
-            return []
-        ids = ids_in_order(conn.execute(INSERT_EVENTS, rows), len(rows))
+        """Insert ``rows`` in one go; the events in the rows' order."""
+        ids = self._insert_many(conn, rows)
         return [logged_event(event_id, row) for event_id, row in zip(ids, rows, strict=True)]
 
     def write(

@@ -47,7 +47,14 @@ from hub.models import (
     Team,
 )
 from hub.precompiled import Precompiled
-from hub.services.batch_rows import EventWriter, column_defaults, conversation_payload, ids_in_order
+from hub.services.batch_rows import (
+    EventWriter,
+    InsertReturning,
+    ListRead,
+    OneOf,
+    column_defaults,
+    conversation_payload,
+)
 from routing.model import DEFAULT_SLA_SECONDS, FALLBACK_SLA_SECONDS
 
 log = logging.getLogger(__name__)
@@ -121,28 +128,33 @@ _FIND_OPEN = sa.select(*_CONV_COLUMNS).where(
     _OPEN,
 )
 _FIND_TEAM = sa.select(_team.c.id, _team.c.routing).where(_team.c.name == bindparam("name"))
-# The set-wise path's reads: each column IN the batch's values (so the unique indexes
-# serve them as they serve the one-row lookups), the exact pairs kept in Python.
-_SEEN_PIDS = sa.select(_msg.c.channel, _msg.c.provider_message_id).where(
-    _msg.c.channel.in_(bindparam("channels", expanding=True)),
-    _msg.c.provider_message_id.in_(bindparam("pids", expanding=True)),
-    MESSAGE_INBOUND,
-)
-_KNOWN_SENDERS = (
-    sa.select(_identity.c.kind, _identity.c.address, _identity.c.contact_id, _contact.c.name)
-    .join_from(_identity, _contact, _contact.c.id == _identity.c.contact_id)
-    .where(
-        _identity.c.kind.in_(bindparam("kinds", expanding=True)),
-        _identity.c.address.in_(bindparam("addresses", expanding=True)),
+
+
+# The set-wise path's reads: each column one of the batch's values (so the unique
+# indexes serve them as they serve the one-row lookups), the exact pairs kept in Python.
+def _seen_pids(one_of: OneOf) -> Any:
+    return sa.select(_msg.c.channel, _msg.c.provider_message_id).where(
+        one_of(_msg.c.channel, "channels"), one_of(_msg.c.provider_message_id, "pids"), MESSAGE_INBOUND
     )
-)
-_OPEN_THREADS = sa.select(*_CONV_COLUMNS, _conv.c.thread_key).where(
-    _conv.c.contact_id.in_(bindparam("cids", expanding=True)),
-    _conv.c.channel.in_(bindparam("channels", expanding=True)),
-    _conv.c.thread_key.in_(bindparam("thread_keys", expanding=True)),
-    _OPEN,
-)
-_INSERT_MESSAGES = sa.insert(_msg).returning(_msg.c.id)
+
+
+def _known_senders(one_of: OneOf) -> Any:
+    return (
+        sa.select(_identity.c.kind, _identity.c.address, _identity.c.contact_id, _contact.c.name)
+        .join_from(_identity, _contact, _contact.c.id == _identity.c.contact_id)
+        .where(one_of(_identity.c.kind, "kinds"), one_of(_identity.c.address, "addresses"))
+    )
+
+
+def _open_threads(one_of: OneOf) -> Any:
+    return sa.select(*_CONV_COLUMNS, _conv.c.thread_key).where(
+        one_of(_conv.c.contact_id, "cids"),
+        one_of(_conv.c.channel, "channels"),
+        one_of(_conv.c.thread_key, "thread_keys"),
+        _OPEN,
+    )
+
+
 _REOPENS = frozenset({ConversationStatus.waiting_on_customer.value, ConversationStatus.snoozed.value})
 _TOUCH_KEYS = ("last_message_at", "last_inbound_at", "updated_at")
 
@@ -198,6 +210,10 @@ class InboundWriter:
             list(_MSG_DEFAULTS),
         )
         self._events = EventWriter(dialect)
+        self._seen_pids = ListRead(_seen_pids, dialect)
+        self._known_senders = ListRead(_known_senders, dialect)
+        self._open_threads = ListRead(_open_threads, dialect)
+        self._insert_messages = InsertReturning(_msg, dialect, list(_MSG_DEFAULTS))
         touch = sa.update(_conv).where(_conv.c.id == bindparam("cid"))
         self._touch_plain = pre(touch, _TOUCH_KEYS)
         self._touch_reopen = pre(touch, (*_TOUCH_KEYS, "status", "snoozed_until"))
@@ -237,16 +253,16 @@ class InboundWriter:
             pids[key] = pids.get(key, 0) + 1
         seen = {
             (ch, pid)
-            for ch, pid in conn.execute(
-                _SEEN_PIDS,
+            for ch, pid in self._seen_pids.rows(
+                conn,
                 {"channels": sorted({k[0] for k in pids}), "pids": sorted({k[1] for k in pids})},
             )
         }
         senders = {(p.msg.address_kind, p.address) for p in batch}
         contacts = {
             (kind, address): (int(cid), name)
-            for kind, address, cid, name in conn.execute(
-                _KNOWN_SENDERS,
+            for kind, address, cid, name in self._known_senders.rows(
+                conn,
                 {"kinds": sorted({k for k, _ in senders}), "addresses": sorted({a for _, a in senders})},
             )
             if (kind, address) in senders
@@ -258,8 +274,8 @@ class InboundWriter:
         }
         convs: dict[tuple[int, str, str], _Conv] = {}
         if threads:
-            for row in conn.execute(
-                _OPEN_THREADS,
+            for row in self._open_threads.rows(
+                conn,
                 {
                     "cids": sorted({t[0] for t in threads}),
                     "channels": sorted({t[1] for t in threads}),
@@ -299,7 +315,7 @@ class InboundWriter:
         rows = []
         for i, (contact_id, conv) in plan.items():
             rows.append(self._message_row(batch[i], conv.id, contact_id))
-        ids = ids_in_order(conn.execute(_INSERT_MESSAGES, rows), len(rows))
+        ids = self._insert_messages(conn, rows)
         touches: dict[int, dict[str, Any]] = {}
         events = []
         stored = []

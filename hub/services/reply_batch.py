@@ -36,7 +36,7 @@ from hub.models import (
 )
 from hub.precompiled import Precompiled
 from hub.services.access import Actor, require_handler
-from hub.services.batch_rows import EventWriter, column_defaults, ids_in_order
+from hub.services.batch_rows import EventWriter, InsertReturning, ListRead, OneOf, column_defaults
 from hub.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 _msg = Message.__table__  # type: ignore[attr-defined]
@@ -95,11 +95,20 @@ class ReplyWriter:
     def __init__(self, dialect: Dialect, channels: Mapping[str, bool]) -> None:
         """``channels``: enabled channel kind -> whether it takes attachments."""
         self._channels = channels
-        find = sa.select(*_CONV_COLUMNS).where(_conv.c.id.in_(bindparam("cids", expanding=True)))
-        if dialect.name != "sqlite":
-            # In id order, so two writers locking overlapping sets cannot deadlock.
-            find = find.order_by(_conv.c.id).with_for_update()  # SQLite: the lane holds the one write lock
-        self._find_many = find
+        locks = dialect.name != "sqlite"
+
+        def find(one_of: OneOf) -> Any:
+            stmt = sa.select(*_CONV_COLUMNS).where(one_of(_conv.c.id, "cids"))
+            if locks:
+                # In id order, so two writers locking overlapping sets cannot deadlock.
+                stmt = stmt.order_by(
+                    _conv.c.id
+                ).with_for_update()  # SQLite: the lane holds the one write lock
+            return stmt
+
+        self._find_many = ListRead(find, dialect)
+        self._insert_messages = InsertReturning(_msg, dialect, list(_MSG_DEFAULTS))
+        self._insert_outbox = InsertReturning(_outbox, dialect, list(_OUTBOX_DEFAULTS))
 
         def pre(stmt: Any, keys: Sequence[str] | None = None) -> Precompiled:
             return Precompiled(stmt, dialect, keys)
@@ -115,7 +124,7 @@ class ReplyWriter:
         one insert of the events. Each reply is checked against its conversation first;
         a refused one writes nothing and fails alone."""
         ids = sorted({r.conversation_id for r in batch})
-        convs = {int(row[0]): _Conv(*row) for row in conn.execute(self._find_many, {"cids": ids})}
+        convs = {int(row[0]): _Conv(*row) for row in self._find_many.rows(conn, {"cids": ids})}
         out: list[StoredReply | Exception | None] = []
         accepted: list[tuple[int, PreparedReply, _Conv]] = []
         for r in batch:
@@ -147,7 +156,7 @@ class ReplyWriter:
         self, conn: Connection, accepted: list[tuple[int, PreparedReply, _Conv]]
     ) -> list[StoredReply]:
         messages = [self._message_row(r, conv) for _, r, conv in accepted]
-        message_ids = ids_in_order(conn.execute(_INSERT_MESSAGES, messages), len(messages))
+        message_ids = self._insert_messages(conn, messages)
         outbox = [
             {
                 **_OUTBOX_DEFAULTS,
@@ -163,7 +172,7 @@ class ReplyWriter:
             }
             for message_id, (_, r, conv) in zip(message_ids, accepted, strict=True)
         ]
-        outbox_ids = ids_in_order(conn.execute(_INSERT_OUTBOX, outbox), len(outbox))
+        outbox_ids = self._insert_outbox(conn, outbox)
         # One touch per conversation: its last reply's time, and the first answer's
         # time once (an agent's, not the system's).
         touches: dict[int, dict[str, Any]] = {}
@@ -245,7 +254,3 @@ class ReplyWriter:
             "raw": {},
             "created_at": r.now,
         }
-
-
-_INSERT_MESSAGES = sa.insert(_msg).returning(_msg.c.id)
-_INSERT_OUTBOX = sa.insert(_outbox).returning(_outbox.c.id)

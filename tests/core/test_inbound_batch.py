@@ -26,6 +26,7 @@ from hub.domain import InboundMessage
 from hub.group_commit import GroupCommitter
 from hub.models import Contact, Conversation, EventLog, Message
 from hub.services.inbound_batch import InboundWriter, Prepared, Stored
+from tests.helpers import driver_calls
 
 _conv = Conversation.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
@@ -175,6 +176,31 @@ def test_a_mixed_batch_writes_the_usual_case_together_and_keeps_every_outcome(en
     for conv_id in {s.conversation_id for s in stored}:
         mine = [e for e in events if e.conversation_id == conv_id]
         assert [e.payload["message_id"] for e in mine] == sorted(e.payload["message_id"] for e in mine)
+
+
+def test_the_usual_case_makes_the_same_calls_whatever_the_batch_size(engine: Any) -> None:
+    """A batch of three and one of seven known customers' messages hand the driver the
+    same number of calls; on PostgreSQL the very same texts too (lists as array
+    parameters, inserts as one pipelined executemany), so psycopg converts each text
+    once and the server prepares it once, where a text per batch size cost most of the
+    lane's CPU."""
+    writer = _Spy(engine.dialect)
+    senders = [f"k{i}" for i in range(7)]
+    for s in senders:
+        _write(engine, writer, [_in(f"{s}-0", s, name=s)])
+    writer.one_by_one.clear()
+    calls = []
+    for size in (3, 7):
+        with engine.connect() as conn, driver_calls(conn) as seen, conn.begin():
+            stored = writer(conn, [_in(f"{s}-{size}", s, at=size) for s in senders[:size]])
+        assert len(stored) == size and not any(s.duplicate or s.new_conversation for s in stored)
+        calls.append(seen)
+    assert writer.one_by_one == []  # all of them the usual case
+    small, large = calls
+    assert len(small) == len(large) and len([q for q in small if q.startswith("INSERT INTO message ")]) == 1
+    if engine.dialect.name == "postgresql":
+        assert small == large
+        assert len(small) == 6  # three reads, the messages, the touches, the events
 
 
 class _Blind(InboundWriter):
