@@ -34,6 +34,7 @@ from hub import staff_outbox
 from hub.context import Hub
 from hub.domain import Attachment, OutboundMessage
 from hub.models import Conversation, DeliveryStatus, Message, OutboxItem, OutboxStatus, User
+from hub.precompiled import PerDialect
 from hub.projections import core
 from hub.services.ingest import emit_message_status
 from hub.services.uow import unit_of_work
@@ -88,45 +89,53 @@ _CLAIM_DUE = (
     .limit(sa.bindparam("batch"))
 )
 _CLAIM_DUE_LOCKED = _CLAIM_DUE.with_for_update(skip_locked=True)  # PostgreSQL: several workers
-_CLAIM_LEASE = (
-    sa.update(_outbox)
-    .where(_o.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(
-        status=OutboxStatus.sending.value,
-        locked_until=sa.bindparam("until"),
-        attempts=_o.attempts + 1,
-        updated_at=sa.bindparam("now"),
+_CLAIM_LEASE = PerDialect(
+    lambda one_of: (
+        sa.update(_outbox)
+        .where(one_of(_o.id, "ids"))
+        .values(
+            status=OutboxStatus.sending.value,
+            locked_until=sa.bindparam("until"),
+            attempts=_o.attempts + 1,
+            updated_at=sa.bindparam("now"),
+        )
     )
 )
-_CLAIM_MESSAGES = (
-    sa.select(
-        _m.id,
-        _m.channel,
-        _m.subject,
-        _m.body,
-        _m.attachments,
-        _m.meta,
-        _c.id.label("conversation_id"),
-        _c.contact_address,
-        _c.channel_account,
-        _c.thread_key,
-        _c.team_id,
-        _c.assignee_id,
-        _user.c.name.label("author_name"),
-    )
-    .join_from(_message, _conversation, _c.id == _m.conversation_id)
-    .outerjoin(_user, _user.c.id == _m.author_id)
-    .where(_m.id.in_(sa.bindparam("mids", expanding=True)))
-)
-_RECORD_OUTBOX_SENT = (
-    sa.update(_outbox)
-    .where(_o.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(
-        status=OutboxStatus.sent.value, locked_until=None, last_error=None, updated_at=sa.bindparam("now")
+_CLAIM_MESSAGES = PerDialect(
+    lambda one_of: (
+        sa.select(
+            _m.id,
+            _m.channel,
+            _m.subject,
+            _m.body,
+            _m.attachments,
+            _m.meta,
+            _c.id.label("conversation_id"),
+            _c.contact_address,
+            _c.channel_account,
+            _c.thread_key,
+            _c.team_id,
+            _c.assignee_id,
+            _user.c.name.label("author_name"),
+        )
+        .join_from(_message, _conversation, _c.id == _m.conversation_id)
+        .outerjoin(_user, _user.c.id == _m.author_id)
+        .where(one_of(_m.id, "mids"))
     )
 )
-_RECORDED = sa.select(_m.id, _m.conversation_id, _m.delivery_status, _m.error, _m.provider_message_id).where(
-    _m.id.in_(sa.bindparam("mids", expanding=True))
+_RECORD_OUTBOX_SENT = PerDialect(
+    lambda one_of: (
+        sa.update(_outbox)
+        .where(one_of(_o.id, "ids"))
+        .values(
+            status=OutboxStatus.sent.value, locked_until=None, last_error=None, updated_at=sa.bindparam("now")
+        )
+    )
+)
+_RECORDED = PerDialect(
+    lambda one_of: sa.select(
+        _m.id, _m.conversation_id, _m.delivery_status, _m.error, _m.provider_message_id
+    ).where(one_of(_m.id, "mids"))
 )
 _NEXT_DUE = sa.select(
     sa.select(sa.func.min(_o.next_attempt_at))

@@ -8,19 +8,61 @@ the dialect, and then executed straight on the driver's cursor with the column t
 own bind processors (so a datetime or a JSON value is stored exactly as the ORM stores
 it and the ORM reads it back unchanged).
 
-Only plain named parameters are supported — no expanding ``IN`` lists; write those as
-literals.
+Only plain named parameters are supported — no expanding ``IN`` lists; a list parameter
+is one array on PostgreSQL (:func:`one_of_for`).
+
+:class:`PerDialect` is the same idea for statements run through SQLAlchemy (the log
+consumers, the outbox): "the column is one of these values" written once, as an
+expanded ``IN`` on SQLite and as ``= ANY(array)`` on PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Dialect
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Connection, Dialect, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+S = TypeVar("S")
+# "column is one of these values": given a column and a parameter's name, the clause.
+OneOf = Callable[[Any, str], ColumnElement[bool]]
+
+
+def _in_list(col: Any, name: str) -> ColumnElement[bool]:
+    return col.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+def _any_array(col: Any, name: str) -> ColumnElement[bool]:
+    return col == sa.any_(bindparam(name, type_=ARRAY(col.type)))  # type: ignore[no-any-return]
+
+
+def one_of_for(dialect_name: str) -> OneOf:
+    """SQLite: ``column IN (…)``, the list expanded by SQLAlchemy at each execution.
+    PostgreSQL: ``column = ANY(:name::type[])``, the list one array parameter — the same
+    text whatever the list's length. An expanded list has a new text for every length,
+    and each new text costs the driver a conversion (psycopg) or a server-side PREPARE
+    (asyncpg's statement cache holds 100 texts per connection, fewer than the lengths
+    the consumers' batches take), and the server a new plan. The indexes serve both."""
+    return _any_array if dialect_name == "postgresql" else _in_list
+
+
+class PerDialect(Generic[S]):
+    """A statement with list parameters, built on first use for each dialect with
+    :func:`one_of_for`'s clause, then kept. ``hub.projections.core`` resolves it."""
+
+    def __init__(self, build: Callable[[OneOf], S]) -> None:
+        self._build = build
+        self._built: dict[str, S] = {}
+
+    def __call__(self, dialect: Dialect) -> S:
+        stmt = self._built.get(dialect.name)
+        if stmt is None:
+            stmt = self._built[dialect.name] = self._build(one_of_for(dialect.name))
+        return stmt
 
 
 class Precompiled:

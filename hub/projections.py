@@ -47,6 +47,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import EventLog, ProjectionCheckpoint
+from hub.precompiled import PerDialect
 from hub.sqlite_driver import inline
 from hub.timeutil import ensure_utc, utcnow
 
@@ -96,15 +97,18 @@ _IDS_AFTER = (
     .order_by(_events.c.id)
     .limit(sa.bindparam("limit"))
 )
-_EVENTS_BY_ID = sa.select(*_EVENT_COLUMNS).where(_events.c.id.in_(sa.bindparam("ids", expanding=True)))
+_EVENTS_BY_ID = PerDialect(lambda one_of: sa.select(*_EVENT_COLUMNS).where(one_of(_events.c.id, "ids")))
 
 ALL = -1  # returned by Projection.affected: every key must be recomputed (a rebuild)
 MAX_GAPS = 5_000
 
 
 async def core(s: AsyncSession, stmt: Any, params: Any = None) -> Any:
-    """Run a Core statement in the session's transaction (SQLModel's ``execute`` is for ORM)."""
+    """Run a Core statement in the session's transaction (SQLModel's ``execute`` is for
+    ORM); a :class:`PerDialect` statement in its form for the session's database."""
     conn = await s.connection()
+    if isinstance(stmt, PerDialect):
+        stmt = stmt(conn.dialect)
     return await conn.execute(stmt, params)
 
 

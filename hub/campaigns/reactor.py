@@ -38,6 +38,7 @@ from hub.models import (
     Message,
     MessageKind,
 )
+from hub.precompiled import PerDialect
 from hub.projections import LoggedEvent, core
 from hub.services.ingest import emit_message
 from hub.services.uow import UnitOfWork, unit_of_work
@@ -210,14 +211,16 @@ async def _recent_recipients(
     return found
 
 
-_RECENT_RECIPIENTS = (  # built once: read for every batch of inbound messages
-    sa.select(_recipient.c.contact_id)
-    .distinct()
-    .where(
-        _recipient.c.contact_id.in_(sa.bindparam("ids", expanding=True)),
-        _recipient.c.sent_at >= sa.bindparam("since"),
-        _recipient.c.status.in_(["sent", "delivered"]),
-        _recipient.c.test.is_(False),
+_RECENT_RECIPIENTS = PerDialect(  # built once: read for every batch of inbound messages
+    lambda one_of: (
+        sa.select(_recipient.c.contact_id)
+        .distinct()
+        .where(
+            one_of(_recipient.c.contact_id, "ids"),
+            _recipient.c.sent_at >= sa.bindparam("since"),
+            _recipient.c.status.in_(["sent", "delivered"]),
+            _recipient.c.test.is_(False),
+        )
     )
 )
 

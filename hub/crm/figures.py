@@ -36,6 +36,7 @@ from hub.models import (
     EventLog,
     Tier,
 )
+from hub.precompiled import OneOf, PerDialect
 from hub.projections import ALL, LoggedEvent, core
 
 WINDOWS = {"conversations_30d": 30, "conversations_90d": 90, "conversations_365d": 365}
@@ -62,30 +63,33 @@ async def contacts_of_conversations(s: AsyncSession, conversation_ids: Collectio
 
 
 # Built once, with bind parameters: a statement built per call paid for its
-# construction and its cache key on every round (a few ms a round at 50 contacts).
-def _ids() -> Any:
-    return sa.bindparam("ids", expanding=True)
-
-
+# construction and its cache key on every round (a few ms a round at 50 contacts). The
+# contact or conversation ids are a list parameter (PerDialect: one array on PostgreSQL).
 _c = _conv.c
-_CONTACTS_OF = sa.select(_c.contact_id).where(_c.id.in_(_ids())).distinct()
+_CONTACTS_OF = PerDialect(lambda one_of: sa.select(_c.contact_id).where(one_of(_c.id, "ids")).distinct())
 _ACTIVE_TIERS = select(Tier).where(Tier.active == True).order_by(col(Tier.position))  # noqa: E712
-_TIERS_OF = sa.select(_contact_tier.c.contact_id, _contact_tier.c.tier).where(
-    _contact_tier.c.contact_id.in_(_ids())
+_TIERS_OF = PerDialect(
+    lambda one_of: sa.select(_contact_tier.c.contact_id, _contact_tier.c.tier).where(
+        one_of(_contact_tier.c.contact_id, "ids")
+    )
 )
-_DELETE_TIERS = sa.delete(_contact_tier).where(_contact_tier.c.contact_id.in_(_ids()))
-_DELETE_FIGURES = sa.delete(_figures).where(_figures.c.contact_id.in_(_ids()))
+_DELETE_TIERS = PerDialect(
+    lambda one_of: sa.delete(_contact_tier).where(one_of(_contact_tier.c.contact_id, "ids"))
+)
+_DELETE_FIGURES = PerDialect(lambda one_of: sa.delete(_figures).where(one_of(_figures.c.contact_id, "ids")))
 _INSERT_FIGURES = sa.insert(_figures)
 _INSERT_TIERS = sa.insert(_contact_tier)
 # What tier rules read of a contact, as plain rows: ORM objects cost ~45 µs each to
 # build (SQLModel's instance set-up), about half of a round's figures at 250 contacts.
 _ct = Contact.__table__.c  # type: ignore[attr-defined]
-_LIVE_CONTACTS = sa.select(_ct.id, _ct.vip, _ct.tags, _ct.language, _ct.attributes).where(
-    _ct.id.in_(_ids()), _ct.merged_into_id.is_(None)
+_LIVE_CONTACTS = PerDialect(
+    lambda one_of: sa.select(_ct.id, _ct.vip, _ct.tags, _ct.language, _ct.attributes).where(
+        one_of(_ct.id, "ids"), _ct.merged_into_id.is_(None)
+    )
 )
 
 
-def _aggregates() -> Any:
+def _aggregates(one_of: OneOf) -> Any:
     columns: list[Any] = [
         _c.contact_id,
         sa.func.count().label("total"),
@@ -102,28 +106,34 @@ def _aggregates() -> Any:
         since = sa.bindparam(f"since_{name}", type_=_c.created_at.type)
         columns.append(sa.func.sum(sa.case((_c.created_at > since, 1), else_=0)).label(name))
         columns.append(sa.func.min(sa.case((_c.created_at > since, _c.created_at))).label(f"{name}_oldest"))
-    return sa.select(*columns).where(_c.contact_id.in_(_ids())).group_by(_c.contact_id)
+    return sa.select(*columns).where(one_of(_c.contact_id, "ids")).group_by(_c.contact_id)
 
 
-_AGGREGATES = _aggregates()
+_AGGREGATES = PerDialect(_aggregates)
 _cpl = Complaint.__table__.c  # type: ignore[attr-defined]
-_OPEN_COMPLAINTS = (
-    sa.select(_cpl.contact_id, sa.func.count().label("n"))
-    .where(_cpl.contact_id.in_(_ids()), _cpl.status.in_(OPEN_COMPLAINT))
-    .group_by(_cpl.contact_id)
+_OPEN_COMPLAINTS = PerDialect(
+    lambda one_of: (
+        sa.select(_cpl.contact_id, sa.func.count().label("n"))
+        .where(one_of(_cpl.contact_id, "ids"), _cpl.status.in_(OPEN_COMPLAINT))
+        .group_by(_cpl.contact_id)
+    )
 )
 _preference_since = sa.bindparam("since", type_=_c.created_at.type)
-_PER_CHANNEL = (
-    sa.select(
-        _c.contact_id,
-        _c.channel,
-        sa.func.sum(sa.case((_c.created_at > _preference_since, 1), else_=0)).label("recent"),
-        sa.func.max(_c.created_at).label("latest"),
+_PER_CHANNEL = PerDialect(
+    lambda one_of: (
+        sa.select(
+            _c.contact_id,
+            _c.channel,
+            sa.func.sum(sa.case((_c.created_at > _preference_since, 1), else_=0)).label("recent"),
+            sa.func.max(_c.created_at).label("latest"),
+        )
+        .where(one_of(_c.contact_id, "ids"))
+        .group_by(_c.contact_id, _c.channel)
     )
-    .where(_c.contact_id.in_(_ids()))
-    .group_by(_c.contact_id, _c.channel)
 )
-_LAST_CONVERSATIONS = sa.select(_c.contact_id, _c.id, _c.category, _c.status).where(_c.id.in_(_ids()))
+_LAST_CONVERSATIONS = PerDialect(
+    lambda one_of: sa.select(_c.contact_id, _c.id, _c.category, _c.status).where(one_of(_c.id, "ids"))
+)
 
 
 # A contact's refresh after a message into a conversation it had: its stored figures
@@ -154,19 +164,21 @@ _NEWEST_CONTACT = sa.type_coerce(
     .scalar_subquery(),
     _c.created_at.type,
 )
-_STORED_FIGURES = (
-    sa.select(
-        *(_figures.c[key] for key in _FIGURE_KEYS),
-        _figures.c.tiers,
-        _figures.c.due_at,
-        _ct.vip,
-        _ct.tags,
-        _ct.language,
-        _ct.attributes,
-        _NEWEST_CONTACT.label("last"),
+_STORED_FIGURES = PerDialect(
+    lambda one_of: (
+        sa.select(
+            *(_figures.c[key] for key in _FIGURE_KEYS),
+            _figures.c.tiers,
+            _figures.c.due_at,
+            _ct.vip,
+            _ct.tags,
+            _ct.language,
+            _ct.attributes,
+            _NEWEST_CONTACT.label("last"),
+        )
+        .join_from(_figures, Contact.__table__, _ct.id == _figures.c.contact_id)  # type: ignore[attr-defined]
+        .where(one_of(_figures.c.contact_id, "ids"), _ct.merged_into_id.is_(None))
     )
-    .join_from(_figures, Contact.__table__, _ct.id == _figures.c.contact_id)  # type: ignore[attr-defined]
-    .where(_figures.c.contact_id.in_(_ids()), _ct.merged_into_id.is_(None))
 )
 _MOVE_LAST_CONTACT = (
     sa.update(_figures)

@@ -13,20 +13,15 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Connection, Dialect, Table, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Dialect, Table
 
 from hub.events import ConversationPayload, Event, public_payload, validate_payload
 from hub.models import EventLog
-from hub.precompiled import Precompiled
+from hub.precompiled import OneOf, PerDialect, Precompiled
 
 _events = EventLog.__table__  # type: ignore[attr-defined]
 INSERT_EVENTS = sa.insert(_events).returning(_events.c.id)
 _EVENT_KEYS = ["type", "ts", "actor_id", "conversation_id", "team_id", "user_id", "payload"]
-
-
-# "column is one of these values": given a column and a parameter name, the clause.
-OneOf = Callable[[Any, str], ColumnElement[bool]]
 
 
 class ListRead:
@@ -40,14 +35,9 @@ class ListRead:
     """
 
     def __init__(self, build: Callable[[OneOf], Any], dialect: Dialect) -> None:
-        self._pre: Precompiled | None = None
-        self._stmt: Any = None
-        if dialect.name == "postgresql":
-            self._pre = Precompiled(
-                build(lambda col, name: col == sa.any_(bindparam(name, type_=ARRAY(col.type)))), dialect
-            )
-        else:
-            self._stmt = build(lambda col, name: col.in_(bindparam(name, expanding=True)))
+        stmt = PerDialect(build)(dialect)
+        self._pre: Precompiled | None = Precompiled(stmt, dialect) if dialect.name == "postgresql" else None
+        self._stmt: Any = stmt
 
     def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         if self._pre is not None:

@@ -46,12 +46,11 @@ from hub.models import (
     MessageKind,
     Team,
 )
-from hub.precompiled import Precompiled
+from hub.precompiled import OneOf, Precompiled
 from hub.services.batch_rows import (
     EventWriter,
     InsertReturning,
     ListRead,
-    OneOf,
     column_defaults,
     conversation_payload,
 )

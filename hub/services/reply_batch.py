@@ -34,9 +34,9 @@ from hub.models import (
     OutboxItem,
     OutboxStatus,
 )
-from hub.precompiled import Precompiled
+from hub.precompiled import OneOf, Precompiled
 from hub.services.access import Actor, require_handler
-from hub.services.batch_rows import EventWriter, InsertReturning, ListRead, OneOf, column_defaults
+from hub.services.batch_rows import EventWriter, InsertReturning, ListRead, column_defaults
 from hub.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 _msg = Message.__table__  # type: ignore[attr-defined]

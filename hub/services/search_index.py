@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import Conversation, Message, MessageSearch
+from hub.precompiled import PerDialect
 from hub.projections import LoggedEvent, core
 from hub.textnorm import normalize
 
@@ -89,8 +90,8 @@ class MessageSearchProjection:
 # Built once: this consumer runs for every message, and a statement built per round
 # cost more CPU to construct than SQLite takes to run it.
 _m = Message.__table__.c  # type: ignore[attr-defined]
-_MESSAGES = sa.select(_m.id, _m.conversation_id, _m.subject, _m.body).where(
-    _m.id.in_(sa.bindparam("ids", expanding=True))
+_MESSAGES = PerDialect(
+    lambda one_of: sa.select(_m.id, _m.conversation_id, _m.subject, _m.body).where(one_of(_m.id, "ids"))
 )
-_DELETE = sa.delete(_table).where(_table.c.message_id.in_(sa.bindparam("ids", expanding=True)))
+_DELETE = PerDialect(lambda one_of: sa.delete(_table).where(one_of(_table.c.message_id, "ids")))
 _INSERT = sa.insert(_table)
