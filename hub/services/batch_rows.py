@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Dialect, Table
 
 from hub.events import ConversationPayload, Event, public_payload, validate_payload
 from hub.models import EventLog
-from hub.precompiled import OneOf, PerDialect, Precompiled
+from hub.precompiled import OneOf, Precompiled, one_of_for
 
 _events = EventLog.__table__  # type: ignore[attr-defined]
 INSERT_EVENTS = sa.insert(_events).returning(_events.c.id)
@@ -35,7 +35,7 @@ class ListRead:
     """
 
     def __init__(self, build: Callable[[OneOf], Any], dialect: Dialect) -> None:
-        stmt = PerDialect(build)(dialect)
+        stmt = build(one_of_for(dialect.name))
         self._pre: Precompiled | None = Precompiled(stmt, dialect) if dialect.name == "postgresql" else None
         self._stmt: Any = stmt
 
