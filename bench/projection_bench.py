@@ -12,6 +12,9 @@ Two parts, each against its baseline in the same run:
 * **contact figures' light refresh**: the whole runner's round after messages from known
   customers into their open conversations, with contact_figures' ``fold`` and without
   it (the full recompute), interleaved round by round.
+* **message search rows**: the message_search projection's round, its rows written as
+  multi-row statements (the hub's SQLite engines) and one statement per row (the
+  driver's ``executemany``, what they did before), interleaved round by round.
 
     python bench/projection_bench.py [--rounds 40] [--statements 2000] [--per-round 5]
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -173,6 +177,52 @@ async def figures_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[st
     return out
 
 
+async def search_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[str, list[float]]:
+    """The message search projection alone, a round after ``per_round`` messages with
+    the e2e bench's kind of body: its rows written as multi-row statements (the hub's
+    SQLite engines, hub.db._multi_row_inserts) and, as the baseline, one statement per
+    row (the driver's ``executemany``). Two hubs on two database files (SQLAlchemy
+    decides when it compiles a statement, and keeps it compiled), rounds interleaved."""
+    modes = {"multi-row statements": True, "a statement per row": False}
+    out: dict[str, list[float]] = {mode: [] for mode in modes}
+    async with contextlib.AsyncExitStack() as stack:
+        hubs = []
+        for i, (mode, multi_row) in enumerate(modes.items()):
+            db_url = url.replace("bench.db", f"search-{i}.db")
+            migrate(db_url)
+            settings = load_settings(
+                None, database_url=db_url, data_dir=f"{data_dir}-{i}", channels={"loopback": {}}
+            )
+            app = create_app(settings, run_outbox_worker=False, run_routing=False)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            hub = app.state.hub
+            await hub.projections.stop()
+            # Before the search rows' insert is first compiled (no message yet).
+            hub.db.engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = multi_row
+            runner = ProjectionRunner(hub, [build_projections(hub).projections["message_search"]])
+            await runner.prepare()
+            await runner.catch_up()
+            hubs.append((mode, hub, runner))
+        seq = 0
+        for _ in range(n):
+            for mode, hub, runner in hubs:
+                for _ in range(per_round):
+                    seq += 1
+                    body = f"order {seq:09d}, ref {seq * 7919:012d}: hello, I have a question about my last order"
+                    msg = InboundMessage(
+                        channel="loopback",
+                        provider_message_id=f"sa-{seq}",
+                        address_kind="loopback",
+                        sender=f"sa-{seq % 300}",
+                        body=body,
+                    )
+                    await ingest(hub, msg)
+                t0 = time.process_time()
+                await runner.catch_up(wait=False)
+                out[mode].append((time.process_time() - t0) * 1e3)
+    return out
+
+
 async def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rounds", type=int, default=40)
@@ -210,6 +260,11 @@ async def main(argv: list[str]) -> int:
     print("|---|---:|---:|")
     for mode, samples in (await figures_ab(url, work + "/ab", args.rounds, k)).items():
         print(f"| {mode} | {statistics.median(samples):.2f} | {statistics.fmean(samples):.2f} |")
+    print(f"\n| message_search alone, a round of {k} messages | median ms CPU | µs CPU per message |")
+    print("|---|---:|---:|")
+    for mode, samples in (await search_ab(url, work + "/search", args.rounds, k)).items():
+        median = statistics.median(samples)
+        print(f"| {mode} | {median:.2f} | {median * 1000 / k:,.0f} |")
     return 0
 
 

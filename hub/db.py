@@ -50,6 +50,7 @@ class Database:
                 "connect",
                 functools.partial(_sqlite_pragmas, synchronous=synchronous),
             )
+            _multi_row_inserts(self.engine.sync_engine)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
@@ -87,8 +88,23 @@ def sync_engine(url: str, *, pool_size: int, synchronous: str = "FULL") -> Engin
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, synchronous=synchronous))
+        _multi_row_inserts(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+
+
+def _multi_row_inserts(engine: Engine) -> None:
+    """An ``INSERT`` of many rows (``conn.execute(insert(t), rows)``) as multi-row
+    ``INSERT … VALUES (…), (…)`` statements on SQLite, not one statement per row:
+    SQLAlchemy's "insertmanyvalues", which it applies to every dialect's inserts with
+    RETURNING and to psycopg2's without. Through the driver's ``executemany`` each row
+    is a statement of its own, and where a table's trigger writes an FTS5 index
+    (``message_search``, ``contact_search``: migrations 0006, 0012) FTS5 writes its
+    pending terms out as a new segment at the end of each one: a round of the search
+    projection cost ~60 µs per message that way, ~17 µs as one statement (one segment
+    per statement; ``bench/projection_bench.py``, message search rows). The rows, their order
+    and their values are the same."""
+    engine.dialect.use_insertmanyvalues_wo_returning = True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, synchronous: str = "FULL") -> None:
