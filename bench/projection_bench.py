@@ -87,6 +87,13 @@ async def statements(url: str, n: int) -> list[tuple[str, float, float]]:
     return [(what, a * 1e6, b * 1e6) for what, (a, b) in out.items()]
 
 
+def _message(provider_id: str, sender: str, body: str) -> InboundMessage:
+    """A customer's message on the loopback channel, as the parts below ingest them."""
+    return InboundMessage(
+        channel="loopback", provider_message_id=provider_id, address_kind="loopback", sender=sender, body=body
+    )
+
+
 async def rounds(url: str, data_dir: str, n: int, per_round: int) -> list[tuple[str, float]]:
     settings = load_settings(None, database_url=url, data_dir=data_dir, channels={"loopback": {}})
     app = create_app(settings, run_outbox_worker=False, run_routing=False)
@@ -101,16 +108,7 @@ async def rounds(url: str, data_dir: str, n: int, per_round: int) -> list[tuple[
             nonlocal seq
             for _ in range(k):
                 seq += 1
-                await ingest(
-                    hub,
-                    InboundMessage(
-                        channel="loopback",
-                        provider_message_id=f"pb-{seq}",
-                        address_kind="loopback",
-                        sender=f"pb-{seq % 300}",
-                        body=f"hello {seq}",
-                    ),
-                )
+                await ingest(hub, _message(f"pb-{seq}", f"pb-{seq % 300}", f"hello {seq}"))
 
         for name in ["(all twelve, the hub's runner)", *full.projections]:
             runner = full if name.startswith("(") else ProjectionRunner(hub, [full.projections[name]])
@@ -152,14 +150,7 @@ async def figures_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[st
             nonlocal seq
             for _ in range(k):
                 seq += 1
-                msg = InboundMessage(
-                    channel="loopback",
-                    provider_message_id=f"ab-{seq}",
-                    address_kind="loopback",
-                    sender=f"ab-{seq % senders}",
-                    body=f"hello {seq}",
-                )
-                await ingest(hub, msg)
+                await ingest(hub, _message(f"ab-{seq}", f"ab-{seq % senders}", f"hello {seq}"))
 
         await feed(senders)  # every customer known, every conversation open
         await runner.catch_up()
@@ -209,14 +200,7 @@ async def search_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[str
                 for _ in range(per_round):
                     seq += 1
                     body = f"order {seq:09d}, ref {seq * 7919:012d}: hello, I have a question about my last order"
-                    msg = InboundMessage(
-                        channel="loopback",
-                        provider_message_id=f"sa-{seq}",
-                        address_kind="loopback",
-                        sender=f"sa-{seq % 300}",
-                        body=body,
-                    )
-                    await ingest(hub, msg)
+                    await ingest(hub, _message(f"sa-{seq}", f"sa-{seq % 300}", body))
                 t0 = time.process_time()
                 await runner.catch_up(wait=False)
                 out[mode].append((time.process_time() - t0) * 1e3)

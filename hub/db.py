@@ -100,10 +100,10 @@ def _multi_row_inserts(engine: Engine) -> None:
     RETURNING and to psycopg2's without. Through the driver's ``executemany`` each row
     is a statement of its own, and where a table's trigger writes an FTS5 index
     (``message_search``, ``contact_search``: migrations 0006, 0012) FTS5 writes its
-    pending terms out as a new segment at the end of each one: a round of the search
-    projection cost ~60 µs per message that way, ~17 µs as one statement (one segment
-    per statement; ``bench/projection_bench.py``, message search rows). The rows, their order
-    and their values are the same."""
+    pending terms out as a new segment at the end of each one: the search rows' insert
+    cost ~60 µs a row that way, ~17 µs in one statement (one segment per statement; the
+    whole round: ``bench/projection_bench.py``, message search rows). The rows, their
+    order and their values are the same."""
     engine.dialect.use_insertmanyvalues_wo_returning = True
 
 
