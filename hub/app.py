@@ -320,10 +320,12 @@ def create_app(
     app.state.staff_mailer = Mailer()
     api_errors.install(app)
 
-    app.router.routes.extend(_shared_routes())
     # A plain Starlette route: FastAPI's websocket route solves dependencies in exit
-    # stacks that stay open with the socket (~3 KiB each of a thousand consoles).
+    # stacks that stay open with the socket (~3 KiB each of a thousand consoles). First:
+    # routes are matched in order, and a console's handshake need not be tried against
+    # every API route first (a thousand consoles reconnect at once after a restart).
     app.router.routes.append(WebSocketRoute("/ws", _console_socket))
+    app.router.routes.extend(_shared_routes())
     webhooks: list[BaseRoute] = [
         Mount(f"/channels/{c.kind}", app=Router(routes=list(c.routes()))) for c in registry
     ]

@@ -282,20 +282,33 @@ class ContactFiguresProjection:
         rows = (await core(s, _STORED_FIGURES, {"ids": sorted(keys)})).all()
         heavy = set(keys) - {r.contact_id for r in rows}
         updates: list[dict[str, Any]] = []
+        # Only the tiers whose rule reads last_contact_at can change with it; every other
+        # tier's verdict and flip are the last recompute's (its facts are unchanged, and
+        # its next flip is not before the stored due time, which has not passed). So
+        # those are evaluated, on the facts they read, and the others keep their stored
+        # membership: with the default tiers one rule of two conditions, not four rules
+        # on every fact of the contact.
+        moving = [t for t in tiers if "last_contact_at" in rule_fields(t.rule)]
+        moved = {t.key for t in moving}
+        reads = sorted({name for t in moving for name in rule_fields(t.rule)})
         for r in rows:
             stored_due = _aware(r.due_at) if r.due_at is not None else None
             if stored_due is not None and stored_due <= now:
                 heavy.add(r.contact_id)
                 continue
-            figures = {key: getattr(r, key) for key in _FIGURE_KEYS}
-            for key in ("first_contact_at", "last_low_csat_at"):
-                if figures[key] is not None:
-                    figures[key] = _aware(figures[key])
-            figures["last_contact_at"] = last = _aware(r.last) if r.last is not None else None
-            member, due = tiers_of(tiers, facts_of(figures, r), now)
-            if stored_due is not None:
-                due.append(stored_due)
-            if member != list(r.tiers or []):
+            last = _aware(r.last) if r.last is not None else None
+            stored = r.tiers or []
+            due: list[datetime] = [] if stored_due is None else [stored_due]
+            verdicts: dict[str, bool] = {}
+            if moving:
+                facts = {name: stored_fact(r, name, last) for name in reads}
+                for tier in moving:
+                    verdict = evaluate(tier.rule, facts, now)
+                    verdicts[tier.key] = verdict.member
+                    if verdict.changes_at is not None:
+                        due.append(verdict.changes_at)
+            member = [t.key for t in tiers if (verdicts[t.key] if t.key in moved else t.key in stored)]
+            if member != list(stored):
                 heavy.add(r.contact_id)
                 continue
             new_due = min(due) if due else None
@@ -457,6 +470,33 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
         row["_facts"] = facts_of(row, contact)
         out.append(row)
     return out
+
+
+def rule_fields(rule: Mapping[str, Any]) -> set[str]:
+    """The facts a tier rule reads."""
+    return {cond["field"] for cond in rule.get("any" if "any" in rule else "all", [])}
+
+
+def stored_fact(row: Any, name: str, last: datetime | None) -> Any:
+    """One fact of :func:`facts_of`, read off a ``_STORED_FIGURES`` row whose
+    ``last_contact_at`` is now ``last``."""
+    if name == "last_contact_at":
+        return last
+    if name in ("first_contact_at", "last_low_csat_at"):
+        value = getattr(row, name)
+        return _aware(value) if value is not None else None
+    if name == "csat_average":
+        count = row.csat_count or 0
+        return (row.csat_sum or 0) / count if count else None
+    if name == "vip":
+        return bool(row.vip)
+    if name == "tags":
+        return list(row.tags or [])
+    if name == "language":
+        return row.language
+    if name.startswith("field."):
+        return (row.attributes or {}).get(name[6:])
+    return getattr(row, name) if name in _FIGURE_KEYS else None
 
 
 def facts_of(figures: Mapping[str, Any], contact: Any) -> dict[str, Any]:

@@ -468,3 +468,45 @@ async def test_a_message_into_an_open_conversation_refreshes_without_the_grouped
 
 def other_last(row: ContactFigures) -> Any:
     return row.first_contact_at  # one conversation and one message: first == last
+
+
+async def test_a_fact_read_off_the_stored_row_is_the_fact_tier_rules_see(hub: Any, clock: Any) -> None:
+    """The light refresh evaluates the tiers that read ``last_contact_at`` on facts read
+    one by one off the stored row (``stored_fact``); each equals what ``facts_of``
+    builds from the same row, the recompute's and the rules' view of a contact."""
+    from hub.crm.tiers import BOOL_FACTS, LIST_FACTS, NUMBER_FACTS, TEXT_FACTS, TIME_FACTS
+    from hub.projections import core
+
+    rated = await ingest(hub, message(5, "webchat", "facts-1"))
+    await resolve(hub, SYSTEM, rated.conversation_id)
+    await record_csat(hub, rated.conversation_id, "v_00000005", 2)
+    plain = await ingest(hub, message(6, "sms", "facts-2"))
+    async with hub.db.session() as s:
+        contact = await s.get(Contact, rated.contact_id)
+        assert contact is not None
+        contact.vip, contact.tags, contact.language = True, ["gold", "b2b"], "ar"
+        contact.attributes = {"plan": "gold", "seats": 3, "renews": "2027-01-01"}
+        s.add(contact)
+        await s.commit()
+    await hub.projections.catch_up()
+    clock.advance(3600)
+    facts = NUMBER_FACTS | TIME_FACTS | TEXT_FACTS | LIST_FACTS | BOOL_FACTS
+    extra = ["field.plan", "field.seats", "field.renews", "field.unset", "contact_id", "channels", "unknown"]
+    names = [*sorted(facts), *extra]
+    async with hub.db.session() as s:
+        ids = {"ids": [rated.contact_id, plain.contact_id]}
+        rows = (await core(s, figures_module._STORED_FIGURES, ids)).all()
+    assert len(rows) == 2
+    for row in rows:
+        figures = {key: getattr(row, key) for key in figures_module._FIGURE_KEYS}
+        for key in ("first_contact_at", "last_low_csat_at"):
+            if figures[key] is not None:
+                figures[key] = figures_module._aware(figures[key])
+        figures["last_contact_at"] = clock.now
+        expected = figures_module.facts_of(figures, row)
+        got = {name: figures_module.stored_fact(row, name, clock.now) for name in names}
+        assert got == {name: expected.get(name) for name in names}
+    rich = {row.contact_id: row for row in rows}[rated.contact_id]
+    assert figures_module.stored_fact(rich, "csat_average", None) == 2.0
+    assert figures_module.stored_fact(rich, "tags", None) == ["gold", "b2b"]
+    assert figures_module.stored_fact(rich, "field.seats", None) == 3

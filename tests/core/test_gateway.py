@@ -6,15 +6,20 @@ import asyncio
 import json
 from typing import Any
 
+import hypothesis
 import pytest
 import websockets
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from agent_ui import gateway as gateway_mod
-from hub.events import Event
+from hub.events import PAYLOADS, Event
 from hub.models import Role
 from hub.services import SYSTEM
+from hub.services.access import Actor
 from hub.services.conversations import assign
+from hub.services.visibility import INTERNAL, may_see
 from tests.helpers import PASSWORD, inbound, team, user
 
 
@@ -217,3 +222,93 @@ async def test_a_tasks_creator_follows_it_live(live: Any) -> None:
     got = await console.event("task.created")
     assert got["payload"]["task_id"] == made["id"] and got["user_id"] == ben
     await console.ws.close()
+
+
+# -- who receives an event: the indexes against every socket ----------------------------
+_TYPES = sorted(
+    {
+        *PAYLOADS,
+        "typing",
+        "read",
+        "queue.stats",
+        "agent.connected",
+        "agent.disconnected",
+        "user.access_changed",
+        "outbox.enqueued",
+    }
+)
+_USERS = st.one_of(st.none(), st.integers(1, 6))
+_TEAMS = st.one_of(st.none(), st.integers(1, 3))
+
+
+@st.composite
+def _events(draw: Any) -> Event:
+    payload: dict[str, Any] = {}
+    for key, values in (
+        ("previous_assignee_id", _USERS),
+        ("previous_team_id", _TEAMS),
+        ("created_by", _USERS),
+        ("user_id", _USERS),
+        ("room_kind", st.sampled_from(["dm", "team"])),
+        ("member_ids", st.lists(st.integers(1, 6), max_size=2)),
+    ):
+        if draw(st.booleans()):
+            payload[key] = draw(values)
+    return Event(
+        id=1,
+        type=draw(st.sampled_from(_TYPES)),
+        conversation_id=draw(st.sampled_from([None, 10, 11])),
+        team_id=draw(_TEAMS),
+        user_id=draw(_USERS),
+        payload=payload,
+    )
+
+
+@st.composite
+def _sockets(draw: Any) -> list[tuple[Actor, set[int]]]:
+    out = []
+    for _ in range(draw(st.integers(1, 8))):
+        actor = Actor(
+            user_id=draw(st.integers(1, 6)),
+            role=draw(st.sampled_from(["agent", "supervisor", "admin"])),
+            team_ids=frozenset(draw(st.sets(st.integers(1, 3), max_size=2))),
+        )
+        out.append((actor, draw(st.sets(st.sampled_from([10, 11]), max_size=2))))
+    return out
+
+
+@hypothesis.settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(sockets=_sockets(), events=st.lists(_events(), min_size=1, max_size=5))
+def test_the_fanout_indexes_reach_exactly_whom_may_see_admits(
+    sockets: list[tuple[Actor, set[int]]], events: list[Event]
+) -> None:
+    """``recipients`` looks only at the indexes' candidates (a socket's user, team,
+    role and watches); the answer must be the same as asking ``may_see`` of every socket."""
+    gw = gateway_mod.Gateway(None, {})  # type: ignore[arg-type]
+    conns = []
+    for actor, watching in sockets:
+        conn = gateway_mod.Connection(None, actor)  # type: ignore[arg-type]
+        gw.by_user[conn.user_id].add(conn)
+        gw._index(conn, add=True)
+        for cid in watching:
+            gw.watch(conn, cid, True)
+        conns.append(conn)
+    gw.teams_of_user = {a.user_id: a.team_ids for a, _ in sockets if a.user_id is not None}
+    for event in events:
+        expected = set()
+        if event.type not in INTERNAL:
+            expected = {c for c in conns if may_see(c.actor, event, gw.teams_of, c.watching)}
+        assert gw.recipients(event) == expected, event
+
+
+def test_an_event_frame_is_the_event_as_json() -> None:
+    event = Event(
+        id=7,
+        type="message.received",
+        conversation_id=3,
+        team_id=1,
+        user_id=2,
+        payload={"body": 'مرحبا <b>"hi"</b>\u2028', "attachments": [], "n": 1.5, "none": None},
+    )
+    frame = json.loads(gateway_mod.event_frame(event))
+    assert frame == {"type": "event", "event": event.model_dump(mode="json")}
