@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["routing_bench.py", "storage_bench.py", "e2e_bench.py", "widget_bench.py", "crm_bench.py",
+BENCHES = ["routing_bench.py", "storage_bench.py", "e2e_bench.py", "fanout_bench.py", "widget_bench.py", "crm_bench.py",
            "reports_bench.py", "campaign_bench.py", "projection_bench.py"]  # fmt: skip
 
 

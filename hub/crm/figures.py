@@ -15,6 +15,7 @@ tiers entered and left and the contact's newest open conversation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -164,22 +165,39 @@ _NEWEST_CONTACT = sa.type_coerce(
     .scalar_subquery(),
     _c.created_at.type,
 )
-_STORED_FIGURES = PerDialect(
-    lambda one_of: (
-        sa.select(
-            *(_figures.c[key] for key in _FIGURE_KEYS),
-            _figures.c.tiers,
-            _figures.c.due_at,
-            _ct.vip,
-            _ct.tags,
-            _ct.language,
-            _ct.attributes,
-            _NEWEST_CONTACT.label("last"),
+_CONTACT_FACTS = {"vip": _ct.vip, "tags": _ct.tags, "language": _ct.language}
+
+
+@functools.lru_cache(maxsize=32)
+def stored_figures(reads: frozenset[str]) -> PerDialect[Any]:
+    """The light refresh's read: each contact's stored tiers, due time and
+    ``last_contact_at``, the newest contact time from its conversations, and the columns
+    behind the facts ``reads`` (what the tiers it evaluates read). Built once for each
+    set of facts (one per tier configuration); the JSON and time columns no rule asks
+    for are neither read nor converted (with the default tiers: the figures' channels,
+    the contact's tags and attributes)."""
+    columns: dict[str, Any] = {
+        key: _figures.c[key] for key in ("contact_id", "tiers", "due_at", "last_contact_at")
+    }
+    for name in sorted(reads):
+        if name in _FIGURE_KEYS:
+            columns[name] = _figures.c[name]
+        elif name == "csat_average":
+            columns |= {key: _figures.c[key] for key in ("csat_count", "csat_sum")}
+        elif name in _CONTACT_FACTS:
+            columns[name] = _CONTACT_FACTS[name]
+        elif name.startswith("field."):
+            columns["attributes"] = _ct.attributes
+    selected = [*columns.values(), _NEWEST_CONTACT.label("last")]
+    return PerDialect(
+        lambda one_of: (
+            sa.select(*selected)
+            .join_from(_figures, Contact.__table__, _ct.id == _figures.c.contact_id)  # type: ignore[attr-defined]
+            .where(one_of(_figures.c.contact_id, "ids"), _ct.merged_into_id.is_(None))
         )
-        .join_from(_figures, Contact.__table__, _ct.id == _figures.c.contact_id)  # type: ignore[attr-defined]
-        .where(one_of(_figures.c.contact_id, "ids"), _ct.merged_into_id.is_(None))
     )
-)
+
+
 _MOVE_LAST_CONTACT = (
     sa.update(_figures)
     .where(_figures.c.contact_id == sa.bindparam("b_contact"))
@@ -279,8 +297,7 @@ class ContactFiguresProjection:
         The new ``due_at`` is the stored one or a tier's new flip, whichever is earlier:
         a later contact only moves ``last_contact_at`` flips later, so the stored time
         is never after the true next change, at worst before it (an early recompute)."""
-        rows = (await core(s, _STORED_FIGURES, {"ids": sorted(keys)})).all()
-        heavy = set(keys) - {r.contact_id for r in rows}
+        heavy = set(keys)
         updates: list[dict[str, Any]] = []
         # Only the tiers whose rule reads last_contact_at can change with it; every other
         # tier's verdict and flip are the last recompute's (its facts are unchanged, and
@@ -290,7 +307,9 @@ class ContactFiguresProjection:
         # on every fact of the contact.
         moving = [t for t in tiers if "last_contact_at" in rule_fields(t.rule)]
         moved = {t.key for t in moving}
-        reads = sorted({name for t in moving for name in rule_fields(t.rule)})
+        reads = frozenset(name for t in moving for name in rule_fields(t.rule))
+        rows = (await core(s, stored_figures(reads), {"ids": sorted(keys)})).all()
+        heavy -= {r.contact_id for r in rows}
         for r in rows:
             stored_due = _aware(r.due_at) if r.due_at is not None else None
             if stored_due is not None and stored_due <= now:
@@ -478,7 +497,7 @@ def rule_fields(rule: Mapping[str, Any]) -> set[str]:
 
 
 def stored_fact(row: Any, name: str, last: datetime | None) -> Any:
-    """One fact of :func:`facts_of`, read off a ``_STORED_FIGURES`` row whose
+    """One fact of :func:`facts_of`, read off a :func:`stored_figures` row whose
     ``last_contact_at`` is now ``last``."""
     if name == "last_contact_at":
         return last

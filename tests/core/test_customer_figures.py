@@ -495,7 +495,8 @@ async def test_a_fact_read_off_the_stored_row_is_the_fact_tier_rules_see(hub: An
     names = [*sorted(facts), *extra]
     async with hub.db.session() as s:
         ids = {"ids": [rated.contact_id, plain.contact_id]}
-        rows = (await core(s, figures_module._STORED_FIGURES, ids)).all()
+        every = frozenset(names) | set(figures_module._FIGURE_KEYS)  # facts_of reads them all
+        rows = (await core(s, figures_module.stored_figures(every), ids)).all()
     assert len(rows) == 2
     for row in rows:
         figures = {key: getattr(row, key) for key in figures_module._FIGURE_KEYS}
