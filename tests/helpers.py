@@ -112,3 +112,18 @@ def driver_calls(conn: sa.Connection) -> Iterator[list[str]]:
         yield seen
     finally:
         raw.cursor_factory = before
+
+
+def load_bench(name: str) -> Any:
+    """A benchmark script of bench/ as a module (they are scripts, not a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -4,27 +4,14 @@ sockets (the bench asserts it) and the table is printed. Timings are never asser
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "fanout_bench.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fanout_bench", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fanout_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import load_bench
 
 
 def test_quick_run_prints_the_three_ways(capsys: pytest.CaptureFixture[str]) -> None:
-    fb = _bench()
+    fb = load_bench("fanout_bench")
     assert asyncio.run(fb.main(["--quick", "--sockets", "200"])) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and "µs" not in line]

@@ -5,29 +5,17 @@ never asserted here."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "reports_bench.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("reports_bench", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reports_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import load_bench
 
 
 def test_quick_run_on_sqlite_agrees_with_the_raw_rows(tmp_path: Path) -> None:
-    rb = _bench()
+    rb = load_bench("reports_bench")
     argv = ["--quick", "--backends", "sqlite", "--runs", "1", "--verify", "100",
             "--workdir", str(tmp_path), "--results", str(tmp_path)]  # fmt: skip
     doc = rb.run(rb.parse(argv))["sqlite"]
