@@ -304,7 +304,8 @@ class ContactFiguresProjection:
         # its next flip is not before the stored due time, which has not passed). So
         # those are evaluated, on the facts they read, and the others keep their stored
         # membership: with the default tiers one rule of two conditions, not four rules
-        # on every fact of the contact.
+        # on every fact of the contact. A tier just switched on that does not read
+        # last_contact_at is left to the rebuild its tiers.changed event starts.
         moving = [t for t in tiers if "last_contact_at" in rule_fields(t.rule)]
         moved = {t.key for t in moving}
         reads = frozenset(name for t in moving for name in rule_fields(t.rule))
