@@ -32,7 +32,14 @@ from hub.sendqueue import SendQueue
 from hub.services.access import Actor, can_view
 from hub.services.revocation import ACCESS_CHANGED
 from hub.services.uow import event_from_row
-from hub.services.visibility import INTERNAL, STAFF, may_see, may_view_conversation, read_visible
+from hub.services.visibility import (
+    INTERNAL,
+    STAFF,
+    assignee_only,
+    may_see,
+    may_view_conversation,
+    read_visible,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +56,6 @@ RECHECK = frozenset({"user.updated", ACCESS_CHANGED})
 # Ephemeral signals (not in the event log) that still travel on the bus between hub
 # processes: typing indicators, socket presence for routing, queue statistics.
 EPHEMERAL_ID = 0
-
-
-def _assignee_only(event_type: str) -> bool:
-    """Event types that, once their conversation has an assignee, only the assignee
-    (besides admins and watchers) may see: :func:`hub.services.visibility.may_see`."""
-    return event_type.startswith("message.") or event_type in ("typing", "read")
 
 
 def event_frame(event: Event) -> str:
@@ -199,7 +200,7 @@ class Gateway:
         out: set[Connection] = set(self.admins)
         if event.user_id is not None:
             out |= self.by_user.get(event.user_id, set())
-        if event.team_id is not None and not (event.user_id is not None and _assignee_only(event.type)):
+        if event.team_id is not None and not (event.user_id is not None and assignee_only(event.type)):
             # An assigned conversation's messages go to its assignee, not its team
             # (may_see): the team's sockets are not even candidates (with teams of
             # ten, ten checks a message for the one that receives it).

@@ -25,6 +25,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -96,32 +97,30 @@ def events(n: int, sockets: int, team_size: int) -> list[Event]:
     return out
 
 
-def every_socket(gw: Gateway, conns: list[Connection], event: Event) -> None:
-    """The baseline: every socket asked, the frame built the plain way."""
+def plain_push(gw: Gateway, pool: Iterable[Connection], event: Event) -> None:
+    """The sockets of ``pool`` that may see ``event`` get the frame built the plain way."""
     if event.type in INTERNAL:
         return
-    targets = [c for c in conns if may_see(c.actor, event, gw.teams_of, c.watching)]
+    targets = [c for c in pool if may_see(c.actor, event, gw.teams_of, c.watching)]
     if not targets:
         return
     frame = json.dumps({"type": "event", "event": event.model_dump(mode="json")}, ensure_ascii=False)
     for conn in targets:
         conn.push(frame, event.id)
+
+
+def every_socket(gw: Gateway, conns: list[Connection], event: Event) -> None:
+    """The baseline: every socket asked."""
+    plain_push(gw, conns, event)
 
 
 def team_candidates(gw: Gateway, event: Event) -> None:
-    """As the gateway did until stop 34 (cdcf0c6): the event's team always
-    among the candidates, the frame built the plain way."""
-    if event.type in INTERNAL:
-        return
+    """As the gateway did until stop 34 (cdcf0c6): the event's team always among the
+    candidates, the frame built the plain way."""
     candidates = gw.candidates(event)
     if event.team_id is not None:
         candidates |= gw.by_team.get(event.team_id, set())
-    targets = {c for c in candidates if may_see(c.actor, event, gw.teams_of, c.watching)}
-    if not targets:
-        return
-    frame = json.dumps({"type": "event", "event": event.model_dump(mode="json")}, ensure_ascii=False)
-    for conn in targets:
-        conn.push(frame, event.id)
+    plain_push(gw, candidates, event)
 
 
 def cpu_per_event(fn: Any, evs: list[Event], conns: list[Connection], passes: int) -> float:

@@ -16,7 +16,7 @@ tiers entered and left and the contact's newest open conversation.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.crm.tiers import evaluate
+from hub.crm.tiers import TIME_FACTS, evaluate, rule_fields
 from hub.events import TierChangedPayload, validate_payload
 from hub.models import (
     OPEN_COMPLAINT,
@@ -165,7 +165,12 @@ _NEWEST_CONTACT = sa.type_coerce(
     .scalar_subquery(),
     _c.created_at.type,
 )
-_CONTACT_FACTS = {"vip": _ct.vip, "tags": _ct.tags, "language": _ct.language}
+# The contact's own facts (besides custom fields): its column, and the fact from it.
+_CONTACT_FACTS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+    "vip": (_ct.vip, lambda c: bool(c.vip)),
+    "tags": (_ct.tags, lambda c: list(c.tags or [])),
+    "language": (_ct.language, lambda c: c.language),
+}
 
 
 @functools.lru_cache(maxsize=32)
@@ -185,7 +190,7 @@ def stored_figures(reads: frozenset[str]) -> PerDialect[Any]:
         elif name == "csat_average":
             columns |= {key: _figures.c[key] for key in ("csat_count", "csat_sum")}
         elif name in _CONTACT_FACTS:
-            columns[name] = _CONTACT_FACTS[name]
+            columns[name] = _CONTACT_FACTS[name][0]
         elif name.startswith("field."):
             columns["attributes"] = _ct.attributes
     selected = [*columns.values(), _NEWEST_CONTACT.label("last")]
@@ -306,9 +311,10 @@ class ContactFiguresProjection:
         # membership: with the default tiers one rule of two conditions, not four rules
         # on every fact of the contact. A tier just switched on that does not read
         # last_contact_at is left to the rebuild its tiers.changed event starts.
-        moving = [t for t in tiers if "last_contact_at" in rule_fields(t.rule)]
+        fields = {t.key: rule_fields(t.rule) for t in tiers}
+        moving = [t for t in tiers if "last_contact_at" in fields[t.key]]
         moved = {t.key for t in moving}
-        reads = frozenset(name for t in moving for name in rule_fields(t.rule))
+        reads = frozenset(name for t in moving for name in fields[t.key])
         rows = (await core(s, stored_figures(reads), {"ids": sorted(keys)})).all()
         heavy -= {r.contact_id for r in rows}
         for r in rows:
@@ -483,7 +489,7 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
             oldest = a[f"{name}_oldest"] if a else None
             if oldest is not None:
                 window_due.append(_aware(oldest) + timedelta(days=days))
-        for key in ("first_contact_at", "last_contact_at", "last_low_csat_at"):
+        for key in TIME_FACTS:
             if row[key] is not None:
                 row[key] = _aware(row[key])
         row["_window_due"] = min(window_due) if window_due else None
@@ -492,28 +498,18 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
     return out
 
 
-def rule_fields(rule: Mapping[str, Any]) -> set[str]:
-    """The facts a tier rule reads."""
-    return {cond["field"] for cond in rule.get("any" if "any" in rule else "all", [])}
-
-
 def stored_fact(row: Any, name: str, last: datetime | None) -> Any:
     """One fact of :func:`facts_of`, read off a :func:`stored_figures` row whose
     ``last_contact_at`` is now ``last``."""
     if name == "last_contact_at":
         return last
-    if name in ("first_contact_at", "last_low_csat_at"):
+    if name in TIME_FACTS:
         value = getattr(row, name)
         return _aware(value) if value is not None else None
     if name == "csat_average":
-        count = row.csat_count or 0
-        return (row.csat_sum or 0) / count if count else None
-    if name == "vip":
-        return bool(row.vip)
-    if name == "tags":
-        return list(row.tags or [])
-    if name == "language":
-        return row.language
+        return _csat_average(row.csat_count, row.csat_sum)
+    if name in _CONTACT_FACTS:
+        return _CONTACT_FACTS[name][1](row)
     if name.startswith("field."):
         return (row.attributes or {}).get(name[6:])
     return getattr(row, name) if name in _FIGURE_KEYS else None
@@ -522,17 +518,16 @@ def stored_fact(row: Any, name: str, last: datetime | None) -> Any:
 def facts_of(figures: Mapping[str, Any], contact: Any) -> dict[str, Any]:
     """What tier rules see of one contact (hub.crm.tiers); ``contact``: anything with
     ``vip``, ``tags``, ``language`` and ``attributes`` (a Contact, or a row of them)."""
-    count = figures.get("csat_count") or 0
     facts: dict[str, Any] = {k: v for k, v in figures.items() if not k.startswith("_")}
-    facts.update(
-        csat_average=(figures.get("csat_sum") or 0) / count if count else None,
-        vip=bool(contact.vip),
-        tags=list(contact.tags or []),
-        language=contact.language,
-    )
+    facts["csat_average"] = _csat_average(figures.get("csat_count"), figures.get("csat_sum"))
+    facts.update({name: fact(contact) for name, (_, fact) in _CONTACT_FACTS.items()})
     for key, value in (contact.attributes or {}).items():
         facts[f"field.{key}"] = value
     return facts
+
+
+def _csat_average(count: int | None, total: int | None) -> float | None:
+    return (total or 0) / count if count else None
 
 
 def _aware(value: datetime) -> datetime:

@@ -116,11 +116,21 @@ class Verdict:
     changes_at: datetime | None  # when time alone may change ``member``
 
 
-def evaluate(rule: Mapping[str, Any], facts: Mapping[str, Any], now: datetime) -> Verdict:
+def _conditions(rule: Mapping[str, Any]) -> tuple[str, list[Mapping[str, Any]]]:
     mode = "any" if "any" in rule else "all"
+    return mode, rule.get(mode, [])
+
+
+def rule_fields(rule: Mapping[str, Any]) -> set[str]:
+    """The facts a rule reads."""
+    return {cond["field"] for cond in _conditions(rule)[1]}
+
+
+def evaluate(rule: Mapping[str, Any], facts: Mapping[str, Any], now: datetime) -> Verdict:
+    mode, conditions = _conditions(rule)
     results: list[bool] = []
     changes: list[datetime] = []
-    for cond in rule.get(mode, []):
+    for cond in conditions:
         ok, at = _condition(cond, facts, now)
         results.append(ok)
         if at is not None:

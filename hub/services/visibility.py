@@ -56,6 +56,12 @@ class Envelope(Protocol):
     def payload(self) -> dict[str, Any]: ...
 
 
+def assignee_only(event_type: str) -> bool:
+    """A conversation's messages (and typing, read marks): to its assignee once it has
+    one, to its team while it has none (see :func:`may_see`)."""
+    return event_type.startswith("message.") or event_type in ("typing", "read")
+
+
 def conversation_scoped(event_type: str) -> bool:
     return event_type.startswith(("message.", "conversation.", "offer.")) or event_type in ("typing", "read")
 
@@ -100,8 +106,7 @@ def may_see(
         and (watch_checked or may_view_conversation(actor, ev.team_id, ev.user_id))
     ):
         return True
-    if t.startswith("message.") or t in ("typing", "read"):
-        # A conversation's messages go to its assignee; to the team while unassigned.
+    if assignee_only(t):
         if t == "typing" and ev.payload.get("user_id") == me:
             return False  # not back to the typist
         if ev.user_id is not None:

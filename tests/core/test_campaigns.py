@@ -89,7 +89,9 @@ async def test_rights_drafts_and_field_checks(app: Any) -> None:
     ] == "bad_campaign_state"
     assert (await sup.post(f"/api/v1/campaigns/{c['id']}/cancel", headers=hs)).json()["status"] == "cancelled"
     async with hub.db.session() as s:
-        rows = (await s.exec(select(EventLog).where(EventLog.type.like("campaign.%")))).all()  # type: ignore[attr-defined]
+        rows = (
+            await s.exec(select(EventLog).where(EventLog.type.like("campaign.%")).order_by(EventLog.id))  # type: ignore[attr-defined,arg-type]
+        ).all()
     sup_id = rows[0].actor_id
     assert [(e.type, e.actor_id, e.team_id) for e in rows] == [
         ("campaign.created", sup_id, sales),
