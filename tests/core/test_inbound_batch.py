@@ -12,7 +12,7 @@ the plan and the insert.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,7 +62,12 @@ class _Spy(InboundWriter):
 
 
 @pytest.fixture
-def engine(app: Any, db_url: str) -> Iterator[Any]:  # app: the schema is migrated
+async def engine(app: Any, db_url: str) -> AsyncIterator[Any]:  # app: the schema is migrated
+    # These tests write on connections of their own, outside the hub's write lock, and
+    # the sync ones block the loop: the app's consumers must not be writing meanwhile
+    # (on SQLite a round left open by a blocked loop held the write lock, and a test's
+    # insert failed with "database is locked").
+    await app.hub.projections.stop()
     eng = sync_engine(to_sync_url(db_url), pool_size=2)
     yield eng
     eng.dispose()

@@ -112,9 +112,24 @@ export class NotificationBell {
   }
 
   async load({ more = false } = {}) {
-    const page = await api("/notifications", { query: { limit: PAGE, ...(more && this.nextCursor ? { cursor: this.nextCursor } : {}) } });
-    if (!more) this.items.clear();
-    for (const n of page.items) this.items.set(n.id, n);
+    const query = { limit: PAGE, ...(more && this.nextCursor ? { cursor: this.nextCursor } : {}) };
+    // As in refresh(): a notification event (created, or read — also my own click's)
+    // that lands while the page is on its way is newer than the page, so ask again
+    // rather than replace the list with the older one. Read stays read: a page cannot
+    // take back a read this bell has already seen.
+    let page;
+    for (let tries = 0; tries < 3; tries += 1) {
+      const version = this.version;
+      page = await api("/notifications", { query });
+      if (more || version === this.version) break;
+    }
+    const before = this.items;
+    if (!more) this.items = new Map();
+    for (const n of page.items) {
+      const seen = before.get(n.id);
+      if (seen?.read_at && !n.read_at) n.read_at = seen.read_at;
+      this.items.set(n.id, n);
+    }
     this.nextCursor = page.next_cursor;
     this.loaded = true;
     this.renderPanel();
