@@ -94,6 +94,7 @@ def _ingest_writer(hub: Hub) -> GroupCommitter[Prepared, Stored]:
         lock=hub.db.write_lock,
         after_commit=publish,
         name="ingest",
+        commit_delay=settings.ingest.commit_delay_ms / 1000,
     )
 
 
@@ -118,6 +119,7 @@ def _reply_writer(hub: Hub) -> GroupCommitter[PreparedReply, StoredReply]:
         lock=hub.db.write_lock,
         after_commit=publish,
         name="reply",
+        commit_delay=settings.ingest.commit_delay_ms / 1000,
     )
 
 

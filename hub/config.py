@@ -75,6 +75,11 @@ class IngestSettings(_Section):
     lanes: int = Field(1, ge=1, le=32)
     # Most messages in one transaction.
     max_batch: int = Field(256, ge=1, le=10_000)
+    # While messages stream in (a batch written within the last ten delays) and fewer
+    # than eight wait, a lane waits this long before writing, so that a batch's fixed
+    # cost is shared by more messages (hub/group_commit.py). 0 turns it off; a quiet
+    # hub's lone message never waits.
+    commit_delay_ms: float = Field(3.0, ge=0, le=50)
 
 
 class ProjectionSettings(_Section):

@@ -125,6 +125,50 @@ async def test_a_keys_items_keep_their_order_and_the_hook_runs_before_answers(en
         assert values == sorted(values), key  # submission order per key
 
 
+async def test_a_streaming_lane_waits_the_commit_delay_and_a_quiet_or_full_one_does_not(engine: Any) -> None:
+    """The commit delay: a lane that wrote a batch within the last ten delays waits the
+    delay before taking a short batch, so what arrives meanwhile shares its commit; a
+    lone item on a quiet lane and a full enough queue are written at once."""
+    now = [100.0]
+    waits: list[float] = []
+    asked = asyncio.Event()
+    gate = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        asked.set()
+        await gate.wait()
+
+    committer: GroupCommitter[tuple[str, int], int] = GroupCommitter(
+        engine, _write, commit_delay=0.003, clock=lambda: now[0], sleep=sleep
+    )
+    committer.start()
+    # Quiet: the lane has written nothing yet, so the first item does not wait.
+    await committer.submit(("k", 1), key="k")
+    assert (waits, committer.batches) == ([], 1)
+
+    # Streaming (the last batch was written "now"): the next item waits, and the items
+    # submitted while it waits go into its batch, each answered after that one commit.
+    second = asyncio.ensure_future(committer.submit(("k", 2), key="k"))
+    await asked.wait()
+    rest = [asyncio.ensure_future(committer.submit(("k", v), key="k")) for v in (3, 4)]
+    assert not second.done()  # nothing is written during the delay
+    gate.set()
+    await asyncio.gather(second, *rest)
+    assert (waits, committer.batches, committer.items, committer.delayed) == ([0.003], 2, 4, 1)
+
+    # Eight or more waiting: written at once, however recent the last batch.
+    await asyncio.gather(*(committer.submit(("k", v), key="k") for v in range(10, 18)))
+    assert committer.delayed == 1 and committer.batches == 3
+
+    # Quiet again (the last batch was ten delays ago): no wait.
+    now[0] += 0.03
+    await committer.submit(("k", 5), key="k")
+    assert committer.delayed == 1 and committer.batches == 4
+    await committer.stop()
+    assert [v for _, v in _rows(engine)] == [1, 2, 3, 4, *range(10, 18), 5]
+
+
 def _inbound(pid: str, sender: str = "new-customer") -> Prepared:
     now = datetime.now(UTC)
     msg = InboundMessage(
