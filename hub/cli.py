@@ -109,6 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(accounts.banner(settings.base_url), flush=True)
     app = create_app(settings, demo=args.demo, channels=registry)
     from hub.gc_tuning import tune_for_serving
+    from hub.http_protocol import HubHttpProtocol
 
     tune_for_serving()  # the built application is frozen out of every collection
     # proxy_headers off: the hub itself decides whom to believe about client addresses
@@ -118,6 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        http=HubHttpProtocol,  # a response's head and body in one send
         ws="websockets-sansio",
         proxy_headers=False,
     )

@@ -283,7 +283,12 @@ async def live(app: App) -> AsyncIterator[Live]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app.app, lifespan="off", log_level="warning", ws="websockets-sansio")
+    from hub.http_protocol import HubHttpProtocol
+
+    # As `switchboard serve` runs it: every browser test goes through the hub's protocol.
+    config = uvicorn.Config(
+        app.app, lifespan="off", log_level="warning", http=HubHttpProtocol, ws="websockets-sansio"
+    )
     server = uvicorn.Server(config)
     # startup() returns once the socket is listening: no polling needed.
     config.load()
