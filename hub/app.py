@@ -312,6 +312,13 @@ def create_app(
     app.state.settings = settings
     app.state.channels = registry
     app.state.metrics = metrics
+    # The writers' counts, read at each scrape from the hub of the current lifespan.
+    metrics.watch_group_commits(
+        lambda: {
+            "ingest": getattr(getattr(app.state, "hub", None), "ingest_writer", None),
+            "reply": getattr(getattr(app.state, "hub", None), "reply_writer", None),
+        }
+    )
     app.state.signin_throttle = build_throttle(
         settings.redis_url,
         settings.redis_prefix,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 _LOOPBACK = ("127.0.0.0/8", "::1/128")
 
@@ -49,8 +52,46 @@ class Metrics:
             "switchboard_http_request_seconds", "HTTP request latency", ["method", "status"], registry=r
         )
 
+    def watch_group_commits(self, writers: Callable[[], Mapping[str, Any]]) -> None:
+        """The group-commit writers' counts (hub.group_commit), read when scraped: the
+        message path pays nothing for them. ``writers()``: name -> GroupCommitter."""
+        self.registry.register(_GroupCommits(writers))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _GroupCommits(Collector):
+    """Batches, the items in them, and the batches that waited for the commit delay:
+    items ÷ batches is the mean batch (see ``[ingest] commit_delay_ms``)."""
+
+    def __init__(self, writers: Callable[[], Mapping[str, Any]]) -> None:
+        self._writers = writers
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        families = {
+            "batches": CounterMetricFamily(
+                "switchboard_group_commit_batches",
+                "Transactions written by a group-commit writer (ingest, reply)",
+                labels=["writer"],
+            ),
+            "items": CounterMetricFamily(
+                "switchboard_group_commit_items",
+                "Messages written by a group-commit writer, over all its batches",
+                labels=["writer"],
+            ),
+            "delayed": CounterMetricFamily(
+                "switchboard_group_commit_delayed",
+                "Batches that waited the commit delay for more messages",
+                labels=["writer"],
+            ),
+        }
+        for name, writer in self._writers().items():
+            if writer is None:
+                continue  # not started yet (or stopped)
+            for attr, family in families.items():
+                family.add_metric([name], getattr(writer, attr))
+        yield from families.values()
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -74,6 +74,22 @@ async def test_metrics_reflect_traffic(app: Any, loopback: Any) -> None:
     assert m[("switchboard_outbox_dead", ())] == 1 and m[("switchboard_outbox_backlog", ())] == 0
 
 
+async def test_metrics_count_the_group_commit_writers_batches(app: Any) -> None:
+    """Batches, messages in them, and commit delays, per writer, read at the scrape."""
+    conv = (await inbound(app.client, "gc-1", "first"))["conversation_id"]
+    await inbound(app.client, "gc-2", "second")
+    await reply(app.hub, SYSTEM, conv, "an answer")
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    m = _samples((await app.client.get("/metrics", headers=auth)).text)
+    ingest, replies = app.hub.ingest_writer, app.hub.reply_writer
+    assert ingest.items == 2 and replies.items == 1
+    for name, writer in (("ingest", ingest), ("reply", replies)):
+        label = (("writer", name),)
+        assert m[("switchboard_group_commit_items_total", label)] == writer.items
+        assert m[("switchboard_group_commit_batches_total", label)] == writer.batches >= 1
+        assert m[("switchboard_group_commit_delayed_total", label)] == writer.delayed
+
+
 async def test_healthz(app: Any) -> None:
     r = await app.client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
