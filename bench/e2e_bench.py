@@ -18,7 +18,10 @@ Per step: delivered msg/s, latency percentiles (undelivered messages count as in
 late), errors, the server's CPU per delivered message (/proc/<pid>/stat), and the CPU
 share of the generator and receivers, to show they are not what limits the figures;
 memory per agent socket. The hub targets also run reply steps (agents' ``reply`` commands
--> outbox -> the loopback channel's journal), and the generator is finally driven
+-> outbox -> the loopback channel's journal; the last offers twice the 1,000/s target, so
+that the rate sent shows what the hub can carry, as the messages' max step does: at
+exactly 1,000/s offered, the sends still in flight at the step's end keep the rate just
+under it whatever the capacity), and the generator is finally driven
 against a null HTTP server to show its own ceiling. Every loop is bounded in count and
 time; a saturated server only makes steps shed and time out, never run longer. Output is
 Markdown: per-step table, memory, replies, hub ÷ relay, and the issue's targets.
@@ -1320,7 +1323,8 @@ def parse(argv: list[str]) -> Plan:
     ap.add_argument("--targets", help="comma-separated from sqlite,postgres,relay")
     ap.add_argument("--connections", type=int, default=100, help="generator connections (= max in flight)")
     ap.add_argument(
-        "--reply-rates", help="replies per second, one reply step each (default 100,1000; quick 1000)"
+        "--reply-rates",
+        help="replies per second, one reply step each (default 100,1000,2000; quick 1000,2000)",
     )
     ap.add_argument(
         "--wait-quiet",
@@ -1346,7 +1350,7 @@ def parse(argv: list[str]) -> Plan:
         grace=2.0 if quick else 5.0,
         reply_rates=[
             float(r)
-            for r in (args.reply_rates or ("1000" if quick else "100,1000")).split(",")
+            for r in (args.reply_rates or ("1000,2000" if quick else "100,1000,2000")).split(",")
             if float(r) > 0
         ],
         reply_seconds=seconds,
