@@ -16,7 +16,9 @@ commit cost is shared.
   own transaction: a failing item fails alone, with its own exception.
 - SQLite has one writer: there is one lane, and it holds the database's write lock
   (``Database.write_lock``) while it writes, so it queues behind — and ahead of — the
-  ORM's write transactions instead of hitting "database is locked".
+  ORM's write transactions instead of hitting "database is locked". It takes its batch
+  once it holds the lock, so what arrived while a consumers' round held it is written
+  in that batch, not in one more after it.
 - A commit delay (``commit_delay``, PostgreSQL's ``commit_delay`` in spirit): a batch
   costs a fixed ~150–200 µs of CPU whatever its size (a transaction, the batch's
   set-wise reads, the thread hop) on top of ~60 µs an item, so at a steady few hundred
@@ -153,33 +155,44 @@ class GroupCommitter(Generic[T, R]):
             if delay > 0 and queue.qsize() + 1 < _ENOUGH and clock() - last_write < 10 * delay:
                 self.delayed += 1
                 await self._sleep(delay)
-            while len(batch) < self._max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
             try:
-                live = [p for p in batch if not p.future.cancelled()]
+                async with self._lock or contextlib.nullcontext():
+                    # The batch is taken once the write lock is held: what arrived while
+                    # another writer held it (a consumers' round, on SQLite) joins this
+                    # batch instead of waiting for the next one.
+                    while len(batch) < self._max_batch and not queue.empty():
+                        batch.append(queue.get_nowait())
+                    live = [p for p in batch if not p.future.cancelled()]
+                    outcomes = await self._write_batch(loop, executor, [p.item for p in live]) if live else []
                 if live:
-                    await self._write_batch(loop, executor, live)
+                    await self._answer(live, outcomes)
             finally:
                 last_write = clock()
                 for _ in batch:
                     queue.task_done()
 
     async def _write_batch(
-        self, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor, batch: list[_Pending[T, R]]
-    ) -> None:
-        items = [p.item for p in batch]
+        self, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor, items: list[T]
+    ) -> list[R | BaseException]:
+        """The batch in one transaction; if that raises, each item in its own."""
         try:
-            outcomes: list[R | BaseException] = list(await self._in_thread(loop, executor, items))
+            outcomes: list[R | BaseException] = list(
+                await loop.run_in_executor(executor, self._transaction, items)
+            )
         except Exception:
             log.warning("%s: a batch of %d failed; writing its items one by one", self._name, len(items))
             outcomes = []
             for item in items:
                 try:
-                    outcomes.extend(await self._in_thread(loop, executor, [item]))
+                    outcomes.extend(await loop.run_in_executor(executor, self._transaction, [item]))
                 except Exception as exc:
                     outcomes.append(exc)
         self.batches += 1
         self.items += len(items)
+        return outcomes
+
+    async def _answer(self, batch: list[_Pending[T, R]], outcomes: list[R | BaseException]) -> None:
+        """Each caller its outcome, then the after-commit hook (outside the write lock)."""
         for pending, outcome in zip(batch, outcomes, strict=True):
             if pending.future.done():
                 continue
@@ -196,14 +209,6 @@ class GroupCommitter(Generic[T, R]):
                 await self._after_commit(results)
             except Exception:
                 log.exception("%s: after-commit hook failed", self._name)
-
-    async def _in_thread(
-        self, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor, items: list[T]
-    ) -> Sequence[R | Exception]:
-        if self._lock is None:
-            return await loop.run_in_executor(executor, self._transaction, items)
-        async with self._lock:
-            return await loop.run_in_executor(executor, self._transaction, items)
 
     # -- on the lane's thread ----------------------------------------------------------
     def _connection(self) -> Connection:

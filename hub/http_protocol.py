@@ -8,6 +8,9 @@ loopback or network stack. In the hub's profile at its max rate those two writes
 ~8 % of the process's samples. Here the connection's transport is wrapped so that
 what is written during one turn of the loop leaves in one ``write`` at the start of
 the next: the status line, the headers and the body of a response in one send.
+Measured on a bare JSON endpoint, 1,900 requests/s from 100 keep-alive connections:
+68.5 → 61.5 µs of server CPU per request (most of the saving is the client's wake-up
+that a second segment cost); against a client that never sleeps, 31 → 29.5 µs.
 
 The bytes and their order are unchanged; only when the first of them leave moves, by
 one turn of the loop (microseconds). ``close()`` and ``write_eof()`` send what is

@@ -169,6 +169,35 @@ async def test_a_streaming_lane_waits_the_commit_delay_and_a_quiet_or_full_one_d
     assert [v for _, v in _rows(engine)] == [1, 2, 3, 4, *range(10, 18), 5]
 
 
+class _WatchedLock(asyncio.Lock):
+    """The write lock, telling when someone starts waiting for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited = asyncio.Event()
+
+    async def acquire(self) -> bool:
+        if self.locked():
+            self.waited.set()
+        return await super().acquire()
+
+
+async def test_a_batch_is_taken_once_the_write_lock_is_held(engine: Any) -> None:
+    """What arrives while another writer holds the lock joins the waiting batch."""
+    lock = _WatchedLock()
+    committer: GroupCommitter[tuple[str, int], int] = GroupCommitter(engine, _write, lock=lock)
+    committer.start()
+    await lock.acquire()  # another writer (a consumers' round) holds it
+    first = asyncio.ensure_future(committer.submit(("k", 1), key="k"))
+    await lock.waited.wait()  # the lane has the first item and waits for the lock
+    rest = [asyncio.ensure_future(committer.submit(("k", v), key="k")) for v in (2, 3, 4)]
+    lock.release()
+    await asyncio.gather(first, *rest)
+    await committer.stop()
+    assert (committer.batches, committer.items) == (1, 4)
+    assert [v for _, v in _rows(engine)] == [1, 2, 3, 4]
+
+
 def _inbound(pid: str, sender: str = "new-customer") -> Prepared:
     now = datetime.now(UTC)
     msg = InboundMessage(
