@@ -312,13 +312,13 @@ def create_app(
     app.state.settings = settings
     app.state.channels = registry
     app.state.metrics = metrics
-    # The writers' counts, read at each scrape from the hub of the current lifespan.
-    metrics.watch_group_commits(
-        lambda: {
-            "ingest": getattr(getattr(app.state, "hub", None), "ingest_writer", None),
-            "reply": getattr(getattr(app.state, "hub", None), "reply_writer", None),
-        }
-    )
+
+    def group_commits() -> dict[str, object]:
+        """The writers of the current lifespan's hub, read at each scrape."""
+        hub = getattr(app.state, "hub", None)
+        return {"ingest": getattr(hub, "ingest_writer", None), "reply": getattr(hub, "reply_writer", None)}
+
+    metrics.watch_group_commits(group_commits)
     app.state.signin_throttle = build_throttle(
         settings.redis_url,
         settings.redis_prefix,

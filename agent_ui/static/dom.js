@@ -104,6 +104,37 @@ export function mount(el, ...children) {
   return el;
 }
 
+/**
+ * mount() for a region a live refresh rebuilds (a table of the supervisor's floor):
+ * keyboard focus on a control in it stays on the same control in the new content,
+ * instead of dropping to the page. The control is found again by its id, or by its
+ * tag under the identity attributes (data-open, data-col, data-*-id) of itself and
+ * its ancestors in the region; if it is gone, focus goes nowhere, as with mount().
+ */
+export function remount(el, ...children) {
+  const focused = document.activeElement;
+  const key = focused && focused !== el && el.contains(focused) ? focusSelector(focused, el) : null;
+  mount(el, ...children);
+  if (key && !el.contains(document.activeElement)) el.querySelector(key)?.focus({ preventScroll: true });
+  return el;
+}
+
+const IDENTITY = (name) => name === "data-open" || name === "data-col" || (name.startsWith("data-") && name.endsWith("-id"));
+
+function focusSelector(node, root) {
+  const parts = [];
+  for (let n = node; n && n !== root; n = n.parentElement) {
+    if (n.id) {
+      parts.unshift(`#${CSS.escape(n.id)}`);
+      break;
+    }
+    const attrs = [...n.attributes].filter((a) => IDENTITY(a.name)).map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join("");
+    if (n === node) parts.unshift(n.tagName.toLowerCase() + attrs);
+    else if (attrs) parts.unshift(attrs);
+  }
+  return parts.join(" ");
+}
+
 export function $(selector, root = document) {
   return root.querySelector(selector);
 }

@@ -12,7 +12,7 @@ import { hasRole, topbar } from "./chrome.js";
 import { ThreadView } from "./console/thread.js";
 import { assignDialog, priorityDialog, takeOver, transferDialog } from "./console/actions.js";
 import { errorText, toast } from "./dialogs.js";
-import { $, debounce, h, mount } from "./dom.js";
+import { $, debounce, h, mount, remount } from "./dom.js";
 import { ageSeconds, channelName, clock, dateTime, number, percent, shortDuration, slaState } from "./format.js";
 import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { channelIcon } from "./icons.js";
@@ -161,7 +161,7 @@ function renderQueues() {
         ["available", "busy", "away"].map((p) => h("span", { class: ["pc", `presence-${p}`], title: t(`presence_${p}`) },
           h("span", { class: "presence-dot", "aria-hidden": "true" }), `${t(`presence_${p}`)} ${number(q.agents[p] || 0)}`)))),
     h("td", { "data-col": "estimated" }, q.estimated_wait_seconds === null || q.estimated_wait_seconds === undefined ? "—" : shortDuration(q.estimated_wait_seconds))));
-  mount($("#queues"), h("caption", { class: "visually-hidden" }, t("queues")), head,
+  remount($("#queues"), h("caption", { class: "visually-hidden" }, t("queues")), head,
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 9, class: "muted" }, t("no_teams")))));
 }
 
@@ -201,7 +201,7 @@ function renderAgents() {
               channelIcon(c.channel), " ", h("bdi", {}, c.contact_name || `#${c.id}`)))))
           : h("span", { class: "muted" }, "—")));
   });
-  mount($("#agents"), h("caption", { class: "visually-hidden" }, t("agents")), head,
+  remount($("#agents"), h("caption", { class: "visually-hidden" }, t("agents")), head,
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("no_agents")))));
 }
 
@@ -225,7 +225,7 @@ function renderConversations() {
       h("td", { class: ["sla-cell", sla?.breached && "breached"] }, sla ? clock(sla.remaining) : "—"),
       h("td", {}, String(c.priority)));
   });
-  mount($("#open-convs"), h("caption", { class: "visually-hidden" }, t("open_conversations")), head,
+  remount($("#open-convs"), h("caption", { class: "visually-hidden" }, t("open_conversations")), head,
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("none")))));
 }
 
@@ -253,7 +253,7 @@ function renderCare() {
       h("td", {}, due ? dueText(c, due.at) : "—"),
       h("td", { class: "marks" }, escalatedMark(c), overdueMark(c)));
   });
-  mount($("#care-complaints"),
+  remount($("#care-complaints"),
     h("thead", {}, h("tr", {}, th("cmp_reference"), th("customer"), th("status"), th("cmp_f_severity"), th("cmp_owner"), th("cmp_due"), th("cmp_why"))),
     h("tbody", {}, complaints.length ? complaints : h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("care_none_complaints")))));
   const scores = state.lowScores.map((sv) => {
@@ -269,7 +269,7 @@ function renderCare() {
       h("td", {}, h("bdi", {}, state.users.get(sv.agent_id)?.name || "—")),
       h("td", {}, h("bdi", {}, state.teams.get(sv.team_id)?.name || "—")));
   });
-  mount($("#low-scores"),
+  remount($("#low-scores"),
     h("thead", {}, h("tr", {}, th("sv_when"), th("customer"), th("sv_score_h"), th("sv_comment"), th("agent"), th("team"))),
     h("tbody", {}, scores.length ? scores : h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("care_none_scores")))));
 }

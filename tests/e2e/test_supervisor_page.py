@@ -120,3 +120,36 @@ async def test_estimate_waiting_column_and_whisper(live: Any, clock: Any, lang: 
         await _no_sideways_scroll(sup, "floor")
         await assert_clean(sup, sup_watch)
         await assert_clean(agent, agent_watch)
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+async def test_a_live_refresh_keeps_keyboard_focus_on_the_floor(live: Any, lang: str) -> None:
+    """The floor's tables are rebuilt on every refresh; a focused control stays focused
+    (a new customer arrives while the supervisor's focus is on a conversation, or on an
+    agent's presence, which the refresh after a change redraws)."""
+    hub = live.app.hub
+    support = await team(hub, "Support")
+    ana = await user(hub, "ana@example.com", team_ids=(support,), name="Ana Haddad")
+    await user(hub, "sue@example.com", role=Role.supervisor, team_ids=(support,), name="Sue", language=lang)
+    conv = (await inbound(live.app.client, "cust-1", "hello", sender_name="Layla", team="Support"))[
+        "conversation_id"
+    ]
+    async with chromium() as browser:
+        sup, watch = await open_page(browser, live, "sue@example.com", "/supervisor")
+        await expect(sup.locator("html")).to_have_attribute("lang", lang)
+        rows = sup.locator("#open-convs tr[data-conversation-id]")
+        await expect(rows).to_have_count(1)
+        opener = sup.locator(f'#open-convs [data-open="{conv}"]')
+        await opener.focus()
+        await inbound(live.app.client, "cust-2", "hi", sender_name="Omar", team="Support")
+        await expect(rows).to_have_count(2)  # the table was rebuilt
+        await expect(opener).to_be_focused()
+
+        presence = sup.locator(f'#agents tr[data-agent-id="{ana}"] td[data-col="presence"] select')
+        await presence.focus()
+        await presence.select_option("available")  # saved, then the floor redraws the row
+        await expect(sup.locator(f'#agents tr[data-agent-id="{ana}"]')).to_have_attribute(
+            "data-presence", "available"
+        )
+        await expect(presence).to_be_focused()
+        await assert_clean(sup, watch)

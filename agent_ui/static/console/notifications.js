@@ -94,15 +94,7 @@ export class NotificationBell {
 
   async refresh() {
     try {
-      // A notification event that lands while the count is on its way is newer than
-      // the answer: ask again rather than overwrite it with the older count.
-      let unread;
-      for (let tries = 0; tries < 3; tries += 1) {
-        const version = this.version;
-        unread = (await api("/notifications/unread-count")).unread;
-        if (version === this.version) break;
-      }
-      this.unread = unread;
+      this.unread = (await this.fresh(() => api("/notifications/unread-count"))).unread;
       this.renderButton();
       if (!this.panel.hidden) await this.load();
       else this.loaded = false;
@@ -111,18 +103,27 @@ export class NotificationBell {
     }
   }
 
-  async load({ more = false } = {}) {
-    const query = { limit: PAGE, ...(more && this.nextCursor ? { cursor: this.nextCursor } : {}) };
-    // As in refresh(): a notification event (created, or read — also my own click's)
-    // that lands while the page is on its way is newer than the page, so ask again
-    // rather than replace the list with the older one. Read stays read: a page cannot
-    // take back a read this bell has already seen.
-    let page;
+  /**
+   * fetch()'s answer, asked again (up to three times) when a notification event of mine
+   * (created, or read — my own click's too) landed while it was on its way: that event
+   * is newer than the answer, which must not overwrite what it did.
+   */
+  async fresh(fetch) {
+    let answer;
     for (let tries = 0; tries < 3; tries += 1) {
       const version = this.version;
-      page = await api("/notifications", { query });
-      if (more || version === this.version) break;
+      answer = await fetch();
+      if (version === this.version) break;
     }
+    return answer;
+  }
+
+  async load({ more = false } = {}) {
+    const query = { limit: PAGE, ...(more && this.nextCursor ? { cursor: this.nextCursor } : {}) };
+    const fetch = () => api("/notifications", { query });
+    // A further page only adds older items; the first one replaces the list, so it must
+    // be fresh. Read stays read: a page cannot take back a read this bell has seen.
+    const page = more ? await fetch() : await this.fresh(fetch);
     const before = this.items;
     if (!more) this.items = new Map();
     for (const n of page.items) {
