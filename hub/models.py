@@ -7,7 +7,7 @@ channel, tags, provider metadata); anything queried by value has its own column.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,25 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else ensure_utc(value)
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        """On SQLite, :meth:`process_bind_param` and SQLite's ``DATETIME`` storage format
+        in one step: the same text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC; a test holds the
+        two equal), from ``isoformat`` rather than a ``%``-format of a seven-key dict,
+        which with the zone's conversion was a sixth of the ingest lane's CPU."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return _sqlite_utc_text
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # 26 characters: a datetime's year is 1-9999, written with four digits; an aware
+    # value's "+00:00" is cut off (SQLite's storage has no zone).
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:

@@ -91,9 +91,19 @@ class Precompiled:
             out.append(proc(v) if proc is not None and v is not None else v)
         return tuple(out) if self._positional else dict(zip(self._names, out, strict=True))
 
+    def params_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Each row's driver parameters, for an ``executemany``."""
+        return [self._params(r) for r in rows]
+
+    @staticmethod
+    def cursor(conn: Connection) -> Any:
+        """A cursor on ``conn``'s DB-API connection, inside its transaction (the one
+        place the statements here get theirs, so a test can see what they run)."""
+        return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Run on ``conn``'s DB-API connection (inside its transaction); returns the cursor."""
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = self.cursor(conn)
         cursor.execute(self.sql, self._params(values))
         return cursor
 
@@ -118,9 +128,9 @@ class Precompiled:
         text was most of the lane's client CPU on PostgreSQL."""
         if not rows:
             return []
-        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = self.cursor(conn)
         try:
-            cursor.executemany(self.sql, [self._params(r) for r in rows], returning=True)
+            cursor.executemany(self.sql, self.params_many(rows), returning=True)
             ids: list[int] = []
             while True:
                 row = cursor.fetchone()
@@ -139,8 +149,40 @@ class Precompiled:
         """One ``executemany`` of the statement over ``rows`` (no results)."""
         if not rows:
             return
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = self.cursor(conn)
         try:
-            cursor.executemany(self.sql, [self._params(r) for r in rows])
+            cursor.executemany(self.sql, self.params_many(rows))
         finally:
             cursor.close()
+
+    def inserted_ids(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """SQLite: a plain ``INSERT`` (no ``RETURNING``) over ``rows`` in one
+        ``executemany``; each row's new id, in the rows' order (:func:`sqlite_ids`)."""
+        if not rows:
+            return []
+        cursor = self.cursor(conn)
+        try:
+            cursor.executemany(self.sql, self.params_many(rows))
+            inserted = cursor.rowcount
+            cursor.execute("SELECT last_insert_rowid()")
+            last = int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+        return sqlite_ids(last, inserted, len(rows))
+
+
+def sqlite_ids(last: int, inserted: int, expected: int) -> list[int]:
+    """The ids of ``expected`` rows one ``executemany`` inserted into a table whose
+    ``INTEGER PRIMARY KEY`` the rows leave to SQLite, given ``last_insert_rowid()``.
+
+    Without ``AUTOINCREMENT`` SQLite gives a new row the largest rowid in the table plus
+    one (https://sqlite.org/autoinc.html), and a transaction holds the one write lock
+    from its first write, so no other connection inserts in between: the rows' ids are
+    consecutive, in the rows' order, the last one ``last_insert_rowid()``. Only a table
+    whose largest rowid has reached 2**63-1 takes random ones: refused, not mismatched."""
+    if inserted != expected:
+        raise RuntimeError(f"{expected} rows to insert, {inserted} inserted")
+    first = last - expected + 1
+    if first < 1 or last >= 2**63 - 1:
+        raise RuntimeError(f"row ids outside SQLite's sequential range: {first}..{last}")
+    return list(range(first, last + 1))

@@ -85,11 +85,11 @@ def driver_calls(conn: sa.Connection) -> Iterator[list[str]]:
     """The statements a lane's connection hands its driver inside the block, one entry
     per ``execute`` or ``executemany`` call (whitespace collapsed), including those run
     straight on the cursor (hub.precompiled). PostgreSQL: a recording psycopg cursor.
-    SQLite: SQLAlchemy's events, so precompiled statements are not seen there."""
+    SQLite: SQLAlchemy's events, and a recording cursor for the precompiled ones."""
     seen: list[str] = []
     if conn.dialect.name != "postgresql":
-        with statements_sync(conn.engine) as seen_sa:
-            yield seen_sa
+        with statements_sync(conn.engine) as seen, _precompiled_calls(seen):
+            yield seen
         return
     import psycopg
 
@@ -112,6 +112,34 @@ def driver_calls(conn: sa.Connection) -> Iterator[list[str]]:
         yield seen
     finally:
         raw.cursor_factory = before
+
+
+@contextlib.contextmanager
+def _precompiled_calls(seen: list[str]) -> Iterator[None]:
+    """Record what hub.precompiled runs straight on a cursor, into ``seen``."""
+    from hub.precompiled import Precompiled
+
+    class Recording:
+        def __init__(self, cursor: Any) -> None:
+            self._cursor = cursor
+
+        def execute(self, query: str, *args: Any) -> Any:
+            seen.append(" ".join(query.split()))
+            return self._cursor.execute(query, *args)
+
+        def executemany(self, query: str, *args: Any) -> Any:
+            seen.append(" ".join(query.split()))
+            return self._cursor.executemany(query, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._cursor, name)
+
+    original = Precompiled.__dict__["cursor"]
+    Precompiled.cursor = staticmethod(lambda conn: Recording(original.__func__(conn)))  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Precompiled.cursor = original  # type: ignore[method-assign]
 
 
 def load_bench(name: str) -> Any:

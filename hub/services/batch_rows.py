@@ -52,22 +52,25 @@ class ListRead:
 class InsertReturning:
     """Many rows into ``table`` in one go; their new ids, in the rows' order.
 
-    PostgreSQL: the one-row ``INSERT … RETURNING id``, pipelined over the rows
-    (:meth:`Precompiled.returning_many`: one text, converted and prepared once). SQLite:
-    one multi-row statement (SQLAlchemy's insertmanyvalues; no network to save there),
-    its ids put in order by :func:`ids_in_order`. Every row has every key in ``keys``.
+    One ``executemany`` of the one-row insert on the driver's cursor
+    (:class:`Precompiled`: the text compiled once, the columns' own bind processors,
+    none of SQLAlchemy's per-row parameter handling). PostgreSQL: ``INSERT … RETURNING id`` pipelined over the rows
+    (:meth:`Precompiled.returning_many`: one text, converted and prepared once).
+    SQLite: the plain insert, then ``last_insert_rowid()`` (:meth:`Precompiled.inserted_ids`).
+    Every row has every key in ``keys``.
     """
 
     def __init__(self, table: Table, dialect: Dialect, keys: Sequence[str]) -> None:
-        self._stmt = sa.insert(table).returning(table.c.id)
-        self._pre = Precompiled(self._stmt, dialect, keys) if dialect.name == "postgresql" else None
+        self._sqlite = dialect.name == "sqlite"
+        stmt = sa.insert(table) if self._sqlite else sa.insert(table).returning(table.c.id)
+        self._pre = Precompiled(stmt, dialect, keys)
 
     def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if not rows:
             return []
-        if self._pre is not None:
+        if not self._sqlite:
             return self._pre.returning_many(conn, rows)
-        return ids_in_order(conn.execute(self._stmt, list(rows)), len(rows))
+        return self._pre.inserted_ids(conn, rows)
 
 
 def column_defaults(model: type[Any]) -> dict[str, Any]:
