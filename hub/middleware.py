@@ -9,8 +9,8 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,10 +34,24 @@ def _next_request_id() -> str:
     return f"{_RID_PREFIX}{next(_rid_counter):06x}"
 
 
+# Set on every response unless the app set its own; x-request-id always ours.
+_DEFAULT_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+_PAGE_HEADERS = ((b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"))
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The latency histogram's child per (method, status): prometheus_client's
+        # labels() validates and locks on every call, once per request.
+        self._latency: dict[tuple[str, int], Any] = {}
+
+    def _observe(self, method: str, status: int, seconds: float) -> None:
+        child = self._latency.get((method, status))
+        if child is None:
+            child = self._latency[(method, status)] = self.metrics.http_latency.labels(method, str(status))
+        child.observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,24 +71,24 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = rid
-                headers.setdefault("x-content-type-options", "nosniff")
-                headers.setdefault("referrer-policy", "same-origin")
-                path = scope.get("path", "")
+                # The raw header list (ASGI: lower-case names), not MutableHeaders, which
+                # scans the list once per header set: this runs for every webhook.
+                raw = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                present = {k.lower() for k, _ in raw}
+                raw.append((b"x-request-id", rid.encode("latin-1")))
                 # The embeddable widget's script may be loaded cross-site; every page
                 # of ours may not be framed and runs no inline script.
-                if not path.startswith("/widget"):
-                    headers.setdefault("content-security-policy", CSP)
-                    headers.setdefault("x-frame-options", "DENY")
+                page = not scope.get("path", "").startswith("/widget")
+                for name, value in (*_DEFAULT_HEADERS, *_PAGE_HEADERS) if page else _DEFAULT_HEADERS:
+                    if name not in present:
+                        raw.append((name, value))
+                message = {**message, "headers": raw}
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.http_latency.labels(scope.get("method", "?"), str(status)).observe(
-                time.perf_counter() - start
-            )
+            self._observe(scope.get("method", "?"), status, time.perf_counter() - start)
             request_id_var.reset(token)
 
 

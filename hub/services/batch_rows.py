@@ -101,8 +101,10 @@ def event_row(
     conversation_id: int | None = None,
     team_id: int | None = None,
     user_id: int | None = None,
+    dumped: bool = False,
 ) -> dict[str, Any]:
-    """An event-log row (the payload validated here)."""
+    """An event-log row (the payload validated here, unless ``dumped``: already what
+    validation returns, e.g. :func:`hub.events.message_payload_json`'s)."""
     return {
         "type": event_type,
         "ts": ts,
@@ -110,13 +112,15 @@ def event_row(
         "conversation_id": conversation_id,
         "team_id": team_id,
         "user_id": user_id,
-        "payload": validate_payload(event_type, payload),
+        "payload": payload if dumped else validate_payload(event_type, payload),
     }
 
 
 def logged_event(event_id: int, row: dict[str, Any]) -> Event:
-    """The event to publish for an event-log row inserted with ``event_id``."""
-    return Event(
+    """The event to publish for an event-log row inserted with ``event_id``. The row's
+    fields are already the event's types (its payload validated by :func:`event_row`),
+    so the model is constructed without validating them again."""
+    return Event.model_construct(
         id=event_id,
         type=row["type"],
         ts=row["ts"],

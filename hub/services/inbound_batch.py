@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain import InboundMessage
-from hub.events import Event, MessagePayload
+from hub.events import Event, MessagePayload, message_payload_json, validate_payload
 from hub.models import (
     INBOUND_SQL,
     MESSAGE_INBOUND,
@@ -326,15 +326,15 @@ class InboundWriter:
                 "last_inbound_at": values["created_at"],
                 "updated_at": p.now,
             }
-            payload = self._payload(p, values, message_id, conv.id, contact_id)
             events.append(
                 self._events.row(
                     "message.received",
-                    payload,
+                    self._payload(p, values, message_id, conv.id, contact_id),
                     p.now,
                     conversation_id=conv.id,
                     team_id=conv.team_id,
                     user_id=conv.assignee_id,
+                    dumped=True,
                 )
             )
             stored.append(Stored(message_id, conv.id, contact_id))
@@ -366,8 +366,25 @@ class InboundWriter:
     @staticmethod
     def _payload(
         p: Prepared, values: dict[str, Any], message_id: int, conversation_id: int, contact_id: int
-    ) -> MessagePayload:
-        return MessagePayload(
+    ) -> dict[str, Any]:
+        """``message.received``'s payload, validated and JSON-ready."""
+        if not values["attachments"]:
+            fast = message_payload_json(
+                conversation_id=conversation_id,
+                message_id=message_id,
+                channel=p.msg.channel,
+                direction=Direction.inbound.value,
+                author_type=AuthorType.contact.value,
+                author_id=contact_id,
+                kind=values["kind"],
+                body=p.msg.body,
+                subject=p.msg.subject,
+                delivery_status=DeliveryStatus.received.value,
+                created_at=values["created_at"],
+            )
+            if fast is not None:
+                return fast
+        model = MessagePayload(
             conversation_id=conversation_id,
             message_id=message_id,
             channel=p.msg.channel,
@@ -381,6 +398,7 @@ class InboundWriter:
             attachments=values["attachments"],
             created_at=values["created_at"],
         )
+        return validate_payload("message.received", model)
 
     # -- one message at a time -----------------------------------------------------
 

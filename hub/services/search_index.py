@@ -33,7 +33,13 @@ _table = MessageSearch.__table__  # type: ignore[attr-defined]
 
 
 def message_text(subject: str, body: str) -> str:
-    return normalize(f"{subject or ''} {body or ''}")[:MAX_TEXT]
+    """Subject and body, each normalised on its own: the body's normal form is usually
+    remembered already (ingest and two consumers normalise it before this one does;
+    hub.textnorm), where the two joined were a new text to normalise for every message."""
+    subject_text, body_text = normalize(subject or ""), normalize(body or "")
+    return (f"{subject_text} {body_text}" if subject_text and body_text else subject_text or body_text)[
+        :MAX_TEXT
+    ]
 
 
 class MessageSearchProjection:

@@ -64,3 +64,13 @@ def test_short_texts_are_remembered_and_long_ones_are_not() -> None:
     assert after.hits >= before.hits + 1
     assert normalize(long) == textnorm._normalize(long)
     assert textnorm._cached.cache_info().currsize == after.currsize
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_a_messages_search_text_is_its_subject_and_body_normalised_together(subject: str, body: str) -> None:
+    """The search row's text normalises subject and body each on its own (so the body's
+    form is the one ingest and the consumers already normalised): the same text as the
+    two joined by a space and normalised as one."""
+    from hub.services.search_index import MAX_TEXT, message_text
+
+    assert message_text(subject, body) == normalize(f"{subject} {body}")[:MAX_TEXT]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.middleware import CSP
+
 
 async def test_webhooks_keep_request_ids_and_security_headers(app: Any) -> None:
     r = await app.client.post("/channels/loopback/messages", json={"sender": "c-1", "body": "hello"})
@@ -36,3 +38,46 @@ async def test_paths_no_adapter_claims_fall_through_to_the_application(app: Any)
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/json")
     assert r.headers.get("x-request-id")
+
+
+async def test_the_apps_own_headers_win_and_ours_are_set_once() -> None:
+    """RequestContextMiddleware on the raw header list: what the app set stays (a page
+    with its own policy), every default is added once, the request id is always ours
+    and appears once, and the latency histogram counts each answer by method and status."""
+    import httpx
+
+    from hub.metrics import Metrics
+    from hub.middleware import RequestContextMiddleware
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        headers = [
+            (b"content-type", b"text/plain"),
+            (b"x-request-id", b"the-apps"),
+            (b"x-frame-options", b"SAMEORIGIN"),
+        ]
+        if scope["path"] == "/own-policy":
+            headers.append((b"content-security-policy", b"default-src 'none'"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    metrics = Metrics()
+    asgi = RequestContextMiddleware(inner, metrics)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://t") as client:
+        own = await client.get("/own-policy", headers={"x-request-id": "trace-7"})
+        plain = await client.get("/page")
+        widget = await client.get("/widget/frame")
+    assert own.headers.get_list("x-request-id") == ["trace-7"]
+    assert own.headers.get_list("content-security-policy") == ["default-src 'none'"]
+    assert own.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert own.headers.get_list("x-content-type-options") == ["nosniff"]
+    assert own.headers.get_list("referrer-policy") == ["same-origin"]
+    assert plain.headers.get_list("content-security-policy") == [CSP]
+    assert len(plain.headers.get_list("x-request-id")) == 1 and plain.headers["x-request-id"] != "the-apps"
+    assert (
+        "content-security-policy" not in widget.headers
+        and widget.headers["x-content-type-options"] == "nosniff"
+    )
+    counted = metrics.registry.get_sample_value(
+        "switchboard_http_request_seconds_count", {"method": "GET", "status": "200"}
+    )
+    assert counted == 3
