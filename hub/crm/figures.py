@@ -39,6 +39,7 @@ from hub.models import (
 )
 from hub.precompiled import OneOf, PerDialect
 from hub.projections import ALL, LoggedEvent, core
+from hub.timeutil import ensure_utc
 
 WINDOWS = {"conversations_30d": 30, "conversations_90d": 90, "conversations_365d": 365}
 PREFERENCE_DAYS = 90  # the preferred channel: the most used in this many days
@@ -530,10 +531,7 @@ def _csat_average(count: int | None, total: int | None) -> float | None:
     return (total or 0) / count if count else None
 
 
-def _aware(value: datetime) -> datetime:
-    from hub.timeutil import ensure_utc
-
-    return ensure_utc(value)
+_aware = ensure_utc  # a stored time, UTC-aware
 
 
 def _ts(value: datetime | None) -> float:
