@@ -12,11 +12,15 @@ Two parts, each against its baseline in the same run:
 * **contact figures' light refresh**: the whole runner's round after messages from known
   customers into their open conversations, with contact_figures' ``fold`` and without
   it (the full recompute), interleaved round by round.
+* **catch-up split** (``--catch-up N``, on its own): the whole runner catching up on N
+  messages from known customers in rounds of ``--batch``, and each consumer's share of
+  it inside the shared rounds, the log read on its own line.
 * **message search rows**: the message_search projection's round, its rows written as
   multi-row statements (the hub's SQLite engines) and one statement per row (the
   driver's ``executemany``, what they did before), interleaved round by round.
 
     python bench/projection_bench.py [--rounds 40] [--statements 2000] [--per-round 5]
+    python bench/projection_bench.py --catch-up 20000 [--customers 2000] [--batch 500]
 
 CPU is ``time.process_time()`` (this process, every thread: the event loop and the
 connections' threads), so other jobs on the host do not count.
@@ -207,11 +211,79 @@ async def search_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[str
     return out
 
 
+async def catch_up_split(
+    data_dir: str, n: int, batch: int, customers: int
+) -> tuple[float, list[tuple[str, float]]]:
+    """The hub's whole runner catching up on ``n`` messages from ``customers`` known
+    customers (each with its open conversation; consecutive messages from customers far
+    apart, as the end-to-end bench sends them) in rounds of ``batch`` events: CPU per
+    event in all, and each consumer's share inside the shared rounds (its fold or apply)
+    with the log read (``_read``) on its own line."""
+    url = f"sqlite:///{data_dir}/catch-up.db"
+    migrate(url)
+    settings = load_settings(
+        None,
+        database_url=url.replace("sqlite://", "sqlite+aiosqlite://"),
+        data_dir=data_dir,
+        channels={"loopback": {}},
+    )
+    app = create_app(settings, run_outbox_worker=False, run_routing=False)
+    async with app.router.lifespan_context(app):
+        hub = app.state.hub
+        await hub.projections.stop()
+        runner = build_projections(hub)
+        runner.batch_size = batch
+
+        async def feed(lo: int, hi: int) -> None:
+            for at in range(lo, hi, 200):
+                await asyncio.gather(
+                    *(
+                        ingest(hub, _message(f"cu-{i}", f"cu-{(i * 7919) % customers}", f"hello {i}"))
+                        for i in range(at, min(hi, at + 200))
+                    )
+                )
+
+        await runner.prepare()
+        await feed(0, customers)  # every customer and conversation exists
+        await runner.catch_up()
+        await feed(customers, customers + n)
+        spent: dict[str, float] = {}
+
+        def timed(name_of: Any, call: Any) -> Any:
+            async def wrapper(*args: Any) -> Any:
+                t0 = time.process_time()
+                try:
+                    return await call(*args)
+                finally:
+                    key = name_of(*args)
+                    spent[key] = spent.get(key, 0.0) + time.process_time() - t0
+
+            return wrapper
+
+        runner._fold = timed(lambda s, p, *_: p.name, runner._fold)  # type: ignore[method-assign]
+        runner._act = timed(lambda s, p, *_: p.name, runner._act)  # type: ignore[method-assign]
+        runner._read = timed(lambda *_: "(the log read, _read)", runner._read)  # type: ignore[method-assign]
+        t0 = time.process_time()
+        await runner.catch_up(wait=False)
+        total = time.process_time() - t0
+    shares = sorted(((k, v / n * 1e6) for k, v in spent.items()), key=lambda kv: -kv[1])
+    return total / n * 1e6, shares
+
+
 async def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--statements", type=int, default=2000)
     ap.add_argument("--per-round", type=int, default=5, help="messages per round (5: ~100 msg/s; 50: ~1,000)")
+    ap.add_argument(
+        "--catch-up",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the catch-up split: N messages from --customers known customers, rounds of --batch",
+    )
+    ap.add_argument("--customers", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=500, help="events per round (the runner's batch_size)")
     ap.add_argument(
         "--postgres",
         action="store_true",
@@ -222,6 +294,17 @@ async def main(argv: list[str]) -> int:
     work = tempfile.mkdtemp(prefix="sb-projection-bench-")
     if args.postgres:
         return await _postgres_rounds(work, args.rounds, args.per_round)
+    if args.catch_up:
+        per_event, shares = await catch_up_split(work, args.catch_up, args.batch, args.customers)
+        print(
+            f"`python bench/projection_bench.py --catch-up {args.catch_up} --customers {args.customers}"
+            f" --batch {args.batch}`\n"
+        )
+        print(f"| the twelve consumers, rounds of {args.batch} | µs CPU per event |\n|---|---:|")
+        print(f"| **all, one catch-up** | **{per_event:.1f}** |")
+        for name, us in shares:
+            print(f"| {name} | {us:.1f} |")
+        return 0
     url = f"sqlite:///{work}/bench.db"
     migrate(url)
     print("## Projection runner and SQLite statements (in process)\n")

@@ -97,12 +97,6 @@ _IDS_AFTER = (
     .order_by(_events.c.id)
     .limit(sa.bindparam("limit"))
 )
-_EVENTS_AFTER = (
-    sa.select(*_EVENT_COLUMNS)
-    .where(_events.c.id > sa.bindparam("position"))
-    .order_by(_events.c.id)
-    .limit(sa.bindparam("limit"))
-)
 _EVENTS_BY_ID = PerDialect(lambda one_of: sa.select(*_EVENT_COLUMNS).where(one_of(_events.c.id, "ids")))
 
 ALL = -1  # returned by Projection.affected: every key must be recomputed (a rebuild)
@@ -146,20 +140,6 @@ class LoggedEvent:
     payload: dict[str, Any]
     team_id: int | None = None  # the envelope, as committed
     user_id: int | None = None
-
-
-def _decode(row: Any, into: dict[int, LoggedEvent]) -> int:
-    """An event-log row as the consumers get it, kept in ``into`` by id; its id."""
-    into[row.id] = LoggedEvent(
-        id=row.id,
-        type=row.type,
-        ts=ensure_utc(row.ts),
-        conversation_id=row.conversation_id,
-        payload=row.payload,
-        team_id=row.team_id,
-        user_id=row.user_id,
-    )
-    return int(row.id)
 
 
 class Projection(Protocol):
@@ -685,21 +665,26 @@ class ProjectionRunner:
         # Ids first (an index-only read), then only the rows this round has not decoded.
         # A list read earlier in the round may miss ids committed since: those are
         # after its last id (or become gaps) and are read by the next round.
-        # The round's first read (nothing decoded yet) takes the rows themselves: one
-        # statement instead of the ids and then the same rows by an IN list of them.
-        decoded = shared.events
         ids = shared.ids.get(cp.position)
         if ids is None:
-            after = {"position": cp.position, "limit": self.batch_size}
-            if decoded:
-                ids = list((await core(s, _IDS_AFTER, after)).scalars())
-            else:
-                ids = [_decode(r, decoded) for r in await core(s, _EVENTS_AFTER, after)]
+            ids = list(
+                (await core(s, _IDS_AFTER, {"position": cp.position, "limit": self.batch_size})).scalars()
+            )
             shared.ids[cp.position] = ids
+        decoded = shared.events
         wanted = [i for i in [*ids, *gaps] if i not in decoded]
         if wanted:
-            for r in await core(s, _EVENTS_BY_ID, {"ids": wanted}):
-                _decode(r, decoded)
+            rows = await core(s, _EVENTS_BY_ID, {"ids": wanted})
+            for r in rows:
+                decoded[r.id] = LoggedEvent(
+                    id=r.id,
+                    type=r.type,
+                    ts=ensure_utc(r.ts),
+                    conversation_id=r.conversation_id,
+                    payload=r.payload,
+                    team_id=r.team_id,
+                    user_id=r.user_id,
+                )
         late = [decoded[i] for i in list(gaps) if i in decoded]
         for row in late:
             gaps.pop(row.id, None)
