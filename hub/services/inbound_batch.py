@@ -368,36 +368,22 @@ class InboundWriter:
         p: Prepared, values: dict[str, Any], message_id: int, conversation_id: int, contact_id: int
     ) -> dict[str, Any]:
         """``message.received``'s payload, validated and JSON-ready."""
-        if not values["attachments"]:
-            fast = message_payload_json(
-                conversation_id=conversation_id,
-                message_id=message_id,
-                channel=p.msg.channel,
-                direction=Direction.inbound.value,
-                author_type=AuthorType.contact.value,
-                author_id=contact_id,
-                kind=values["kind"],
-                body=p.msg.body,
-                subject=p.msg.subject,
-                delivery_status=DeliveryStatus.received.value,
-                created_at=values["created_at"],
-            )
-            if fast is not None:
-                return fast
-        model = MessagePayload(
-            conversation_id=conversation_id,
-            message_id=message_id,
-            channel=p.msg.channel,
-            direction=Direction.inbound.value,
-            author_type=AuthorType.contact.value,
-            author_id=contact_id,
-            kind=values["kind"],
-            body=p.msg.body,
-            subject=p.msg.subject,
-            delivery_status=DeliveryStatus.received.value,
-            attachments=values["attachments"],
-            created_at=values["created_at"],
-        )
+        fields: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "channel": p.msg.channel,
+            "direction": Direction.inbound.value,
+            "author_type": AuthorType.contact.value,
+            "author_id": contact_id,
+            "kind": values["kind"],
+            "body": p.msg.body,
+            "subject": p.msg.subject,
+            "delivery_status": DeliveryStatus.received.value,
+            "created_at": values["created_at"],
+        }
+        if not values["attachments"] and (fast := message_payload_json(**fields)) is not None:
+            return fast
+        model = MessagePayload(**fields, attachments=values["attachments"])
         return validate_payload("message.received", model)
 
     # -- one message at a time -----------------------------------------------------
