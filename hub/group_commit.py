@@ -21,7 +21,7 @@ commit cost is shared.
   in that batch, not in one more after it.
 - A commit delay (``commit_delay``, PostgreSQL's ``commit_delay`` in spirit): a batch
   costs a fixed ~150–200 µs of CPU whatever its size (a transaction, the batch's
-  set-wise reads, the thread hop) on top of ~60 µs an item, so at a steady few hundred
+  set-wise reads, the thread hop) on top of ~55 µs an item, so at a steady few hundred
   to a few thousand messages a second, batches of one or two paid that fixed cost per
   message. When items are streaming in — the lane wrote a batch within the last ten
   delays — and fewer than ``_ENOUGH`` are waiting, the lane waits ``commit_delay``

@@ -319,11 +319,11 @@ class ContactFiguresProjection:
         rows = (await core(s, stored_figures(reads), {"ids": sorted(keys)})).all()
         heavy -= {r.contact_id for r in rows}
         for r in rows:
-            stored_due = _aware(r.due_at) if r.due_at is not None else None
+            stored_due = ensure_utc(r.due_at) if r.due_at is not None else None
             if stored_due is not None and stored_due <= now:
                 heavy.add(r.contact_id)
                 continue
-            last = _aware(r.last) if r.last is not None else None
+            last = ensure_utc(r.last) if r.last is not None else None
             stored = r.tiers or []
             due: list[datetime] = [] if stored_due is None else [stored_due]
             verdicts: dict[str, bool] = {}
@@ -339,7 +339,7 @@ class ContactFiguresProjection:
                 heavy.add(r.contact_id)
                 continue
             new_due = min(due) if due else None
-            stored_last = _aware(r.last_contact_at) if r.last_contact_at is not None else None
+            stored_last = ensure_utc(r.last_contact_at) if r.last_contact_at is not None else None
             if last != stored_last or new_due != stored_due:
                 updates.append({"b_contact": r.contact_id, "b_last": last, "b_due": new_due, "b_now": now})
         if updates:
@@ -489,10 +489,10 @@ async def compute_figures(s: AsyncSession, keys: Sequence[int], now: datetime) -
             row[name] = int(a[name] or 0) if a else 0
             oldest = a[f"{name}_oldest"] if a else None
             if oldest is not None:
-                window_due.append(_aware(oldest) + timedelta(days=days))
+                window_due.append(ensure_utc(oldest) + timedelta(days=days))
         for key in TIME_FACTS:
             if row[key] is not None:
-                row[key] = _aware(row[key])
+                row[key] = ensure_utc(row[key])
         row["_window_due"] = min(window_due) if window_due else None
         row["_facts"] = facts_of(row, contact)
         out.append(row)
@@ -506,7 +506,7 @@ def stored_fact(row: Any, name: str, last: datetime | None) -> Any:
         return last
     if name in TIME_FACTS:
         value = getattr(row, name)
-        return _aware(value) if value is not None else None
+        return ensure_utc(value) if value is not None else None
     if name == "csat_average":
         return _csat_average(row.csat_count, row.csat_sum)
     if name in _CONTACT_FACTS:
@@ -531,8 +531,5 @@ def _csat_average(count: int | None, total: int | None) -> float | None:
     return (total or 0) / count if count else None
 
 
-_aware = ensure_utc  # a stored time, UTC-aware
-
-
 def _ts(value: datetime | None) -> float:
-    return _aware(value).timestamp() if value is not None else 0.0
+    return ensure_utc(value).timestamp() if value is not None else 0.0

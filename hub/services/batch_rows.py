@@ -54,10 +54,10 @@ class InsertReturning:
 
     One ``executemany`` of the one-row insert on the driver's cursor
     (:class:`Precompiled`: the text compiled once, the columns' own bind processors,
-    none of SQLAlchemy's per-row parameter handling). PostgreSQL: ``INSERT … RETURNING id`` pipelined over the rows
-    (:meth:`Precompiled.returning_many`: one text, converted and prepared once).
-    SQLite: the plain insert, then ``last_insert_rowid()`` (:meth:`Precompiled.inserted_ids`).
-    Every row has every key in ``keys``.
+    none of SQLAlchemy's per-row parameter handling). PostgreSQL: ``INSERT … RETURNING
+    id`` pipelined over the rows (:meth:`Precompiled.returning_many`: one text, converted
+    and prepared once). SQLite: the plain insert, then ``last_insert_rowid()``
+    (:meth:`Precompiled.inserted_ids`). Every row has every key in ``keys``.
     """
 
     def __init__(self, table: Table, dialect: Dialect, keys: Sequence[str]) -> None:
@@ -66,11 +66,7 @@ class InsertReturning:
         self._pre = Precompiled(stmt, dialect, keys)
 
     def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        if not rows:
-            return []
-        if not self._sqlite:
-            return self._pre.returning_many(conn, rows)
-        return self._pre.inserted_ids(conn, rows)
+        return (self._pre.inserted_ids if self._sqlite else self._pre.returning_many)(conn, rows)
 
 
 def column_defaults(model: type[Any]) -> dict[str, Any]:

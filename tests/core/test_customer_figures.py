@@ -33,6 +33,7 @@ from hub.services.contacts import merge_contacts, update_contact
 from hub.services.conversations import reopen, resolve
 from hub.services.errors import ServiceError
 from hub.services.ingest import ingest
+from hub.timeutil import ensure_utc
 
 CHANNELS = ("sms", "email", "webchat")
 
@@ -502,7 +503,7 @@ async def test_a_fact_read_off_the_stored_row_is_the_fact_tier_rules_see(hub: An
         figures = {key: getattr(row, key) for key in figures_module._FIGURE_KEYS}
         for key in ("first_contact_at", "last_low_csat_at"):
             if figures[key] is not None:
-                figures[key] = figures_module._aware(figures[key])
+                figures[key] = ensure_utc(figures[key])
         figures["last_contact_at"] = clock.now
         expected = figures_module.facts_of(figures, row)
         got = {name: figures_module.stored_fact(row, name, clock.now) for name in names}
