@@ -20,7 +20,7 @@ Two parts, each against its baseline in the same run:
   driver's ``executemany``, what they did before), interleaved round by round.
 
     python bench/projection_bench.py [--rounds 40] [--statements 2000] [--per-round 5]
-    python bench/projection_bench.py --catch-up 20000 [--customers 2000] [--batch 500]
+    python bench/projection_bench.py --catch-up 20000 [--customers 2000] [--batch 500] [--agents 1000]
 
 CPU is ``time.process_time()`` (this process, every thread: the event loop and the
 connections' threads), so other jobs on the host do not count.
@@ -212,13 +212,15 @@ async def search_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[str
 
 
 async def catch_up_split(
-    data_dir: str, n: int, batch: int, customers: int
+    data_dir: str, n: int, batch: int, customers: int, agents: int = 0
 ) -> tuple[float, list[tuple[str, float]]]:
     """The hub's whole runner catching up on ``n`` messages from ``customers`` known
     customers (each with its open conversation; consecutive messages from customers far
     apart, as the end-to-end bench sends them) in rounds of ``batch`` events: CPU per
     event in all, and each consumer's share inside the shared rounds (its fold or apply)
-    with the log read (``_read``) on its own line."""
+    with the log read (``_read``) on its own line. ``agents``: the conversations are
+    assigned to that many agents in teams of ten, as bench/e2e_setup.py seeds them (the
+    events then carry a team and an assignee: the reports' rows are per agent)."""
     url = f"sqlite:///{data_dir}/catch-up.db"
     migrate(url)
     settings = load_settings(
@@ -245,6 +247,8 @@ async def catch_up_split(
 
         await runner.prepare()
         await feed(0, customers)  # every customer and conversation exists
+        if agents:
+            await _assign(hub, agents)
         await runner.catch_up()
         await feed(customers, customers + n)
         spent: dict[str, float] = {}
@@ -270,6 +274,30 @@ async def catch_up_split(
     return total / n * 1e6, shares
 
 
+async def _assign(hub: Any, agents: int) -> None:
+    """``agents`` agents in teams of ten; conversation ``k`` to agent ``k % agents``."""
+    from hub.models import Conversation, Role, Team, User
+
+    async with hub.db.transaction() as s:
+        teams = [Team(name=f"bench-team-{i}") for i in range(max(1, agents // 10))]
+        s.add_all(teams)
+        await s.flush()
+        users = [
+            User(email=f"agent{i}@bench.test", name=f"Agent {i}", role=Role.agent) for i in range(agents)
+        ]
+        s.add_all(users)
+        await s.flush()
+        conv = Conversation.__table__  # type: ignore[attr-defined]
+        ids = (await s.execute(sa.select(conv.c.id).order_by(conv.c.id))).scalars().all()
+        for k, cid in enumerate(ids):
+            user = users[k % agents]
+            await s.execute(
+                sa.update(conv)
+                .where(conv.c.id == cid)
+                .values(assignee_id=user.id, team_id=teams[(k % agents) // 10 % len(teams)].id)
+            )
+
+
 async def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rounds", type=int, default=40)
@@ -285,6 +313,9 @@ async def main(argv: list[str]) -> int:
     ap.add_argument("--customers", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=500, help="events per round (the runner's batch_size)")
     ap.add_argument(
+        "--agents", type=int, default=0, help="catch-up: conversations assigned to this many agents"
+    )
+    ap.add_argument(
         "--postgres",
         action="store_true",
         help="the rounds on a fresh PostgreSQL database (no statements part)",
@@ -295,10 +326,11 @@ async def main(argv: list[str]) -> int:
     if args.postgres:
         return await _postgres_rounds(work, args.rounds, args.per_round)
     if args.catch_up:
-        per_event, shares = await catch_up_split(work, args.catch_up, args.batch, args.customers)
+        per_event, shares = await catch_up_split(work, args.catch_up, args.batch, args.customers, args.agents)
+        agents = f" --agents {args.agents}" if args.agents else ""
         print(
             f"`python bench/projection_bench.py --catch-up {args.catch_up} --customers {args.customers}"
-            f" --batch {args.batch}`\n"
+            f" --batch {args.batch}{agents}`\n"
         )
         print(f"| the twelve consumers, rounds of {args.batch} | µs CPU per event |\n|---|---:|")
         print(f"| **all, one catch-up** | **{per_event:.1f}** |")

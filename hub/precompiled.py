@@ -18,6 +18,7 @@ expanded ``IN`` on SQLite and as ``= ANY(array)`` on PostgreSQL.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -71,6 +72,12 @@ class Precompiled:
     ) -> None:
         compiled: Any = stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
         self.sql = compiled.string
+        # A column left to a Python-side default (or onupdate) is filled in by
+        # SQLAlchemy's execution context, which these statements bypass: refused, so
+        # that no row is written with NULL in its place. Callers pass every value.
+        prefetch = [*compiled.insert_prefetch, *compiled.update_prefetch]
+        if prefetch:
+            raise ValueError(f"{prefetch[0].name}: a Python-side default; pass its value")
         binds = compiled.binds
         self._positional = bool(dialect.positional)
         names: list[str] = list(compiled.positiontup or []) if self._positional else list(binds)
@@ -78,17 +85,26 @@ class Precompiled:
             if binds[name].expanding:
                 raise ValueError(f"{name}: expanding parameters are not supported here")
         self._names = names
-        self._processors: list[Processor] = [binds[n].type._cached_bind_processor(dialect) for n in names]
+        processors: list[Processor] = [binds[n].type._cached_bind_processor(dialect) for n in names]
+        # Only the parameters whose type has a bind processor go through one (on SQLite
+        # the timestamps and JSON; integers and text as they are): a reports row has
+        # ~50 parameters, nearly all integers.
+        self._processed = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+        self._get = operator.itemgetter(*names) if len(names) > 1 else None
         # Literal values compiled into binds (e.g. where(col == "x")) keep their value.
         self._constants = {
             n: binds[n].value for n in names if binds[n].callable is None and binds[n].value is not None
         }
 
     def _params(self, values: Mapping[str, Any]) -> Any:
-        out = []
-        for name, proc in zip(self._names, self._processors, strict=True):
-            v = values[name] if name in values else self._constants.get(name)
-            out.append(proc(v) if proc is not None and v is not None else v)
+        try:
+            out = list(self._get(values)) if self._get is not None else [values[n] for n in self._names]
+        except KeyError:  # a name the values leave out: its compiled constant, else None
+            out = [values[n] if n in values else self._constants.get(n) for n in self._names]
+        for i, proc in self._processed:
+            v = out[i]
+            if v is not None:
+                out[i] = proc(v)
         return tuple(out) if self._positional else dict(zip(self._names, out, strict=True))
 
     def params_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:

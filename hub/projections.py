@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -47,7 +47,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.context import Hub
 from hub.models import EventLog, ProjectionCheckpoint
-from hub.precompiled import PerDialect
+from hub.precompiled import PerDialect, Precompiled
 from hub.sqlite_driver import inline
 from hub.timeutil import ensure_utc, utcnow
 
@@ -110,6 +110,35 @@ async def core(s: AsyncSession, stmt: Any, params: Any = None) -> Any:
     if isinstance(stmt, PerDialect):
         stmt = stmt(conn.dialect)
     return await conn.execute(stmt, params)
+
+
+# core_many's statements, compiled once per dialect and set of row keys (the statement
+# is kept with its entry, so its id is not reused by another).
+_MANY: dict[tuple[int, str, tuple[str, ...]], tuple[Any, Precompiled]] = {}
+
+
+async def core_many(s: AsyncSession, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One ``executemany`` of a Core write over ``rows`` in the session's transaction,
+    each row's parameters processed by :class:`hub.precompiled.Precompiled` (the
+    columns' own bind processors) and the statement compiled once.
+
+    Through SQLAlchemy's ``execute`` a list of rows was rewritten per call into one
+    multi-row statement (insertmanyvalues) with every row's parameters built by the
+    compiler: the reports' per-agent upserts cost ~35 µs a row that way
+    (``bench/projection_bench.py --catch-up 20000 --agents 1000``). Every row must have
+    the first row's keys, and the statement must leave no Python-side default to
+    SQLAlchemy (:class:`Precompiled` refuses one)."""
+    if not rows:
+        return
+    conn = await s.connection()
+    dialect = conn.dialect
+    keys = tuple(rows[0])
+    key = (id(stmt), dialect.name, keys)
+    hit = _MANY.get(key)
+    if hit is None or hit[0] is not stmt:
+        hit = _MANY[key] = (stmt, Precompiled(stmt, dialect, keys))
+    compiled = hit[1]
+    await conn.run_sync(lambda sync: compiled.many(sync, rows))
 
 
 @dataclass(slots=True)
@@ -469,7 +498,7 @@ class ProjectionRunner:
                         moved.append(cp)
                         out[name] = len(events) if events else None
                     if moved:
-                        await core(
+                        await core_many(
                             s,
                             _MOVE_CHECKPOINT,
                             [

@@ -64,8 +64,8 @@ def statements(hub: Any, prefix: str = "") -> Iterator[list[str]]:
 
 @contextlib.contextmanager
 def statements_sync(engine: Any, prefix: str = "") -> Iterator[list[str]]:
-    """The same for a synchronous engine (a group-commit lane's). Statements a lane runs
-    straight on the driver's cursor (hub.precompiled) are not seen."""
+    """The same for a synchronous engine (a group-commit lane's), including what runs
+    on that engine's connections straight on the driver's cursor (hub.precompiled)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -75,7 +75,8 @@ def statements_sync(engine: Any, prefix: str = "") -> Iterator[list[str]]:
 
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
-        yield seen
+        with _precompiled_calls(seen, engine, prefix):
+            yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
 
@@ -88,7 +89,7 @@ def driver_calls(conn: sa.Connection) -> Iterator[list[str]]:
     SQLite: SQLAlchemy's events, and a recording cursor for the precompiled ones."""
     seen: list[str] = []
     if conn.dialect.name != "postgresql":
-        with statements_sync(conn.engine) as seen, _precompiled_calls(seen):
+        with statements_sync(conn.engine) as seen:
             yield seen
         return
     import psycopg
@@ -115,27 +116,38 @@ def driver_calls(conn: sa.Connection) -> Iterator[list[str]]:
 
 
 @contextlib.contextmanager
-def _precompiled_calls(seen: list[str]) -> Iterator[None]:
-    """Record what hub.precompiled runs straight on a cursor, into ``seen``."""
+def _precompiled_calls(seen: list[str], engine: Any, prefix: str = "") -> Iterator[None]:
+    """Record what hub.precompiled runs straight on a cursor of ``engine``'s
+    connections, into ``seen``."""
     from hub.precompiled import Precompiled
+
+    def record(query: str) -> None:
+        text = " ".join(query.split())
+        if text.startswith(prefix):
+            seen.append(text)
 
     class Recording:
         def __init__(self, cursor: Any) -> None:
             self._cursor = cursor
 
         def execute(self, query: str, *args: Any) -> Any:
-            seen.append(" ".join(query.split()))
+            record(query)
             return self._cursor.execute(query, *args)
 
         def executemany(self, query: str, *args: Any) -> Any:
-            seen.append(" ".join(query.split()))
+            record(query)
             return self._cursor.executemany(query, *args)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self._cursor, name)
 
     original = Precompiled.__dict__["cursor"]
-    Precompiled.cursor = staticmethod(lambda conn: Recording(original.__func__(conn)))  # type: ignore[method-assign]
+
+    def cursor(conn: Any) -> Any:
+        raw = original.__func__(conn)
+        return Recording(raw) if conn.engine is engine else raw
+
+    Precompiled.cursor = staticmethod(cursor)  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -38,7 +38,7 @@ from hub.models import (
     Tier,
 )
 from hub.precompiled import OneOf, PerDialect
-from hub.projections import ALL, LoggedEvent, core
+from hub.projections import ALL, LoggedEvent, core, core_many
 from hub.timeutil import ensure_utc
 
 WINDOWS = {"conversations_30d": 30, "conversations_90d": 90, "conversations_365d": 365}
@@ -343,7 +343,7 @@ class ContactFiguresProjection:
             if last != stored_last or new_due != stored_due:
                 updates.append({"b_contact": r.contact_id, "b_last": last, "b_due": new_due, "b_now": now})
         if updates:
-            await core(s, _MOVE_LAST_CONTACT, updates)
+            await core_many(s, _MOVE_LAST_CONTACT, updates)
         return heavy
 
     async def _recompute(
@@ -369,9 +369,9 @@ class ContactFiguresProjection:
             row["updated_at"] = now
             memberships += [{"tier": t, "contact_id": row["contact_id"]} for t in member]
         if rows:
-            await core(s, _INSERT_FIGURES, rows)
+            await core_many(s, _INSERT_FIGURES, rows)
         if memberships:
-            await core(s, _INSERT_TIERS, memberships)
+            await core_many(s, _INSERT_TIERS, memberships)
         changed = {
             int(row["contact_id"]): (before.get(int(row["contact_id"]), set()), set(row["tiers"]))
             for row in rows

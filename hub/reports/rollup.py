@@ -56,7 +56,7 @@ from hub.models import (
     SurveyRequest,
     Team,
 )
-from hub.projections import LoggedEvent, core
+from hub.projections import LoggedEvent, core, core_many
 from hub.reports import agents as agent_fold
 from hub.reports import histogram
 from hub.timeutil import ensure_utc
@@ -247,7 +247,7 @@ class ReportsProjection:
             {"slot": k[0], "team_id": k[1], "channel": k[2], "agent_id": k[3], **v}
             for k, v in sorted(counts.items())
         ]
-        await core(s, self._slot_upsert, rows)
+        await core_many(s, self._slot_upsert, rows)
         days: dict[tuple[int, int, str], dict[str, float]] = {}
         hours: dict[tuple[int, int, str], dict[str, float]] = {}
         for (slot, team, channel, _), v in counts.items():
@@ -258,12 +258,12 @@ class ReportsProjection:
             for c, x in v.items():
                 day[c] += x
                 hour[c] += x
-        await core(
+        await core_many(
             s,
             self._day_upsert,
             [{"day": k[0], "team_id": k[1], "channel": k[2], **v} for k, v in sorted(days.items())],
         )
-        await core(
+        await core_many(
             s,
             self._hour_upsert,
             [{"hour": k[0], "team_id": k[1], "channel": k[2], **v} for k, v in sorted(hours.items())],
@@ -285,7 +285,7 @@ class ReportsProjection:
         ]
         if not rows:
             return
-        await core(s, self._hist_upsert, rows)
+        await core_many(s, self._hist_upsert, rows)
         if deltas.removed:  # a recomputed sample left a bucket: no empty rows (as a rebuild)
             metrics = sorted({k[0] for k in deltas.hist})
             days = sorted({k[1] for k in deltas.hist})

@@ -165,3 +165,81 @@ def test_a_message_payload_built_by_hand_is_the_validated_one(
         assert list(fast) == list(model)  # the same keys in the same order: the same stored text
     else:
         assert fast is None  # the model writes an offset of its own
+
+
+# -- core_many: the log consumers' multi-row writes (hub.projections) ------------------
+_tallies = sa.Table(
+    "precompiled_tallies",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(40), nullable=False, unique=True),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=True),
+    sa.Column("data", sa.JSON(), nullable=True),
+    sa.Column("later", sa.Integer, nullable=True, default=7),
+)
+
+
+def _upsert(dialect_name: str) -> Any:
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    stmt = (pg_insert if dialect_name == "postgresql" else sqlite_insert)(_tallies)
+    return stmt.on_conflict_do_update(
+        index_elements=["key"], set_={"n": _tallies.c.n + stmt.excluded.n, "at": stmt.excluded.at}
+    )
+
+
+async def test_core_many_writes_what_sqlalchemy_writes_and_adds_on_conflict(engine: Any, db_url: str) -> None:
+    from hub.config import to_async_url
+    from hub.db import Database
+    from hub.projections import core, core_many
+
+    db = Database(to_async_url(db_url))
+    upsert = _upsert(engine.dialect.name)
+    paris = datetime(2026, 12, 5, 11, 0, 0, 500, tzinfo=ZoneInfo("Europe/Paris"))
+    full = {"n": 1, "at": paris, "data": {"x": [1, "ي"]}, "later": 1}
+    empty = {"n": 2, "at": None, "data": None, "later": None}
+    try:
+        async with db.transaction() as s:
+            await core_many(s, upsert, [{"key": "a", **full}, {"key": "b", **empty}])
+            await core_many(s, upsert, [])  # nothing to write: no statement
+            await core(s, upsert, [{"key": "c", **full}])  # SQLAlchemy's own path
+        async with db.transaction() as s:  # conflicts: the counts add up
+            await core_many(
+                s, upsert, [{"key": "a", **full, "n": 10, "at": None}, {"key": "b", **empty, "n": 20}]
+            )
+        async with db.session() as s:
+            got = {r.key: r for r in (await core(s, sa.select(_tallies))).all()}
+    finally:
+        await db.dispose()
+    # What core_many stored reads back as what SQLAlchemy stored from the same values.
+    assert (got["a"].data, got["a"].later) == (got["c"].data, got["c"].later) == ({"x": [1, "ي"]}, 1)
+    assert got["c"].at == paris.astimezone(UTC)
+    assert (got["a"].n, got["a"].at) == (11, None)
+    assert (got["b"].n, got["b"].at, got["b"].data, got["b"].later) == (22, None, None, None)
+
+
+def test_a_python_side_default_left_out_is_refused_not_written_as_null() -> None:
+    from hub.precompiled import Precompiled
+
+    for dialect in (sqlite.dialect(), postgresql.psycopg.dialect()):  # type: ignore[attr-defined]
+        with pytest.raises(ValueError, match="later: a Python-side default"):
+            Precompiled(sa.insert(_tallies), dialect, ["key", "n"])
+        Precompiled(sa.insert(_tallies), dialect, ["key", "n", "later"])  # given: accepted
+
+
+def test_a_parameter_left_out_takes_its_compiled_constant_else_none() -> None:
+    from hub.precompiled import Precompiled
+
+    stmt = (
+        sa.update(_tallies)
+        .where(_tallies.c.key == "fixed")
+        .values(n=sa.bindparam("n"), at=sa.bindparam("at"))
+    )
+    at = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    compiled = Precompiled(stmt, sqlite.dialect())
+    assert compiled.params_many([{"n": 1, "at": at}, {"n": 2}]) == [
+        (1, "2026-12-05 12:00:00.000000", "fixed"),
+        (2, None, "fixed"),
+    ]
