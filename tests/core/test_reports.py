@@ -607,3 +607,48 @@ async def test_queues_today_is_the_teams_local_day(app: Any, clock: Any) -> None
     at(clock, 6, 0, 30)  # a new UTC day: the Night team starts again
     rows = {q["team_id"]: q for q in (await app.client.get("/api/v1/queues", headers=h)).json()["items"]}
     assert (rows[riyadh]["abandoned_today"], rows[utc]["abandoned_today"]) == (1, 0)
+
+
+async def test_rollup_rows_add_only_their_figures_and_zero_rows_still_exist(db_url: str) -> None:
+    """The fold's upserts (ReportsProjection._upsert_rows): one statement per set of
+    figures rows add to; a conflict adds those alone, a new row has every other figure
+    0, and a row of zeros is made to exist without touching one that does."""
+    import sqlalchemy as sa
+
+    from hub.config import to_async_url
+    from hub.db import Database
+    from hub.projections import core
+    from hub.reports.rollup import SLOT_COLUMNS, ReportsProjection, _slots
+
+    db = Database(to_async_url(db_url))
+    fold = ReportsProjection(db.is_sqlite)
+    key = ("slot", "team_id", "channel", "agent_id")
+
+    def figures(**kw: float) -> dict[str, float]:
+        return {**dict.fromkeys(SLOT_COLUMNS, 0), **kw}
+
+    batches = [
+        {(1, 0, "web", 7): figures(inbound=1), (1, 0, "web", 8): figures(inbound=2, handle_s=1.5)},
+        {
+            (1, 0, "web", 7): figures(inbound=3, first_contact=-1),
+            (1, 0, "web", 8): figures(),
+            (1, 0, "sms", 7): figures(),
+            (2, 0, "web", 7): figures(outbound=1, handle_s=0.25),
+        },
+    ]
+    try:
+        for batch in batches:
+            async with db.transaction() as s:
+                await fold._upsert_rows(s, _slots, key, batch)
+        async with db.session() as s:
+            rows = (await core(s, sa.select(_slots))).all()
+    finally:
+        await db.dispose()
+    got = {tuple(r._mapping[k] for k in key): {c: r._mapping[c] for c in SLOT_COLUMNS} for r in rows}
+    expected = {
+        (1, 0, "web", 7): figures(inbound=4, first_contact=-1),
+        (1, 0, "web", 8): figures(inbound=2, handle_s=1.5),
+        (1, 0, "sms", 7): figures(),
+        (2, 0, "web", 7): figures(outbound=1, handle_s=0.25),
+    }
+    assert got == expected
