@@ -45,14 +45,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return _sqlite_utc_text
 
 
+# The SQLite text of recent UTC (and naive) timestamps: a message's one time is bound
+# four or five times in its batch (the message, its conversation's touch, its event).
+# Aware values in other zones are converted first: the keys are UTC or naive, whose
+# equality is the text's (a zone's ambiguous hour compares equal across ``fold``).
+_UTC_TEXT: dict[datetime, str] = {}
+_UTC_TEXT_MAX = 4096
+
+
 def _sqlite_utc_text(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is not None and value.tzinfo is not UTC:
+    if value.tzinfo is not UTC and value.tzinfo is not None:
         value = value.astimezone(UTC)
-    # 26 characters: a datetime's year is 1-9999, written with four digits; an aware
-    # value's "+00:00" is cut off (SQLite's storage has no zone).
-    return value.isoformat(" ", "microseconds")[:26]
+    text = _UTC_TEXT.get(value)
+    if text is None:
+        if len(_UTC_TEXT) >= _UTC_TEXT_MAX:
+            _UTC_TEXT.clear()
+        # 26 characters: a datetime's year is 1-9999, written with four digits; an aware
+        # value's "+00:00" is cut off (SQLite's storage has no zone).
+        text = _UTC_TEXT[value] = value.isoformat(" ", "microseconds")[:26]
+    return text
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:

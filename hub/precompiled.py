@@ -9,7 +9,8 @@ own bind processors (so a datetime or a JSON value is stored exactly as the ORM 
 it and the ORM reads it back unchanged).
 
 Only plain named parameters are supported — no expanding ``IN`` lists; a list parameter
-is one array on PostgreSQL (:func:`one_of_for`).
+is one array on PostgreSQL (:func:`one_of_for`) and one JSON array on SQLite
+(:func:`json_each_in`).
 
 :class:`PerDialect` is the same idea for statements run through SQLAlchemy (the log
 consumers, the outbox): "the column is one of these values" written once, as an
@@ -39,6 +40,19 @@ def _in_list(col: Any, name: str) -> ColumnElement[bool]:
 
 def _any_array(col: Any, name: str) -> ColumnElement[bool]:
     return col == sa.any_(bindparam(name, type_=ARRAY(col.type)))  # type: ignore[no-any-return]
+
+
+def json_each_in(col: Any, name: str) -> ColumnElement[bool]:
+    """SQLite: ``column IN (SELECT value FROM json_each(:name))``, the list one JSON array
+    parameter. Like PostgreSQL's array, the same text whatever the list's length, so a
+    :class:`Precompiled` statement can take it (sqlite3 prepares it once and keeps it in
+    its statement cache), where an expanded ``IN`` has a new text for every length,
+    rendered by SQLAlchemy at each execution. SQLite runs the subquery once into a list
+    and probes the column's index with each value, as it does for an ``IN`` list."""
+    values: Any = sa.select(sa.column("value")).select_from(
+        sa.func.json_each(bindparam(name, type_=sa.JSON()))
+    )
+    return col.in_(values)  # type: ignore[no-any-return]
 
 
 def one_of_for(dialect_name: str) -> OneOf:

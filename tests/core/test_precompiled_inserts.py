@@ -114,6 +114,23 @@ def test_a_timestamp_is_stored_on_sqlite_as_sqlalchemy_would_store_it(value: dat
         assert len(ours(value)) == 26 and ours(value)[10] == " "
 
 
+def test_a_remembered_timestamp_text_is_the_instants_own() -> None:
+    """The texts of recent times are remembered (hub.models._sqlite_utc_text): an hour
+    a zone repeats (``fold``) compares equal across the repeat, yet each is its own instant."""
+    ours = UTCDateTime()._cached_bind_processor(sqlite.dialect())
+    assert ours is not None
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+    second = first.replace(fold=1)
+    assert first == second  # Python's equality in one zone ignores fold
+    assert [ours(first), ours(second), ours(first)] == [
+        "2026-11-01 05:30:00.000000",
+        "2026-11-01 06:30:00.000000",
+        "2026-11-01 05:30:00.000000",
+    ]
+    naive, aware = datetime(2026, 12, 5, 9, 0), datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    assert ours(aware) == ours(naive) == ours(aware) == "2026-12-05 09:00:00.000000"
+
+
 def test_other_databases_keep_sqlalchemys_processor() -> None:
     dialect = postgresql.psycopg.dialect()
     value = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Asia/Riyadh"))
