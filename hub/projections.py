@@ -130,9 +130,14 @@ async def core_many(s: AsyncSession, stmt: Any, rows: Sequence[Mapping[str, Any]
     SQLAlchemy (:class:`Precompiled` refuses one)."""
     if not rows:
         return
+    first = rows[0].keys()
+    if any(r.keys() != first for r in rows):
+        # Precompiled would give a missing key None (its compiled constant, if any),
+        # where SQLAlchemy's executemany refuses the row: refused here too.
+        raise ValueError("core_many: every row must have the first row's keys")
     conn = await s.connection()
     dialect = conn.dialect
-    keys = tuple(rows[0])
+    keys = tuple(first)
     key = (id(stmt), dialect.name, keys)
     hit = _MANY.get(key)
     if hit is None or hit[0] is not stmt:

@@ -230,6 +230,16 @@ async def test_core_many_writes_what_sqlalchemy_writes_and_adds_on_conflict(engi
             got = {r.key: r for r in (await core(s, sa.select(_tallies))).all()}
     finally:
         await db.dispose()
+    # A row without one of the first row's keys is refused, not written with NULL.
+    db = Database(to_async_url(db_url))
+    try:
+        with pytest.raises(ValueError, match="every row must have the first row's keys"):
+            async with db.transaction() as s:
+                await core_many(
+                    s, upsert, [{"key": "e", **full}, {"key": "f", "n": 1, "at": None, "data": None}]
+                )
+    finally:
+        await db.dispose()
     # What core_many stored reads back as what SQLAlchemy stored from the same values.
     assert (got["a"].data, got["a"].later) == (got["c"].data, got["c"].later) == ({"x": [1, "ي"]}, 1)
     assert got["c"].at == paris.astimezone(UTC)
