@@ -289,13 +289,15 @@ async def _assign(hub: Any, agents: int) -> None:
         await s.flush()
         conv = Conversation.__table__  # type: ignore[attr-defined]
         ids = (await s.execute(sa.select(conv.c.id).order_by(conv.c.id))).scalars().all()
-        for k, cid in enumerate(ids):
-            user = users[k % agents]
-            await s.execute(
-                sa.update(conv)
-                .where(conv.c.id == cid)
-                .values(assignee_id=user.id, team_id=teams[(k % agents) // 10 % len(teams)].id)
-            )
+        await s.execute(
+            sa.update(conv)
+            .where(conv.c.id == sa.bindparam("cid"))
+            .values(assignee_id=sa.bindparam("uid"), team_id=sa.bindparam("tid")),
+            [
+                {"cid": cid, "uid": users[k % agents].id, "tid": teams[(k % agents) // 10 % len(teams)].id}
+                for k, cid in enumerate(ids)
+            ],
+        )
 
 
 async def main(argv: list[str]) -> int:

@@ -80,6 +80,22 @@ class PerDialect(Generic[S]):
         return stmt
 
 
+def processed(processors: Sequence[Processor]) -> list[tuple[int, Callable[[Any], Any]]]:
+    """The positions that have a processor, with it (a type without one passes its
+    values as they are: integers and text on SQLite)."""
+    return [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+
+
+def apply_processors(values: list[Any], positions: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    """``values`` with each non-None value at ``positions`` through its processor (in
+    place; returned for convenience)."""
+    for i, proc in positions:
+        v = values[i]
+        if v is not None:
+            values[i] = proc(v)
+    return values
+
+
 class Precompiled:
     def __init__(
         self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
@@ -99,11 +115,9 @@ class Precompiled:
             if binds[name].expanding:
                 raise ValueError(f"{name}: expanding parameters are not supported here")
         self._names = names
-        processors: list[Processor] = [binds[n].type._cached_bind_processor(dialect) for n in names]
         # Only the parameters whose type has a bind processor go through one (on SQLite
-        # the timestamps and JSON; integers and text as they are): a reports row has
-        # ~50 parameters, nearly all integers.
-        self._processed = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+        # the timestamps and JSON): a reports row has ~50 parameters, nearly all integers.
+        self._processed = processed([binds[n].type._cached_bind_processor(dialect) for n in names])
         self._get = operator.itemgetter(*names) if len(names) > 1 else None
         # Literal values compiled into binds (e.g. where(col == "x")) keep their value.
         self._constants = {
@@ -115,10 +129,7 @@ class Precompiled:
             out = list(self._get(values)) if self._get is not None else [values[n] for n in self._names]
         except KeyError:  # a name the values leave out: its compiled constant, else None
             out = [values[n] if n in values else self._constants.get(n) for n in self._names]
-        for i, proc in self._processed:
-            v = out[i]
-            if v is not None:
-                out[i] = proc(v)
+        apply_processors(out, self._processed)
         return tuple(out) if self._positional else dict(zip(self._names, out, strict=True))
 
     def params_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:

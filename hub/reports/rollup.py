@@ -96,6 +96,8 @@ SURVEY_COLUMNS = (
     *("ces_count", "ces_sum"),
 )
 SLOT_COLUMNS = (*COUNTERS, *SAMPLE_COLUMNS, *SURVEY_COLUMNS)
+# The upserts' parameter names (ReportsProjection._upsert): a column's value as "v_<name>".
+_PARAM = {c: f"v_{c}" for c in ("slot", "day", "hour", "team_id", "channel", "agent_id", *SLOT_COLUMNS)}
 COUNTED = frozenset(
     {
         "conversation.created",
@@ -168,7 +170,7 @@ class ReportsProjection:
         stmt = self._upserts.get((table.name, adds))
         if stmt is None:
             values = {
-                c: sa.bindparam(f"v_{c}", type_=table.c[c].type)
+                c: sa.bindparam(_PARAM[c], type_=table.c[c].type)
                 if c in key or c in adds
                 else sa.literal_column("0")
                 for c in (*key, *SLOT_COLUMNS)
@@ -193,8 +195,8 @@ class ReportsProjection:
         shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
         for k, v in sorted(rows.items()):
             adds = frozenset(c for c, x in v.items() if x)
-            params = {f"v_{name}": value for name, value in zip(key, k, strict=True)}
-            params.update((f"v_{c}", v[c]) for c in SLOT_COLUMNS if c in adds)
+            params = {_PARAM[name]: value for name, value in zip(key, k, strict=True)}
+            params.update((_PARAM[c], v[c]) for c in SLOT_COLUMNS if c in adds)
             shapes.setdefault(adds, []).append(params)
         for adds, params_list in sorted(shapes.items(), key=lambda kv: sorted(kv[0])):
             await core_many(s, self._upsert(table, key, adds), params_list)

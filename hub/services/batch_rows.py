@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Dialect, Table
 
 from hub.events import ConversationPayload, Event, public_payload, validate_payload
 from hub.models import EventLog
-from hub.precompiled import OneOf, Precompiled, json_each_in, one_of_for
+from hub.precompiled import OneOf, Precompiled, apply_processors, json_each_in, one_of_for, processed
 
 _events = EventLog.__table__  # type: ignore[attr-defined]
 INSERT_EVENTS = sa.insert(_events).returning(_events.c.id)
@@ -42,8 +42,9 @@ class ListRead:
     def __init__(self, build: Callable[[OneOf], Any], dialect: Dialect) -> None:
         stmt = build(one_of_for(dialect.name) if dialect.name == "postgresql" else json_each_in)
         self._pre = Precompiled(stmt, dialect)
-        processors = [c.type._cached_result_processor(dialect, None) for c in stmt.selected_columns]
-        self._processed = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+        self._processed = processed(
+            [c.type._cached_result_processor(dialect, None) for c in stmt.selected_columns]
+        )
 
     def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         cursor = self._pre.execute(conn, values)
@@ -53,14 +54,7 @@ class ListRead:
             cursor.close()
         if not self._processed:
             return [tuple(r) for r in fetched]
-        out = []
-        for r in fetched:
-            row = list(r)
-            for i, proc in self._processed:
-                if row[i] is not None:
-                    row[i] = proc(row[i])
-            out.append(tuple(row))
-        return out
+        return [tuple(apply_processors(list(r), self._processed)) for r in fetched]
 
 
 class InsertReturning:
@@ -167,8 +161,9 @@ class EventWriter:
         conversation_id: int | None = None,
         team_id: int | None = None,
         user_id: int | None = None,
+        dumped: bool = False,
     ) -> Event:
-        """One row, one statement (the one-by-one paths)."""
+        """One row, one statement (the one-by-one paths); ``dumped`` as for :func:`event_row`."""
         row = event_row(
             event_type,
             payload,
@@ -177,6 +172,7 @@ class EventWriter:
             conversation_id=conversation_id,
             team_id=team_id,
             user_id=user_id,
+            dumped=dumped,
         )
         return logged_event(int(self._insert.first(conn, row)[0]), row)  # type: ignore[index]
 

@@ -417,16 +417,16 @@ class InboundWriter:
                     team_id=conv.team_id,
                 )
             )
-        payload = self._payload(p, values, message_id, conv.id, contact_id)
         events.append(
             self._events.write(
                 conn,
                 "message.received",
-                payload,
+                self._payload(p, values, message_id, conv.id, contact_id),
                 p.now,
                 conversation_id=conv.id,
                 team_id=conv.team_id,
                 user_id=conv.assignee_id,
+                dumped=True,  # _payload's is validated already
             )
         )
         return Stored(message_id, conv.id, contact_id, new_conversation=created, events=events)
