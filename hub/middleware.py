@@ -3,15 +3,17 @@ client address behind trusted reverse proxies."""
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import itertools
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
-from starlette.routing import BaseRoute, Router
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.logs import request_id_var
@@ -181,14 +183,51 @@ class WebhookFastPath:
     sits inside :class:`RequestContextMiddleware` (request id, security headers,
     latency metric) and Starlette's ``ServerErrorMiddleware`` (an adapter bug is a 500,
     logged). Paths no adapter claims fall through to the application.
+
+    An adapter's plain routes (a fixed path, an ``async def endpoint(request)``, no
+    route middleware) are found by their path in a dict and their endpoint called
+    here, with the scope their mount and route would have given it: the routers'
+    regular expressions, Starlette's request/response wrapper and its exception
+    wrapper (which has no handlers to run outside the application) were a layer each
+    on every webhook. Anything else — path parameters, another method, a root path, a
+    websocket — goes through the adapters' routers as before.
     """
 
     def __init__(self, app: ASGIApp, webhooks: list[BaseRoute]) -> None:
         self.app = app
         self.router = Router(routes=webhooks, default=app)
+        # full path -> (the mount's path, the route's methods, the endpoint)
+        self.direct: dict[str, tuple[str, Collection[str] | None, Callable[[Request], Awaitable[Any]]]] = {}
+        for mount in webhooks:
+            if not isinstance(mount, Mount):
+                continue
+            for route in mount.routes:
+                if (
+                    isinstance(route, Route)
+                    and not route.param_convertors
+                    and inspect.iscoroutinefunction(route.endpoint)
+                    # request_response's app itself: no route middleware or body limit around it
+                    and getattr(route.app, "__qualname__", "") == "request_response.<locals>.app"
+                ):
+                    self.direct.setdefault(
+                        mount.path + route.path, (mount.path, route.methods, route.endpoint)
+                    )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope["path"].startswith("/channels/"):
+            hit = self.direct.get(scope["path"]) if scope["type"] == "http" else None
+            if hit is not None and not scope.get("root_path"):
+                prefix, methods, endpoint = hit
+                if methods is None or scope["method"] in methods:
+                    # What Router, Mount and Route put in the scope on their way here.
+                    scope.setdefault("router", self.router)
+                    scope["app_root_path"] = scope.get("app_root_path", "")
+                    scope["root_path"] = prefix
+                    scope["path_params"] = {}
+                    scope["endpoint"] = endpoint
+                    response = await endpoint(Request(scope, receive, send))
+                    await response(scope, receive, send)
+                    return
             await self.router(scope, receive, send)
         else:
             await self.app(scope, receive, send)

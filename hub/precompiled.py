@@ -9,16 +9,16 @@ own bind processors (so a datetime or a JSON value is stored exactly as the ORM 
 it and the ORM reads it back unchanged).
 
 Only plain named parameters are supported — no expanding ``IN`` lists; a list parameter
-is one array on PostgreSQL (:func:`one_of_for`) and one JSON array on SQLite
-(:func:`json_each_in`).
+is one array on PostgreSQL and one JSON array on SQLite (:func:`one_of_for`).
 
 :class:`PerDialect` is the same idea for statements run through SQLAlchemy (the log
-consumers, the outbox): "the column is one of these values" written once, as an
-expanded ``IN`` on SQLite and as ``= ANY(array)`` on PostgreSQL.
+consumers, the outbox): "the column is one of these values" written once, as
+``= ANY(array)`` on PostgreSQL and ``IN (SELECT value FROM json_each(array))`` on SQLite.
 """
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -34,35 +34,47 @@ S = TypeVar("S")
 OneOf = Callable[[Any, str], ColumnElement[bool]]
 
 
-def _in_list(col: Any, name: str) -> ColumnElement[bool]:
-    return col.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
-
-
 def _any_array(col: Any, name: str) -> ColumnElement[bool]:
     return col == sa.any_(bindparam(name, type_=ARRAY(col.type)))  # type: ignore[no-any-return]
+
+
+class JsonList(sa.types.TypeDecorator[Any]):
+    """A list parameter as one JSON array (SQLite's ``json_each``): any iterable — a
+    set, a tuple, a generator — is written as a list (the JSON type would refuse a set)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value))
 
 
 def json_each_in(col: Any, name: str) -> ColumnElement[bool]:
     """SQLite: ``column IN (SELECT value FROM json_each(:name))``, the list one JSON array
     parameter. Like PostgreSQL's array, the same text whatever the list's length, so a
-    :class:`Precompiled` statement can take it (sqlite3 prepares it once and keeps it in
+    :class:`Precompiled` statement can take it and SQLAlchemy's compiled form of a
+    :class:`PerDialect` statement is complete (sqlite3 prepares it once and keeps it in
     its statement cache), where an expanded ``IN`` has a new text for every length,
-    rendered by SQLAlchemy at each execution. SQLite runs the subquery once into a list
-    and probes the column's index with each value, as it does for an ``IN`` list."""
+    rendered by SQLAlchemy at each execution (one bound name per value) and prepared by
+    SQLite again. SQLite runs the subquery once into a list and probes the column's
+    index with each value, as it does for an ``IN`` list (tests/core/test_per_dialect.py
+    holds every statement's plan to its index). JSON keeps a value's type: integers meet
+    integer columns and text text columns."""
     values: Any = sa.select(sa.column("value")).select_from(
-        sa.func.json_each(bindparam(name, type_=sa.JSON()))
+        sa.func.json_each(bindparam(name, type_=JsonList()))
     )
     return col.in_(values)  # type: ignore[no-any-return]
 
 
 def one_of_for(dialect_name: str) -> OneOf:
-    """SQLite: ``column IN (…)``, the list expanded by SQLAlchemy at each execution.
-    PostgreSQL: ``column = ANY(:name::type[])``, the list one array parameter — the same
-    text whatever the list's length. An expanded list has a new text for every length,
-    and each new text costs the driver a conversion (psycopg) or a server-side PREPARE
-    (asyncpg's statement cache holds 100 texts per connection, fewer than the lengths
-    the consumers' batches take), and the server a new plan. The indexes serve both."""
-    return _any_array if dialect_name == "postgresql" else _in_list
+    """ "The column is one of these values" with the list one parameter, so that a
+    statement has the same text whatever the list's length. PostgreSQL: ``column =
+    ANY(:name::type[])``. SQLite: :func:`json_each_in`. An expanded list has a new text
+    for every length, and each new text costs the driver a conversion (psycopg), a
+    server-side PREPARE (asyncpg's statement cache holds 100 texts per connection, fewer
+    than the lengths the consumers' batches take) or SQLite's prepare, and SQLAlchemy a
+    rendering of one bound name per value at every execution. The indexes serve both."""
+    return _any_array if dialect_name == "postgresql" else json_each_in
 
 
 class PerDialect(Generic[S]):

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Dialect, Table
 
 from hub.events import ConversationPayload, Event, public_payload, validate_payload
 from hub.models import EventLog
-from hub.precompiled import OneOf, Precompiled, apply_processors, json_each_in, one_of_for, processed
+from hub.precompiled import OneOf, Precompiled, apply_processors, one_of_for, processed
 
 _events = EventLog.__table__  # type: ignore[attr-defined]
 INSERT_EVENTS = sa.insert(_events).returning(_events.c.id)
@@ -40,7 +40,7 @@ class ListRead:
     """
 
     def __init__(self, build: Callable[[OneOf], Any], dialect: Dialect) -> None:
-        stmt = build(one_of_for(dialect.name) if dialect.name == "postgresql" else json_each_in)
+        stmt = build(one_of_for(dialect.name))
         self._pre = Precompiled(stmt, dialect)
         self._processed = processed(
             [c.type._cached_result_processor(dialect, None) for c in stmt.selected_columns]

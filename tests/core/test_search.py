@@ -412,6 +412,43 @@ async def test_a_round_of_messages_reaches_the_sqlite_index_in_one_write(app: An
     assert len(await _ids(root, q="00007")) == 1
 
 
+async def test_the_rows_the_log_makes_are_the_rows_a_rebuild_makes(app: Any, clock: Any) -> None:
+    """The index as the log's events leave it is the index a rebuild from the messages
+    makes (its list reads are one JSON array on SQLite, hub.precompiled.json_each_in);
+    an event that names no stored message (a hand-written or an older log) makes no
+    row, and an erasure in the same round as its customer's messages wins."""
+    import sqlalchemy as sa
+
+    from hub.models import Conversation, EventLog
+
+    hub = app.hub
+    await hub.projections.stop()  # only the test applies the log: one round for all of it
+    rows = "SELECT message_id, conversation_id, text FROM message_search ORDER BY message_id"
+    w = await _world(app, clock)
+    await add_note(hub, SYSTEM, w["router"], "الراوتر لا يعمل بعد إعادة التشغيل")
+    kept = await _in(app, clock, "email", "lina@example.com", "Where is my refund?", subject="Refund 88")
+    gone = await _in(app, clock, "sms", "+966559990000", "my parcel 5521 was lost")
+    async with hub.db.transaction() as s:
+        s.add(
+            EventLog(
+                type="message.received", payload={"conversation_id": kept, "message_id": 10**6, "body": "x"}
+            )
+        )
+        contact_id = (await s.get(Conversation, gone)).contact_id  # type: ignore[union-attr]
+    await erase_contact(hub, SYSTEM, contact_id)
+    await hub.projections.catch_up()
+    async with hub.db.session() as s:
+        folded = (await s.exec(sa.text(rows))).all()  # type: ignore[call-overload]
+        messages = (await s.exec(sa.text("SELECT count(*) FROM message"))).one()  # type: ignore[call-overload]
+    assert {r.message_id for r in folded} and 10**6 not in {r.message_id for r in folded}
+    assert gone not in {r.conversation_id for r in folded}
+    assert len(folded) == messages[0] - 1  # every message but the erased one has text
+    assert any(r.text == "refund 88 where is my refund?" for r in folded)
+    await hub.projections.rebuild("message_search")
+    async with hub.db.session() as s:
+        assert (await s.exec(sa.text(rows))).all() == folded  # type: ignore[call-overload]
+
+
 def test_snippet_marks_the_words_where_they_are_written() -> None:
     text = "Hello, " + "x " * 200 + "I want a REFUND for الفاتـورة please " + "y " * 200
     excerpt, marks = snippet(text, ["refund", "الفاتوره"])

@@ -81,3 +81,68 @@ async def test_the_apps_own_headers_win_and_ours_are_set_once() -> None:
         "switchboard_http_request_seconds_count", {"method": "GET", "status": "200"}
     )
     assert counted == 3
+
+
+async def test_a_plain_route_is_called_directly_with_the_scope_the_routers_gave_it() -> None:
+    """WebhookFastPath finds an adapter's plain route by its path and calls its endpoint
+    itself: the endpoint sees the same request as through the mount's and the route's
+    routers (URL, root path, parameters, body); another method, path parameters and
+    errors still behave as the routers make them."""
+    import httpx
+    import pytest
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.routing import Mount, Route, Router
+
+    from hub.middleware import WebhookFastPath
+
+    seen: list[dict[str, Any]] = []
+
+    async def hook(request: Request) -> Response:
+        seen.append(
+            {
+                "url": str(request.url),
+                "base_url": str(request.base_url),
+                "root_path": request.scope["root_path"],
+                "app_root_path": request.scope.get("app_root_path"),
+                "path": request.scope["path"],
+                "path_params": dict(request.path_params),
+                "endpoint": request.scope["endpoint"],
+                "query": dict(request.query_params),
+                "body": await request.body(),
+            }
+        )
+        return JSONResponse({"ok": True}, status_code=201)
+
+    async def item(request: Request) -> Response:
+        return PlainTextResponse(request.path_params["key"])
+
+    async def boom(request: Request) -> Response:
+        raise RuntimeError("an adapter's bug")
+
+    async def application(scope: Any, receive: Any, send: Any) -> None:
+        await PlainTextResponse("the application", status_code=404)(scope, receive, send)
+
+    def mounts() -> list[Any]:
+        routes = [
+            Route("/hook", hook, methods=["POST"]),
+            Route("/items/{key}", item),
+            Route("/boom", boom, methods=["POST"]),
+        ]
+        return [Mount("/channels/demo", app=Router(routes=routes))]
+
+    fast = WebhookFastPath(application, mounts())
+    assert set(fast.direct) == {"/channels/demo/hook", "/channels/demo/boom"}
+    routers = Router(routes=mounts(), default=application)  # what the fast path did before
+    for asgi in (fast, routers):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://hub") as c:
+            r = await c.post("/channels/demo/hook?a=1", content=b"payload")
+            assert r.status_code == 201 and r.json() == {"ok": True}
+            assert (await c.get("/channels/demo/hook")).status_code == 405
+            assert (await c.get("/channels/demo/items/k7")).text == "k7"
+            assert (await c.get("/channels/other/x")).text == "the application"
+            with pytest.raises(RuntimeError, match="adapter's bug"):
+                await c.post("/channels/demo/boom")
+    direct, routed = seen
+    assert direct == routed
+    assert direct["url"] == "http://hub/channels/demo/hook?a=1" and direct["root_path"] == "/channels/demo"
