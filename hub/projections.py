@@ -163,6 +163,9 @@ class RoundCache:
 
     ids: dict[int, list[int]] = field(default_factory=dict)  # position -> the ids after it
     events: dict[int, LoggedEvent] = field(default_factory=dict)
+    # position -> what _read gave a checkpoint there without gaps: its events, and its
+    # new position and gaps (the same for every consumer at that position this round)
+    batches: dict[int, tuple[list[LoggedEvent], int, dict[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,6 +697,13 @@ class ProjectionRunner:
         # Gaps age in real time, not the hub's clock: the horizon bounds how long a real
         # transaction may stay open, and a test's (or a demo's) clock jumping ahead
         # must not expire a gap whose transaction is milliseconds old.
+        if not cp.gaps:
+            done = shared.batches.get(cp.position)
+            if done is not None:  # another consumer of this round read from here
+                events, cp.position, gaps_after = done
+                cp.gaps = dict(gaps_after)
+                return list(events)
+        start, without_gaps = cp.position, not cp.gaps
         now = utcnow()
         gaps = {int(k): v for k, v in (cp.gaps or {}).items()}
         # Ids first (an index-only read), then only the rows this round has not decoded.
@@ -733,7 +743,10 @@ class ProjectionRunner:
         horizon = (now - self.gap_horizon).isoformat()
         kept = sorted((k, v) for k, v in gaps.items() if v >= horizon)[-MAX_GAPS:]
         cp.gaps = {str(k): v for k, v in kept}
-        return [*late, *(decoded[i] for i in ids)]
+        events = [*late, *(decoded[i] for i in ids)]
+        if without_gaps:
+            shared.batches[start] = (events, cp.position, dict(cp.gaps))
+        return list(events)
 
     # -- time-driven changes --------------------------------------------------------------
     async def run_due(self, names: Collection[str] | None = None) -> int:

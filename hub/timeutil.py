@@ -15,6 +15,8 @@ def utcnow() -> datetime:
 
 def ensure_utc(value: datetime) -> datetime:
     """Interpret naive values (as SQLite returns them) as UTC."""
+    if value.tzinfo is UTC:
+        return value  # already so (most calls: values read through UTCDateTime)
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

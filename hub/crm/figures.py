@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -69,7 +69,9 @@ async def contacts_of_conversations(s: AsyncSession, conversation_ids: Collectio
 # contact or conversation ids are a list parameter (PerDialect: one array on PostgreSQL).
 _c = _conv.c
 _CONTACTS_OF = PerDialect(lambda one_of: sa.select(_c.contact_id).where(one_of(_c.id, "ids")).distinct())
-_ACTIVE_TIERS = select(Tier).where(Tier.active == True).order_by(col(Tier.position))  # noqa: E712
+_ACTIVE_TIERS = (
+    select(Tier.key, Tier.rule).where(Tier.active == True).order_by(col(Tier.position))  # noqa: E712
+)
 _TIERS_OF = PerDialect(
     lambda one_of: sa.select(_contact_tier.c.contact_id, _contact_tier.c.tier).where(
         one_of(_contact_tier.c.contact_id, "ids")
@@ -259,7 +261,7 @@ class ContactFiguresProjection:
         keys, conversations = _touched(events)
         if ALL in keys:
             return True
-        tiers = (await s.exec(_ACTIVE_TIERS)).all()
+        tiers = await _active_tiers(s)
         wrote = await contacts_of_conversations(s, conversations) - keys
         if wrote:
             keys |= await self._refresh_last_contact(s, wrote, tiers, now)
@@ -286,10 +288,10 @@ class ContactFiguresProjection:
 
     async def recompute(self, s: AsyncSession, keys: Collection[int], now: datetime) -> None:
         if keys:
-            await self._recompute(s, keys, now, (await s.exec(_ACTIVE_TIERS)).all())
+            await self._recompute(s, keys, now, await _active_tiers(s))
 
     async def _refresh_last_contact(
-        self, s: AsyncSession, keys: Collection[int], tiers: Sequence[Tier], now: datetime
+        self, s: AsyncSession, keys: Collection[int], tiers: Sequence[TierLike], now: datetime
     ) -> set[int]:
         """Move ``last_contact_at`` of ``keys`` (contacts whose only news is a message
         into a conversation they had) and re-evaluate their tiers on the stored figures;
@@ -347,7 +349,7 @@ class ContactFiguresProjection:
         return heavy
 
     async def _recompute(
-        self, s: AsyncSession, keys: Collection[int], now: datetime, tiers: Sequence[Tier]
+        self, s: AsyncSession, keys: Collection[int], now: datetime, tiers: Sequence[TierLike]
     ) -> None:
         keys = sorted(set(keys))
         if not keys:
@@ -379,6 +381,18 @@ class ContactFiguresProjection:
         }
         if changed:
             await _tier_events(s, changed, now)
+
+
+class ActiveTier(NamedTuple):
+    """An active tier's key and rule, read once a batch: the light refresh reads both
+    for every contact, and an ORM attribute's descriptor cost ~10 calls an event."""
+
+    key: str
+    rule: Any
+
+
+async def _active_tiers(s: AsyncSession) -> list[ActiveTier]:
+    return [ActiveTier(key, rule) for key, rule in (await s.exec(_ACTIVE_TIERS)).all()]
 
 
 class TierLike(Protocol):

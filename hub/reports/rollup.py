@@ -98,6 +98,24 @@ SURVEY_COLUMNS = (
 SLOT_COLUMNS = (*COUNTERS, *SAMPLE_COLUMNS, *SURVEY_COLUMNS)
 # The upserts' parameter names (ReportsProjection._upsert): a column's value as "v_<name>".
 _PARAM = {c: f"v_{c}" for c in ("slot", "day", "hour", "team_id", "channel", "agent_id", *SLOT_COLUMNS)}
+_SLOT_SET = frozenset(SLOT_COLUMNS)
+
+
+class Figures(dict[str, float]):
+    """A rollup row's figures in a batch: only those the batch added to are held, any
+    other reads 0 (and a name that is no figure is refused, as a dense row refused it).
+    A batch of messages adds to ``inbound`` alone: rows of all ~45 figures were made,
+    summed into the day and hour rows, and scanned for the ones that moved, per agent
+    and batch."""
+
+    __slots__ = ()
+
+    def __missing__(self, column: str) -> float:
+        if column not in _SLOT_SET:
+            raise KeyError(column)
+        return 0
+
+
 COUNTED = frozenset(
     {
         "conversation.created",
@@ -190,13 +208,14 @@ class ReportsProjection:
     async def _upsert_rows(
         self, s: AsyncSession, table: Any, key: tuple[str, ...], rows: dict[tuple[Any, ...], dict[str, float]]
     ) -> None:
-        """Add ``rows`` (key values -> figures) to ``table``, in key order, one
-        ``executemany`` per set of figures the rows add to."""
+        """Add ``rows`` (key values -> figures, all of them or only those added to, as
+        :class:`Figures` holds them) to ``table``, in key order, one ``executemany`` per
+        set of figures the rows add to."""
         shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
         for k, v in sorted(rows.items()):
             adds = frozenset(c for c, x in v.items() if x)
             params = {_PARAM[name]: value for name, value in zip(key, k, strict=True)}
-            params.update((_PARAM[c], v[c]) for c in SLOT_COLUMNS if c in adds)
+            params.update((_PARAM[c], v[c]) for c in adds)
             shapes.setdefault(adds, []).append(params)
         for adds, params_list in sorted(shapes.items(), key=lambda kv: sorted(kv[0])):
             await core_many(s, self._upsert(table, key, adds), params_list)
@@ -205,7 +224,7 @@ class ReportsProjection:
         await self.fold(uow.session, events)
 
     async def fold(self, s: AsyncSession, events: Sequence[LoggedEvent]) -> None:
-        counts: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SLOT_COLUMNS, 0))
+        counts: dict[Key, dict[str, float]] = defaultdict(Figures)
         resolved: list[LoggedEvent] = []
         answers: list[int] = []  # survey ids, one per answer event
         touched: set[int] = set()
@@ -274,10 +293,12 @@ class ReportsProjection:
         days: dict[tuple[int, int, str], dict[str, float]] = {}
         hours: dict[tuple[int, int, str], dict[str, float]] = {}
         for (slot, team, channel, _), v in counts.items():
-            day = days.setdefault(
-                (slot // histogram.DAY_SLOTS, team, channel), dict.fromkeys(SLOT_COLUMNS, 0)
-            )
-            hour = hours.setdefault((slot // HOUR_SLOTS, team, channel), dict.fromkeys(SLOT_COLUMNS, 0))
+            day = days.get(day_key := (slot // histogram.DAY_SLOTS, team, channel))
+            if day is None:
+                day = days[day_key] = Figures()
+            hour = hours.get(hour_key := (slot // HOUR_SLOTS, team, channel))
+            if hour is None:
+                hour = hours[hour_key] = Figures()
             for c, x in v.items():
                 day[c] += x
                 hour[c] += x

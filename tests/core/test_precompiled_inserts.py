@@ -114,6 +114,31 @@ def test_a_timestamp_is_stored_on_sqlite_as_sqlalchemy_would_store_it(value: dat
         assert len(ours(value)) == 26 and ours(value)[10] == " "
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-05 10:30:00.000123",  # as the hub stores it
+        "2026-12-05 10:30:00",  # SQLite's CURRENT_TIMESTAMP
+        "2026-12-05",
+        "2026-12-05T10:30:00.000123",  # ISO's own separator
+        "0001-01-02 00:00:00.000001",
+        "9999-12-31 23:59:59.999999",
+        "2026-03-29 01:30:00+03:00",  # a zone written by someone else: converted
+        None,
+    ],
+)
+def test_a_timestamp_is_read_on_sqlite_as_sqlalchemy_would_read_it(text: str | None) -> None:
+    dialect = sqlite.dialect()
+    ours = UTCDateTime()._cached_result_processor(dialect, None)
+    # SQLAlchemy's own: SQLite's DATETIME processor, then process_result_value.
+    theirs = TypeDecorator.result_processor(UTCDateTime().dialect_impl(dialect), dialect, None)
+    assert ours is not None and theirs is not None
+    assert ours.__name__ == "_sqlite_utc_value"  # the one-step processor is the one rows use
+    assert ours(text) == theirs(text)
+    if text is not None:
+        assert ours(text).tzinfo is UTC and ours(text).tzinfo is theirs(text).tzinfo
+
+
 def test_a_remembered_timestamp_text_is_the_instants_own() -> None:
     """The texts of recent times are remembered (hub.models._sqlite_utc_text): an hour
     a zone repeats (``fold``) compares equal across the repeat, yet each is its own instant."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -217,3 +217,42 @@ async def test_a_pass_counts_the_events_it_read_once_not_once_per_consumer(hub: 
     assert (runner._last_applied >= runner.busy_events) == (len(expected) >= 4)
     assert await runner._catch_up_for(10.0)
     assert runner._last_applied == 0  # nothing new: the short pause again
+
+
+async def test_consumers_at_one_position_share_its_batch_and_one_with_gaps_reads_its_own(
+    hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round works out a position's batch (its events, the new position and gaps) once
+    for every consumer standing there without gaps (hub.projections.RoundCache.batches);
+    a consumer with gaps goes its own way, and a gap now committed reaches it alone."""
+    import hub.projections as projections
+
+    await hub.projections.stop()
+    a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
+    runner = ProjectionRunner(hub, [a, b, c])
+    await runner.prepare()
+    start = await _position(hub, "a")
+    await _messages(hub, 2, "first")
+    first = await _log_ids(hub, start)
+    await runner.catch_up()
+    # c remembers a gap: an id it saw missing and that is committed now (as a slow
+    # transaction's; here one it has had, which shows where a late event goes).
+    gap = first[0]
+    async with hub.db.transaction() as s:
+        cp = await s.get(ProjectionCheckpoint, "c")
+        assert cp is not None
+        cp.gaps = {str(gap): datetime.now(tz=UTC).isoformat()}
+        s.add(cp)
+    await _messages(hub, 3, "second")
+    second = await _log_ids(hub, first[-1])
+    worked_out = []
+    real_utcnow = projections.utcnow
+    monkeypatch.setattr(projections, "utcnow", lambda: worked_out.append(1) or real_utcnow())
+    before = {r.name: len(r.seen) for r in (a, b, c)}
+    await runner.catch_up()
+    assert a.seen[before["a"] :] == b.seen[before["b"] :] == second
+    assert c.seen[before["c"] :] == [gap, *second]  # the late one first, then the batch
+    assert len(worked_out) == 2  # a's batch (b's too) and c's, in the round that moved them
+    async with hub.db.session() as s:
+        rows = {n: await s.get(ProjectionCheckpoint, n) for n in "abc"}
+    assert all(r is not None and r.position == second[-1] and not r.gaps for r in rows.values())

@@ -652,3 +652,22 @@ async def test_rollup_rows_add_only_their_figures_and_zero_rows_still_exist(db_u
         (2, 0, "web", 7): figures(outbound=1, handle_s=0.25),
     }
     assert got == expected
+
+
+def test_a_batchs_rollup_row_holds_only_the_figures_it_added_to() -> None:
+    """hub.reports.rollup.Figures: any figure reads 0 until added to, only those added
+    to are held (what the upserts' shapes are made of), and a name that is no figure is
+    refused as a row of every figure refused it."""
+    import pytest
+
+    from hub.reports.rollup import SLOT_COLUMNS, Figures
+
+    row = Figures()
+    row["inbound"] += 1
+    row["handle_s"] += 0.5
+    row["first_contact"] -= 1
+    assert row["outbound"] == 0 and "outbound" not in row
+    assert dict(row) == {"inbound": 1, "handle_s": 0.5, "first_contact": -1}
+    assert set(row) < set(SLOT_COLUMNS)
+    with pytest.raises(KeyError):
+        row["inbund"] += 1
