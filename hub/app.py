@@ -246,7 +246,7 @@ def create_app(
         await hub.projections.prepare()
         hub.projections.start()
         hub.imports = Imports(hub)
-        wake_sub = bus.subscribe()
+        wake_sub = bus.subscribe(wants="outbox.enqueued".__eq__, wake_only=True)
         worker = OutboxWorker(hub)
         gateway = Gateway(hub, COMMANDS)
         app.state.gateway = gateway

@@ -20,16 +20,35 @@ log = logging.getLogger(__name__)
 
 
 class Subscription:
-    """A bounded queue of events for one consumer."""
+    """A bounded queue of events for one consumer.
 
-    def __init__(self, bus: EventBus, maxsize: int) -> None:
+    ``wants``: the event types it takes (a predicate on the type; None: every one). An
+    event it does not want is never queued: no queue operation, no wake-up of its task,
+    no handler call — the routing driver, for one, has nothing to do for a message.
+    ``wake_only``: the consumer reads what happened elsewhere (the log) and only needs to
+    know *that* something did: an event is queued only when none is waiting already.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        maxsize: int,
+        wants: Callable[[str], bool] | None = None,
+        wake_only: bool = False,
+    ) -> None:
         self._bus = bus
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=maxsize)
+        self._wants = wants
+        self._wake_only = wake_only
         self.lagged = False
         self.closed = False
 
     def offer(self, event: Event) -> None:
         if self.closed or self.lagged:
+            return
+        if self._wants is not None and not self._wants(event.type):
+            return
+        if self._wake_only and not self._queue.empty():
             return
         try:
             self._queue.put_nowait(event)
@@ -110,7 +129,9 @@ class EventBus(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def publish(self, events: Sequence[Event]) -> None: ...
-    def subscribe(self, maxsize: int = 10_000) -> Subscription: ...
+    def subscribe(
+        self, maxsize: int = 10_000, *, wants: Callable[[str], bool] | None = None, wake_only: bool = False
+    ) -> Subscription: ...
     def unsubscribe(self, sub: Subscription) -> None: ...
 
 
@@ -118,8 +139,10 @@ class _FanOut:
     def __init__(self) -> None:
         self._subs: set[Subscription] = set()
 
-    def subscribe(self, maxsize: int = 10_000) -> Subscription:
-        sub = Subscription(self, maxsize)  # type: ignore[arg-type]
+    def subscribe(
+        self, maxsize: int = 10_000, *, wants: Callable[[str], bool] | None = None, wake_only: bool = False
+    ) -> Subscription:
+        sub = Subscription(self, maxsize, wants, wake_only)  # type: ignore[arg-type]
         self._subs.add(sub)
         return sub
 

@@ -274,7 +274,8 @@ class ProjectionRunner:
         await self._ensure_checkpoints(list(self.projections))
 
     def start(self) -> None:
-        sub = self.hub.bus.subscribe(maxsize=1_000)
+        # Only a wake-up: what happened is read from the log (one queued event at most).
+        sub = self.hub.bus.subscribe(maxsize=1_000, wake_only=True)
 
         async def notifications() -> None:
             # Any committed event may concern a projection; the content is read from the

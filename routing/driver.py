@@ -92,6 +92,16 @@ def policy_from_team(team: Team) -> TeamPolicy:
     return policy_from_settings(str(team.id), team.routing or {})
 
 
+# Events routing never acts on (handle() and _mark_dirty() have no branch for them):
+# the busiest types, a message and its outbox row, are not queued for it at all.
+IGNORED_PREFIXES = ("message.", "outbox.")
+
+
+def routed(event_type: str) -> bool:
+    """Whether the routing driver takes events of this type from the bus."""
+    return not event_type.startswith(IGNORED_PREFIXES)
+
+
 class RoutingDriver:
     def __init__(self, hub: Hub, *, lease_seconds: float = 15.0) -> None:
         self.hub = hub
@@ -114,7 +124,7 @@ class RoutingDriver:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        self._sub = self.hub.bus.subscribe(maxsize=100_000)
+        self._sub = self.hub.bus.subscribe(maxsize=100_000, wants=routed)
         if self.hub.settings.redis_url:
             self._tasks.append(asyncio.create_task(self._lease_loop(), name="routing-lease"))
         else:

@@ -25,12 +25,19 @@ LagHandler = Callable[[int | None], Awaitable[None]]
 
 class BusListener:
     def __init__(
-        self, hub: Hub, handle: EventHandler, *, name: str, on_lag: LagHandler | None = None
+        self,
+        hub: Hub,
+        handle: EventHandler,
+        *,
+        name: str,
+        on_lag: LagHandler | None = None,
+        wants: Callable[[str], bool] | None = None,
     ) -> None:
         self._hub = hub
         self._handle = handle
         self._on_lag = on_lag
-        self._subscription: Subscription = hub.bus.subscribe()
+        self._wants = wants  # the event types ``handle`` acts on (None: every one)
+        self._subscription: Subscription = hub.bus.subscribe(wants=wants)
         self._task = asyncio.create_task(self._run(), name=name)
 
     async def _run(self) -> None:
@@ -47,7 +54,7 @@ class BusListener:
                 return  # closed: the bus is shutting down
             log.warning("%s fell behind the bus; resubscribing", self._task.get_name())
             sub.close()
-            self._subscription = self._hub.bus.subscribe()
+            self._subscription = self._hub.bus.subscribe(wants=self._wants)
             if self._on_lag is not None:
                 try:
                     await self._on_lag(last_id)

@@ -73,7 +73,9 @@ class BaseTwilioMessagingChannel:
         self._hub = hub
         self.webhooks.hub = hub
         self.rest.client  # noqa: B018 - create the aiohttp session inside the loop
-        self._listener = BusListener(hub, self._apply_parked, name=f"twilio-{self.kind}-status")
+        self._listener = BusListener(
+            hub, self._apply_parked, name=f"twilio-{self.kind}-status", wants="message.status".__eq__
+        )
 
     async def stop(self) -> None:
         if self._listener is not None:

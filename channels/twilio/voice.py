@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from channels.base import SendError, SendResult
 from channels.twilio import availability, call_parse, lookups, store, twiml
 from channels.twilio.availability import QueueInsight
-from channels.twilio.bridge import CallBridge
+from channels.twilio.bridge import HANDOVER_EVENTS, CallBridge
 from channels.twilio.listener import BusListener
 from channels.twilio.parse import our_number
 from channels.twilio.responses import empty_twiml, error, no_content
@@ -106,7 +106,11 @@ class TwilioVoiceChannel:
         self.rest.client  # noqa: B018 - create the aiohttp session inside the loop
         self.bridge = CallBridge(hub, self.config, self.rest, self.urls)
         self._listener = BusListener(
-            hub, self.bridge.on_event, name="twilio-voice-bridge", on_lag=self.bridge.catch_up
+            hub,
+            self.bridge.on_event,
+            name="twilio-voice-bridge",
+            on_lag=self.bridge.catch_up,
+            wants=HANDOVER_EVENTS.__contains__,
         )
 
     async def stop(self) -> None:

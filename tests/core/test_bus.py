@@ -34,6 +34,41 @@ async def test_a_slow_subscriber_is_marked_lagged_instead_of_blocking() -> None:
     await bus.close()
 
 
+async def test_a_subscriber_takes_only_the_types_it_wants_and_a_waker_one_at_a_time() -> None:
+    """``wants``: events of other types are never queued (no lag from them either);
+    ``wake_only``: one queued event stands for all that came while it waited."""
+    bus = InProcessEventBus()
+    picky = bus.subscribe(maxsize=2, wants="conversation.created".__eq__)
+    waker = bus.subscribe(maxsize=2, wake_only=True)
+    events = [
+        ev(1, "message.received"),
+        ev(2, "conversation.created"),
+        *(ev(i, "message.received") for i in range(3, 9)),
+    ]
+    await bus.publish(events)
+    assert not picky.lagged and picky.get_nowait().id == 2 and picky.empty()  # type: ignore[union-attr]
+    assert not waker.lagged and waker.get_nowait().id == 1 and waker.empty()  # type: ignore[union-attr]
+    await bus.publish([ev(9)])
+    assert picky.empty() and waker.get_nowait().id == 9  # type: ignore[union-attr]
+    await bus.close()
+
+
+async def test_routing_takes_no_message_or_outbox_event() -> None:
+    """routing.driver.routed: the driver has no branch for these (handle, _mark_dirty),
+    so the bus does not queue them for it; a branch added for one must change this."""
+    import inspect
+
+    from routing.driver import IGNORED_PREFIXES, RoutingDriver, routed
+
+    assert not routed("message.received") and not routed("message.created") and not routed("outbox.enqueued")
+    assert all(
+        routed(t) for t in ("conversation.created", "offer.updated", "presence.changed", "team.updated")
+    )
+    for method in (RoutingDriver.handle, RoutingDriver._mark_dirty):
+        source = inspect.getsource(method)
+        assert not any(f'"{prefix}' in source for prefix in IGNORED_PREFIXES), method
+
+
 async def test_redis_bus_delivers_between_two_instances(redis_url: str, redis_prefix: str) -> None:
     one, two = RedisEventBus(redis_url, redis_prefix), RedisEventBus(redis_url, redis_prefix)
     await one.start()
