@@ -67,8 +67,8 @@ def json_each_in(col: Any, name: str) -> ColumnElement[bool]:
 
 
 def one_of_for(dialect_name: str) -> OneOf:
-    """ "The column is one of these values" with the list one parameter, so that a
-    statement has the same text whatever the list's length. PostgreSQL: ``column =
+    """The clause for a column being one of a list's values, the list one parameter, so
+    that a statement has the same text whatever the list's length. PostgreSQL: ``column =
     ANY(:name::type[])``. SQLite: :func:`json_each_in`. An expanded list has a new text
     for every length, and each new text costs the driver a conversion (psycopg), a
     server-side PREPARE (asyncpg's statement cache holds 100 texts per connection, fewer

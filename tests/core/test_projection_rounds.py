@@ -77,6 +77,18 @@ async def _position(hub: Any, name: str) -> int:
         return cp.position
 
 
+async def _three_reactors(
+    hub: Any, **options: Any
+) -> tuple[ProjectionRunner, _Reactor, _Reactor, _Reactor, int]:
+    """A runner of three recording reactors, the hub's own stopped (its statements and
+    rounds are not this one's), and the log position the three start from."""
+    await hub.projections.stop()
+    a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
+    runner = ProjectionRunner(hub, [a, b, c], **options)
+    await runner.prepare()
+    return runner, a, b, c, await _position(hub, "a")
+
+
 class _CountingDb:
     """The hub's database, counting the write transactions a runner opens."""
 
@@ -162,11 +174,7 @@ async def test_the_loop_opens_a_transaction_only_for_timers_that_are_due(hub: An
 
 
 async def test_a_round_reads_the_log_once_and_moves_every_checkpoint_in_one_statement(hub: Any) -> None:
-    await hub.projections.stop()  # its statements are not this runner's
-    a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
-    runner = ProjectionRunner(hub, [a, b, c])
-    await runner.prepare()
-    start = await _position(hub, "a")
+    runner, a, b, c, start = await _three_reactors(hub)
     await _messages(hub, 3, "once")
     expected = await _log_ids(hub, start)
     with statements(hub) as seen:
@@ -205,11 +213,7 @@ async def test_every_consumers_next_timer_is_one_statement(hub: Any, clock: Any)
 
 async def test_a_pass_counts_the_events_it_read_once_not_once_per_consumer(hub: Any) -> None:
     """What the loop's longer pause after a busy pass goes by (``busy_events``)."""
-    await hub.projections.stop()
-    a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
-    runner = ProjectionRunner(hub, [a, b, c], coalesce=0.05, busy_coalesce=0.2, busy_events=4)
-    await runner.prepare()
-    start = await _position(hub, "a")
+    runner, *_, start = await _three_reactors(hub, coalesce=0.05, busy_coalesce=0.2, busy_events=4)
     await _messages(hub, 2, "busy")
     expected = await _log_ids(hub, start)
     assert await runner._catch_up_for(10.0)
@@ -227,11 +231,7 @@ async def test_consumers_at_one_position_share_its_batch_and_one_with_gaps_reads
     a consumer with gaps goes its own way, and a gap now committed reaches it alone."""
     import hub.projections as projections
 
-    await hub.projections.stop()
-    a, b, c = _Reactor("a"), _Reactor("b"), _Reactor("c")
-    runner = ProjectionRunner(hub, [a, b, c])
-    await runner.prepare()
-    start = await _position(hub, "a")
+    runner, a, b, c, start = await _three_reactors(hub)
     await _messages(hub, 2, "first")
     first = await _log_ids(hub, start)
     await runner.catch_up()
