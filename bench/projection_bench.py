@@ -14,7 +14,10 @@ Two parts, each against its baseline in the same run:
   it (the full recompute), interleaved round by round.
 * **catch-up split** (``--catch-up N``, on its own): the whole runner catching up on N
   messages from known customers in rounds of ``--batch``, and each consumer's share of
-  it inside the shared rounds, the log read on its own line.
+  it inside the shared rounds, the log read on its own line. The messages' bodies are
+  shaped as the end-to-end bench's (bench/e2e_loadgen.py: a tag, a sequence number and a
+  timestamp, then a sentence; ~80 characters): message search's trigram index costs
+  with every character, and bodies of a few characters hid it (until stop 38).
 * **message search rows**: the message_search projection's round, its rows written as
   multi-row statements (the hub's SQLite engines) and one statement per row (the
   driver's ``executemany``, what they did before), interleaved round by round.
@@ -211,6 +214,11 @@ async def search_ab(url: str, data_dir: str, n: int, per_round: int) -> dict[str
     return out
 
 
+def _e2e_body(i: int) -> str:
+    """A body shaped as bench/e2e_loadgen.py's: "sbb|<tag>|<seq>|<monotonic ns>| hello, …"."""
+    return f"sbb|catchup0|{i:012d}|{1_000_000_000_000 + i * 997_331:020d}| hello, I have a question about my last order"
+
+
 async def catch_up_split(
     data_dir: str, n: int, batch: int, customers: int, agents: int = 0
 ) -> tuple[float, list[tuple[str, float]]]:
@@ -240,7 +248,7 @@ async def catch_up_split(
             for at in range(lo, hi, 200):
                 await asyncio.gather(
                     *(
-                        ingest(hub, _message(f"cu-{i}", f"cu-{(i * 7919) % customers}", f"hello {i}"))
+                        ingest(hub, _message(f"cu-{i}", f"cu-{(i * 7919) % customers}", _e2e_body(i)))
                         for i in range(at, min(hi, at + 200))
                     )
                 )
