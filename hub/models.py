@@ -61,8 +61,7 @@ def _sqlite_utc_value(value: str | None) -> datetime | None:
         # Parsed with its zone, not parsed and then given one: ``replace`` cost ~5×
         # the parse.
         return datetime.fromisoformat(value + "+00:00")
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return ensure_utc(datetime.fromisoformat(value))
 
 
 # The SQLite text of recent UTC (and naive) timestamps: a message's one time is bound

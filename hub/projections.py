@@ -724,7 +724,7 @@ class ProjectionRunner:
                 decoded[r.id] = LoggedEvent(
                     id=r.id,
                     type=r.type,
-                    ts=ensure_utc(r.ts),
+                    ts=r.ts,  # aware UTC already: the column's UTCDateTime reads it so
                     conversation_id=r.conversation_id,
                     payload=r.payload,
                     team_id=r.team_id,
