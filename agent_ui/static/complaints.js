@@ -110,7 +110,16 @@ function renderTable() {
 }
 
 /** Load the list: the first page, more pages, or (live) as many rows as are shown. */
-async function search({ more = false, keep = false } = {}) {
+// The query the list shows (or is being fetched for). A field's change event fires
+// when it loses focus, which a click on a row does: searching again for the same
+// query would redraw the table between the click's mousedown and its mouseup and
+// lose the click. So typing and change events search only for a new query.
+let shown = null;
+
+async function search({ more = false, keep = false, ifChanged = false } = {}) {
+  const key = JSON.stringify(query());
+  if (ifChanged && key === shown) return;
+  shown = key;
   const mine = ++state.seq;
   const box = $("#complaint-count");
   clearFormError(form(), h("p"));
@@ -186,8 +195,8 @@ async function main() {
   $("#f-mine").checked = !hasRole(state.me, "supervisor");
   const f = form();
   f.addEventListener("submit", (e) => { e.preventDefault(); search(); });
-  f.addEventListener("change", () => search());
-  f.addEventListener("input", debounce((e) => { if (e.target.name === "min_age_days") search(); }, 300));
+  f.addEventListener("change", () => search({ ifChanged: true }));
+  f.addEventListener("input", debounce((e) => { if (e.target.name === "min_age_days") search({ ifChanged: true }); }, 300));
   $("#more").addEventListener("click", () => search({ more: true }));
   $("#complaint-table").addEventListener("click", (e) => {
     // The whole row opens the complaint; its reference is the keyboard's link.

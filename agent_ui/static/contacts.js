@@ -234,9 +234,18 @@ function renderTable() {
     h("td", {}, c.preferred_channel ? channelName(c.preferred_channel) : "—")))));
 }
 
-async function search({ more = false } = {}) {
-  const mine = ++seq;
+// The query the list shows (or is being fetched for). A text field's change event
+// fires when it loses focus, which a click on a result does: searching again for the
+// same words would redraw the table between the click's mousedown and its mouseup
+// and lose the click. So typing and change events search only for a new query.
+let shown = null;
+
+async function search({ more = false, ifChanged = false } = {}) {
   const q = query();
+  const key = JSON.stringify(q);
+  if (ifChanged && !more && key === shown) return;
+  shown = key;
+  const mine = ++seq;
   try {
     const page = await api("/contacts", {
       query: { ...q, limit: PAGE, cursor: more ? cursor : null, count: more ? null : "true" },
@@ -306,8 +315,8 @@ async function main() {
   // Editing a filter leaves the chosen segment: the list is no longer that segment.
   const edited = () => { $("#segment").value = ""; };
   form.addEventListener("input", edited);
-  form.addEventListener("input", debounce(() => search(), 250));
-  form.addEventListener("change", () => { edited(); search(); });
+  form.addEventListener("input", debounce(() => search({ ifChanged: true }), 250));
+  form.addEventListener("change", () => { edited(); search({ ifChanged: true }); });
   $("#more").addEventListener("click", () => search({ more: true }));
   if (hasRole(me, "supervisor")) {
     // Handlers first: the bar must never show buttons that do nothing yet.

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import hypothesis
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from schemathesis.checks import not_a_server_error, response_schema_conformance
@@ -20,8 +21,22 @@ from tests.helpers import inbound, team, user
 
 EXAMPLES = 10
 
+# Generating the cases is half the test's CPU and gives the same cases for both
+# databases (derandomized, one schema): the second run takes them from here. One
+# xdist group keeps both runs in one worker so that it can.
+_GENERATED: dict[tuple[str, str], list[Any]] = {}
+
+pytestmark = pytest.mark.xdist_group("fuzz")
+
 
 def _cases(operation: Any) -> list[Any]:
+    key = (operation.method, operation.path)
+    if key not in _GENERATED:
+        _GENERATED[key] = _generate(operation)
+    return _GENERATED[key]
+
+
+def _generate(operation: Any) -> list[Any]:
     found: list[Any] = []
 
     @hypothesis.settings(
