@@ -108,12 +108,15 @@ def apply_processors(values: list[Any], positions: Sequence[tuple[int, Callable[
     return values
 
 
-class Precompiled:
-    def __init__(
-        self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
-    ) -> None:
+class _Compiled:
+    """A statement's compiled form for one dialect: its SQL, its parameters' order and
+    processors, and the literal values compiled into it. Never changed once made."""
+
+    __slots__ = ("constants", "get", "names", "positional", "processed", "sql")
+
+    def __init__(self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None) -> None:
         compiled: Any = stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
-        self.sql = compiled.string
+        self.sql: str = compiled.string
         # A column left to a Python-side default (or onupdate) is filled in by
         # SQLAlchemy's execution context, which these statements bypass: refused, so
         # that no row is written with NULL in its place. Callers pass every value.
@@ -121,20 +124,81 @@ class Precompiled:
         if prefetch:
             raise ValueError(f"{prefetch[0].name}: a Python-side default; pass its value")
         binds = compiled.binds
-        self._positional = bool(dialect.positional)
-        names: list[str] = list(compiled.positiontup or []) if self._positional else list(binds)
+        self.positional = bool(dialect.positional)
+        names: list[str] = list(compiled.positiontup or []) if self.positional else list(binds)
         for name in names:
             if binds[name].expanding:
                 raise ValueError(f"{name}: expanding parameters are not supported here")
-        self._names = names
+        self.names = names
         # Only the parameters whose type has a bind processor go through one (on SQLite
         # the timestamps and JSON): a reports row has ~50 parameters, nearly all integers.
-        self._processed = processed([binds[n].type._cached_bind_processor(dialect) for n in names])
-        self._get = operator.itemgetter(*names) if len(names) > 1 else None
+        self.processed = processed([binds[n].type._cached_bind_processor(dialect) for n in names])
+        self.get = operator.itemgetter(*names) if len(names) > 1 else None
         # Literal values compiled into binds (e.g. where(col == "x")) keep their value.
-        self._constants = {
+        self.constants = {
             n: binds[n].value for n in names if binds[n].callable is None and binds[n].value is not None
         }
+
+
+# Compiled forms by statement and dialect, for the process: every hub (a test makes one
+# per test) builds the same ~100 statements, and compiling them was half of a hub's
+# start (~65 of ~140 ms on SQLite). Bounded by the statements the code writes.
+_COMPILED: dict[Any, _Compiled] = {}
+
+
+def _dialect_key(dialect: Dialect) -> Any:
+    """What a compiled form and its bind processors depend on in a dialect: its class
+    (driver), parameter style, the server version it learnt on connecting and its JSON
+    serializer (an engine option)."""
+    return (
+        type(dialect),
+        dialect.paramstyle,
+        dialect.positional,
+        dialect.server_version_info,
+        id(getattr(dialect, "_json_serializer", None)),
+    )
+
+
+def _statement_key(stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None) -> Any:
+    """SQLAlchemy's own cache key for ``stmt`` (the one its compiled cache uses: the same
+    key compiles to the same SQL) with the literal values it leaves out, or None when the
+    statement has no key or a literal cannot be a dict key: then it is compiled anew."""
+    cache_key = stmt._generate_cache_key()  # type: ignore[attr-defined]
+    if cache_key is None:
+        return None
+    # In the key's order (an anonymous parameter's name holds an object's id).
+    literals = tuple((b.value, b.callable) for b in cache_key.bindparams)
+    key = (cache_key.key, literals, _dialect_key(dialect), tuple(column_keys) if column_keys else None)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def compiled_for(
+    stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
+) -> _Compiled:
+    key = _statement_key(stmt, dialect, column_keys)
+    if key is None:
+        return _Compiled(stmt, dialect, column_keys)
+    done = _COMPILED.get(key)
+    if done is None:
+        done = _COMPILED[key] = _Compiled(stmt, dialect, column_keys)
+    return done
+
+
+class Precompiled:
+    def __init__(
+        self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
+    ) -> None:
+        done = compiled_for(stmt, dialect, column_keys)
+        self.sql = done.sql
+        self._positional = done.positional
+        self._names = done.names
+        self._processed = done.processed
+        self._get = done.get
+        self._constants = done.constants
 
     def _params(self, values: Mapping[str, Any]) -> Any:
         try:

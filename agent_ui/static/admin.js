@@ -64,7 +64,11 @@ async function show() {
   const section = sections.find((s) => s.id === wanted) || (!setUp && sections.find((s) => s.id === "start")) ||
     sections.find((s) => s.id !== "start") || sections[0];
   renderNav(section.id);
-  const main = $("#admin-main");
+  // Each showing builds into an element of its own: a section still loading when
+  // another is chosen (a quick second click, a link to #import while the first tab
+  // loads) finishes into an element no longer on the page, not over the later one.
+  const main = h("div", { class: "admin-section", "data-section": section.id });
+  mount($("#admin-main"), main);
   mount(main, h("p", { class: "muted" }, t("loading")));
   try {
     await section.build(main, { me });

@@ -295,3 +295,31 @@ def test_a_parameter_left_out_takes_its_compiled_constant_else_none() -> None:
         (1, "2026-12-05 12:00:00.000000", "fixed"),
         (2, None, "fixed"),
     ]
+
+
+def test_a_statement_is_compiled_once_a_process_for_each_kind_of_dialect() -> None:
+    """Every hub builds the same statements; the compiled form is shared, and only
+    where everything it holds (SQL, order, processors, literals) would be the same."""
+    from hub.precompiled import compiled_for
+
+    def build(tag: str) -> Any:
+        return sa.update(_tallies).where(_tallies.c.key == tag).values(n=sa.bindparam("n"))
+
+    one, two = sqlite.dialect(), sqlite.dialect()
+    # The same statement written again, for another dialect object of the same kind: shared.
+    assert compiled_for(build("fixed"), one) is compiled_for(build("fixed"), two)
+    # Another literal, other column keys, another driver, a dialect with its own JSON
+    # serializer or another server version: compiled for itself.
+    assert compiled_for(build("other"), one).constants == {"key_1": "other"}
+    assert compiled_for(build("fixed"), one).constants == {"key_1": "fixed"}
+    insert = sa.insert(_tallies)
+    assert compiled_for(insert, one, ["key", "n", "later"]) is not compiled_for(
+        insert, one, ["key", "n", "at", "later"]
+    )
+    pg = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+    assert compiled_for(build("fixed"), pg).sql != compiled_for(build("fixed"), one).sql
+    own_json = sqlite.dialect(json_serializer=lambda v: "x")
+    assert compiled_for(build("fixed"), own_json) is not compiled_for(build("fixed"), one)
+    newer = sqlite.dialect()
+    newer.server_version_info = (9, 9, 9)
+    assert compiled_for(build("fixed"), newer) is not compiled_for(build("fixed"), one)
