@@ -300,9 +300,10 @@ def create_app(
         title="Switchboard",
         version=__version__,
         lifespan=lifespan,
-        openapi_url="/api/v1/openapi.json",
+        # The schema is served by hub.api_docs (built off the event loop), and
         # FastAPI's own docs pages load from a CDN with inline scripts, which the CSP
         # blocks: /api/v1/docs is served by hub.api_docs instead, and ReDoc is off.
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
         telemetry=None

@@ -12,7 +12,7 @@ import { OPEN, lastActivity, renderList, tickList } from "./console/list.js";
 import { reopen, resolveDialog, snoozeDialog, takeOver, transferDialog } from "./console/actions.js";
 import { installShortcuts, showHelp } from "./console/shortcuts.js";
 import { errorText, toast } from "./dialogs.js";
-import { $, debounce, h, mount } from "./dom.js";
+import { $, debounce, h, mount, patch } from "./dom.js";
 import { applyLang, initialLang, setLang, t } from "./i18n.js";
 import { channelIcon, icon } from "./icons.js";
 import { HubSocket } from "./socket.js";
@@ -394,7 +394,9 @@ function renderHeader() {
   $("#show-contact").hidden = false;
   // A re-render (an event, a label added) keeps focus on the control that had it.
   const focusedId = $("#thread-header").contains(document.activeElement) ? document.activeElement.id : null;
-  mount($("#thread-header"),
+  // patch, not mount: the many re-renders that change nothing (a refetch after each
+  // message) keep the buttons, so a click between them is not lost.
+  patch($("#thread-header"), [
     h("div", { class: "thread-title-row" },
       channelIcon(c.channel),
       h("h1", { id: "thread-title" }, h("bdi", { dir: "auto" }, c.contact_name || c.contact_address || t("unknown_customer")),
@@ -424,7 +426,7 @@ function renderHeader() {
       h("button", {
         type: "button", class: "toggle", id: "all-channels", "aria-pressed": String(state.allChannels),
         on: { click: toggleAllChannels },
-      }, t("all_channels"))));
+      }, t("all_channels")))]);
   const banner = $("#thread-banner");
   let note = null;
   if (closed) note = t("banner_closed");

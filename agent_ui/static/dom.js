@@ -105,6 +105,44 @@ export function mount(el, ...children) {
 }
 
 /**
+ * mount() for a region rebuilt on every live event (the console's list and thread
+ * header): each new child equal to the child it replaces (isEqualNode: the same tags,
+ * attributes and text all the way down) is dropped and the existing one kept, so only
+ * what changed is replaced. A redraw that changes nothing under the pointer then no
+ * longer swaps the element between a click's mousedown and its mouseup, which loses
+ * the click (the browser sends it to no button), and a kept control keeps its focus.
+ * Children are matched by key(node) when it gives one (default: the id), else by
+ * position. A kept child keeps the listeners it was built with, so a region rendered
+ * this way must not have handlers that read data the markup does not show.
+ */
+export function patch(el, children, { key = (node) => node.id || null } = {}) {
+  const next = [];
+  append({ append: (node) => next.push(node) }, children);
+  const old = [...el.childNodes];
+  const keyed = new Map();
+  for (const node of old) {
+    const k = node.nodeType === Node.ELEMENT_NODE ? key(node) : null;
+    if (k !== null && k !== undefined) keyed.set(k, node);
+  }
+  const used = new Set();
+  const wanted = next.map((node, i) => {
+    const k = node.nodeType === Node.ELEMENT_NODE ? key(node) : null;
+    const candidate = k !== null && k !== undefined ? keyed.get(k) : old[i];
+    if (candidate && !used.has(candidate) && candidate.isEqualNode(node)) {
+      used.add(candidate);
+      return candidate;
+    }
+    return node;
+  });
+  for (const node of old) if (!used.has(node)) node.remove();
+  wanted.forEach((node, i) => {
+    const at = el.childNodes[i];
+    if (at !== node) el.insertBefore(node, at || null);
+  });
+  return el;
+}
+
+/**
  * mount() for a region a live refresh rebuilds (a table of the supervisor's floor):
  * keyboard focus on a control in it stays on the same control in the new content,
  * instead of dropping to the page. The control is found again by its id, or by its

@@ -179,6 +179,31 @@ async def test_openapi_is_published(app: Any) -> None:
         assert path in spec["paths"]
 
 
+async def test_the_openapi_schema_is_built_once_off_the_event_loop(app: Any) -> None:
+    """Building it takes about a second of CPU: on the loop, that stalled every socket
+    and webhook of the process (and a reader on a slow machine timed out)."""
+    import asyncio
+    import threading
+
+    built_on: list[threading.Thread] = []
+    build = app.app.openapi
+
+    def recording() -> dict[str, Any]:
+        built_on.append(threading.current_thread())
+        return build()
+
+    app.app.openapi = recording
+    first, second = await asyncio.gather(
+        app.client.get("/api/v1/openapi.json"), app.client.get("/api/v1/openapi.json")
+    )
+    third = await app.client.get("/api/v1/openapi.json")
+    assert first.status_code == second.status_code == third.status_code == 200
+    assert first.headers["content-type"] == "application/json"
+    assert first.content == second.content == third.content
+    assert first.json()["info"]["title"] == "Switchboard"
+    assert len(built_on) == 1 and built_on[0] is not threading.main_thread()
+
+
 def test_production_passwords_use_argon2id_at_full_strength() -> None:
     """The suite hashes at test strength (tests/conftest.py); a hub does not."""
     import subprocess

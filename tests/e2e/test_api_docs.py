@@ -78,7 +78,9 @@ async def test_api_docs_render_with_no_csp_violation(live: Any) -> None:
 async def test_only_the_docs_assets_are_served_and_redoc_is_off(live: Any) -> None:
     import httpx
 
-    async with httpx.AsyncClient(base_url=live.base) as c:
+    # A functional check, not a timing one: the first schema read builds it (about a
+    # second of CPU here, several on a loaded CI machine; httpx's default is 5 s).
+    async with httpx.AsyncClient(base_url=live.base, timeout=60) as c:
         page = await c.get("/api/v1/docs")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         # Scripts and styles are files of the hub: no inline script, nothing from elsewhere.

@@ -19,6 +19,7 @@ from hub.domain import Attachment, InboundMessage
 from hub.models import Role
 from hub.services import SYSTEM
 from hub.services import canned as canned_svc
+from hub.services import labels as label_svc
 from hub.services.conversations import assign
 from hub.services.ingest import ingest
 from tests.browser_support import chromium
@@ -193,6 +194,21 @@ async def test_composer_knows_the_channel_and_the_actions_work(live: Any, loopba
     async with chromium() as browser:
         page, watch = await open_page(browser, live, "ana@example.com", f"/console#c={sms}")
         await expect(page.locator("#thread .msg.inbound .body")).to_have_text(["Can I change my address?"])
+        # Live redraws replace only what changed: a colleague's label redraws the
+        # header's labels and this conversation's row, not the header's buttons nor the
+        # other row. A button swapped between a click's mousedown and its mouseup loses
+        # the click (CI lost the Reopen click below to a refetch's redraw).
+        resolve_button = await page.locator("#resolve").element_handle()
+        mail_row = await page.locator(f'#conv-list [data-conversation-id="{mail}"]').element_handle()
+        sms_row = await page.locator(f'#conv-list [data-conversation-id="{sms}"]').element_handle()
+        await label_svc.add_to_conversation(hub, SYSTEM, sms, "callback")
+        await expect(page.locator('#thread-labels .label-chip[data-label="callback"]')).to_be_visible()
+        await expect(
+            page.locator(f'#conv-list [data-conversation-id="{sms}"] .label-chip[data-label="callback"]')
+        ).to_be_visible()
+        connected = "node => node.isConnected"
+        assert await resolve_button.evaluate(connected) and await mail_row.evaluate(connected)
+        assert not await sms_row.evaluate(connected)  # the row that changed was redrawn
         box = page.locator("#composer-text")
         counter = page.locator("#composer-counter")
 
@@ -433,7 +449,23 @@ async def test_ui_modules_in_the_browser(live: Any) -> None:
             const link = d.linkify("go to https://a.example/b). now");
             let refused = null;
             try { d.h("div", { onclick: "alert(1)" }); } catch (e) { refused = e.message; }
+            // patch(): equal children are kept (by key, else by position), changed ones
+            // replaced, moved ones moved, missing ones removed.
+            const root = d.h("ul");
+            const item = (id, text) => d.h("li", { id }, text);
+            d.mount(root, item("a", "1"), item("b", "2"), item("c", "3"), "tail");
+            const [a, b, c] = root.children;
+            d.patch(root, [item("c", "3"), item("a", "1*"), item("b", "2"), "tail"]);
+            const after = [...root.children];
+            const patched = {
+              order: after.map((n) => n.id + ":" + n.textContent),
+              kept: [after[0] === c, after[1] === a, after[2] === b],
+              text: root.lastChild.nodeValue,
+            };
+            d.patch(root, [item("b", "2")]);
+            patched.shrunk = [root.childNodes.length, root.firstChild === b];
             return {
+              patched,
               gsm: [sms(""), sms("a".repeat(160)), sms("a".repeat(161)), sms("a".repeat(306)), sms("a".repeat(307))],
               extended: sms("{€}"),
               ucs2: [sms("ب".repeat(70)), sms("ب".repeat(71)), sms("ب".repeat(134)), sms("ب".repeat(135)), sms("😀")],
@@ -460,6 +492,12 @@ async def test_ui_modules_in_the_browser(live: Any) -> None:
         ["UCS-2", 135, 3],
         ["UCS-2", 2, 1],
     ]
+    assert result["patched"] == {
+        "order": ["c:3", "a:1*", "b:2"],
+        "kept": [True, False, True],
+        "text": "tail",
+        "shrunk": [1, True],
+    }
     assert result["jsHref"] is None and result["dataSrc"] is None
     assert result["link"] == ["go to ", "https://a.example/b", "noopener noreferrer", "). now"]
     assert result["refused"] == "dom.h: attribute onclick is not allowed"

@@ -1,6 +1,6 @@
 // The conversation list (my work, the team queue, recently closed): channel icon,
 // contact name, last activity, waiting time, unread badge and SLA countdown.
-import { h, mount } from "../dom.js";
+import { h, mount, patch } from "../dom.js";
 import { ageSeconds, clock, shortDuration, slaState, timeOfDay } from "../format.js";
 import { t } from "../i18n.js";
 import { channelIcon } from "../icons.js";
@@ -84,6 +84,9 @@ export function renderList(root, items, { currentId, teams, emptyText, users = n
     mount(root, h("li", { class: "empty muted" }, emptyText));
     return;
   }
-  mount(root, items.map((c) => renderItem(c, { current: c.id === currentId, teamName: teams.get(c.team_id)?.name, assignee: users?.get(c.assignee_id) })));
+  // patch: a row no event changed stays the same element (a click on it is not lost to
+  // a redraw between mousedown and mouseup); rows are found again by conversation.
+  patch(root, items.map((c) => renderItem(c, { current: c.id === currentId, teamName: teams.get(c.team_id)?.name, assignee: users?.get(c.assignee_id) })),
+    { key: (li) => li.firstElementChild?.dataset.conversationId ?? null });
   if (focused) root.querySelector(`[data-conversation-id="${focused}"]`)?.focus();
 }
