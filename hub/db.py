@@ -20,7 +20,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub import jsoncodec
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Every engine's JSON columns: orjson (hub/jsoncodec.py), not SQLAlchemy's default json.
+JSON_CODEC: dict[str, Any] = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
 
 
 class Database:
@@ -29,7 +33,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, synchronous: str = "FULL") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, **JSON_CODEC}
         if self.is_sqlite:
             from hub.sqlite_driver import dbapi
 
@@ -86,11 +90,11 @@ class Database:
 def sync_engine(url: str, *, pool_size: int, synchronous: str = "FULL") -> Engine:
     """A synchronous engine for the group-commit lanes (one connection per lane thread)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **JSON_CODEC)
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, synchronous=synchronous))
         _multi_row_inserts(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, **JSON_CODEC)
 
 
 def _multi_row_inserts(engine: Engine) -> None:

@@ -18,7 +18,6 @@ consumers, the outbox): "the column is one of these values" written once, as
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -27,6 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Connection, Dialect, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ClauseElement
+
+from hub import jsoncodec
 
 Processor = Callable[[Any], Any] | None
 S = TypeVar("S")
@@ -46,7 +47,7 @@ class JsonList(sa.types.TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else json.dumps(list(value))
+        return None if value is None else jsoncodec.dumps(list(value))
 
 
 def json_each_in(col: Any, name: str) -> ColumnElement[bool]:
