@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, Response
 
+from hub import jsoncodec
 from hub.api.errors import ApiError
 from hub.pages import STATIC_DIR
 
@@ -86,4 +86,4 @@ async def openapi_body(app: FastAPI) -> bytes:
 
 
 def _encode(app: FastAPI) -> bytes:
-    return json.dumps(app.openapi(), ensure_ascii=False, separators=(",", ":")).encode()
+    return jsoncodec.dumps(app.openapi()).encode()

@@ -33,16 +33,20 @@ import orjson
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+class _Refused(TypeError):
+    """What ``default`` raises for a value JSON has no form for (json's own refusal)."""
+
+
 def _refuse(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    raise _Refused(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def dumps(value: Any) -> str:
     try:
         text = orjson.dumps(value, default=_refuse, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
-        if isinstance(exc.__cause__, TypeError) and "not JSON serializable" in str(exc.__cause__):
-            raise exc.__cause__ from None
+        if isinstance(exc.__cause__, _Refused):
+            raise TypeError(str(exc.__cause__)) from None
         return json.dumps(value)  # an integer past 64 bits
     return text.decode()
 
