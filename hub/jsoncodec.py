@@ -26,6 +26,7 @@ What either module would store or read stays the same value:
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -47,8 +48,20 @@ def dumps(value: Any) -> str:
     except orjson.JSONEncodeError as exc:
         if isinstance(exc.__cause__, _Refused):
             raise TypeError(str(exc.__cause__)) from None
-        return json.dumps(value)  # an integer past 64 bits
+        # An integer past 64 bits; its non-finite floats still as null (json writes NaN).
+        return json.dumps(_finite(value))
     return text.decode()
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every float that is not finite as ``None``, as orjson writes it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def loads(text: str | bytes) -> Any:

@@ -77,6 +77,9 @@ def test_non_finite_numbers() -> None:
     assert math.isnan(jsoncodec.loads('{"x": NaN}')["x"])
     assert jsoncodec.loads("[Infinity]") == [math.inf]
     assert jsoncodec.dumps([math.nan, math.inf]) == "[null,null]"
+    # Also beside an integer past 64 bits, which json writes (PostgreSQL refused its NaN).
+    mixed = {"big": 2**70, "x": [math.nan, {"y": -math.inf}, (1.5,)]}
+    assert json.loads(jsoncodec.dumps(mixed)) == {"big": 2**70, "x": [None, {"y": None}, [1.5]]}
     with pytest.raises(ValueError):
         jsoncodec.loads("{not json")
 
