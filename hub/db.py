@@ -55,6 +55,8 @@ class Database:
                 functools.partial(_sqlite_pragmas, synchronous=synchronous),
             )
             _multi_row_inserts(self.engine.sync_engine)
+        else:
+            event.listen(self.engine.sync_engine, "connect", _plan_every_execution)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
@@ -94,7 +96,33 @@ def sync_engine(url: str, *, pool_size: int, synchronous: str = "FULL") -> Engin
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, synchronous=synchronous))
         _multi_row_inserts(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, **JSON_CODEC)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, **JSON_CODEC)
+    event.listen(engine, "connect", _plan_every_execution)
+    return engine
+
+
+def _plan_every_execution(dbapi_conn: Any, _record: Any) -> None:
+    """PostgreSQL plans each execution of the hub's prepared statements with its own
+    parameters and the tables' sizes of the moment (``plan_cache_mode =
+    force_custom_plan``), never with a plan cached for the connection's life.
+
+    Both drivers prepare a statement run more than a few times (asyncpg's statement
+    cache; psycopg's ``prepare_threshold``), and PostgreSQL's default (``auto``) then
+    switches it to a generic plan when that plan is no dearer than the custom ones: on
+    a table of a few pages, a sequential scan. The cached plan is dropped only when the
+    table's statistics change, so where nothing analyzes the table (autovacuum off, or
+    between its analyses of a fast-growing table) the lookups by id that the log's
+    consumers and the lanes make every round (``id = ANY(…)``) went on scanning whole
+    tables as they grew: 30–120 ms a read at 25,000–60,000 rows in the end-to-end
+    bench, each of several a round. Planning anew costs ~2 µs of PostgreSQL's CPU a
+    row for the lanes' inserts (measured with psycopg's pipelined ``executemany``); an
+    index lookup of 200 ids planned anew cost 12–15 µs of backend CPU a row in all,
+    against 45 with the cached sequential scan at 30,000 rows. docs/architecture.md,
+    "PostgreSQL plans"."""
+    cur = dbapi_conn.cursor()
+    cur.execute("SET plan_cache_mode = force_custom_plan")
+    cur.close()
+    dbapi_conn.commit()  # a session setting, but set inside the driver's transaction
 
 
 def _multi_row_inserts(engine: Engine) -> None:

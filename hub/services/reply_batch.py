@@ -36,7 +36,16 @@ from hub.models import (
 )
 from hub.precompiled import OneOf, Precompiled
 from hub.services.access import Actor, require_handler
-from hub.services.batch_rows import EventWriter, InsertReturning, ListRead, column_defaults
+from hub.services.batch_rows import (
+    EventWriter,
+    InsertReturning,
+    JsonRows,
+    ListRead,
+    column_defaults,
+    next_ids,
+    pipelined,
+    row_encoder,
+)
 from hub.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 _msg = Message.__table__  # type: ignore[attr-defined]
@@ -117,6 +126,22 @@ class ReplyWriter:
         self._touch = pre(touch, ["last_message_at", "updated_at"])
         self._touch_first = pre(touch, ["last_message_at", "updated_at", "first_response_at"])
         self._events = EventWriter(dialect)
+        # PostgreSQL: the messages' and outbox rows' ids drawn with the conversations'
+        # read, so that every write of the batch goes out in one pipeline (pipelined()).
+        self._draw = next_ids(dialect, _msg, _outbox) if locks else None
+        if locks:
+            self._insert_messages_with_ids = JsonRows(_msg, dialect, ["id", *_MSG_DEFAULTS])
+            self._insert_outbox_with_ids = JsonRows(_outbox, dialect, ["id", *_OUTBOX_DEFAULTS])
+            # The touches as one statement; the first answer's time kept once set (the
+            # rows are locked since the batch's read, so this is the read's decision).
+            self._touch_json_sql = (
+                "UPDATE conversation AS c SET last_message_at = x.last_message_at, updated_at = x.updated_at, "
+                "first_response_at = COALESCE(c.first_response_at, x.first_response_at) "
+                "FROM json_populate_recordset(NULL::conversation, %(rows)s::json) AS x WHERE c.id = x.id"
+            )
+            self._touch_json = row_encoder(
+                _conv, dialect, ["id", "last_message_at", "updated_at", "first_response_at"]
+            )
 
     def __call__(self, conn: Connection, batch: Sequence[PreparedReply]) -> list[StoredReply | Exception]:
         """The batch set-wise: one read of its conversations (locked on PostgreSQL), one
@@ -124,7 +149,19 @@ class ReplyWriter:
         one insert of the events. Each reply is checked against its conversation first;
         a refused one writes nothing and fails alone."""
         ids = sorted({r.conversation_id for r in batch})
-        convs = {int(row[0]): _Conv(*row) for row in self._find_many.rows(conn, {"cids": ids})}
+        drawn: list[tuple[int, int]] | None = None
+        with pipelined(conn):  # PostgreSQL: one wait for both
+            if self._draw is not None:
+                draw = self._draw.execute(conn, {"n": len(batch)})
+            rows = self._find_many.rows(conn, {"cids": ids})
+        if self._draw is not None:
+            try:
+                got = draw.fetchall()
+            finally:
+                draw.close()
+            # Each table's ids in increasing order: the batch's rows take them in order.
+            drawn = list(zip(sorted(int(r[0]) for r in got), sorted(int(r[1]) for r in got), strict=True))
+        convs = {int(row[0]): _Conv(*row) for row in rows}
         out: list[StoredReply | Exception | None] = []
         accepted: list[tuple[int, PreparedReply, _Conv]] = []
         for r in batch:
@@ -136,7 +173,7 @@ class ReplyWriter:
             accepted.append((len(out), r, conv))
             out.append(None)
         if accepted:
-            for (i, _, _), stored in zip(accepted, self._write_all(conn, accepted), strict=True):
+            for (i, _, _), stored in zip(accepted, self._write_all(conn, accepted, drawn), strict=True):
                 out[i] = stored
         return out  # type: ignore[return-value]
 
@@ -153,10 +190,19 @@ class ReplyWriter:
         return conv
 
     def _write_all(
-        self, conn: Connection, accepted: list[tuple[int, PreparedReply, _Conv]]
+        self,
+        conn: Connection,
+        accepted: list[tuple[int, PreparedReply, _Conv]],
+        drawn: list[tuple[int, int]] | None,
     ) -> list[StoredReply]:
+        """SQLite: each insert in turn, the next rows taking the ids the last one made.
+        PostgreSQL (``drawn``: the ids drawn with the read): every row built first, then
+        every write in one pipeline — one wait for the batch's writes."""
         messages = [self._message_row(r, conv) for _, r, conv in accepted]
-        message_ids = self._insert_messages(conn, messages)
+        if drawn is None:
+            message_ids = self._insert_messages(conn, messages)
+        else:
+            message_ids = [m for m, _ in drawn[: len(messages)]]
         outbox = [
             {
                 **_OUTBOX_DEFAULTS,
@@ -172,7 +218,10 @@ class ReplyWriter:
             }
             for message_id, (_, r, conv) in zip(message_ids, accepted, strict=True)
         ]
-        outbox_ids = self._insert_outbox(conn, outbox)
+        if drawn is None:
+            outbox_ids = self._insert_outbox(conn, outbox)
+        else:
+            outbox_ids = [o for _, o in drawn[: len(outbox)]]
         # One touch per conversation: its last reply's time, and the first answer's
         # time once (an agent's, not the system's).
         touches: dict[int, dict[str, Any]] = {}
@@ -181,8 +230,6 @@ class ReplyWriter:
             touch.update(last_message_at=r.now, updated_at=r.now)
             if conv.first_response_at is None and not r.actor.is_system and "first_response_at" not in touch:
                 touch["first_response_at"] = r.now
-        self._touch_first.many(conn, [t for t in touches.values() if "first_response_at" in t])
-        self._touch.many(conn, [t for t in touches.values() if "first_response_at" not in t])
         events = []
         for values, message_id, outbox_id, (_, r, conv) in zip(
             messages, message_ids, outbox_ids, accepted, strict=True
@@ -222,7 +269,33 @@ class ReplyWriter:
                     team_id=conv.team_id,
                 )
             )
-        written = self._events.write_many(conn, events)
+        if drawn is None:
+            self._touch_first.many(conn, [t for t in touches.values() if "first_response_at" in t])
+            self._touch.many(conn, [t for t in touches.values() if "first_response_at" not in t])
+            written = self._events.write_many(conn, events)
+        else:
+            with pipelined(conn):  # four statements, one wait
+                sent = [
+                    self._insert_messages_with_ids.run(
+                        conn, [{"id": i, **m} for i, m in zip(message_ids, messages, strict=True)]
+                    ),
+                    self._insert_outbox_with_ids.run(
+                        conn, [{"id": i, **o} for i, o in zip(outbox_ids, outbox, strict=True)]
+                    ),
+                    Precompiled.cursor(conn),
+                ]
+                rows = [
+                    {"id": t["cid"], "first_response_at": None, **{k: v for k, v in t.items() if k != "cid"}}
+                    for t in touches.values()
+                ]
+                sent[-1].execute(self._touch_json_sql, {"rows": self._touch_json(rows)})
+                try:
+                    # Last: reading the events' ids waits for every result of the pipeline
+                    # (an error in any of its statements is raised here; the batch rolls back).
+                    written = self._events.send_many(conn, events)()
+                finally:
+                    for cursor in sent:
+                        cursor.close()
         # The message as callers read it back (REST's MessageOut, the socket's ack), from
         # the values just written: model_construct, not Message(...) — validating them
         # again cost ~45 µs a reply, on the lane's thread and under SQLite's write lock.

@@ -186,9 +186,9 @@ def test_a_mixed_batch_writes_the_usual_case_together_and_keeps_every_outcome(en
 def test_the_usual_case_makes_the_same_calls_whatever_the_batch_size(engine: Any) -> None:
     """A batch of three and one of seven known customers' messages hand the driver the
     same number of calls; on PostgreSQL the very same texts too (lists as array
-    parameters, inserts as one pipelined executemany), so psycopg converts each text
-    once and the server prepares it once, where a text per batch size cost most of the
-    lane's CPU."""
+    parameters; the messages, the touches and the events each one statement whose rows
+    are one JSON parameter, hub.services.batch_rows.JsonRows), so psycopg converts each
+    text once, where a text per batch size cost most of the lane's CPU."""
     writer = _Spy(engine.dialect)
     senders = [f"k{i}" for i in range(7)]
     for s in senders:
@@ -205,7 +205,13 @@ def test_the_usual_case_makes_the_same_calls_whatever_the_batch_size(engine: Any
     assert len(small) == len(large) and len([q for q in small if q.startswith("INSERT INTO message ")]) == 1
     if engine.dialect.name == "postgresql":
         assert small == large
-        assert len(small) == 6  # three reads, the messages, the touches, the events
+        # the message ids drawn, three reads, the messages, the touches, the events
+        assert len(small) == 7
+        assert [q.split(" (")[0] for q in small if q.startswith("INSERT")] == [
+            "INSERT INTO message",
+            "INSERT INTO event_log",
+        ]
+        assert all("json_populate_recordset" in q for q in small if q.startswith(("INSERT", "UPDATE")))
 
 
 class _Blind(InboundWriter):
