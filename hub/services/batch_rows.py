@@ -110,6 +110,48 @@ class JsonRows:
             cursor.close()
 
 
+class JsonUpdate:
+    """PostgreSQL: many rows of ``table`` updated by id in one statement, the rows one
+    JSON array (``UPDATE table AS t SET … FROM json_populate_recordset(NULL::table,
+    :rows) AS x WHERE t.id = x.id``), as :class:`JsonRows` inserts them. ``sets``: each
+    column's new value as SQL over ``t`` (the row) and ``x`` (its JSON), by default
+    ``x.column``."""
+
+    def __init__(self, table: Table, dialect: Dialect, keys: Sequence[str], sets: Mapping[str, str]) -> None:
+        assert dialect.name == "postgresql"
+        quote = dialect.identifier_preparer.quote
+        name = quote(table.name)
+        assignments = ", ".join(f"{quote(k)} = {sets.get(k, f'x.{quote(k)}')}" for k in keys if k != "id")
+        self.sql = (
+            f"UPDATE {name} AS t SET {assignments} "
+            f"FROM json_populate_recordset(NULL::{name}, %(rows)s::json) AS x WHERE t.id = x.id"
+        )
+        self.encode = row_encoder(table, dialect, keys)
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
+        cursor = Precompiled.cursor(conn)
+        cursor.execute(self.sql, {"rows": self.encode(rows)})
+        return cursor
+
+
+def write_pipelined(
+    conn: Connection, writes: Sequence[Callable[[], Any]], events: EventWriter, rows: list[dict[str, Any]]
+) -> list[Event]:
+    """PostgreSQL: each of ``writes`` (a function that sends one statement and returns its
+    cursor), then the insert of the event-log ``rows``, in one pipeline; one wait for
+    them all, when the events' ids are read (an error in any statement is raised there,
+    and the batch rolls back). The events in the rows' order."""
+    with pipelined(conn):
+        sent: list[Any] = []
+        try:
+            for write in writes:
+                sent.append(write())
+            return events.send_many(conn, rows)()
+        finally:
+            for cursor in sent:
+                cursor.close()
+
+
 def row_encoder(
     table: Table, dialect: Dialect, keys: Sequence[str]
 ) -> Callable[[Sequence[Mapping[str, Any]]], str]:

@@ -51,12 +51,13 @@ from hub.services.batch_rows import (
     EventWriter,
     InsertReturning,
     JsonRows,
+    JsonUpdate,
     ListRead,
     column_defaults,
     conversation_payload,
     next_ids,
     pipelined,
-    row_encoder,
+    write_pipelined,
 )
 from routing.model import DEFAULT_SLA_SECONDS, FALLBACK_SLA_SECONDS
 
@@ -271,12 +272,7 @@ class InboundWriter:
         if self._pg:
             self._draw = next_ids(dialect, _msg)
             self._messages_json = JsonRows(_msg, dialect, ["id", *_MSG_DEFAULTS])
-            self._touch_json_sql = (
-                "UPDATE conversation AS c SET last_message_at = x.last_message_at, "
-                "last_inbound_at = x.last_inbound_at, updated_at = x.updated_at "
-                "FROM json_populate_recordset(NULL::conversation, %(rows)s::json) AS x WHERE c.id = x.id"
-            )
-            self._touch_json = row_encoder(_conv, dialect, ["id", *_TOUCH_KEYS])
+            self._touch_json = JsonUpdate(_conv, dialect, ["id", *_TOUCH_KEYS], {})
 
     # The lane calls this with its connection inside a transaction.
     def __call__(self, conn: Connection, batch: Sequence[Prepared]) -> list[Stored]:
@@ -411,22 +407,20 @@ class InboundWriter:
             self._touch_plain.many(conn, list(touches.values()))
             written = self._events.write_many(conn, events)
         else:
-            with pipelined(conn):  # three statements, one wait
-                sent = [
-                    self._messages_json.run(conn, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)]),
-                    Precompiled.cursor(conn),
-                ]
-                touch_rows = [
-                    {"id": t["cid"], **{k: v for k, v in t.items() if k != "cid"}} for t in touches.values()
-                ]
-                sent[-1].execute(self._touch_json_sql, {"rows": self._touch_json(touch_rows)})
-                try:
-                    # Reading the events' ids waits for every result of the pipeline (an
-                    # error in any of its statements is raised here; the batch rolls back).
-                    written = self._events.send_many(conn, events)()
-                finally:
-                    for cursor in sent:
-                        cursor.close()
+            touch_rows = [
+                {"id": t["cid"], **{k: v for k, v in t.items() if k != "cid"}} for t in touches.values()
+            ]
+            written = write_pipelined(  # three statements, one wait
+                conn,
+                [
+                    lambda: self._messages_json.run(
+                        conn, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)]
+                    ),
+                    lambda: self._touch_json.run(conn, touch_rows),
+                ],
+                self._events,
+                events,
+            )
         for s, event in zip(stored, written, strict=True):
             s.events.append(event)
         return stored

@@ -40,11 +40,12 @@ from hub.services.batch_rows import (
     EventWriter,
     InsertReturning,
     JsonRows,
+    JsonUpdate,
     ListRead,
     column_defaults,
     next_ids,
     pipelined,
-    row_encoder,
+    write_pipelined,
 )
 from hub.services.errors import Conflict, Invalid, NotFound, ServiceError
 
@@ -134,13 +135,11 @@ class ReplyWriter:
             self._insert_outbox_with_ids = JsonRows(_outbox, dialect, ["id", *_OUTBOX_DEFAULTS])
             # The touches as one statement; the first answer's time kept once set (the
             # rows are locked since the batch's read, so this is the read's decision).
-            self._touch_json_sql = (
-                "UPDATE conversation AS c SET last_message_at = x.last_message_at, updated_at = x.updated_at, "
-                "first_response_at = COALESCE(c.first_response_at, x.first_response_at) "
-                "FROM json_populate_recordset(NULL::conversation, %(rows)s::json) AS x WHERE c.id = x.id"
-            )
-            self._touch_json = row_encoder(
-                _conv, dialect, ["id", "last_message_at", "updated_at", "first_response_at"]
+            self._touch_json = JsonUpdate(
+                _conv,
+                dialect,
+                ["id", "last_message_at", "updated_at", "first_response_at"],
+                {"first_response_at": "COALESCE(t.first_response_at, x.first_response_at)"},
             )
 
     def __call__(self, conn: Connection, batch: Sequence[PreparedReply]) -> list[StoredReply | Exception]:
@@ -274,28 +273,24 @@ class ReplyWriter:
             self._touch.many(conn, [t for t in touches.values() if "first_response_at" not in t])
             written = self._events.write_many(conn, events)
         else:
-            with pipelined(conn):  # four statements, one wait
-                sent = [
-                    self._insert_messages_with_ids.run(
+            touch_rows = [
+                {"id": t["cid"], "first_response_at": None, **{k: v for k, v in t.items() if k != "cid"}}
+                for t in touches.values()
+            ]
+            written = write_pipelined(  # four statements, one wait
+                conn,
+                [
+                    lambda: self._insert_messages_with_ids.run(
                         conn, [{"id": i, **m} for i, m in zip(message_ids, messages, strict=True)]
                     ),
-                    self._insert_outbox_with_ids.run(
+                    lambda: self._insert_outbox_with_ids.run(
                         conn, [{"id": i, **o} for i, o in zip(outbox_ids, outbox, strict=True)]
                     ),
-                    Precompiled.cursor(conn),
-                ]
-                rows = [
-                    {"id": t["cid"], "first_response_at": None, **{k: v for k, v in t.items() if k != "cid"}}
-                    for t in touches.values()
-                ]
-                sent[-1].execute(self._touch_json_sql, {"rows": self._touch_json(rows)})
-                try:
-                    # Last: reading the events' ids waits for every result of the pipeline
-                    # (an error in any of its statements is raised here; the batch rolls back).
-                    written = self._events.send_many(conn, events)()
-                finally:
-                    for cursor in sent:
-                        cursor.close()
+                    lambda: self._touch_json.run(conn, touch_rows),
+                ],
+                self._events,
+                events,
+            )
         # The message as callers read it back (REST's MessageOut, the socket's ack), from
         # the values just written: model_construct, not Message(...) — validating them
         # again cost ~45 µs a reply, on the lane's thread and under SQLite's write lock.
