@@ -304,17 +304,16 @@ class InboundWriter:
         message that does not qualify has all of theirs written one by one, so one
         customer's messages keep their arrival order.
 
-        PostgreSQL: the first two reads and the drawing of the batch's message ids (one
-        per message; the ones the slow path leaves are gaps) go out in one pipeline.
+        PostgreSQL: the first two reads go out in one pipeline, and the third with the
+        drawing of ids for the messages that may still qualify (a known sender, a new
+        provider id once in the batch); an id the plan then leaves is a gap.
         """
         pids: dict[tuple[str, str], int] = {}
         for p in batch:
             key = (p.msg.channel, p.msg.provider_message_id)
             pids[key] = pids.get(key, 0) + 1
         senders = {(p.msg.address_kind, p.address) for p in batch}
-        drawn: list[int] | None = None
         with pipelined(conn):
-            draw = self._draw.execute(conn, {"n": len(batch)}) if self._pg else None
             seen_rows = self._seen_pids.send(conn, _columns(list(pids), ("channels", "pids"), self._pg))
             sender_rows = self._known_senders.send(
                 conn, _columns(list(senders), ("kinds", "addresses"), self._pg)
@@ -325,21 +324,31 @@ class InboundWriter:
                 for kind, address, cid, name in self._known_senders.fetch(sender_rows)
                 if (kind, address) in senders
             }
-            if draw is not None:
-                try:
-                    drawn = sorted(int(r[0]) for r in draw.fetchall())
-                finally:
-                    draw.close()
-        threads = {
-            (contacts[(p.msg.address_kind, p.address)][0], p.msg.channel, p.msg.thread_key)
+        candidates = [
+            p
             for p in batch
             if (p.msg.address_kind, p.address) in contacts
+            and pids[(p.msg.channel, p.msg.provider_message_id)] == 1
+            and (p.msg.channel, p.msg.provider_message_id) not in seen
+        ]
+        threads = {
+            (contacts[(p.msg.address_kind, p.address)][0], p.msg.channel, p.msg.thread_key)
+            for p in candidates
         }
         convs: dict[tuple[int, str, str], _Conv] = {}
+        drawn: list[int] | None = None
         if threads:
-            for row in self._open_threads.rows(
-                conn, _columns(list(threads), ("cids", "channels", "thread_keys"), self._pg)
-            ):
+            with pipelined(conn):
+                draw = self._draw.execute(conn, {"n": len(candidates)}) if self._pg else None
+                rows = self._open_threads.rows(
+                    conn, _columns(list(threads), ("cids", "channels", "thread_keys"), self._pg)
+                )
+                if draw is not None:
+                    try:
+                        drawn = sorted(int(r[0]) for r in draw.fetchall())
+                    finally:
+                        draw.close()
+            for row in rows:
                 thread = (int(row[1]), row[2], row[-1])
                 if thread in threads:
                     convs[thread] = _Conv(*row[:-1])

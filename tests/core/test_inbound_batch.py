@@ -260,3 +260,21 @@ async def test_a_provider_id_taken_after_the_plan_fails_the_insert_and_the_batch
             .where(_msg.c.provider_message_id.in_(["f1x", "f1y", "f2b"]))
         ).scalar_one()
     assert count == 3  # f1x, f1y once each, f2b once (from before)
+
+
+def test_message_ids_are_drawn_only_for_messages_that_may_take_them(engine: Any) -> None:
+    """On PostgreSQL the set-wise path draws its messages' ids ahead, with the open
+    conversations' read, for the messages that may still take that path (known sender,
+    new provider id): a batch of new customers draws none and a batch of known ones
+    draws exactly its own, so the ids of consecutive batches leave no gaps (each gap is
+    an id of the table's sequence spent for nothing). SQLite takes its ids from the
+    inserts: no gaps either."""
+    writer = InboundWriter(engine.dialect)
+    new = _write(engine, writer, [_in(f"n{i}-0", f"n{i}") for i in range(5)])  # one by one
+    known = _write(engine, writer, [_in(f"n{i}-1", f"n{i}", at=1) for i in range(5)])  # set-wise
+    mixed = _write(
+        engine, writer, [_in(f"n{i}-2", f"n{i}", at=2) for i in range(3)] + [_in("m-0", "m"), _in("m-1", "m")]
+    )
+    ids = [s.message_id for s in new + known + mixed]
+    assert not any(s.duplicate for s in new + known + mixed)
+    assert sorted(ids) == list(range(min(ids), min(ids) + len(ids)))
