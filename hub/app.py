@@ -54,7 +54,7 @@ from hub.bus import Subscription, create_bus
 from hub.config import Settings
 from hub.context import Hub
 from hub.crm.importer import Imports
-from hub.db import Database, sync_engine
+from hub.db import Database, autovacuum_off, sync_engine
 from hub.group_commit import GroupCommitter
 from hub.metrics import Metrics, MetricsAccess
 from hub.middleware import UNTRUSTED_RELAY, ForwardedForMiddleware, RequestContextMiddleware, WebhookFastPath
@@ -269,6 +269,11 @@ def create_app(
 
                 app.state.demo = DemoTraffic(hub, settings.base_url)
                 await app.state.demo.start()
+            if await autovacuum_off(db):
+                log.warning(
+                    "PostgreSQL's autovacuum is off: keep it on (its default); the reports', search's "
+                    "and CRM's queries plan from the statistics it keeps (docs/architecture.md, Operations)"
+                )
             log.info(
                 "hub ready: %s, bus=%s, channels=%s", _safe_db(settings), type(bus).__name__, registry.kinds()
             )

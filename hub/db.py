@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -87,6 +87,16 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def autovacuum_off(db: Database) -> bool:
+    """PostgreSQL: whether the server runs with autovacuum off (the hub warns at start;
+    README, "Running several hub processes"). Always False on SQLite."""
+    if db.is_sqlite:
+        return False
+    async with db.engine.connect() as conn:
+        value = (await conn.execute(text("SHOW autovacuum"))).scalar_one()
+    return str(value).lower() == "off"
 
 
 def sync_engine(url: str, *, pool_size: int, synchronous: str = "FULL") -> Engine:

@@ -17,12 +17,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine
 
 from hub.config import to_async_url, to_sync_url
-from hub.db import JSON_CODEC, Database, sync_engine
+from hub.db import JSON_CODEC, Database, autovacuum_off, sync_engine
 from hub.models import EventLog
 from tests.conftest import reset_pg
 
@@ -146,3 +147,17 @@ def _nodes(plan: dict[str, Any]) -> Any:
     yield plan
     for child in plan.get("Plans", []):
         yield from _nodes(child)
+
+
+async def test_the_hub_warns_at_start_when_autovacuum_is_off(
+    app: Any, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On either database: the warning is given exactly when the server's autovacuum is
+    off (SQLite has none: never). The bench machines' PostgreSQL runs with it off."""
+    expected = False
+    if db_url.startswith("postgresql"):
+        with psycopg.connect(db_url) as conn:
+            expected = conn.execute("SHOW autovacuum").fetchone()[0] == "off"  # type: ignore[index]
+    assert await autovacuum_off(app.hub.db) is expected
+    warned = [r for r in caplog.get_records("setup") if "autovacuum is off" in r.getMessage()]
+    assert len(warned) == int(expected)
