@@ -60,7 +60,25 @@ def next_ids(dialect: Dialect, *tables: Table) -> Precompiled:
     )
 
 
-class JsonRows:
+class _JsonStatement:
+    """A PostgreSQL statement whose one parameter is rows of ``table`` as one JSON array
+    (``%(rows)s``), encoded by :func:`row_encoder`."""
+
+    sql: str
+
+    def __init__(self, table: Table, dialect: Dialect, keys: Sequence[str]) -> None:
+        assert dialect.name == "postgresql"
+        self.encode = row_encoder(table, dialect, keys)
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """Send the statement (inside a :func:`pipelined` block it waits for nothing);
+        returns its cursor."""
+        cursor = Precompiled.cursor(conn)
+        cursor.execute(self.sql, {"rows": self.encode(rows)})
+        return cursor
+
+
+class JsonRows(_JsonStatement):
     """PostgreSQL: many rows into ``table`` as one statement whose one parameter is the
     rows as a JSON array — ``INSERT … SELECT … FROM json_populate_recordset(NULL::table,
     :rows)`` — optionally ``RETURNING id`` (the ids in the rows' order,
@@ -85,22 +103,13 @@ class JsonRows:
     def __init__(
         self, table: Table, dialect: Dialect, keys: Sequence[str], *, returning: bool = False
     ) -> None:
-        assert dialect.name == "postgresql"
+        super().__init__(table, dialect, keys)
         quote = dialect.identifier_preparer.quote
         names = ", ".join(quote(k) for k in keys)
-        sql = (
+        self.sql = (
             f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
             f"FROM json_populate_recordset(NULL::{quote(table.name)}, %(rows)s::json)"
-        )
-        self.sql = sql + (" RETURNING id" if returning else "")
-        self.encode = row_encoder(table, dialect, keys)
-
-    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
-        """Send the statement (inside a :func:`pipelined` block it waits for nothing);
-        returns its cursor, for :meth:`ids`."""
-        cursor = Precompiled.cursor(conn)
-        cursor.execute(self.sql, {"rows": self.encode(rows)})
-        return cursor
+        ) + (" RETURNING id" if returning else "")
 
     @staticmethod
     def ids(cursor: Any, expected: int) -> list[int]:
@@ -110,7 +119,7 @@ class JsonRows:
             cursor.close()
 
 
-class JsonUpdate:
+class JsonUpdate(_JsonStatement):
     """PostgreSQL: many rows of ``table`` updated by id in one statement, the rows one
     JSON array (``UPDATE table AS t SET … FROM json_populate_recordset(NULL::table,
     :rows) AS x WHERE t.id = x.id``), as :class:`JsonRows` inserts them. ``sets``: each
@@ -118,7 +127,7 @@ class JsonUpdate:
     ``x.column``."""
 
     def __init__(self, table: Table, dialect: Dialect, keys: Sequence[str], sets: Mapping[str, str]) -> None:
-        assert dialect.name == "postgresql"
+        super().__init__(table, dialect, keys)
         quote = dialect.identifier_preparer.quote
         name = quote(table.name)
         assignments = ", ".join(f"{quote(k)} = {sets.get(k, f'x.{quote(k)}')}" for k in keys if k != "id")
@@ -126,12 +135,6 @@ class JsonUpdate:
             f"UPDATE {name} AS t SET {assignments} "
             f"FROM json_populate_recordset(NULL::{name}, %(rows)s::json) AS x WHERE t.id = x.id"
         )
-        self.encode = row_encoder(table, dialect, keys)
-
-    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
-        cursor = Precompiled.cursor(conn)
-        cursor.execute(self.sql, {"rows": self.encode(rows)})
-        return cursor
 
 
 def write_pipelined(
@@ -313,13 +316,12 @@ class EventWriter:
         )
 
     def send_many(self, conn: Connection, rows: list[dict[str, Any]]) -> Callable[[], list[Event]]:
-        """Insert ``rows``: on PostgreSQL sent as one statement (:class:`JsonRows`) that
-        waits for nothing inside a :func:`pipelined` block; the function returned reads
-        its ids (waiting for the pipeline's results) and gives the events in the rows'
-        order. SQLite: written at once, as :meth:`write_many`."""
-        if self._json is None or not rows:
-            done = self.write_many(conn, rows) if rows else []
-            return lambda: done
+        """PostgreSQL: insert ``rows`` as one statement (:class:`JsonRows`) that waits for
+        nothing inside a :func:`pipelined` block; the function returned reads its ids
+        (waiting for the pipeline's results) and gives the events in the rows' order."""
+        assert self._json is not None, "PostgreSQL only"
+        if not rows:
+            return lambda: []
         cursor = self._json.run(conn, rows)
 
         def events() -> list[Event]:
